@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# persohub top-level Makefile.
+#
+#   make            module (against the guest kernel's headers) + userspace
+#   make deps       install what is missing (Debian 12, as root)
+#   make check      every unit, style and VM test; ends with "N passed, N failed"
+#   make style      checkpatch --strict on kmod/
+#   make sparse     the module built with C=1 (sparse)
+#   make demo       a simulated site served by persohub
+#
+# KDIR=<kernel build dir> overrides the headers; the default is the newest
+# installed Debian linux-headers-*-amd64, which matches the guest kernel.
+
+KVER ?= $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | \
+		sed 's|.*/linux-headers-||' | sort -V | tail -n1)
+KDIR ?= /usr/src/linux-headers-$(KVER)
+B := $(CURDIR)/build
+LINUX_SRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
+LSRC := $(B)/linux-src
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE
+CPPFLAGS += -I$(CURDIR)/uapi -I$(CURDIR)/kmod -I$(CURDIR)/daemon
+
+# Code shared with the kernel: the framer and its userspace CRC twin.
+FRAME_SRCS := kmod/frame.c daemon/crc_ccitt.c
+FRAME_HDRS := kmod/frame.h daemon/kcompat.h
+
+HOST_TESTS := $(B)/frame_test
+HOST_PROGS := $(B)/sitesim
+GUEST_PROGS :=
+
+.PHONY: all module userspace deps check style sparse clean harness demo \
+	dkms-install
+
+all: module userspace
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+module-debug:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) ccflags-y+=-DDEBUG modules
+
+userspace: $(HOST_TESTS) $(HOST_PROGS) $(GUEST_PROGS)
+
+deps:
+	@scripts/deps.sh
+
+# The kselftest harness and checkpatch come from Debian's linux-source-6.1
+# tarball; extracting them takes a few seconds, so they are cached here.
+HARNESS := $(LSRC)/tools/testing/selftests/kselftest_harness.h
+CHECKPATCH := $(LSRC)/scripts/checkpatch.pl
+
+harness: $(HARNESS)
+
+$(HARNESS) $(CHECKPATCH): $(LINUX_SRC_TAR)
+	@mkdir -p $(LSRC)
+	tar -xJf $(LINUX_SRC_TAR) -C $(LSRC) --strip-components=1 \
+		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
+		linux-source-6.1/tools/testing/selftests/kselftest.h \
+		linux-source-6.1/scripts/checkpatch.pl \
+		linux-source-6.1/scripts/spelling.txt \
+		linux-source-6.1/scripts/const_structs.checkpatch
+	@touch $(HARNESS) $(CHECKPATCH)
+
+TEST_CPPFLAGS := -I$(LSRC)/tools/testing/selftests
+
+$(B)/frame_test: selftests/frame_test.c $(FRAME_SRCS) $(FRAME_HDRS) $(HARNESS)
+	@mkdir -p $(B)
+	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) -o $@ \
+		selftests/frame_test.c $(FRAME_SRCS)
+
+$(B)/sitesim: selftests/sitesim.c $(FRAME_SRCS) $(FRAME_HDRS)
+	@mkdir -p $(B)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ selftests/sitesim.c $(FRAME_SRCS) -lm
+
+style: $(CHECKPATCH)
+	$(CHECKPATCH) --strict --no-tree --terse --show-types \
+		--ignore FILE_PATH_CHANGES \
+		-f kmod/*.c kmod/*.h
+
+sparse:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) C=1 modules
+
+check: all
+	@scripts/check.sh
+
+dkms-install:
+	scripts/dkms-install.sh
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true
+	rm -rf $(B)

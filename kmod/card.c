@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The PCI side: a board table of 16550-compatible multi-port cards, probe
+ * and remove, and the card's shared interrupt handler.
+ *
+ * The kernel's 8250_pci claims these cards at boot; they reach persohub by
+ * writing "persohub" to the device's driver_override and reprobing it
+ * (scripts/persohub-bind). Cards not in the table can be added at run time
+ * through new_id, with driver_data naming a board (an index into
+ * ph_boards).
+ */
+
+#include <linux/interrupt.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+
+#include "persohub.h"
+
+enum ph_board_id {
+	PH_BOARD_1P,		/* QEMU pci-serial */
+	PH_BOARD_2P,		/* QEMU pci-serial-2x */
+	PH_BOARD_4P,		/* QEMU pci-serial-4x */
+	PH_BOARD_8P,		/* generic 8-port, 8-byte stride */
+};
+
+static const struct ph_board ph_boards[] = {
+	[PH_BOARD_1P] = { .bar = 0, .stride = 8, .nports = 1,
+			  .uartclk = 1843200 },
+	[PH_BOARD_2P] = { .bar = 0, .stride = 8, .nports = 2,
+			  .uartclk = 1843200 },
+	[PH_BOARD_4P] = { .bar = 0, .stride = 8, .nports = 4,
+			  .uartclk = 1843200 },
+	[PH_BOARD_8P] = { .bar = 0, .stride = 8, .nports = 8,
+			  .uartclk = 1843200 },
+};
+
+static const struct pci_device_id ph_pci_ids[] = {
+	{ PCI_VDEVICE(REDHAT, 0x0002), PH_BOARD_1P },
+	{ PCI_VDEVICE(REDHAT, 0x0003), PH_BOARD_2P },
+	{ PCI_VDEVICE(REDHAT, 0x0004), PH_BOARD_4P },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, ph_pci_ids);
+
+static irqreturn_t ph_card_irq(int irq, void *dev_id)
+{
+	struct ph_card *card = dev_id;
+	unsigned int i, passes = 0;
+	bool more, handled = false;
+
+	spin_lock(&ph_hub.lock);
+	do {
+		more = false;
+		for (i = 0; i < card->nports; i++)
+			more |= ph_uart_interrupt(&card->ports[i]);
+		handled |= more;
+	} while (more && ++passes < 16);
+	spin_unlock(&ph_hub.lock);
+
+	return IRQ_RETVAL(handled);
+}
+
+static void ph_card_stop_ports(struct ph_card *card)
+{
+	unsigned int i;
+
+	spin_lock_irq(&ph_hub.lock);
+	for (i = 0; i < card->nports; i++)
+		ph_uart_shutdown(&card->ports[i]);
+	spin_unlock_irq(&ph_hub.lock);
+}
+
+static void ph_card_release_ports(struct ph_card *card, unsigned int n)
+{
+	while (n--) {
+		ph_port_unregister(&card->ports[n]);
+		ph_port_teardown(&card->ports[n]);
+	}
+}
+
+static int ph_card_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	const struct ph_board *board;
+	struct ph_card *card;
+	unsigned int i;
+	int ret;
+
+	if (id->driver_data >= ARRAY_SIZE(ph_boards)) {
+		dev_err(&pdev->dev, "unknown board %lu\n", id->driver_data);
+		return -EINVAL;
+	}
+	board = &ph_boards[id->driver_data];
+
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		return ret;
+	if (pci_resource_len(pdev, board->bar) <
+	    board->offset + board->nports * board->stride) {
+		dev_err(&pdev->dev, "BAR%u too small for %u ports\n",
+			board->bar, board->nports);
+		return -ENODEV;
+	}
+
+	card = devm_kzalloc(&pdev->dev, struct_size(card, ports, board->nports),
+			    GFP_KERNEL);
+	if (!card)
+		return -ENOMEM;
+	card->pdev = pdev;
+	card->board = board;
+	card->nports = board->nports;
+	card->base = pcim_iomap(pdev, board->bar, 0);
+	if (!card->base)
+		return -ENOMEM;
+	pci_set_drvdata(pdev, card);
+
+	for (i = 0; i < card->nports; i++) {
+		struct ph_port *port = &card->ports[i];
+
+		port->card = card;
+		port->index = i;
+		port->regs = card->base + board->offset + i * board->stride;
+		port->regshift = board->regshift;
+		ret = ph_port_setup(port);
+		if (ret)
+			goto err_ports;
+		ret = ph_port_register(port);
+		if (ret) {
+			ph_port_teardown(port);
+			goto err_ports;
+		}
+	}
+
+	ret = request_irq(pdev->irq, ph_card_irq, IRQF_SHARED, KBUILD_MODNAME,
+			  card);
+	if (ret) {
+		dev_err(&pdev->dev, "irq %d: %d\n", pdev->irq, ret);
+		goto err_ports;
+	}
+
+	spin_lock_irq(&ph_hub.lock);
+	for (i = 0; i < card->nports; i++)
+		ph_uart_startup(&card->ports[i]);
+	spin_unlock_irq(&ph_hub.lock);
+
+	dev_info(&pdev->dev, "%u ports, irq %d\n", card->nports, pdev->irq);
+	return 0;
+
+err_ports:
+	ph_card_release_ports(card, i);
+	return ret;
+}
+
+static void ph_card_remove(struct pci_dev *pdev)
+{
+	struct ph_card *card = pci_get_drvdata(pdev);
+	unsigned int i;
+
+	ph_card_stop_ports(card);
+	free_irq(pdev->irq, card);
+
+	/* Requests of these ports end or move elsewhere; none is lost. */
+	spin_lock_irq(&ph_hub.lock);
+	for (i = 0; i < card->nports; i++)
+		ph_hub_port_dead(&card->ports[i]);
+	spin_unlock_irq(&ph_hub.lock);
+
+	ph_card_release_ports(card, card->nports);
+	dev_info(&pdev->dev, "removed\n");
+}
+
+static struct pci_driver ph_pci_driver = {
+	.name		= KBUILD_MODNAME,
+	.id_table	= ph_pci_ids,
+	.probe		= ph_card_probe,
+	.remove		= ph_card_remove,
+};
+
+int ph_card_init(void)
+{
+	return pci_register_driver(&ph_pci_driver);
+}
+
+void ph_card_exit(void)
+{
+	pci_unregister_driver(&ph_pci_driver);
+}

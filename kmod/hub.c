@@ -1,0 +1,572 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The hub: requests from station ports, matching to idle server ports,
+ * responses back in each station's request order, timeouts and retries.
+ *
+ * Matching happens where a request or a server becomes available: in the
+ * receive interrupt of a station, in the receive interrupt of a server that
+ * just answered, in a timeout, and when an administrator returns a server
+ * to service. There is no polling and no tick.
+ *
+ * Every request ends exactly once: with the server's response or with the
+ * error frame (an empty frame) sent to its station, in the station's
+ * request order. A request whose station is gone is dropped and counted.
+ */
+
+#include <linux/ctype.h>
+#include <linux/jiffies.h>
+#include <linux/ktime.h>
+#include <linux/log2.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "persohub.h"
+
+struct ph_hub ph_hub = {
+	.lock = __SPIN_LOCK_UNLOCKED(ph_hub.lock),
+	.ports = LIST_HEAD_INIT(ph_hub.ports),
+	.waiting = LIST_HEAD_INIT(ph_hub.waiting),
+	.idle = LIST_HEAD_INIT(ph_hub.idle),
+};
+
+unsigned int ph_max_retries = 1;
+module_param_named(max_retries, ph_max_retries, uint, 0644);
+MODULE_PARM_DESC(max_retries,
+		 "times a request is dispatched again after a server timeout");
+
+static const char * const ph_role_names[] = {
+	[PH_ROLE_OFF] = "off",
+	[PH_ROLE_STATION] = "station",
+	[PH_ROLE_SERVER] = "server",
+};
+
+static const char * const ph_state_names[] = {
+	[PH_STATE_IDLE] = "idle",
+	[PH_STATE_BUSY] = "busy",
+	[PH_STATE_FAILED] = "failed",
+};
+
+const char *ph_role_name(enum ph_role role)
+{
+	return ph_role_names[role];
+}
+
+const char *ph_state_name(enum ph_state state)
+{
+	return ph_state_names[state];
+}
+
+static void ph_hist_add(u64 *hist, u64 ns)
+{
+	unsigned int b = ns ? min_t(unsigned int, ilog2(ns) + 1,
+				    PH_HIST_BUCKETS - 1) : 0;
+
+	hist[b]++;
+}
+
+/* Queue one frame for transmission on @port. Caller holds ph_hub.lock. */
+int ph_port_queue_frame(struct ph_port *port, const u8 *payload, u16 len)
+{
+	struct ph_txbuf *tb;
+
+	if (port->dead)
+		return -ENODEV;
+	tb = kmalloc(struct_size(tb, data, PH_ENCODED_MAX(len)), GFP_ATOMIC);
+	if (!tb) {
+		port->stats.dropped++;
+		return -ENOMEM;
+	}
+	tb->pos = 0;
+	tb->len = ph_frame_encode(tb->data, payload, len);
+	list_add_tail(&tb->node, &port->txq);
+	ph_uart_start_tx(port);
+	return 0;
+}
+
+static void ph_txq_purge(struct ph_port *port)
+{
+	struct ph_txbuf *tb, *tmp;
+
+	list_for_each_entry_safe(tb, tmp, &port->txq, node) {
+		list_del(&tb->node);
+		kfree_sensitive(tb);
+	}
+}
+
+static void ph_request_free(struct ph_request *req)
+{
+	kfree_sensitive(req->resp);
+	kfree_sensitive(req);
+}
+
+/* Keep ph_hub.waiting in arrival (id) order when a request comes back. */
+static void ph_waiting_insert(struct ph_request *req)
+{
+	struct ph_request *pos;
+
+	list_for_each_entry_reverse(pos, &ph_hub.waiting, wait_node) {
+		if (pos->id < req->id) {
+			list_add(&req->wait_node, &pos->wait_node);
+			return;
+		}
+	}
+	list_add(&req->wait_node, &ph_hub.waiting);
+}
+
+/* Send every answered request at the head of the station's list. */
+static void ph_station_flush(struct ph_port *st)
+{
+	struct ph_request *req, *tmp;
+
+	list_for_each_entry_safe(req, tmp, &st->reqs, station_node) {
+		if (req->state != PH_REQ_ANSWERED)
+			break;
+		if (req->resp) {
+			ph_port_queue_frame(st, req->resp, req->resp_len);
+		} else {
+			ph_port_queue_frame(st, NULL, 0);
+			st->stats.errors_sent++;
+		}
+		list_del(&req->station_node);
+		st->backlog--;
+		if (req->accepted)
+			st->outstanding--;
+		ph_request_free(req);
+	}
+}
+
+/* End @req with the error frame. */
+static void ph_request_fail(struct ph_request *req)
+{
+	req->state = PH_REQ_ANSWERED;
+	req->server = NULL;
+	kfree_sensitive(req->resp);
+	req->resp = NULL;
+	ph_station_flush(req->station);
+}
+
+static void ph_server_make_idle(struct ph_port *srv, u64 now)
+{
+	srv->state = PH_STATE_IDLE;
+	srv->cur = NULL;
+	srv->idle_since = now;
+	list_add_tail(&srv->idle_node, &ph_hub.idle);
+}
+
+static void ph_server_end_busy(struct ph_port *srv, u64 now)
+{
+	srv->stats.busy_ns += now - srv->busy_start;
+	srv->cur = NULL;
+}
+
+static void ph_dispatch(struct ph_request *req, struct ph_port *srv)
+{
+	u64 now = ktime_get_ns();
+
+	list_del_init(&req->wait_node);
+	list_del_init(&srv->idle_node);
+	req->state = PH_REQ_ACTIVE;
+	req->server = srv;
+	srv->state = PH_STATE_BUSY;
+	srv->cur = req;
+	srv->busy_start = now;
+	srv->stats.requests++;
+	srv->deadline = jiffies + msecs_to_jiffies(srv->timeout_ms);
+	mod_timer(&srv->timer, srv->deadline);
+	ph_port_queue_frame(srv, req->data, req->len);
+	ph_hist_add(ph_hub.dispatch_hist, ktime_get_ns() - req->rx_ns);
+}
+
+/* The kernel's own matching: oldest request to the longest idle server. */
+static void ph_hub_match(void)
+{
+	struct ph_request *req;
+	struct ph_port *srv;
+
+	while (!list_empty(&ph_hub.waiting) && !list_empty(&ph_hub.idle)) {
+		req = list_first_entry(&ph_hub.waiting, struct ph_request,
+				       wait_node);
+		srv = list_first_entry(&ph_hub.idle, struct ph_port, idle_node);
+		ph_dispatch(req, srv);
+	}
+}
+
+static void ph_station_rx(struct ph_port *st, const u8 *data, u16 len)
+{
+	struct ph_request *req;
+	bool accept;
+
+	if (!len) {
+		/* An empty frame is no request. */
+		st->stats.frame_too_short++;
+		return;
+	}
+	st->stats.requests++;
+	accept = st->outstanding < st->queue_depth;
+	if (!accept)
+		st->stats.queue_full++;
+	if (st->backlog >= PH_STATION_BACKLOG_MAX) {
+		st->stats.dropped++;
+		return;
+	}
+	req = kzalloc(struct_size(req, data, accept ? len : 0), GFP_ATOMIC);
+	if (!req) {
+		st->stats.dropped++;
+		return;
+	}
+	INIT_LIST_HEAD(&req->wait_node);
+	req->id = ++ph_hub.next_id;
+	req->rx_ns = ktime_get_ns();
+	req->station = st;
+	list_add_tail(&req->station_node, &st->reqs);
+	st->backlog++;
+	if (!accept) {
+		/* Answered with the error frame, in its turn. */
+		ph_request_fail(req);
+		return;
+	}
+	req->accepted = true;
+	st->outstanding++;
+	req->len = len;
+	memcpy(req->data, data, len);
+	req->state = PH_REQ_WAITING;
+	list_add_tail(&req->wait_node, &ph_hub.waiting);
+	ph_hub_match();
+}
+
+static void ph_server_rx(struct ph_port *srv, const u8 *data, u16 len)
+{
+	struct ph_request *req = srv->cur;
+	u64 now;
+
+	if (srv->state != PH_STATE_BUSY) {
+		/* Late, duplicate or unsolicited: nobody asked. */
+		srv->stats.unexpected_frames++;
+		return;
+	}
+	now = ktime_get_ns();
+	srv->stats.responses++;
+	ph_server_end_busy(srv, now);
+	ph_server_make_idle(srv, now);
+	if (!req) {
+		/* Its station went away while it worked. */
+		ph_hub_match();
+		return;
+	}
+
+	req->state = PH_REQ_ANSWERED;
+	req->server = NULL;
+	if (len) {
+		req->resp = kmemdup(data, len, GFP_ATOMIC);
+		if (!req->resp)
+			req->station->stats.dropped++;
+		req->resp_len = len;
+	}
+	if (req->resp || !len)
+		req->station->stats.responses++;
+	ph_station_flush(req->station);
+	ph_hub_match();
+}
+
+/* A complete, FCS-valid frame arrived on @port. Called under the lock. */
+void ph_hub_rx_frame(struct ph_port *port, const u8 *data, u16 len)
+{
+	switch (port->role) {
+	case PH_ROLE_STATION:
+		ph_station_rx(port, data, len);
+		break;
+	case PH_ROLE_SERVER:
+		ph_server_rx(port, data, len);
+		break;
+	case PH_ROLE_OFF:
+		port->stats.unexpected_frames++;
+		break;
+	}
+}
+
+/* Take @req off its server: retry it elsewhere, or fail it. */
+static void ph_request_requeue(struct ph_request *req, bool count_retry)
+{
+	struct ph_port *st = req->station;
+
+	req->server = NULL;
+	if (count_retry) {
+		if (req->retries >= ph_max_retries) {
+			ph_request_fail(req);
+			return;
+		}
+		req->retries++;
+		st->stats.retries++;
+	}
+	req->state = PH_REQ_WAITING;
+	ph_waiting_insert(req);
+}
+
+static void ph_server_timeout(struct timer_list *t)
+{
+	struct ph_port *srv = from_timer(srv, t, timer);
+	struct ph_request *req;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ph_hub.lock, flags);
+	req = srv->cur;
+	if (srv->state != PH_STATE_BUSY || time_before(jiffies, srv->deadline))
+		goto out;
+
+	srv->stats.timeouts++;
+	ph_server_end_busy(srv, ktime_get_ns());
+	srv->state = PH_STATE_FAILED;
+	ph_txq_purge(srv);
+	dev_warn(srv->dev, "server %s timed out, marked failed\n", srv->name);
+	if (req)
+		ph_request_requeue(req, true);
+	ph_hub_match();
+out:
+	spin_unlock_irqrestore(&ph_hub.lock, flags);
+}
+
+/* Every request a station has outstanding goes away with it. */
+static void ph_station_drop_all(struct ph_port *st)
+{
+	struct ph_request *req, *tmp;
+
+	list_for_each_entry_safe(req, tmp, &st->reqs, station_node) {
+		if (req->state == PH_REQ_ACTIVE && req->server) {
+			/* The server's answer will be unexpected; free it. */
+			req->server->cur = NULL;
+		}
+		list_del(&req->wait_node);
+		list_del(&req->station_node);
+		st->stats.dropped++;
+		ph_request_free(req);
+	}
+	st->backlog = 0;
+	st->outstanding = 0;
+}
+
+/*
+ * The card holding @port is going away. Its station requests are dropped
+ * (nobody is left to answer to); a request on it as a server goes back to
+ * the queue without using a retry, since the server did not fail it.
+ */
+void ph_hub_port_dead(struct ph_port *port)
+{
+	port->dead = true;
+	ph_txq_purge(port);
+	switch (port->role) {
+	case PH_ROLE_STATION:
+		ph_station_drop_all(port);
+		break;
+	case PH_ROLE_SERVER:
+		if (port->state == PH_STATE_BUSY && port->cur) {
+			ph_server_end_busy(port, ktime_get_ns());
+			ph_request_requeue(port->cur, false);
+		}
+		list_del_init(&port->idle_node);
+		port->cur = NULL;
+		port->state = PH_STATE_FAILED;
+		break;
+	case PH_ROLE_OFF:
+		break;
+	}
+	ph_hub_match();
+}
+
+static bool ph_port_busy(struct ph_port *port)
+{
+	if (!list_empty(&port->txq))
+		return true;
+	switch (port->role) {
+	case PH_ROLE_STATION:
+		return port->backlog != 0;
+	case PH_ROLE_SERVER:
+		return port->state == PH_STATE_BUSY;
+	default:
+		return false;
+	}
+}
+
+int ph_port_set_role(struct ph_port *port, enum ph_role role)
+{
+	int ret = 0;
+
+	spin_lock_irq(&ph_hub.lock);
+	if (port->dead) {
+		ret = -ENODEV;
+		goto out;
+	}
+	if (port->role == role)
+		goto out;
+	if (ph_port_busy(port)) {
+		ret = -EBUSY;
+		goto out;
+	}
+	if (port->role == PH_ROLE_SERVER)
+		list_del_init(&port->idle_node);
+	port->role = role;
+	port->state = PH_STATE_IDLE;
+	port->cur = NULL;
+	ph_deframer_reset(&port->rx);
+	if (role == PH_ROLE_SERVER) {
+		ph_server_make_idle(port, ktime_get_ns());
+		ph_hub_match();
+	}
+out:
+	spin_unlock_irq(&ph_hub.lock);
+	return ret;
+}
+
+int ph_port_set_state(struct ph_port *port, enum ph_state state)
+{
+	int ret = 0;
+
+	spin_lock_irq(&ph_hub.lock);
+	if (port->dead) {
+		ret = -ENODEV;
+		goto out;
+	}
+	if (port->role != PH_ROLE_SERVER) {
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+	if (port->state == state)
+		goto out;
+	switch (state) {
+	case PH_STATE_IDLE:
+		/* Back to service. */
+		ph_server_make_idle(port, ktime_get_ns());
+		ph_hub_match();
+		break;
+	case PH_STATE_FAILED:
+		/* Out of service; only when it holds no request. */
+		if (port->state == PH_STATE_BUSY) {
+			ret = -EBUSY;
+			goto out;
+		}
+		list_del_init(&port->idle_node);
+		port->state = PH_STATE_FAILED;
+		break;
+	default:
+		ret = -EINVAL;
+	}
+out:
+	spin_unlock_irq(&ph_hub.lock);
+	return ret;
+}
+
+static bool ph_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!n || n >= PH_NAME_LEN || name[0] == '.')
+		return false;
+	for (; *name; name++)
+		if (!isalnum(*name) && !strchr("._-", *name))
+			return false;
+	return true;
+}
+
+int ph_port_set_name(struct ph_port *port, const char *name)
+{
+	struct ph_port *p;
+	int ret = 0;
+
+	if (!ph_name_valid(name))
+		return -EINVAL;
+	spin_lock_irq(&ph_hub.lock);
+	list_for_each_entry(p, &ph_hub.ports, hub_node) {
+		if (p != port && !strcmp(p->name, name)) {
+			ret = -EEXIST;
+			goto out;
+		}
+	}
+	if (port->role == PH_ROLE_STATION && strcmp(port->name, name)) {
+		/* Its device node is named after it; rename when off. */
+		ret = -EBUSY;
+		goto out;
+	}
+	strscpy(port->name, name, sizeof(port->name));
+out:
+	spin_unlock_irq(&ph_hub.lock);
+	return ret;
+}
+
+int ph_port_set_max_payload(struct ph_port *port, unsigned int max)
+{
+	u8 *buf, *old;
+
+	if (max < 1 || max > PH_PAYLOAD_MAX)
+		return -ERANGE;
+	buf = kzalloc(PH_DEFRAMER_BUF(max), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	spin_lock_irq(&ph_hub.lock);
+	old = port->rxbuf;
+	port->rxbuf = buf;
+	port->max_payload = max;
+	ph_deframer_init(&port->rx, buf, max);
+	spin_unlock_irq(&ph_hub.lock);
+	kfree_sensitive(old);
+	return 0;
+}
+
+int ph_port_setup(struct ph_port *port)
+{
+	int ret;
+
+	INIT_LIST_HEAD(&port->txq);
+	INIT_LIST_HEAD(&port->reqs);
+	INIT_LIST_HEAD(&port->idle_node);
+	INIT_LIST_HEAD(&port->hub_node);
+	timer_setup(&port->timer, ph_server_timeout, 0);
+	port->role = PH_ROLE_OFF;
+	port->state = PH_STATE_IDLE;
+	port->line = (struct ph_line){ .baud = 115200, .data_bits = 8,
+				       .parity = 'n', .stop_bits = 1 };
+	port->queue_depth = 1;
+	port->timeout_ms = 2000;
+
+	ret = ph_port_set_max_payload(port, PH_PAYLOAD_DEFAULT);
+	if (ret)
+		return ret;
+	ret = ida_alloc(&ph_hub.port_ida, GFP_KERNEL);
+	if (ret < 0) {
+		kfree(port->rxbuf);
+		return ret;
+	}
+	port->id = ret;
+
+	spin_lock_irq(&ph_hub.lock);
+	/* Stable default name: card address and port index. */
+	snprintf(port->name, sizeof(port->name), "%s-%u",
+		 pci_name(port->card->pdev), port->index);
+	list_add_tail(&port->hub_node, &ph_hub.ports);
+	spin_unlock_irq(&ph_hub.lock);
+	return 0;
+}
+
+void ph_port_teardown(struct ph_port *port)
+{
+	spin_lock_irq(&ph_hub.lock);
+	if (!port->dead)
+		ph_hub_port_dead(port);
+	list_del_init(&port->hub_node);
+	spin_unlock_irq(&ph_hub.lock);
+
+	del_timer_sync(&port->timer);
+	ida_free(&ph_hub.port_ida, port->id);
+	kfree_sensitive(port->rxbuf);
+	port->rxbuf = NULL;
+}
+
+void ph_hub_init(void)
+{
+	ida_init(&ph_hub.port_ida);
+}
+
+void ph_hub_exit(void)
+{
+	WARN_ON(!list_empty(&ph_hub.ports));
+	WARN_ON(!list_empty(&ph_hub.waiting));
+	ida_destroy(&ph_hub.port_ida);
+}

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * persohub: management interface of a smart-card personalization site.
+ *
+ * Stations (personalization stations) and servers (encryption peripherals,
+ * data servers) hang on the ports of multi-port 16550 serial cards. Each
+ * request frame a station sends goes to any free server; the response goes
+ * back to that station.
+ */
+
+#include <linux/module.h>
+
+#include "persohub.h"
+
+static int __init ph_init(void)
+{
+	int ret;
+
+	ph_hub_init();
+
+	ret = ph_sysfs_init();
+	if (ret)
+		goto err_hub;
+
+	ret = ph_card_init();
+	if (ret)
+		goto err_sysfs;
+
+	pr_info("loaded\n");
+	return 0;
+
+err_sysfs:
+	ph_sysfs_exit();
+err_hub:
+	ph_hub_exit();
+	return ret;
+}
+
+static void __exit ph_exit(void)
+{
+	ph_card_exit();
+	ph_sysfs_exit();
+	ph_hub_exit();
+	pr_info("unloaded\n");
+}
+
+module_init(ph_init);
+module_exit(ph_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Smart-card personalization hub for multi-port serial cards");
+MODULE_AUTHOR("persohub developers");

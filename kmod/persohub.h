@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * persohub internal interfaces: ports, cards, requests and the hub.
+ *
+ * Locking: one spinlock, ph_hub.lock, protects every port's hardware
+ * access, receive and transmit state, roles, the request lists and the
+ * matching. It is taken from the card interrupt (plain spin_lock) and with
+ * interrupts disabled everywhere else. A site has at most a few dozen
+ * ports at 115200 baud; the critical sections are a few microseconds, so
+ * one lock is simpler and no slower than a hierarchy.
+ */
+#ifndef PERSOHUB_H
+#define PERSOHUB_H
+
+#include <linux/device.h>
+#include <linux/idr.h>
+#include <linux/list.h>
+#include <linux/pci.h>
+#include <linux/spinlock.h>
+#include <linux/timer.h>
+#include <linux/types.h>
+
+#include "frame.h"
+
+#define PH_NAME_LEN		32
+#define PH_UART_FIFO		16
+#define PH_QUEUE_DEPTH_MAX	16
+/* Rejected requests still answer in order; past this many we drop. */
+#define PH_STATION_BACKLOG_MAX	64
+#define PH_HIST_BUCKETS		40
+
+enum ph_role {
+	PH_ROLE_OFF,
+	PH_ROLE_STATION,
+	PH_ROLE_SERVER,
+};
+
+enum ph_state {
+	PH_STATE_IDLE,
+	PH_STATE_BUSY,
+	PH_STATE_FAILED,
+};
+
+/* Every counter is written and read under ph_hub.lock. */
+struct ph_port_stats {
+	u64 rx_bytes;
+	u64 tx_bytes;
+	u64 overruns;
+	u64 framing_errors;
+	u64 parity_errors;
+	u64 breaks;
+	u64 rx_frames;
+	u64 tx_frames;
+	u64 fcs_errors;
+	u64 frame_too_long;
+	u64 frame_too_short;
+	u64 frame_aborts;
+	u64 requests;
+	u64 responses;
+	u64 errors_sent;
+	u64 timeouts;
+	u64 retries;
+	u64 queue_full;
+	u64 unexpected_frames;
+	u64 dropped;
+	u64 busy_ns;
+};
+
+struct ph_line {
+	u32 baud;
+	u32 data_bits;
+	u32 stop_bits;
+	char parity;		/* 'n', 'o', 'e', 'm', 's' */
+};
+
+struct ph_card;
+struct ph_request;
+
+struct ph_txbuf {
+	struct list_head node;
+	u32 len;
+	u32 pos;
+	u8 data[];
+};
+
+struct ph_port {
+	struct ph_card *card;
+	unsigned int index;		/* on its card */
+	int id;				/* hub-wide, for netlink */
+	struct list_head hub_node;	/* ph_hub.ports */
+	struct device *dev;
+	void __iomem *regs;
+	unsigned int regshift;
+	bool dead;			/* card going away */
+
+	enum ph_role role;
+	char name[PH_NAME_LEN];
+	struct ph_line line;
+	u8 ier;
+	u8 lcr;
+
+	/* receive */
+	struct ph_deframer rx;
+	u8 *rxbuf;
+	u32 max_payload;
+
+	/* transmit */
+	struct list_head txq;
+
+	/* station: outstanding requests in arrival order */
+	struct list_head reqs;
+	unsigned int outstanding;	/* accepted, not yet answered */
+	unsigned int backlog;		/* entries on reqs */
+	u32 queue_depth;
+
+	/* server */
+	enum ph_state state;
+	struct ph_request *cur;
+	struct list_head idle_node;	/* ph_hub.idle, longest idle first */
+	u64 idle_since;
+	u64 busy_start;
+	u32 timeout_ms;
+	unsigned long deadline;
+	struct timer_list timer;
+
+	struct ph_port_stats stats;
+};
+
+struct ph_card {
+	struct pci_dev *pdev;
+	const struct ph_board *board;
+	void __iomem *base;
+	unsigned int nports;
+	struct ph_port ports[];
+};
+
+/**
+ * struct ph_board - how to find the UARTs of one kind of card
+ * @bar: PCI BAR holding the UART registers
+ * @offset: offset of the first UART in that BAR
+ * @stride: bytes between consecutive UARTs
+ * @regshift: log2 of the spacing between registers of one UART
+ * @nports: number of UARTs
+ * @uartclk: UART input clock in Hz (16 x the highest baud rate)
+ */
+struct ph_board {
+	unsigned int bar;
+	unsigned int offset;
+	unsigned int stride;
+	unsigned int regshift;
+	unsigned int nports;
+	unsigned int uartclk;
+};
+
+enum ph_req_state {
+	PH_REQ_WAITING,		/* on ph_hub.waiting */
+	PH_REQ_ACTIVE,		/* on a server */
+	PH_REQ_ANSWERED,	/* response (or error) ready, in station order */
+};
+
+struct ph_request {
+	struct list_head station_node;	/* station->reqs */
+	struct list_head wait_node;	/* ph_hub.waiting */
+	u64 id;
+	u64 rx_ns;
+	struct ph_port *station;
+	struct ph_port *server;
+	enum ph_req_state state;
+	bool accepted;			/* counted in station->outstanding */
+	u8 retries;
+	u8 *resp;			/* NULL once answered: error frame */
+	u16 resp_len;
+	u16 len;
+	u8 data[];
+};
+
+struct ph_hub {
+	spinlock_t lock;		/* see the top of this file */
+	struct list_head ports;
+	struct list_head waiting;	/* requests in arrival order */
+	struct list_head idle;		/* idle servers, longest idle first */
+	struct ida port_ida;
+	u64 next_id;
+	u64 dispatch_hist[PH_HIST_BUCKETS];
+};
+
+extern struct ph_hub ph_hub;
+extern unsigned int ph_max_retries;
+
+/* card.c */
+int ph_card_init(void);
+void ph_card_exit(void);
+
+/* uart.c */
+void ph_uart_startup(struct ph_port *port);
+void ph_uart_shutdown(struct ph_port *port);
+int ph_uart_set_line(struct ph_port *port, const struct ph_line *line);
+bool ph_uart_interrupt(struct ph_port *port);
+void ph_uart_start_tx(struct ph_port *port);
+unsigned int ph_uart_max_baud(const struct ph_port *port);
+
+/* hub.c */
+void ph_hub_init(void);
+void ph_hub_exit(void);
+int ph_port_setup(struct ph_port *port);
+void ph_port_teardown(struct ph_port *port);
+void ph_hub_rx_frame(struct ph_port *port, const u8 *data, u16 len);
+void ph_hub_port_dead(struct ph_port *port);
+int ph_port_set_role(struct ph_port *port, enum ph_role role);
+int ph_port_set_state(struct ph_port *port, enum ph_state state);
+int ph_port_set_name(struct ph_port *port, const char *name);
+int ph_port_set_max_payload(struct ph_port *port, unsigned int max);
+int ph_port_queue_frame(struct ph_port *port, const u8 *payload, u16 len);
+const char *ph_role_name(enum ph_role role);
+const char *ph_state_name(enum ph_state state);
+
+/* sysfs.c */
+int ph_sysfs_init(void);
+void ph_sysfs_exit(void);
+int ph_port_register(struct ph_port *port);
+void ph_port_unregister(struct ph_port *port);
+
+#endif /* PERSOHUB_H */

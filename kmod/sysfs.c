@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /sys/class/persohub/<card>-<port>/: one device per port, its settings
+ * and a statistics/ group of counters.
+ */
+
+#include <linux/device.h>
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/sysfs.h>
+
+#include "persohub.h"
+
+static struct class *ph_class;
+
+static struct ph_port *to_port(struct device *dev)
+{
+	return dev_get_drvdata(dev);
+}
+
+static ssize_t role_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%s\n", ph_role_name(READ_ONCE(to_port(dev)->role)));
+}
+
+static ssize_t role_store(struct device *dev, struct device_attribute *attr,
+			  const char *buf, size_t len)
+{
+	enum ph_role role;
+	int ret;
+
+	if (sysfs_streq(buf, "off"))
+		role = PH_ROLE_OFF;
+	else if (sysfs_streq(buf, "station"))
+		role = PH_ROLE_STATION;
+	else if (sysfs_streq(buf, "server"))
+		role = PH_ROLE_SERVER;
+	else
+		return -EINVAL;
+	ret = ph_port_set_role(to_port(dev), role);
+	return ret ? ret : len;
+}
+static DEVICE_ATTR_RW(role);
+
+static ssize_t state_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct ph_port *port = to_port(dev);
+	const char *s = "-";
+
+	spin_lock_irq(&ph_hub.lock);
+	if (port->role == PH_ROLE_SERVER)
+		s = ph_state_name(port->state);
+	else if (port->role == PH_ROLE_STATION)
+		s = port->backlog ? "busy" : "idle";
+	spin_unlock_irq(&ph_hub.lock);
+	return sysfs_emit(buf, "%s\n", s);
+}
+
+static ssize_t state_store(struct device *dev, struct device_attribute *attr,
+			   const char *buf, size_t len)
+{
+	enum ph_state state;
+	int ret;
+
+	if (sysfs_streq(buf, "idle"))
+		state = PH_STATE_IDLE;
+	else if (sysfs_streq(buf, "failed"))
+		state = PH_STATE_FAILED;
+	else
+		return -EINVAL;
+	ret = ph_port_set_state(to_port(dev), state);
+	return ret ? ret : len;
+}
+static DEVICE_ATTR_RW(state);
+
+static ssize_t name_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	struct ph_port *port = to_port(dev);
+	char name[PH_NAME_LEN];
+
+	spin_lock_irq(&ph_hub.lock);
+	strscpy(name, port->name, sizeof(name));
+	spin_unlock_irq(&ph_hub.lock);
+	return sysfs_emit(buf, "%s\n", name);
+}
+
+static ssize_t name_store(struct device *dev, struct device_attribute *attr,
+			  const char *buf, size_t len)
+{
+	char name[PH_NAME_LEN];
+	int ret;
+
+	if (len >= sizeof(name))
+		return -EINVAL;
+	memcpy(name, buf, len);
+	name[len] = '\0';
+	strim(name);
+	ret = ph_port_set_name(to_port(dev), strim(name));
+	return ret ? ret : len;
+}
+static DEVICE_ATTR_RW(name);
+
+static ssize_t card_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%s\n", pci_name(to_port(dev)->card->pdev));
+}
+static DEVICE_ATTR_RO(card);
+
+static ssize_t port_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%u\n", to_port(dev)->index);
+}
+static DEVICE_ATTR_RO(port);
+
+static ssize_t id_show(struct device *dev, struct device_attribute *attr,
+		       char *buf)
+{
+	return sysfs_emit(buf, "%d\n", to_port(dev)->id);
+}
+static DEVICE_ATTR_RO(id);
+
+/*
+ * Numeric settings share one show and one store: the attribute knows where
+ * its field is and which values it takes.
+ */
+struct ph_uint_attr {
+	struct device_attribute attr;
+	size_t offset;		/* in struct ph_port, or in its ph_line */
+	u32 lo, hi;
+	bool line;		/* a line setting: validated by the UART code */
+};
+
+#define PH_UINT_ATTR(_f, _lo, _hi) {					\
+	.attr = {							\
+		.attr = { .name = #_f, .mode = 0644 },			\
+		.show = uint_show,					\
+		.store = uint_store,					\
+	},								\
+	.offset = offsetof(struct ph_port, _f),				\
+	.lo = _lo, .hi = _hi,						\
+}
+
+#define PH_LINE_ATTR(_f) {						\
+	.attr = {							\
+		.attr = { .name = #_f, .mode = 0644 },			\
+		.show = uint_show,					\
+		.store = uint_store,					\
+	},								\
+	.offset = offsetof(struct ph_line, _f),				\
+	.lo = 0, .hi = U32_MAX, .line = true,				\
+}
+
+static u32 *uint_field(struct ph_port *port, struct ph_uint_attr *ua,
+		       struct ph_line *line)
+{
+	return (u32 *)((u8 *)(ua->line ? line : (void *)port) + ua->offset);
+}
+
+static ssize_t uint_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	struct ph_uint_attr *ua = container_of(attr, struct ph_uint_attr, attr);
+	struct ph_port *port = to_port(dev);
+
+	return sysfs_emit(buf, "%u\n",
+			  READ_ONCE(*uint_field(port, ua, &port->line)));
+}
+
+static ssize_t uint_store(struct device *dev, struct device_attribute *attr,
+			  const char *buf, size_t len)
+{
+	struct ph_uint_attr *ua = container_of(attr, struct ph_uint_attr, attr);
+	struct ph_port *port = to_port(dev);
+	struct ph_line line;
+	u32 val;
+	int ret;
+
+	ret = kstrtou32(buf, 0, &val);
+	if (ret)
+		return ret;
+	if (val < ua->lo || val > ua->hi)
+		return -ERANGE;
+	spin_lock_irq(&ph_hub.lock);
+	if (ua->line) {
+		/* Change one field of a copy; the UART code validates it. */
+		line = port->line;
+		*uint_field(port, ua, &line) = val;
+		ret = ph_uart_set_line(port, &line);
+	} else {
+		WRITE_ONCE(*uint_field(port, ua, NULL), val);
+	}
+	spin_unlock_irq(&ph_hub.lock);
+	return ret ? ret : len;
+}
+
+static struct ph_uint_attr ph_uint_attrs[] = {
+	PH_LINE_ATTR(baud),
+	PH_LINE_ATTR(data_bits),
+	PH_LINE_ATTR(stop_bits),
+	PH_UINT_ATTR(queue_depth, 1, PH_QUEUE_DEPTH_MAX),
+	PH_UINT_ATTR(timeout_ms, 1, 600000),
+};
+
+static const char * const ph_parity_names[] = {
+	"none", "odd", "even", "mark", "space",
+};
+
+static ssize_t parity_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	char p = READ_ONCE(to_port(dev)->line.parity);
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ph_parity_names); i++)
+		if (ph_parity_names[i][0] == p)
+			return sysfs_emit(buf, "%s\n", ph_parity_names[i]);
+	return -EIO;
+}
+
+static ssize_t parity_store(struct device *dev, struct device_attribute *attr,
+			    const char *buf, size_t len)
+{
+	int i = sysfs_match_string(ph_parity_names, buf);
+	struct ph_port *port = to_port(dev);
+	struct ph_line line;
+	int ret;
+
+	if (i < 0)
+		return i;
+	spin_lock_irq(&ph_hub.lock);
+	line = port->line;
+	line.parity = ph_parity_names[i][0];
+	ret = ph_uart_set_line(port, &line);
+	spin_unlock_irq(&ph_hub.lock);
+	return ret ? ret : len;
+}
+static DEVICE_ATTR_RW(parity);
+
+static ssize_t max_payload_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(to_port(dev)->max_payload));
+}
+
+static ssize_t max_payload_store(struct device *dev,
+				 struct device_attribute *attr,
+				 const char *buf, size_t len)
+{
+	unsigned int val;
+	int ret = kstrtouint(buf, 0, &val);
+
+	if (ret)
+		return ret;
+	ret = ph_port_set_max_payload(to_port(dev), val);
+	return ret ? ret : len;
+}
+static DEVICE_ATTR_RW(max_payload);
+
+static struct attribute *ph_port_attrs[] = {
+	&dev_attr_role.attr,
+	&dev_attr_state.attr,
+	&dev_attr_name.attr,
+	&dev_attr_card.attr,
+	&dev_attr_port.attr,
+	&dev_attr_id.attr,
+	&dev_attr_parity.attr,
+	&dev_attr_max_payload.attr,
+	&ph_uint_attrs[0].attr.attr,
+	&ph_uint_attrs[1].attr.attr,
+	&ph_uint_attrs[2].attr.attr,
+	&ph_uint_attrs[3].attr.attr,
+	&ph_uint_attrs[4].attr.attr,
+	NULL,
+};
+
+static const struct attribute_group ph_port_group = {
+	.attrs = ph_port_attrs,
+};
+
+/* Counters: one show for all, the attribute knows its field. */
+struct ph_stat_attr {
+	struct device_attribute attr;
+	size_t offset;		/* in struct ph_port_stats */
+};
+
+static ssize_t stat_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	struct ph_stat_attr *sa = container_of(attr, struct ph_stat_attr, attr);
+	struct ph_port *port = to_port(dev);
+	u64 v;
+
+	spin_lock_irq(&ph_hub.lock);
+	v = *(u64 *)((void *)&port->stats + sa->offset);
+	spin_unlock_irq(&ph_hub.lock);
+	return sysfs_emit(buf, "%llu\n", v);
+}
+
+#define PH_STAT_ATTR(_f) {						\
+	.attr = { .attr = { .name = #_f, .mode = 0444 }, .show = stat_show }, \
+	.offset = offsetof(struct ph_port_stats, _f),			\
+}
+
+static struct ph_stat_attr ph_stat_attrs[] = {
+	PH_STAT_ATTR(rx_bytes),
+	PH_STAT_ATTR(tx_bytes),
+	PH_STAT_ATTR(overruns),
+	PH_STAT_ATTR(framing_errors),
+	PH_STAT_ATTR(parity_errors),
+	PH_STAT_ATTR(breaks),
+	PH_STAT_ATTR(rx_frames),
+	PH_STAT_ATTR(tx_frames),
+	PH_STAT_ATTR(fcs_errors),
+	PH_STAT_ATTR(frame_too_long),
+	PH_STAT_ATTR(frame_too_short),
+	PH_STAT_ATTR(frame_aborts),
+	PH_STAT_ATTR(requests),
+	PH_STAT_ATTR(responses),
+	PH_STAT_ATTR(errors_sent),
+	PH_STAT_ATTR(timeouts),
+	PH_STAT_ATTR(retries),
+	PH_STAT_ATTR(queue_full),
+	PH_STAT_ATTR(unexpected_frames),
+	PH_STAT_ATTR(dropped),
+	PH_STAT_ATTR(busy_ns),
+};
+
+static struct attribute *ph_stat_attr_list[ARRAY_SIZE(ph_stat_attrs) + 1];
+
+static const struct attribute_group ph_stat_group = {
+	.name = "statistics",
+	.attrs = ph_stat_attr_list,
+};
+
+static const struct attribute_group *ph_port_groups[] = {
+	&ph_port_group,
+	&ph_stat_group,
+	NULL,
+};
+
+int ph_port_register(struct ph_port *port)
+{
+	struct device *dev;
+
+	dev = device_create_with_groups(ph_class, &port->card->pdev->dev,
+					MKDEV(0, 0), port, ph_port_groups,
+					"%s-%u", pci_name(port->card->pdev),
+					port->index);
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	port->dev = dev;
+	return 0;
+}
+
+void ph_port_unregister(struct ph_port *port)
+{
+	device_unregister(port->dev);
+	port->dev = NULL;
+}
+
+int ph_sysfs_init(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ph_stat_attrs); i++)
+		ph_stat_attr_list[i] = &ph_stat_attrs[i].attr.attr;
+	ph_class = class_create(THIS_MODULE, "persohub");
+	return PTR_ERR_OR_ZERO(ph_class);
+}
+
+void ph_sysfs_exit(void)
+{
+	class_destroy(ph_class);
+}
