@@ -30,7 +30,7 @@ FRAME_HDRS := kmod/frame.h daemon/kcompat.h
 
 HOST_TESTS := $(B)/frame_test
 HOST_PROGS := $(B)/sitesim
-GUEST_PROGS :=
+GUEST_PROGS := $(B)/guest/vm_hub_test
 
 .PHONY: all module userspace deps check style sparse clean harness demo \
 	dkms-install
@@ -66,11 +66,18 @@ $(HARNESS) $(CHECKPATCH): $(LINUX_SRC_TAR)
 	@touch $(HARNESS) $(CHECKPATCH)
 
 TEST_CPPFLAGS := -I$(LSRC)/tools/testing/selftests
+# The harness's own macros leave parameters unused.
+TEST_CFLAGS := $(CFLAGS) -Wno-unused-parameter
 
 $(B)/frame_test: selftests/frame_test.c $(FRAME_SRCS) $(FRAME_HDRS) $(HARNESS)
 	@mkdir -p $(B)
-	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) -o $@ \
+	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
 		selftests/frame_test.c $(FRAME_SRCS)
+
+# Test programs that run inside the test machine.
+$(B)/guest/%: selftests/%.c selftests/phtest.h $(HARNESS)
+	@mkdir -p $(B)/guest
+	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ $<
 
 $(B)/sitesim: selftests/sitesim.c $(FRAME_SRCS) $(FRAME_HDRS)
 	@mkdir -p $(B)
@@ -84,7 +91,7 @@ style: $(CHECKPATCH)
 sparse:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) C=1 modules
 
-check: all
+check: deps
 	@scripts/check.sh
 
 dkms-install:

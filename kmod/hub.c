@@ -6,7 +6,9 @@
  * Matching happens where a request or a server becomes available: in the
  * receive interrupt of a station, in the receive interrupt of a server that
  * just answered, in a timeout, and when an administrator returns a server
- * to service. There is no polling and no tick.
+ * to service. There is no polling and no tick. While a controller is
+ * attached the hub does not match: it announces requests and idle servers
+ * as events and waits for the controller's dispatch.
  *
  * Every request ends exactly once: with the server's response or with the
  * error frame (an empty frame) sent to its station, in the station's
@@ -24,6 +26,7 @@
 
 struct ph_hub ph_hub = {
 	.lock = __SPIN_LOCK_UNLOCKED(ph_hub.lock),
+	.cfg_lock = __MUTEX_INITIALIZER(ph_hub.cfg_lock),
 	.ports = LIST_HEAD_INIT(ph_hub.ports),
 	.waiting = LIST_HEAD_INIT(ph_hub.waiting),
 	.idle = LIST_HEAD_INIT(ph_hub.idle),
@@ -33,6 +36,32 @@ unsigned int ph_max_retries = 1;
 module_param_named(max_retries, ph_max_retries, uint, 0644);
 MODULE_PARM_DESC(max_retries,
 		 "times a request is dispatched again after a server timeout");
+
+#define PH_STAT(_f) { #_f, offsetof(struct ph_port_stats, _f) }
+
+const struct ph_stat_desc ph_stat_descs[__PERSOHUB_STAT_MAX] = {
+	[PERSOHUB_STAT_RX_BYTES] = PH_STAT(rx_bytes),
+	[PERSOHUB_STAT_TX_BYTES] = PH_STAT(tx_bytes),
+	[PERSOHUB_STAT_OVERRUNS] = PH_STAT(overruns),
+	[PERSOHUB_STAT_FRAMING_ERRORS] = PH_STAT(framing_errors),
+	[PERSOHUB_STAT_PARITY_ERRORS] = PH_STAT(parity_errors),
+	[PERSOHUB_STAT_BREAKS] = PH_STAT(breaks),
+	[PERSOHUB_STAT_RX_FRAMES] = PH_STAT(rx_frames),
+	[PERSOHUB_STAT_TX_FRAMES] = PH_STAT(tx_frames),
+	[PERSOHUB_STAT_FCS_ERRORS] = PH_STAT(fcs_errors),
+	[PERSOHUB_STAT_FRAME_TOO_LONG] = PH_STAT(frame_too_long),
+	[PERSOHUB_STAT_FRAME_TOO_SHORT] = PH_STAT(frame_too_short),
+	[PERSOHUB_STAT_FRAME_ABORTS] = PH_STAT(frame_aborts),
+	[PERSOHUB_STAT_REQUESTS] = PH_STAT(requests),
+	[PERSOHUB_STAT_RESPONSES] = PH_STAT(responses),
+	[PERSOHUB_STAT_ERRORS_SENT] = PH_STAT(errors_sent),
+	[PERSOHUB_STAT_TIMEOUTS] = PH_STAT(timeouts),
+	[PERSOHUB_STAT_RETRIES] = PH_STAT(retries),
+	[PERSOHUB_STAT_QUEUE_FULL] = PH_STAT(queue_full),
+	[PERSOHUB_STAT_UNEXPECTED_FRAMES] = PH_STAT(unexpected_frames),
+	[PERSOHUB_STAT_DROPPED] = PH_STAT(dropped),
+	[PERSOHUB_STAT_BUSY_NS] = PH_STAT(busy_ns),
+};
 
 static const char * const ph_role_names[] = {
 	[PH_ROLE_OFF] = "off",
@@ -64,12 +93,43 @@ static void ph_hist_add(u64 *hist, u64 ns)
 	hist[b]++;
 }
 
+/* Events: metadata only, never payload. */
+
+static void ev_request(u8 cmd, struct ph_request *req, u32 result)
+{
+	struct ph_event ev = {
+		.cmd = cmd,
+		.port_id = req->station->id,
+		.server_id = req->server ? req->server->id : 0,
+		.req_id = req->id,
+		.len = req->len,
+		.rx_ns = req->rx_ns,
+		.result = result,
+	};
+
+	if (cmd == PERSOHUB_CMD_REQUEST_DONE)
+		ev.latency_ns = ktime_get_ns() - req->rx_ns;
+	ph_nl_event(&ev);
+}
+
+static void ev_server(u8 cmd, struct ph_port *srv, u32 reason)
+{
+	struct ph_event ev = {
+		.cmd = cmd,
+		.port_id = srv->id,
+		.server_id = srv->id,
+		.reason = reason,
+	};
+
+	ph_nl_event(&ev);
+}
+
 /* Queue one frame for transmission on @port. Caller holds ph_hub.lock. */
 int ph_port_queue_frame(struct ph_port *port, const u8 *payload, u16 len)
 {
 	struct ph_txbuf *tb;
 
-	if (port->dead)
+	if (port->dead || port->user)
 		return -ENODEV;
 	tb = kmalloc(struct_size(tb, data, PH_ENCODED_MAX(len)), GFP_ATOMIC);
 	if (!tb) {
@@ -104,6 +164,7 @@ static void ph_waiting_insert(struct ph_request *req)
 {
 	struct ph_request *pos;
 
+	ph_hub.nwaiting++;
 	list_for_each_entry_reverse(pos, &ph_hub.waiting, wait_node) {
 		if (pos->id < req->id) {
 			list_add(&req->wait_node, &pos->wait_node);
@@ -113,20 +174,33 @@ static void ph_waiting_insert(struct ph_request *req)
 	list_add(&req->wait_node, &ph_hub.waiting);
 }
 
+static void ph_waiting_del(struct ph_request *req)
+{
+	if (list_empty(&req->wait_node))
+		return;
+	list_del_init(&req->wait_node);
+	ph_hub.nwaiting--;
+}
+
 /* Send every answered request at the head of the station's list. */
 static void ph_station_flush(struct ph_port *st)
 {
 	struct ph_request *req, *tmp;
+	u32 result;
 
 	list_for_each_entry_safe(req, tmp, &st->reqs, station_node) {
 		if (req->state != PH_REQ_ANSWERED)
 			break;
 		if (req->resp) {
 			ph_port_queue_frame(st, req->resp, req->resp_len);
+			result = PERSOHUB_RESULT_OK;
 		} else {
 			ph_port_queue_frame(st, NULL, 0);
 			st->stats.errors_sent++;
+			result = req->accepted ? PERSOHUB_RESULT_ERROR :
+						 PERSOHUB_RESULT_REJECTED;
 		}
+		ev_request(PERSOHUB_CMD_REQUEST_DONE, req, result);
 		list_del(&req->station_node);
 		st->backlog--;
 		if (req->accepted)
@@ -139,7 +213,6 @@ static void ph_station_flush(struct ph_port *st)
 static void ph_request_fail(struct ph_request *req)
 {
 	req->state = PH_REQ_ANSWERED;
-	req->server = NULL;
 	kfree_sensitive(req->resp);
 	req->resp = NULL;
 	ph_station_flush(req->station);
@@ -151,19 +224,35 @@ static void ph_server_make_idle(struct ph_port *srv, u64 now)
 	srv->cur = NULL;
 	srv->idle_since = now;
 	list_add_tail(&srv->idle_node, &ph_hub.idle);
+	ev_server(PERSOHUB_CMD_SERVER_READY, srv, 0);
 }
 
 static void ph_server_end_busy(struct ph_port *srv, u64 now)
 {
+	struct ph_request *req = srv->cur;
+
 	srv->stats.busy_ns += now - srv->busy_start;
 	srv->cur = NULL;
+	if (req && srv->user) {
+		/* Not readable on the station device any more. */
+		list_del_init(&req->user_node);
+		req->holder = NULL;
+	}
+}
+
+static void ph_server_fail(struct ph_port *srv, u32 reason)
+{
+	list_del_init(&srv->idle_node);
+	srv->state = PH_STATE_FAILED;
+	srv->cur = NULL;
+	ev_server(PERSOHUB_CMD_SERVER_FAILED, srv, reason);
 }
 
 static void ph_dispatch(struct ph_request *req, struct ph_port *srv)
 {
 	u64 now = ktime_get_ns();
 
-	list_del_init(&req->wait_node);
+	ph_waiting_del(req);
 	list_del_init(&srv->idle_node);
 	req->state = PH_REQ_ACTIVE;
 	req->server = srv;
@@ -173,7 +262,12 @@ static void ph_dispatch(struct ph_request *req, struct ph_port *srv)
 	srv->stats.requests++;
 	srv->deadline = jiffies + msecs_to_jiffies(srv->timeout_ms);
 	mod_timer(&srv->timer, srv->deadline);
-	ph_port_queue_frame(srv, req->data, req->len);
+	if (srv->user) {
+		list_add_tail(&req->user_node, &req->station->user_reqs);
+		ph_station_dev_wake(req->station);
+	} else {
+		ph_port_queue_frame(srv, req->data, req->len);
+	}
 	ph_hist_add(ph_hub.dispatch_hist, ktime_get_ns() - req->rx_ns);
 }
 
@@ -183,6 +277,8 @@ static void ph_hub_match(void)
 	struct ph_request *req;
 	struct ph_port *srv;
 
+	if (ph_hub.ctrl)
+		return;
 	while (!list_empty(&ph_hub.waiting) && !list_empty(&ph_hub.idle)) {
 		req = list_first_entry(&ph_hub.waiting, struct ph_request,
 				       wait_node);
@@ -215,6 +311,7 @@ static void ph_station_rx(struct ph_port *st, const u8 *data, u16 len)
 		return;
 	}
 	INIT_LIST_HEAD(&req->wait_node);
+	INIT_LIST_HEAD(&req->user_node);
 	req->id = ++ph_hub.next_id;
 	req->rx_ns = ktime_get_ns();
 	req->station = st;
@@ -231,20 +328,17 @@ static void ph_station_rx(struct ph_port *st, const u8 *data, u16 len)
 	memcpy(req->data, data, len);
 	req->state = PH_REQ_WAITING;
 	list_add_tail(&req->wait_node, &ph_hub.waiting);
+	ph_hub.nwaiting++;
+	ev_request(PERSOHUB_CMD_REQUEST_NEW, req, 0);
 	ph_hub_match();
 }
 
-static void ph_server_rx(struct ph_port *srv, const u8 *data, u16 len)
+/* @srv answered @len bytes (0: an explicit error). */
+static void ph_server_answer(struct ph_port *srv, const u8 *data, u16 len)
 {
 	struct ph_request *req = srv->cur;
-	u64 now;
+	u64 now = ktime_get_ns();
 
-	if (srv->state != PH_STATE_BUSY) {
-		/* Late, duplicate or unsolicited: nobody asked. */
-		srv->stats.unexpected_frames++;
-		return;
-	}
-	now = ktime_get_ns();
 	srv->stats.responses++;
 	ph_server_end_busy(srv, now);
 	ph_server_make_idle(srv, now);
@@ -255,17 +349,26 @@ static void ph_server_rx(struct ph_port *srv, const u8 *data, u16 len)
 	}
 
 	req->state = PH_REQ_ANSWERED;
-	req->server = NULL;
 	if (len) {
 		req->resp = kmemdup(data, len, GFP_ATOMIC);
 		if (!req->resp)
 			req->station->stats.dropped++;
 		req->resp_len = len;
 	}
-	if (req->resp || !len)
+	if (req->resp)
 		req->station->stats.responses++;
 	ph_station_flush(req->station);
 	ph_hub_match();
+}
+
+static void ph_server_rx(struct ph_port *srv, const u8 *data, u16 len)
+{
+	if (srv->state != PH_STATE_BUSY) {
+		/* Late, duplicate or unsolicited: nobody asked. */
+		srv->stats.unexpected_frames++;
+		return;
+	}
+	ph_server_answer(srv, data, len);
 }
 
 /* A complete, FCS-valid frame arrived on @port. Called under the lock. */
@@ -289,7 +392,6 @@ static void ph_request_requeue(struct ph_request *req, bool count_retry)
 {
 	struct ph_port *st = req->station;
 
-	req->server = NULL;
 	if (count_retry) {
 		if (req->retries >= ph_max_retries) {
 			ph_request_fail(req);
@@ -299,7 +401,9 @@ static void ph_request_requeue(struct ph_request *req, bool count_retry)
 		st->stats.retries++;
 	}
 	req->state = PH_REQ_WAITING;
+	req->server = NULL;
 	ph_waiting_insert(req);
+	ev_request(PERSOHUB_CMD_REQUEST_NEW, req, 0);
 }
 
 static void ph_server_timeout(struct timer_list *t)
@@ -315,9 +419,9 @@ static void ph_server_timeout(struct timer_list *t)
 
 	srv->stats.timeouts++;
 	ph_server_end_busy(srv, ktime_get_ns());
-	srv->state = PH_STATE_FAILED;
 	ph_txq_purge(srv);
-	dev_warn(srv->dev, "server %s timed out, marked failed\n", srv->name);
+	ph_server_fail(srv, PERSOHUB_REASON_TIMEOUT);
+	pr_warn("server %s timed out, marked failed\n", srv->name);
 	if (req)
 		ph_request_requeue(req, true);
 	ph_hub_match();
@@ -332,16 +436,35 @@ static void ph_station_drop_all(struct ph_port *st)
 
 	list_for_each_entry_safe(req, tmp, &st->reqs, station_node) {
 		if (req->state == PH_REQ_ACTIVE && req->server) {
-			/* The server's answer will be unexpected; free it. */
-			req->server->cur = NULL;
+			/* The server's answer will go nowhere. */
+			ph_server_end_busy(req->server, ktime_get_ns());
+			/* A userspace server cannot even see it: free it. */
+			if (req->server->user)
+				ph_server_make_idle(req->server, ktime_get_ns());
 		}
-		list_del(&req->wait_node);
+		ph_waiting_del(req);
+		list_del_init(&req->user_node);
 		list_del(&req->station_node);
 		st->stats.dropped++;
+		ev_request(PERSOHUB_CMD_REQUEST_DONE, req,
+			   PERSOHUB_RESULT_DROPPED);
 		ph_request_free(req);
 	}
 	st->backlog = 0;
 	st->outstanding = 0;
+}
+
+/* A server leaves service for good: its request goes to another. */
+static void ph_server_gone(struct ph_port *srv)
+{
+	struct ph_request *req = srv->cur;
+
+	if (srv->state == PH_STATE_BUSY) {
+		ph_server_end_busy(srv, ktime_get_ns());
+		if (req)
+			ph_request_requeue(req, false);
+	}
+	ph_server_fail(srv, PERSOHUB_REASON_GONE);
 }
 
 /*
@@ -358,13 +481,7 @@ void ph_hub_port_dead(struct ph_port *port)
 		ph_station_drop_all(port);
 		break;
 	case PH_ROLE_SERVER:
-		if (port->state == PH_STATE_BUSY && port->cur) {
-			ph_server_end_busy(port, ktime_get_ns());
-			ph_request_requeue(port->cur, false);
-		}
-		list_del_init(&port->idle_node);
-		port->cur = NULL;
-		port->state = PH_STATE_FAILED;
+		ph_server_gone(port);
 		break;
 	case PH_ROLE_OFF:
 		break;
@@ -386,22 +503,52 @@ static bool ph_port_busy(struct ph_port *port)
 	}
 }
 
-int ph_port_set_role(struct ph_port *port, enum ph_role role)
+struct ph_port *ph_port_find(int id, const char *name)
 {
+	struct ph_port *port;
+
+	lockdep_assert_held(&ph_hub.lock);
+	list_for_each_entry(port, &ph_hub.ports, hub_node) {
+		if (id >= 0 && port->id != id)
+			continue;
+		if (name && strcmp(port->name, name))
+			continue;
+		return port;
+	}
+	return NULL;
+}
+
+/* Caller holds ph_hub.cfg_lock. */
+int __ph_port_set_role(struct ph_port *port, enum ph_role role)
+{
+	enum ph_role old;
 	int ret = 0;
 
+	lockdep_assert_held(&ph_hub.cfg_lock);
+	old = READ_ONCE(port->role);
+	if (port->user)
+		return -EOPNOTSUPP;
+	if (old == role)
+		return 0;
+	/* The station device is made before the role, removed after it. */
+	if (role == PH_ROLE_STATION) {
+		ret = ph_station_dev_create(port);
+		if (ret)
+			return ret;
+	}
+
 	spin_lock_irq(&ph_hub.lock);
-	if (port->dead) {
+	if (port->dead)
 		ret = -ENODEV;
-		goto out;
-	}
-	if (port->role == role)
-		goto out;
-	if (ph_port_busy(port)) {
+	else if (ph_port_busy(port))
 		ret = -EBUSY;
-		goto out;
+	if (ret) {
+		spin_unlock_irq(&ph_hub.lock);
+		if (role == PH_ROLE_STATION)
+			ph_station_dev_destroy(port);
+		return ret;
 	}
-	if (port->role == PH_ROLE_SERVER)
+	if (old == PH_ROLE_SERVER)
 		list_del_init(&port->idle_node);
 	port->role = role;
 	port->state = PH_STATE_IDLE;
@@ -411,8 +558,21 @@ int ph_port_set_role(struct ph_port *port, enum ph_role role)
 		ph_server_make_idle(port, ktime_get_ns());
 		ph_hub_match();
 	}
-out:
+	ph_nl_port_changed(port);
 	spin_unlock_irq(&ph_hub.lock);
+
+	if (old == PH_ROLE_STATION)
+		ph_station_dev_destroy(port);
+	return 0;
+}
+
+int ph_port_set_role(struct ph_port *port, enum ph_role role)
+{
+	int ret;
+
+	mutex_lock(&ph_hub.cfg_lock);
+	ret = __ph_port_set_role(port, role);
+	mutex_unlock(&ph_hub.cfg_lock);
 	return ret;
 }
 
@@ -443,12 +603,13 @@ int ph_port_set_state(struct ph_port *port, enum ph_state state)
 			ret = -EBUSY;
 			goto out;
 		}
-		list_del_init(&port->idle_node);
-		port->state = PH_STATE_FAILED;
+		ph_server_fail(port, PERSOHUB_REASON_ADMIN);
 		break;
 	default:
 		ret = -EINVAL;
+		goto out;
 	}
+	ph_nl_port_changed(port);
 out:
 	spin_unlock_irq(&ph_hub.lock);
 	return ret;
@@ -456,7 +617,7 @@ out:
 
 static bool ph_name_valid(const char *name)
 {
-	size_t n = strlen(name);
+	size_t n = strnlen(name, PH_NAME_LEN);
 
 	if (!n || n >= PH_NAME_LEN || name[0] == '.')
 		return false;
@@ -466,19 +627,20 @@ static bool ph_name_valid(const char *name)
 	return true;
 }
 
-int ph_port_set_name(struct ph_port *port, const char *name)
+/* Caller holds ph_hub.cfg_lock. */
+int __ph_port_set_name(struct ph_port *port, const char *name)
 {
 	struct ph_port *p;
 	int ret = 0;
 
+	lockdep_assert_held(&ph_hub.cfg_lock);
 	if (!ph_name_valid(name))
 		return -EINVAL;
 	spin_lock_irq(&ph_hub.lock);
-	list_for_each_entry(p, &ph_hub.ports, hub_node) {
-		if (p != port && !strcmp(p->name, name)) {
-			ret = -EEXIST;
-			goto out;
-		}
+	p = ph_port_find(-1, name);
+	if (p && p != port) {
+		ret = -EEXIST;
+		goto out;
 	}
 	if (port->role == PH_ROLE_STATION && strcmp(port->name, name)) {
 		/* Its device node is named after it; rename when off. */
@@ -486,8 +648,19 @@ int ph_port_set_name(struct ph_port *port, const char *name)
 		goto out;
 	}
 	strscpy(port->name, name, sizeof(port->name));
+	ph_nl_port_changed(port);
 out:
 	spin_unlock_irq(&ph_hub.lock);
+	return ret;
+}
+
+int ph_port_set_name(struct ph_port *port, const char *name)
+{
+	int ret;
+
+	mutex_lock(&ph_hub.cfg_lock);
+	ret = __ph_port_set_name(port, name);
+	mutex_unlock(&ph_hub.cfg_lock);
 	return ret;
 }
 
@@ -510,12 +683,184 @@ int ph_port_set_max_payload(struct ph_port *port, unsigned int max)
 	return 0;
 }
 
+/* The controller. */
+
+int ph_hub_attach(u32 portid)
+{
+	int ret = 0;
+
+	spin_lock_irq(&ph_hub.lock);
+	if (ph_hub.ctrl && ph_hub.ctrl_portid != portid) {
+		ret = -EBUSY;
+	} else if (!ph_hub.ctrl) {
+		ph_hub.ctrl = true;
+		ph_hub.ctrl_portid = portid;
+	}
+	spin_unlock_irq(&ph_hub.lock);
+	return ret;
+}
+
+/* Detach @portid (or whoever is attached, with @force). */
+int ph_hub_detach(u32 portid, bool force)
+{
+	unsigned long flags;
+	int ret = 0;
+
+	spin_lock_irqsave(&ph_hub.lock, flags);
+	if (!ph_hub.ctrl || (!force && ph_hub.ctrl_portid != portid)) {
+		ret = -ENOENT;
+	} else {
+		ph_hub.ctrl = false;
+		ph_hub.ctrl_portid = 0;
+		/* The kernel matches again, at once. */
+		ph_hub_match();
+	}
+	spin_unlock_irqrestore(&ph_hub.lock, flags);
+	return ret;
+}
+
+int ph_hub_dispatch(u32 portid, u64 req_id, u32 server_id)
+{
+	struct ph_request *req, *found = NULL;
+	struct ph_port *srv;
+	int ret = 0;
+
+	spin_lock_irq(&ph_hub.lock);
+	if (!ph_hub.ctrl || ph_hub.ctrl_portid != portid) {
+		ret = -EPERM;
+		goto out;
+	}
+	srv = ph_port_find(server_id, NULL);
+	if (!srv || srv->role != PH_ROLE_SERVER || srv->dead) {
+		ret = -ENODEV;
+		goto out;
+	}
+	list_for_each_entry(req, &ph_hub.waiting, wait_node) {
+		if (req->id == req_id) {
+			found = req;
+			break;
+		}
+	}
+	if (!found)
+		ret = -ENOENT;
+	else if (srv->state == PH_STATE_BUSY)
+		ret = -EBUSY;
+	else if (srv->state == PH_STATE_FAILED)
+		ret = -EIO;
+	else
+		ph_dispatch(found, srv);
+out:
+	spin_unlock_irq(&ph_hub.lock);
+	return ret;
+}
+
+static void ph_port_unhook(struct ph_port *port);
+static void ph_port_release(struct ph_port *port);
+
+/* Userspace servers. */
+
+struct ph_port *ph_user_server_add(const char *name, u32 timeout_ms)
+{
+	struct ph_port *srv;
+	int ret;
+
+	if (!ph_name_valid(name))
+		return ERR_PTR(-EINVAL);
+	srv = kzalloc(sizeof(*srv), GFP_KERNEL);
+	if (!srv)
+		return ERR_PTR(-ENOMEM);
+	srv->user = true;
+	ret = ph_port_setup(srv);
+	if (ret) {
+		kfree(srv);
+		return ERR_PTR(ret);
+	}
+	if (timeout_ms)
+		srv->timeout_ms = timeout_ms;
+
+	mutex_lock(&ph_hub.cfg_lock);
+	spin_lock_irq(&ph_hub.lock);
+	if (ph_port_find(-1, name)) {
+		ret = -EEXIST;
+	} else {
+		strscpy(srv->name, name, sizeof(srv->name));
+		list_add_tail(&srv->hub_node, &ph_hub.ports);
+		srv->role = PH_ROLE_SERVER;
+		ph_server_make_idle(srv, ktime_get_ns());
+		ph_nl_port_changed(srv);
+		ph_hub_match();
+	}
+	spin_unlock_irq(&ph_hub.lock);
+	mutex_unlock(&ph_hub.cfg_lock);
+	if (ret) {
+		ph_port_release(srv);
+		kfree(srv);
+		return ERR_PTR(ret);
+	}
+	return srv;
+}
+
+/* Remove userspace server @srv. Caller holds cfg_lock; drops it. */
+void ph_user_server_del(struct ph_port *srv)
+{
+	ph_port_unhook(srv);
+	mutex_unlock(&ph_hub.cfg_lock);
+	ph_port_release(srv);
+	kfree(srv);
+}
+
+/*
+ * A response written to station @st's device for request @req_id, which
+ * @holder read. Returns -EINVAL unless that request is in its hands.
+ */
+int ph_user_response(struct ph_port *st, const void *holder, u64 req_id,
+		     const u8 *data, u16 len)
+{
+	struct ph_request *req;
+	int ret = -EINVAL;
+
+	spin_lock_irq(&ph_hub.lock);
+	list_for_each_entry(req, &st->user_reqs, user_node) {
+		if (req->id != req_id)
+			continue;
+		if (req->holder == holder && req->state == PH_REQ_ACTIVE &&
+		    req->server && req->server->cur == req) {
+			req->server->stats.rx_frames++;
+			ph_server_answer(req->server, data, len);
+			ret = 0;
+		}
+		break;
+	}
+	spin_unlock_irq(&ph_hub.lock);
+	return ret;
+}
+
+/* @holder closed the device: what it held goes to another server. */
+void ph_user_release(struct ph_port *st, const void *holder)
+{
+	struct ph_request *req, *tmp;
+	struct ph_port *srv;
+
+	spin_lock_irq(&ph_hub.lock);
+	list_for_each_entry_safe(req, tmp, &st->user_reqs, user_node) {
+		if (req->holder != holder)
+			continue;
+		srv = req->server;
+		ph_server_end_busy(srv, ktime_get_ns());
+		ph_server_make_idle(srv, ktime_get_ns());
+		ph_request_requeue(req, true);
+	}
+	ph_hub_match();
+	spin_unlock_irq(&ph_hub.lock);
+}
+
 int ph_port_setup(struct ph_port *port)
 {
 	int ret;
 
 	INIT_LIST_HEAD(&port->txq);
 	INIT_LIST_HEAD(&port->reqs);
+	INIT_LIST_HEAD(&port->user_reqs);
 	INIT_LIST_HEAD(&port->idle_node);
 	INIT_LIST_HEAD(&port->hub_node);
 	timer_setup(&port->timer, ph_server_timeout, 0);
@@ -529,12 +874,14 @@ int ph_port_setup(struct ph_port *port)
 	ret = ph_port_set_max_payload(port, PH_PAYLOAD_DEFAULT);
 	if (ret)
 		return ret;
-	ret = ida_alloc(&ph_hub.port_ida, GFP_KERNEL);
+	ret = ida_alloc_min(&ph_hub.port_ida, 1, GFP_KERNEL);
 	if (ret < 0) {
 		kfree(port->rxbuf);
 		return ret;
 	}
 	port->id = ret;
+	if (port->user)
+		return 0;
 
 	spin_lock_irq(&ph_hub.lock);
 	/* Stable default name: card address and port index. */
@@ -545,18 +892,37 @@ int ph_port_setup(struct ph_port *port)
 	return 0;
 }
 
-void ph_port_teardown(struct ph_port *port)
+/* Take @port out of the hub. Caller holds cfg_lock. */
+static void ph_port_unhook(struct ph_port *port)
 {
+	bool station;
+
+	lockdep_assert_held(&ph_hub.cfg_lock);
 	spin_lock_irq(&ph_hub.lock);
 	if (!port->dead)
 		ph_hub_port_dead(port);
+	station = port->role == PH_ROLE_STATION;
 	list_del_init(&port->hub_node);
 	spin_unlock_irq(&ph_hub.lock);
+	if (station)
+		ph_station_dev_destroy(port);
+}
 
+/* Free what an unhooked (or never hooked) port holds. */
+static void ph_port_release(struct ph_port *port)
+{
 	del_timer_sync(&port->timer);
 	ida_free(&ph_hub.port_ida, port->id);
 	kfree_sensitive(port->rxbuf);
 	port->rxbuf = NULL;
+}
+
+void ph_port_teardown(struct ph_port *port)
+{
+	mutex_lock(&ph_hub.cfg_lock);
+	ph_port_unhook(port);
+	mutex_unlock(&ph_hub.cfg_lock);
+	ph_port_release(port);
 }
 
 void ph_hub_init(void)
@@ -566,6 +932,15 @@ void ph_hub_init(void)
 
 void ph_hub_exit(void)
 {
+	struct ph_port *port, *tmp;
+
+	/* Userspace servers left behind go with the module. */
+	list_for_each_entry_safe(port, tmp, &ph_hub.ports, hub_node) {
+		if (port->user) {
+			mutex_lock(&ph_hub.cfg_lock);
+			ph_user_server_del(port);
+		}
+	}
 	WARN_ON(!list_empty(&ph_hub.ports));
 	WARN_ON(!list_empty(&ph_hub.waiting));
 	ida_destroy(&ph_hub.port_ida);

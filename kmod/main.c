@@ -22,13 +22,25 @@ static int __init ph_init(void)
 	if (ret)
 		goto err_hub;
 
-	ret = ph_card_init();
+	ret = ph_chardev_init();
 	if (ret)
 		goto err_sysfs;
+
+	ret = ph_netlink_init();
+	if (ret)
+		goto err_chardev;
+
+	ret = ph_card_init();
+	if (ret)
+		goto err_netlink;
 
 	pr_info("loaded\n");
 	return 0;
 
+err_netlink:
+	ph_netlink_exit();
+err_chardev:
+	ph_chardev_exit();
 err_sysfs:
 	ph_sysfs_exit();
 err_hub:
@@ -39,8 +51,10 @@ err_hub:
 static void __exit ph_exit(void)
 {
 	ph_card_exit();
-	ph_sysfs_exit();
+	ph_netlink_exit();
 	ph_hub_exit();
+	ph_chardev_exit();
+	ph_sysfs_exit();
 	pr_info("unloaded\n");
 }
 

@@ -15,10 +15,13 @@
 #include <linux/device.h>
 #include <linux/idr.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/spinlock.h>
 #include <linux/timer.h>
 #include <linux/types.h>
+
+#include <linux/persohub.h>
 
 #include "frame.h"
 
@@ -30,15 +33,15 @@
 #define PH_HIST_BUCKETS		40
 
 enum ph_role {
-	PH_ROLE_OFF,
-	PH_ROLE_STATION,
-	PH_ROLE_SERVER,
+	PH_ROLE_OFF = PERSOHUB_ROLE_OFF,
+	PH_ROLE_STATION = PERSOHUB_ROLE_STATION,
+	PH_ROLE_SERVER = PERSOHUB_ROLE_SERVER,
 };
 
 enum ph_state {
-	PH_STATE_IDLE,
-	PH_STATE_BUSY,
-	PH_STATE_FAILED,
+	PH_STATE_IDLE = PERSOHUB_STATE_IDLE,
+	PH_STATE_BUSY = PERSOHUB_STATE_BUSY,
+	PH_STATE_FAILED = PERSOHUB_STATE_FAILED,
 };
 
 /* Every counter is written and read under ph_hub.lock. */
@@ -66,6 +69,19 @@ struct ph_port_stats {
 	u64 busy_ns;
 };
 
+/* Name and place of each counter, indexed by enum persohub_stat. */
+struct ph_stat_desc {
+	const char *name;
+	size_t offset;
+};
+
+extern const struct ph_stat_desc ph_stat_descs[__PERSOHUB_STAT_MAX];
+
+static inline u64 ph_stat_get(const struct ph_port_stats *st, unsigned int i)
+{
+	return *(const u64 *)((const u8 *)st + ph_stat_descs[i].offset);
+}
+
 struct ph_line {
 	u32 baud;
 	u32 data_bits;
@@ -75,6 +91,7 @@ struct ph_line {
 
 struct ph_card;
 struct ph_request;
+struct ph_station_dev;
 
 struct ph_txbuf {
 	struct list_head node;
@@ -92,6 +109,7 @@ struct ph_port {
 	void __iomem *regs;
 	unsigned int regshift;
 	bool dead;			/* card going away */
+	bool user;			/* a server served from userspace */
 
 	enum ph_role role;
 	char name[PH_NAME_LEN];
@@ -112,6 +130,8 @@ struct ph_port {
 	unsigned int outstanding;	/* accepted, not yet answered */
 	unsigned int backlog;		/* entries on reqs */
 	u32 queue_depth;
+	struct list_head user_reqs;	/* dispatched to userspace servers */
+	struct ph_station_dev *sdev;	/* its character device */
 
 	/* server */
 	enum ph_state state;
@@ -161,6 +181,8 @@ enum ph_req_state {
 struct ph_request {
 	struct list_head station_node;	/* station->reqs */
 	struct list_head wait_node;	/* ph_hub.waiting */
+	struct list_head user_node;	/* station->user_reqs */
+	const void *holder;		/* file that read it from the device */
 	u64 id;
 	u64 rx_ns;
 	struct ph_port *station;
@@ -176,12 +198,31 @@ struct ph_request {
 
 struct ph_hub {
 	spinlock_t lock;		/* see the top of this file */
+	struct mutex cfg_lock;		/* serialises configuration changes */
 	struct list_head ports;
 	struct list_head waiting;	/* requests in arrival order */
 	struct list_head idle;		/* idle servers, longest idle first */
 	struct ida port_ida;
 	u64 next_id;
 	u64 dispatch_hist[PH_HIST_BUCKETS];
+	unsigned int nwaiting;
+	/* the attached controller, if any */
+	bool ctrl;
+	u32 ctrl_portid;
+	u64 events_dropped;
+};
+
+/* What an event says; which fields count depends on the command. */
+struct ph_event {
+	u8 cmd;			/* enum persohub_cmd */
+	u32 port_id;		/* station, or the server for server events */
+	u32 server_id;
+	u64 req_id;
+	u32 len;
+	u64 rx_ns;
+	u32 result;		/* enum persohub_result */
+	u64 latency_ns;
+	u32 reason;		/* enum persohub_reason */
 };
 
 extern struct ph_hub ph_hub;
@@ -194,12 +235,22 @@ void ph_card_exit(void);
 /* uart.c */
 void ph_uart_startup(struct ph_port *port);
 void ph_uart_shutdown(struct ph_port *port);
+int ph_uart_check_line(const struct ph_port *port, const struct ph_line *line);
 int ph_uart_set_line(struct ph_port *port, const struct ph_line *line);
 bool ph_uart_interrupt(struct ph_port *port);
 void ph_uart_start_tx(struct ph_port *port);
 unsigned int ph_uart_max_baud(const struct ph_port *port);
 
 /* hub.c */
+struct ph_port *ph_port_find(int id, const char *name);
+struct ph_port *ph_user_server_add(const char *name, u32 timeout_ms);
+void ph_user_server_del(struct ph_port *srv);
+int ph_hub_attach(u32 portid);
+int ph_hub_detach(u32 portid, bool force);
+int ph_hub_dispatch(u32 portid, u64 req_id, u32 server_id);
+int ph_user_response(struct ph_port *st, const void *holder, u64 req_id,
+		     const u8 *data, u16 len);
+void ph_user_release(struct ph_port *st, const void *holder);
 void ph_hub_init(void);
 void ph_hub_exit(void);
 int ph_port_setup(struct ph_port *port);
@@ -207,12 +258,27 @@ void ph_port_teardown(struct ph_port *port);
 void ph_hub_rx_frame(struct ph_port *port, const u8 *data, u16 len);
 void ph_hub_port_dead(struct ph_port *port);
 int ph_port_set_role(struct ph_port *port, enum ph_role role);
+int __ph_port_set_role(struct ph_port *port, enum ph_role role);
+int __ph_port_set_name(struct ph_port *port, const char *name);
 int ph_port_set_state(struct ph_port *port, enum ph_state state);
 int ph_port_set_name(struct ph_port *port, const char *name);
 int ph_port_set_max_payload(struct ph_port *port, unsigned int max);
 int ph_port_queue_frame(struct ph_port *port, const u8 *payload, u16 len);
 const char *ph_role_name(enum ph_role role);
 const char *ph_state_name(enum ph_state state);
+
+/* netlink.c */
+int ph_netlink_init(void);
+void ph_netlink_exit(void);
+void ph_nl_event(const struct ph_event *ev);
+void ph_nl_port_changed(struct ph_port *port);
+
+/* chardev.c */
+int ph_chardev_init(void);
+void ph_chardev_exit(void);
+int ph_station_dev_create(struct ph_port *port);
+void ph_station_dev_destroy(struct ph_port *port);
+void ph_station_dev_wake(struct ph_port *port);
 
 /* sysfs.c */
 int ph_sysfs_init(void);

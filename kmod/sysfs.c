@@ -282,7 +282,7 @@ static const struct attribute_group ph_port_group = {
 	.attrs = ph_port_attrs,
 };
 
-/* Counters: one show for all, the attribute knows its field. */
+/* Counters: one show for all, named and placed by ph_stat_descs. */
 struct ph_stat_attr {
 	struct device_attribute attr;
 	size_t offset;		/* in struct ph_port_stats */
@@ -296,40 +296,12 @@ static ssize_t stat_show(struct device *dev, struct device_attribute *attr,
 	u64 v;
 
 	spin_lock_irq(&ph_hub.lock);
-	v = *(u64 *)((void *)&port->stats + sa->offset);
+	v = *(u64 *)((u8 *)&port->stats + sa->offset);
 	spin_unlock_irq(&ph_hub.lock);
 	return sysfs_emit(buf, "%llu\n", v);
 }
 
-#define PH_STAT_ATTR(_f) {						\
-	.attr = { .attr = { .name = #_f, .mode = 0444 }, .show = stat_show }, \
-	.offset = offsetof(struct ph_port_stats, _f),			\
-}
-
-static struct ph_stat_attr ph_stat_attrs[] = {
-	PH_STAT_ATTR(rx_bytes),
-	PH_STAT_ATTR(tx_bytes),
-	PH_STAT_ATTR(overruns),
-	PH_STAT_ATTR(framing_errors),
-	PH_STAT_ATTR(parity_errors),
-	PH_STAT_ATTR(breaks),
-	PH_STAT_ATTR(rx_frames),
-	PH_STAT_ATTR(tx_frames),
-	PH_STAT_ATTR(fcs_errors),
-	PH_STAT_ATTR(frame_too_long),
-	PH_STAT_ATTR(frame_too_short),
-	PH_STAT_ATTR(frame_aborts),
-	PH_STAT_ATTR(requests),
-	PH_STAT_ATTR(responses),
-	PH_STAT_ATTR(errors_sent),
-	PH_STAT_ATTR(timeouts),
-	PH_STAT_ATTR(retries),
-	PH_STAT_ATTR(queue_full),
-	PH_STAT_ATTR(unexpected_frames),
-	PH_STAT_ATTR(dropped),
-	PH_STAT_ATTR(busy_ns),
-};
-
+static struct ph_stat_attr ph_stat_attrs[__PERSOHUB_STAT_MAX - 1];
 static struct attribute *ph_stat_attr_list[ARRAY_SIZE(ph_stat_attrs) + 1];
 
 static const struct attribute_group ph_stat_group = {
@@ -365,10 +337,18 @@ void ph_port_unregister(struct ph_port *port)
 
 int ph_sysfs_init(void)
 {
+	struct ph_stat_attr *sa;
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(ph_stat_attrs); i++)
-		ph_stat_attr_list[i] = &ph_stat_attrs[i].attr.attr;
+	for (i = 0; i < ARRAY_SIZE(ph_stat_attrs); i++) {
+		sa = &ph_stat_attrs[i];
+		sysfs_attr_init(&sa->attr.attr);
+		sa->attr.attr.name = ph_stat_descs[i + 1].name;
+		sa->attr.attr.mode = 0444;
+		sa->attr.show = stat_show;
+		sa->offset = ph_stat_descs[i + 1].offset;
+		ph_stat_attr_list[i] = &sa->attr.attr;
+	}
 	ph_class = class_create(THIS_MODULE, "persohub");
 	return PTR_ERR_OR_ZERO(ph_class);
 }

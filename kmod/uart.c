@@ -53,23 +53,42 @@ static u8 line_lcr(const struct ph_line *line)
 	return lcr;
 }
 
-int ph_uart_set_line(struct ph_port *port, const struct ph_line *line)
+static unsigned int line_divisor(const struct ph_port *port,
+				 const struct ph_line *line)
 {
-	unsigned int clk = port->card->board->uartclk;
+	return DIV_ROUND_CLOSEST(port->card->board->uartclk, 16 * line->baud);
+}
+
+/* Can @port run with @line? 0, or why not. */
+int ph_uart_check_line(const struct ph_port *port, const struct ph_line *line)
+{
 	unsigned int div;
 
-	if (line->baud < 50 || line->baud > clk / 16)
+	if (port->user)
+		return -EOPNOTSUPP;
+	if (line->baud < 50 || line->baud > ph_uart_max_baud(port))
 		return -ERANGE;
 	if (line->data_bits < 5 || line->data_bits > 8)
 		return -EINVAL;
 	if (line->stop_bits != 1 && line->stop_bits != 2)
 		return -EINVAL;
-	if (!strchr("noems", line->parity) || !line->parity)
+	if (!line->parity || !strchr("noems", line->parity))
 		return -EINVAL;
-	div = DIV_ROUND_CLOSEST(clk, 16 * line->baud);
+	div = line_divisor(port, line);
 	if (!div || div > 0xffff)
 		return -ERANGE;
+	return 0;
+}
 
+int ph_uart_set_line(struct ph_port *port, const struct ph_line *line)
+{
+	unsigned int div;
+	int ret;
+
+	ret = ph_uart_check_line(port, line);
+	if (ret)
+		return ret;
+	div = line_divisor(port, line);
 	port->line = *line;
 	port->lcr = line_lcr(line);
 	if (port->dead)

@@ -1,0 +1,788 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The generic netlink family "persohub": port configuration, statistics,
+ * the controller's attach and dispatch, userspace servers, and the
+ * "events" multicast group.
+ *
+ * Events are built where they happen, often in the card interrupt with the
+ * hub lock held, so the message is allocated atomically and queued; a
+ * tasklet multicasts the queue right after the interrupt. A message that
+ * cannot be allocated is counted (events_dropped): listeners never depend
+ * on seeing every event, they resync with REQUEST_GET and PORT_GET.
+ */
+
+#include <linux/interrupt.h>
+#include <linux/module.h>
+#include <linux/netlink.h>
+#include <linux/skbuff.h>
+#include <net/genetlink.h>
+#include <net/netlink.h>
+#include <net/sock.h>
+
+#include "persohub.h"
+
+static struct genl_family ph_nl_family;
+static bool ph_nl_ready;		/* the family is registered */
+static struct sk_buff_head ph_nl_evq;
+static struct tasklet_struct ph_nl_tasklet;
+
+static const struct genl_multicast_group ph_nl_mcgrps[] = {
+	{ .name = PERSOHUB_MCGRP_EVENTS },
+};
+
+static struct netlink_range_validation ph_timeout_range = {
+	.min = 1,
+	.max = 600000,
+};
+
+static struct netlink_range_validation ph_baud_range = {
+	.min = 50,
+	.max = 4000000,
+};
+
+/* Selecting a port: by id or by name. */
+#define PH_PORT_SELECT							\
+	[PERSOHUB_A_PORT_ID] = NLA_POLICY_MIN(NLA_U32, 1),		\
+	[PERSOHUB_A_PORT_NAME] = { .type = NLA_NUL_STRING,		\
+				   .len = PH_NAME_LEN - 1 }
+
+static const struct nla_policy ph_select_policy[PERSOHUB_A_PORT_NAME + 1] = {
+	PH_PORT_SELECT,
+};
+
+static const struct nla_policy ph_set_policy[PERSOHUB_A_PORT_MAX_PAYLOAD + 1] = {
+	PH_PORT_SELECT,
+	[PERSOHUB_A_PORT_ROLE] = NLA_POLICY_MAX(NLA_U32, PERSOHUB_ROLE_SERVER),
+	[PERSOHUB_A_PORT_STATE] = NLA_POLICY_MAX(NLA_U32,
+						 PERSOHUB_STATE_FAILED),
+	[PERSOHUB_A_PORT_BAUD] = NLA_POLICY_FULL_RANGE(NLA_U32, &ph_baud_range),
+	[PERSOHUB_A_PORT_DATA_BITS] = NLA_POLICY_RANGE(NLA_U32, 5, 8),
+	[PERSOHUB_A_PORT_PARITY] = NLA_POLICY_MAX(NLA_U32,
+						  PERSOHUB_PARITY_SPACE),
+	[PERSOHUB_A_PORT_STOP_BITS] = NLA_POLICY_RANGE(NLA_U32, 1, 2),
+	[PERSOHUB_A_PORT_TIMEOUT_MS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &ph_timeout_range),
+	[PERSOHUB_A_PORT_QUEUE_DEPTH] =
+		NLA_POLICY_RANGE(NLA_U32, 1, PH_QUEUE_DEPTH_MAX),
+	[PERSOHUB_A_PORT_MAX_PAYLOAD] =
+		NLA_POLICY_RANGE(NLA_U32, 1, PH_PAYLOAD_MAX),
+};
+
+static const struct nla_policy ph_user_add_policy[PERSOHUB_A_PORT_TIMEOUT_MS + 1] = {
+	[PERSOHUB_A_PORT_NAME] = { .type = NLA_NUL_STRING,
+				   .len = PH_NAME_LEN - 1 },
+	[PERSOHUB_A_PORT_TIMEOUT_MS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &ph_timeout_range),
+};
+
+static const struct nla_policy ph_dispatch_policy[PERSOHUB_A_SERVER_ID + 1] = {
+	[PERSOHUB_A_REQ_ID] = NLA_POLICY_MIN(NLA_U64, 1),
+	[PERSOHUB_A_SERVER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+};
+
+static const char ph_parity_chars[] = "noems";
+
+/* Fill the attributes of one port. Caller holds ph_hub.lock. */
+static int ph_nl_fill_port(struct sk_buff *skb, struct ph_port *port)
+{
+	const char *p = strchr(ph_parity_chars, port->line.parity);
+
+	if (nla_put_u32(skb, PERSOHUB_A_PORT_ID, port->id) ||
+	    nla_put_string(skb, PERSOHUB_A_PORT_NAME, port->name) ||
+	    nla_put_u32(skb, PERSOHUB_A_PORT_ROLE, port->role) ||
+	    nla_put_u32(skb, PERSOHUB_A_PORT_STATE,
+			port->role == PH_ROLE_STATION ?
+			(port->backlog ? PERSOHUB_STATE_BUSY :
+					 PERSOHUB_STATE_IDLE) : port->state) ||
+	    nla_put_u32(skb, PERSOHUB_A_PORT_TIMEOUT_MS, port->timeout_ms) ||
+	    nla_put_u32(skb, PERSOHUB_A_PORT_QUEUE_DEPTH, port->queue_depth) ||
+	    nla_put_u32(skb, PERSOHUB_A_PORT_MAX_PAYLOAD, port->max_payload) ||
+	    nla_put_u32(skb, PERSOHUB_A_PORT_QUEUE, port->outstanding))
+		return -EMSGSIZE;
+	if (port->user)
+		return nla_put_flag(skb, PERSOHUB_A_PORT_USER) ? -EMSGSIZE : 0;
+	if (nla_put_string(skb, PERSOHUB_A_PORT_CARD,
+			   pci_name(port->card->pdev)) ||
+	    nla_put_u32(skb, PERSOHUB_A_PORT_INDEX, port->index) ||
+	    nla_put_u32(skb, PERSOHUB_A_PORT_BAUD, port->line.baud) ||
+	    nla_put_u32(skb, PERSOHUB_A_PORT_DATA_BITS, port->line.data_bits) ||
+	    nla_put_u32(skb, PERSOHUB_A_PORT_STOP_BITS, port->line.stop_bits) ||
+	    nla_put_u32(skb, PERSOHUB_A_PORT_PARITY,
+			p ? p - ph_parity_chars : 0))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int ph_nl_fill_stats(struct sk_buff *skb, struct ph_port *port)
+{
+	struct nlattr *nest;
+	unsigned int i;
+
+	if (nla_put_u32(skb, PERSOHUB_A_PORT_ID, port->id) ||
+	    nla_put_string(skb, PERSOHUB_A_PORT_NAME, port->name))
+		return -EMSGSIZE;
+	nest = nla_nest_start(skb, PERSOHUB_A_STATS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 1; i < __PERSOHUB_STAT_MAX; i++)
+		if (nla_put_u64_64bit(skb, i, ph_stat_get(&port->stats, i),
+				      PERSOHUB_A_PAD))
+			return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int ph_nl_fill_hub(struct sk_buff *skb)
+{
+	struct nlattr *nest;
+	unsigned int i;
+
+	if (nla_put_u32(skb, PERSOHUB_A_HUB_WAITING, ph_hub.nwaiting) ||
+	    nla_put_u64_64bit(skb, PERSOHUB_A_HUB_NEXT_ID, ph_hub.next_id + 1,
+			      PERSOHUB_A_PAD) ||
+	    nla_put_u8(skb, PERSOHUB_A_CTRL_ATTACHED, ph_hub.ctrl))
+		return -EMSGSIZE;
+	nest = nla_nest_start(skb, PERSOHUB_A_HIST);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < PH_HIST_BUCKETS; i++)
+		if (nla_put_u64_64bit(skb, i + 1, ph_hub.dispatch_hist[i],
+				      PERSOHUB_A_PAD))
+			return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* The port a request names; caller holds ph_hub.lock. */
+static struct ph_port *ph_nl_port(struct genl_info *info)
+{
+	struct nlattr **attrs = info->attrs;
+	struct ph_port *port;
+	int id = -1;
+
+	if (!attrs[PERSOHUB_A_PORT_ID] && !attrs[PERSOHUB_A_PORT_NAME]) {
+		GENL_SET_ERR_MSG(info, "port id or name required");
+		return ERR_PTR(-EINVAL);
+	}
+	if (attrs[PERSOHUB_A_PORT_ID])
+		id = nla_get_u32(attrs[PERSOHUB_A_PORT_ID]);
+	port = ph_port_find(id, attrs[PERSOHUB_A_PORT_NAME] ?
+			    nla_data(attrs[PERSOHUB_A_PORT_NAME]) : NULL);
+	if (!port) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_PORT_ID] ?
+				    attrs[PERSOHUB_A_PORT_ID] :
+				    attrs[PERSOHUB_A_PORT_NAME],
+				    "no such port");
+		return ERR_PTR(-ENODEV);
+	}
+	return port;
+}
+
+/* Reply to a do request with one message filled under the hub lock. */
+static int ph_nl_reply(struct genl_info *info,
+		       int (*fill)(struct sk_buff *, struct ph_port *),
+		       bool need_port)
+{
+	struct ph_port *port = NULL;
+	struct sk_buff *msg;
+	void *hdr;
+	int ret;
+
+	msg = nlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &ph_nl_family, 0,
+				info->genlhdr->cmd);
+	if (!hdr) {
+		ret = -EMSGSIZE;
+		goto err_free_msg;
+	}
+	spin_lock_irq(&ph_hub.lock);
+	if (need_port || info->attrs[PERSOHUB_A_PORT_ID] ||
+	    info->attrs[PERSOHUB_A_PORT_NAME]) {
+		port = ph_nl_port(info);
+		if (IS_ERR(port)) {
+			spin_unlock_irq(&ph_hub.lock);
+			ret = PTR_ERR(port);
+			goto err_free_msg;
+		}
+	}
+	ret = port ? fill(msg, port) : ph_nl_fill_hub(msg);
+	spin_unlock_irq(&ph_hub.lock);
+	if (ret)
+		goto err_free_msg;
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+err_free_msg:
+	nlmsg_free(msg);
+	return ret;
+}
+
+static int ph_nl_port_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return ph_nl_reply(info, ph_nl_fill_port, true);
+}
+
+/* Dump every port; cb->args[0] is how many were already sent. */
+static int ph_nl_dump_ports(struct sk_buff *skb, struct netlink_callback *cb,
+			    int (*fill)(struct sk_buff *, struct ph_port *))
+{
+	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
+	struct ph_port *port;
+	long i = 0, done = cb->args[0];
+	void *hdr;
+
+	spin_lock_irq(&ph_hub.lock);
+	list_for_each_entry(port, &ph_hub.ports, hub_node) {
+		if (i++ < done)
+			continue;
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &ph_nl_family,
+				  NLM_F_MULTI, info->op.cmd);
+		if (!hdr)
+			break;
+		if (fill(skb, port)) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		cb->args[0] = i;
+	}
+	spin_unlock_irq(&ph_hub.lock);
+	return skb->len;
+}
+
+static int ph_nl_port_get_dumpit(struct sk_buff *skb,
+				 struct netlink_callback *cb)
+{
+	return ph_nl_dump_ports(skb, cb, ph_nl_fill_port);
+}
+
+static int ph_nl_stats_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return ph_nl_reply(info, ph_nl_fill_stats, false);
+}
+
+static int ph_nl_stats_get_dumpit(struct sk_buff *skb,
+				  struct netlink_callback *cb)
+{
+	return ph_nl_dump_ports(skb, cb, ph_nl_fill_stats);
+}
+
+static int ph_nl_port_set(struct genl_info *info);
+
+static void ph_nl_name_err(struct genl_info *info, int err)
+{
+	struct nlattr *attr = info->attrs[PERSOHUB_A_PORT_NAME];
+
+	if (err == -EEXIST)
+		NL_SET_ERR_MSG_ATTR(info->extack, attr, "name in use");
+	else if (err == -EBUSY)
+		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+				    "a station is renamed when off");
+	else
+		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+				    "name: 1 to 31 of A-Z a-z 0-9 . _ -");
+}
+
+static int ph_nl_port_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	int ret;
+
+	/* Ports are freed only under cfg_lock: the port stays while held. */
+	mutex_lock(&ph_hub.cfg_lock);
+	ret = ph_nl_port_set(info);
+	mutex_unlock(&ph_hub.cfg_lock);
+	return ret;
+}
+
+static int ph_nl_port_set(struct genl_info *info)
+{
+	struct nlattr **attrs = info->attrs;
+	struct ph_port *port;
+	struct ph_line line;
+	int ret;
+
+	spin_lock_irq(&ph_hub.lock);
+	port = ph_nl_port(info);
+	if (IS_ERR(port)) {
+		spin_unlock_irq(&ph_hub.lock);
+		return PTR_ERR(port);
+	}
+	/* Check the line settings first: nothing changes if they are bad. */
+	line = port->line;
+	if (attrs[PERSOHUB_A_PORT_BAUD])
+		line.baud = nla_get_u32(attrs[PERSOHUB_A_PORT_BAUD]);
+	if (attrs[PERSOHUB_A_PORT_DATA_BITS])
+		line.data_bits = nla_get_u32(attrs[PERSOHUB_A_PORT_DATA_BITS]);
+	if (attrs[PERSOHUB_A_PORT_STOP_BITS])
+		line.stop_bits = nla_get_u32(attrs[PERSOHUB_A_PORT_STOP_BITS]);
+	if (attrs[PERSOHUB_A_PORT_PARITY])
+		line.parity = ph_parity_chars[nla_get_u32(attrs[PERSOHUB_A_PORT_PARITY])];
+	ret = ph_uart_check_line(port, &line);
+	if (ret && ret != -EOPNOTSUPP) {
+		spin_unlock_irq(&ph_hub.lock);
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_PORT_BAUD],
+				    "line settings not supported by this port");
+		return ret;
+	}
+	if (!ret)
+		ph_uart_set_line(port, &line);
+	if (attrs[PERSOHUB_A_PORT_TIMEOUT_MS])
+		port->timeout_ms = nla_get_u32(attrs[PERSOHUB_A_PORT_TIMEOUT_MS]);
+	if (attrs[PERSOHUB_A_PORT_QUEUE_DEPTH])
+		port->queue_depth =
+			nla_get_u32(attrs[PERSOHUB_A_PORT_QUEUE_DEPTH]);
+	spin_unlock_irq(&ph_hub.lock);
+
+	if (attrs[PERSOHUB_A_PORT_MAX_PAYLOAD]) {
+		u32 max = nla_get_u32(attrs[PERSOHUB_A_PORT_MAX_PAYLOAD]);
+
+		ret = ph_port_set_max_payload(port, max);
+		if (ret)
+			return ret;
+	}
+	if (attrs[PERSOHUB_A_PORT_NAME] && attrs[PERSOHUB_A_PORT_ID]) {
+		/* With an id, a name renames. */
+		ret = __ph_port_set_name(port,
+					 nla_data(attrs[PERSOHUB_A_PORT_NAME]));
+		if (ret) {
+			ph_nl_name_err(info, ret);
+			return ret;
+		}
+	}
+	if (attrs[PERSOHUB_A_PORT_ROLE]) {
+		ret = __ph_port_set_role(port,
+					 nla_get_u32(attrs[PERSOHUB_A_PORT_ROLE]));
+		if (ret == -EBUSY)
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    attrs[PERSOHUB_A_PORT_ROLE],
+					    "port busy: role changes when idle");
+		else if (ret)
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    attrs[PERSOHUB_A_PORT_ROLE],
+					    "cannot change the role of this port");
+		if (ret)
+			return ret;
+	}
+	if (attrs[PERSOHUB_A_PORT_STATE]) {
+		u32 state = nla_get_u32(attrs[PERSOHUB_A_PORT_STATE]);
+
+		if (state == PERSOHUB_STATE_BUSY) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    attrs[PERSOHUB_A_PORT_STATE],
+					    "state is set to idle or failed");
+			return -EINVAL;
+		}
+		ret = ph_port_set_state(port, state);
+		if (ret == -EBUSY)
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    attrs[PERSOHUB_A_PORT_STATE],
+					    "server busy");
+		else if (ret)
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    attrs[PERSOHUB_A_PORT_STATE],
+					    "only servers have a state");
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int ph_nl_ctrl_attach_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ph_event ev = { .cmd = PERSOHUB_CMD_CTRL_CHANGED, .result = 1 };
+	int ret;
+
+	ret = ph_hub_attach(info->snd_portid);
+	if (ret) {
+		GENL_SET_ERR_MSG(info, "another controller is attached");
+		return ret;
+	}
+	spin_lock_irq(&ph_hub.lock);
+	ph_nl_event(&ev);
+	spin_unlock_irq(&ph_hub.lock);
+	return 0;
+}
+
+static void ph_nl_ctrl_detached(void)
+{
+	struct ph_event ev = { .cmd = PERSOHUB_CMD_CTRL_CHANGED, .result = 0 };
+
+	spin_lock_irq(&ph_hub.lock);
+	ph_nl_event(&ev);
+	spin_unlock_irq(&ph_hub.lock);
+}
+
+static int ph_nl_ctrl_detach_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	int ret = ph_hub_detach(info->snd_portid, false);
+
+	if (ret) {
+		GENL_SET_ERR_MSG(info, "not the controller");
+		return ret;
+	}
+	ph_nl_ctrl_detached();
+	return 0;
+}
+
+static int ph_nl_dispatch_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **attrs = info->attrs;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, PERSOHUB_A_REQ_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, PERSOHUB_A_SERVER_ID))
+		return -EINVAL;
+	ret = ph_hub_dispatch(info->snd_portid,
+			      nla_get_u64(attrs[PERSOHUB_A_REQ_ID]),
+			      nla_get_u32(attrs[PERSOHUB_A_SERVER_ID]));
+	switch (ret) {
+	case 0:
+		break;
+	case -EPERM:
+		GENL_SET_ERR_MSG(info, "not the controller");
+		break;
+	case -ENOENT:
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_REQ_ID],
+				    "no such waiting request");
+		break;
+	case -ENODEV:
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_SERVER_ID],
+				    "no such server");
+		break;
+	case -EBUSY:
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_SERVER_ID],
+				    "server busy");
+		break;
+	case -EIO:
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_SERVER_ID],
+				    "server failed");
+		break;
+	}
+	return ret;
+}
+
+static int ph_nl_user_server_add_doit(struct sk_buff *skb,
+				      struct genl_info *info)
+{
+	struct nlattr **attrs = info->attrs;
+	struct ph_port *srv;
+	struct sk_buff *msg;
+	void *hdr;
+	u32 id;
+
+	if (GENL_REQ_ATTR_CHECK(info, PERSOHUB_A_PORT_NAME))
+		return -EINVAL;
+	msg = nlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	srv = ph_user_server_add(nla_data(attrs[PERSOHUB_A_PORT_NAME]),
+				 attrs[PERSOHUB_A_PORT_TIMEOUT_MS] ?
+				 nla_get_u32(attrs[PERSOHUB_A_PORT_TIMEOUT_MS]) :
+				 0);
+	if (IS_ERR(srv)) {
+		nlmsg_free(msg);
+		ph_nl_name_err(info, PTR_ERR(srv));
+		return PTR_ERR(srv);
+	}
+	id = srv->id;
+	hdr = genlmsg_put_reply(msg, info, &ph_nl_family, 0,
+				info->genlhdr->cmd);
+	if (!hdr || nla_put_u32(msg, PERSOHUB_A_PORT_ID, id)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static int ph_nl_user_server_del_doit(struct sk_buff *skb,
+				      struct genl_info *info)
+{
+	struct ph_port *srv;
+
+	mutex_lock(&ph_hub.cfg_lock);
+	spin_lock_irq(&ph_hub.lock);
+	srv = ph_nl_port(info);
+	spin_unlock_irq(&ph_hub.lock);
+	if (!IS_ERR(srv) && !srv->user) {
+		GENL_SET_ERR_MSG(info, "not a userspace server");
+		srv = ERR_PTR(-EOPNOTSUPP);
+	}
+	if (IS_ERR(srv)) {
+		mutex_unlock(&ph_hub.cfg_lock);
+		return PTR_ERR(srv);
+	}
+	ph_user_server_del(srv);	/* drops cfg_lock */
+	return 0;
+}
+
+/* Dump every request not answered yet; cb->args[0]: how many sent. */
+static int ph_nl_request_get_dumpit(struct sk_buff *skb,
+				    struct netlink_callback *cb)
+{
+	struct ph_request *req;
+	struct ph_port *port;
+	long n = 0, done = cb->args[0];
+	void *hdr;
+
+	spin_lock_irq(&ph_hub.lock);
+	list_for_each_entry(port, &ph_hub.ports, hub_node) {
+		list_for_each_entry(req, &port->reqs, station_node) {
+			if (req->state == PH_REQ_ANSWERED || n++ < done)
+				continue;
+			hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+					  cb->nlh->nlmsg_seq, &ph_nl_family,
+					  NLM_F_MULTI,
+					  PERSOHUB_CMD_REQUEST_GET);
+			if (!hdr)
+				goto out;
+			if (nla_put_u64_64bit(skb, PERSOHUB_A_REQ_ID, req->id,
+					      PERSOHUB_A_PAD) ||
+			    nla_put_u32(skb, PERSOHUB_A_PORT_ID, port->id) ||
+			    nla_put_u32(skb, PERSOHUB_A_REQ_LEN, req->len) ||
+			    nla_put_u64_64bit(skb, PERSOHUB_A_REQ_RX_NS,
+					      req->rx_ns, PERSOHUB_A_PAD) ||
+			    (req->state == PH_REQ_ACTIVE && req->server &&
+			     nla_put_u32(skb, PERSOHUB_A_SERVER_ID,
+					 req->server->id))) {
+				genlmsg_cancel(skb, hdr);
+				goto out;
+			}
+			genlmsg_end(skb, hdr);
+			cb->args[0] = n;
+		}
+	}
+out:
+	spin_unlock_irq(&ph_hub.lock);
+	return skb->len;
+}
+
+static const struct genl_ops ph_nl_ops[] = {
+	{
+		.cmd = PERSOHUB_CMD_PORT_GET,
+		.doit = ph_nl_port_get_doit,
+		.dumpit = ph_nl_port_get_dumpit,
+		.policy = ph_select_policy,
+		.maxattr = ARRAY_SIZE(ph_select_policy) - 1,
+	},
+	{
+		.cmd = PERSOHUB_CMD_PORT_SET,
+		.doit = ph_nl_port_set_doit,
+		.policy = ph_set_policy,
+		.maxattr = ARRAY_SIZE(ph_set_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PERSOHUB_CMD_STATS_GET,
+		.doit = ph_nl_stats_get_doit,
+		.dumpit = ph_nl_stats_get_dumpit,
+		.policy = ph_select_policy,
+		.maxattr = ARRAY_SIZE(ph_select_policy) - 1,
+	},
+	{
+		.cmd = PERSOHUB_CMD_CTRL_ATTACH,
+		.doit = ph_nl_ctrl_attach_doit,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PERSOHUB_CMD_CTRL_DETACH,
+		.doit = ph_nl_ctrl_detach_doit,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PERSOHUB_CMD_DISPATCH,
+		.doit = ph_nl_dispatch_doit,
+		.policy = ph_dispatch_policy,
+		.maxattr = ARRAY_SIZE(ph_dispatch_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PERSOHUB_CMD_USER_SERVER_ADD,
+		.doit = ph_nl_user_server_add_doit,
+		.policy = ph_user_add_policy,
+		.maxattr = ARRAY_SIZE(ph_user_add_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PERSOHUB_CMD_USER_SERVER_DEL,
+		.doit = ph_nl_user_server_del_doit,
+		.policy = ph_select_policy,
+		.maxattr = ARRAY_SIZE(ph_select_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PERSOHUB_CMD_REQUEST_GET,
+		.dumpit = ph_nl_request_get_dumpit,
+		.flags = GENL_ADMIN_PERM,
+	},
+};
+
+static struct genl_family ph_nl_family __ro_after_init = {
+	.name = PERSOHUB_FAMILY_NAME,
+	.version = PERSOHUB_FAMILY_VERSION,
+	.module = THIS_MODULE,
+	.ops = ph_nl_ops,
+	.n_ops = ARRAY_SIZE(ph_nl_ops),
+	.resv_start_op = PERSOHUB_CMD_PORT_GET,
+	.mcgrps = ph_nl_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(ph_nl_mcgrps),
+	.parallel_ops = true,
+};
+
+/* Events. Called with ph_hub.lock held, from any context. */
+
+static void ph_nl_queue(struct sk_buff *skb)
+{
+	skb_queue_tail(&ph_nl_evq, skb);
+	tasklet_schedule(&ph_nl_tasklet);
+}
+
+static struct sk_buff *ph_nl_event_new(u8 cmd, void **hdr)
+{
+	struct sk_buff *skb;
+
+	if (!ph_nl_ready || !genl_has_listeners(&ph_nl_family, &init_net, 0))
+		return NULL;
+	skb = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_ATOMIC);
+	if (!skb) {
+		ph_hub.events_dropped++;
+		return NULL;
+	}
+	*hdr = genlmsg_put(skb, 0, 0, &ph_nl_family, 0, cmd);
+	if (!*hdr) {
+		nlmsg_free(skb);
+		ph_hub.events_dropped++;
+		return NULL;
+	}
+	return skb;
+}
+
+void ph_nl_event(const struct ph_event *ev)
+{
+	struct sk_buff *skb;
+	void *hdr;
+	int err = 0;
+
+	skb = ph_nl_event_new(ev->cmd, &hdr);
+	if (!skb)
+		return;
+	switch (ev->cmd) {
+	case PERSOHUB_CMD_REQUEST_NEW:
+		err = nla_put_u64_64bit(skb, PERSOHUB_A_REQ_ID, ev->req_id,
+					PERSOHUB_A_PAD) ||
+		      nla_put_u32(skb, PERSOHUB_A_PORT_ID, ev->port_id) ||
+		      nla_put_u32(skb, PERSOHUB_A_REQ_LEN, ev->len) ||
+		      nla_put_u64_64bit(skb, PERSOHUB_A_REQ_RX_NS, ev->rx_ns,
+					PERSOHUB_A_PAD);
+		break;
+	case PERSOHUB_CMD_REQUEST_DONE:
+		err = nla_put_u64_64bit(skb, PERSOHUB_A_REQ_ID, ev->req_id,
+					PERSOHUB_A_PAD) ||
+		      nla_put_u32(skb, PERSOHUB_A_PORT_ID, ev->port_id) ||
+		      (ev->server_id &&
+		       nla_put_u32(skb, PERSOHUB_A_SERVER_ID, ev->server_id)) ||
+		      nla_put_u32(skb, PERSOHUB_A_RESULT, ev->result) ||
+		      nla_put_u64_64bit(skb, PERSOHUB_A_LATENCY_NS,
+					ev->latency_ns, PERSOHUB_A_PAD);
+		break;
+	case PERSOHUB_CMD_SERVER_READY:
+		err = nla_put_u32(skb, PERSOHUB_A_SERVER_ID, ev->server_id);
+		break;
+	case PERSOHUB_CMD_SERVER_FAILED:
+		err = nla_put_u32(skb, PERSOHUB_A_SERVER_ID, ev->server_id) ||
+		      nla_put_u32(skb, PERSOHUB_A_REASON, ev->reason);
+		break;
+	case PERSOHUB_CMD_CTRL_CHANGED:
+		err = nla_put_u8(skb, PERSOHUB_A_CTRL_ATTACHED, ev->result);
+		break;
+	}
+	if (err) {
+		nlmsg_free(skb);
+		ph_hub.events_dropped++;
+		return;
+	}
+	genlmsg_end(skb, hdr);
+	ph_nl_queue(skb);
+}
+
+void ph_nl_port_changed(struct ph_port *port)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = ph_nl_event_new(PERSOHUB_CMD_PORT_CHANGED, &hdr);
+	if (!skb)
+		return;
+	if (ph_nl_fill_port(skb, port)) {
+		nlmsg_free(skb);
+		ph_hub.events_dropped++;
+		return;
+	}
+	genlmsg_end(skb, hdr);
+	ph_nl_queue(skb);
+}
+
+static void ph_nl_send_events(struct tasklet_struct *t)
+{
+	struct sk_buff *skb;
+
+	while ((skb = skb_dequeue(&ph_nl_evq)))
+		genlmsg_multicast(&ph_nl_family, skb, 0, 0, GFP_ATOMIC);
+}
+
+/* The controller's socket closed (daemon exited or was killed). */
+static int ph_nl_notify(struct notifier_block *nb, unsigned long state,
+			void *_notify)
+{
+	struct netlink_notify *notify = _notify;
+
+	if (state != NETLINK_URELEASE || notify->protocol != NETLINK_GENERIC)
+		return NOTIFY_DONE;
+	if (!ph_hub_detach(notify->portid, false)) {
+		pr_info("controller gone, the hub matches again\n");
+		ph_nl_ctrl_detached();
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block ph_nl_notifier = {
+	.notifier_call = ph_nl_notify,
+};
+
+int ph_netlink_init(void)
+{
+	int ret;
+
+	skb_queue_head_init(&ph_nl_evq);
+	tasklet_setup(&ph_nl_tasklet, ph_nl_send_events);
+	ret = netlink_register_notifier(&ph_nl_notifier);
+	if (ret)
+		return ret;
+	ret = genl_register_family(&ph_nl_family);
+	if (ret)
+		goto err_notifier;
+	spin_lock_irq(&ph_hub.lock);
+	ph_nl_ready = true;
+	spin_unlock_irq(&ph_hub.lock);
+	return 0;
+
+err_notifier:
+	netlink_unregister_notifier(&ph_nl_notifier);
+	return ret;
+}
+
+void ph_netlink_exit(void)
+{
+	spin_lock_irq(&ph_hub.lock);
+	ph_nl_ready = false;
+	spin_unlock_irq(&ph_hub.lock);
+	tasklet_kill(&ph_nl_tasklet);
+	skb_queue_purge(&ph_nl_evq);
+	genl_unregister_family(&ph_nl_family);
+	netlink_unregister_notifier(&ph_nl_notifier);
+}
+
+MODULE_ALIAS_GENL_FAMILY(PERSOHUB_FAMILY_NAME);

@@ -1,0 +1,116 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Every test of persohub: build, style, unit tests on the host, DKMS, and
+# the VM suites. Each test reports TAP ("ok N name", "not ok N name",
+# "ok N name # SKIP why"); this script counts them and ends with the line
+# "N passed, N failed, N skipped". Exit status 0 only if nothing failed.
+#
+# CHECK_ONLY="name ..." runs only the named steps (see the list at the end).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+out=$top/build/check
+mkdir -p "$out"
+pass=0 fail=0 skip=0
+failed=()
+
+# Count the TAP results of a log; $1 is the step name for the summary.
+count() {
+	local step=$1 log=$2 line p=0 f=0 s=0
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		case "$line" in
+		"ok "*"# SKIP"* | "ok "*"# skip"*) s=$((s + 1)) ;;
+		"ok "*) p=$((p + 1)) ;;
+		"not ok "*)
+			f=$((f + 1))
+			failed+=("$step: ${line#not ok }")
+			;;
+		esac
+	done <"$log"
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+	echo "== $step: $p passed, $f failed, $s skipped"
+}
+
+# A step that is itself one test: its exit status is the result.
+one() {
+	local step=$1 log=$out/$1.log
+	shift
+	echo "== $step"
+	if "$@" >"$log" 2>&1; then
+		echo "ok 1 $step" >>"$log"
+	else
+		echo "not ok 1 $step (exit $?)" >>"$log"
+		tail -n 40 "$log"
+	fi
+	count "$step" "$log"
+}
+
+# A step printing TAP; its non-zero exit is one more failure.
+tap() {
+	local step=$1 log=$out/$1.log rc
+	shift
+	echo "== $step"
+	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	[ "$rc" -eq 0 ] || echo "not ok 0 $step: exit status $rc" >>"$log"
+	count "$step" "$log"
+}
+
+no_warnings() {
+	# The module and userspace, rebuilt from scratch: no warning at all.
+	make -s clean >/dev/null 2>&1
+	make all 2>&1 | tee "$out/build.out"
+	[ "${PIPESTATUS[0]}" -eq 0 ] && ! grep -qi 'warning:' "$out/build.out"
+}
+
+sparse_clean() {
+	make -s sparse 2>&1 | tee "$out/sparse.out"
+	[ "${PIPESTATUS[0]}" -eq 0 ] &&
+		! grep -E '(warning|error):' "$out/sparse.out"
+}
+
+# A VM suite: the guest prints TAP, the runner checks the kernel log.
+vm() {
+	local step=$1 share
+	shift
+	share=$(mktemp -d)
+	tap "$step" scripts/vm-run --share "$share" "$@"
+	rm -rf "$share"
+}
+
+steps=(build unit style sparse dkms vm-hub vm-card)
+[ -n "${CHECK_ONLY:-}" ] && read -r -a steps <<<"$CHECK_ONLY"
+start=$SECONDS
+for s in "${steps[@]}"; do
+	t=$SECONDS
+	case $s in
+	build) one build no_warnings ;;
+	unit) tap unit-frame build/frame_test ;;
+	style) one style make -s style ;;
+	sparse) one sparse sparse_clean ;;
+	dkms) tap dkms selftests/dkms.sh ;;
+	vm-hub)
+		vm vm-hub --cards 2 --telnet --timeout 600 \
+			--host selftests/simd.sh -- 'PH_EXPECT_CARDS=2 vm_hub_test'
+		;;
+	vm-card)
+		vm vm-card --cards 3 --timeout 300 \
+			--host selftests/simd.sh -- \
+			'sh /usr/share/persohub/selftests/vm_card.sh 3'
+		;;
+	*) echo "unknown step $s" >&2; fail=$((fail + 1)) ;;
+	esac
+	echo "== $s took $((SECONDS - t)) s"
+done
+
+echo
+for f in "${failed[@]}"; do echo "FAILED $f"; done
+echo "checks took $((SECONDS - start)) s"
+if [ "$skip" -gt 0 ]; then
+	echo "$pass passed, $fail failed, $skip skipped"
+else
+	echo "$pass passed, $fail failed"
+fi
+[ "$fail" -eq 0 ]

@@ -1,0 +1,36 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install what persohub needs to build and test on Debian 12, and nothing
+# that is already there. The package lists are refreshed once, and only
+# when something has to be installed.
+set -euo pipefail
+
+pkgs=(
+	build-essential pkg-config kmod xz-utils cpio
+	linux-headers-amd64 linux-image-amd64 linux-source-6.1
+	qemu-system-x86 seabios busybox-static
+	libmnl-dev libnl-genl-3-dev libinih-dev libsystemd-dev
+	dkms sparse clang libclang-rt-14-dev gnuplot-nox
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[ "$st" = "install ok installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all ${#pkgs[@]} packages present"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing ${missing[*]}; run 'make deps' as root" >&2
+	exit 1
+fi
+
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

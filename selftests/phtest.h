@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for the tests that run inside the test machine: the port devices
+ * in sysfs, and the site simulator on the host side of the serial links.
+ *
+ * The simulator is driven through the directory the VM runner shares with
+ * the guest (/host): the guest writes the simulator's arguments to
+ * /host/req.TAG, the host agent (selftests/simd.sh) runs build/sitesim with
+ * them and writes /host/res.TAG.kv (its report, "key value" lines), its exit
+ * status to /host/res.TAG.rc and its output to /host/res.TAG.log, then creates
+ * /host/done.TAG. Ports are named as the runner names their sockets: cCpP is
+ * port P of the C-th card in PCI address order.
+ */
+#ifndef PHTEST_H
+#define PHTEST_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PH_SYSFS	"/sys/class/persohub"
+#define PH_SHARE	"/host"
+#define PH_MAX_CARDS	16
+
+/* PCI addresses of the cards persohub drives, sorted. */
+static inline int ph_cards(char addrs[][16], int max)
+{
+	struct dirent *de;
+	int n = 0, i, j;
+	DIR *d;
+
+	d = opendir(PH_SYSFS);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char a[16];
+		size_t l = strlen(de->d_name);
+
+		if (l < 3 || de->d_name[l - 2] != '-' || l - 2 >= sizeof(a))
+			continue;
+		memcpy(a, de->d_name, l - 2);
+		a[l - 2] = '\0';
+		for (i = 0; i < n; i++)
+			if (!strcmp(addrs[i], a))
+				break;
+		if (i == n && n < max)
+			strcpy(addrs[n++], a);
+	}
+	closedir(d);
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (strcmp(addrs[j], addrs[i]) < 0) {
+				char t[16];
+
+				strcpy(t, addrs[i]);
+				strcpy(addrs[i], addrs[j]);
+				strcpy(addrs[j], t);
+			}
+	return n;
+}
+
+/* "c1p2" -> "/sys/class/persohub/0000:00:03.0-2"; NULL if no such port. */
+static inline const char *ph_port_dir(const char *name)
+{
+	static char paths[8][128];
+	static int slot;
+	char addrs[PH_MAX_CARDS][16];
+	int c, p, n;
+	char *buf;
+
+	if (sscanf(name, "c%dp%d", &c, &p) != 2)
+		return NULL;
+	n = ph_cards(addrs, PH_MAX_CARDS);
+	if (c < 0 || c >= n)
+		return NULL;
+	buf = paths[slot++ % 8];
+	snprintf(buf, sizeof(paths[0]), PH_SYSFS "/%s-%d", addrs[c], p);
+	return access(buf, F_OK) ? NULL : buf;
+}
+
+static inline int ph_attr_path(char *buf, size_t sz, const char *port,
+			       const char *attr)
+{
+	const char *dir = ph_port_dir(port);
+
+	if (!dir)
+		return -ENODEV;
+	snprintf(buf, sz, "%s/%s", dir, attr);
+	return 0;
+}
+
+/* Write @val to a port attribute: 0 or -errno of the write. */
+static inline int ph_set(const char *port, const char *attr, const char *val)
+{
+	char path[256];
+	ssize_t n;
+	int fd, err;
+
+	err = ph_attr_path(path, sizeof(path), port, attr);
+	if (err)
+		return err;
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	err = n < 0 ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+/* Read a port attribute into @buf, newline stripped: 0 or -errno. */
+static inline int ph_get(const char *port, const char *attr, char *buf,
+			 size_t sz)
+{
+	char path[256];
+	ssize_t n;
+	int fd, err;
+
+	err = ph_attr_path(path, sizeof(path), port, attr);
+	if (err)
+		return err;
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sz - 1);
+	err = n < 0 ? -errno : 0;
+	close(fd);
+	if (n < 0)
+		return err;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/* A counter or numeric attribute; -1 when it cannot be read. */
+static inline long long ph_num(const char *port, const char *attr)
+{
+	char buf[64];
+
+	if (ph_get(port, attr, buf, sizeof(buf)))
+		return -1;
+	return strtoll(buf, NULL, 0);
+}
+
+static inline long long ph_stat(const char *port, const char *counter)
+{
+	char attr[96];
+
+	snprintf(attr, sizeof(attr), "statistics/%s", counter);
+	return ph_num(port, attr);
+}
+
+/* Sum of a counter over a comma list of ports ("c0p0,c0p1"). */
+static inline long long ph_stat_sum(const char *ports, const char *counter)
+{
+	char list[256], *save = NULL, *p;
+	long long sum = 0, v;
+
+	snprintf(list, sizeof(list), "%s", ports);
+	for (p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		v = ph_stat(p, counter);
+		if (v < 0)
+			return -1;
+		sum += v;
+	}
+	return sum;
+}
+
+/* Set the role of every port in a comma list; 0 or the first -errno. */
+static inline int ph_roles(const char *ports, const char *role)
+{
+	char list[256], *save = NULL, *p;
+	int err;
+
+	snprintf(list, sizeof(list), "%s", ports);
+	for (p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		err = ph_set(p, "role", role);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static inline void ph_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* The simulator's last report, "key value" per line. */
+struct sim_result {
+	int rc;
+	char kv[16384];
+};
+
+/* Ask the host to start the simulator with @fmt arguments: its ticket. */
+static inline int sim_start(const char *fmt, ...)
+{
+	static int seq;
+	char path[128], tmp[128], args[1024];
+	va_list ap;
+	FILE *f;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+
+	seq++;
+	snprintf(tmp, sizeof(tmp), PH_SHARE "/.req.%d", getpid() * 1000 + seq);
+	snprintf(path, sizeof(path), PH_SHARE "/req.%d", getpid() * 1000 + seq);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "%s\n", args);
+	fclose(f);
+	if (rename(tmp, path))
+		return -1;
+	return getpid() * 1000 + seq;
+}
+
+/*
+ * Wait (at most @timeout_s) for the simulator run @seq to end and read its
+ * report. Returns its exit status, or -1 if it did not end.
+ */
+static inline int sim_wait(struct sim_result *res, int seq, int timeout_s)
+{
+	char path[128];
+	FILE *f;
+	int i, n;
+
+	res->rc = -1;
+	res->kv[0] = '\0';
+	if (seq < 0)
+		return -1;
+	snprintf(path, sizeof(path), PH_SHARE "/done.%d", seq);
+	for (i = 0; i < timeout_s * 20 && access(path, F_OK); i++)
+		ph_sleep_ms(50);
+	if (access(path, F_OK))
+		return -1;
+
+	snprintf(path, sizeof(path), PH_SHARE "/res.%d.rc", seq);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%d", &res->rc) != 1)
+			res->rc = -1;
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), PH_SHARE "/res.%d.kv", seq);
+	f = fopen(path, "r");
+	if (f) {
+		n = fread(res->kv, 1, sizeof(res->kv) - 1, f);
+		res->kv[n > 0 ? n : 0] = '\0';
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), PH_SHARE "/res.%d.log", seq);
+	f = fopen(path, "r");
+	if (f) {
+		char line[256];
+
+		while (fgets(line, sizeof(line), f))
+			fprintf(stderr, "# sim: %s", line);
+		fclose(f);
+	}
+	return res->rc;
+}
+
+#define sim_run(res, timeout_s, ...) \
+	sim_wait(res, sim_start(__VA_ARGS__), timeout_s)
+
+/* A value of the simulator's report; -1 if absent. */
+static inline long long sim_get(const struct sim_result *res, const char *key)
+{
+	size_t kl = strlen(key);
+	const char *p = res->kv;
+
+	while (p && *p) {
+		if (!strncmp(p, key, kl) && p[kl] == ' ')
+			return strtoll(p + kl + 1, NULL, 0);
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -1;
+}
+
+#endif /* PHTEST_H */

@@ -1,0 +1,39 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Host agent for the tests inside the test machine: runs the site simulator
+# whenever the guest asks for it through the shared directory (see
+# selftests/phtest.h). A request is a file req.TAG holding the simulator's
+# arguments; the answer is res.TAG.kv (report), res.TAG.rc (exit status),
+# res.TAG.log (output) and last done.TAG. Started by scripts/vm-run --host;
+# ends when the guest creates $PERSOHUB_SHARE/quit (or the runner kills it).
+set -u
+here=$(cd "$(dirname "$0")/.." && pwd)
+sim=${SITESIM:-$here/build/sitesim}
+share=${PERSOHUB_SHARE:?no shared directory}
+sockdir=${PERSOHUB_SOCKDIR:?no socket directory}
+
+run() {
+	local tag=$1 args
+	args=$(cat "$share/req.$tag")
+	rm -f "$share/req.$tag"
+	# shellcheck disable=SC2086 # the guest passes a word list
+	"$sim" --sockdir "$sockdir" --kv "$share/res.$tag.kv" $args \
+		>"$share/res.$tag.log" 2>&1
+	echo $? >"$share/res.$tag.rc"
+	touch "$share/done.$tag"
+}
+
+while :; do
+	found=
+	for req in "$share"/req.*; do
+		[ -e "$req" ] || continue
+		found=1
+		# Runs may overlap (a test starts one and waits on the guest).
+		run "${req#"$share"/req.}" &
+		sleep 0.01
+	done
+	[ -n "$found" ] && continue
+	[ -e "$share/quit" ] && { wait; exit 0; }
+	sleep 0.05
+done

@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The card and the kernel's own matching, inside the test machine, against
+ * the site simulator on the host. Every test compares the kernel's counters
+ * with what the simulator sent and received, exactly.
+ *
+ * Needs: persohub loaded and bound, the runner's --share and --telnet, and
+ * at least 2 cards (8 ports). The site used by the hub tests:
+ *   stations c0p0 c0p1 c0p2 c0p3 c1p0 c1p1, servers c1p2 c1p3.
+ */
+#include <sys/utsname.h>
+
+#include "kselftest_harness.h"
+#include "phtest.h"
+
+#define STATIONS	"c0p0,c0p1,c0p2,c0p3,c1p0,c1p1"
+#define SERVERS		"c1p2,c1p3"
+#define ALL_PORTS	STATIONS "," SERVERS
+#define SIM		"--telnet --stations " STATIONS " --servers " SERVERS
+
+static const char * const all_ports[] = {
+	"c0p0", "c0p1", "c0p2", "c0p3", "c1p0", "c1p1", "c1p2", "c1p3",
+};
+
+/* Wait until every port of @ports reads state @state; false on timeout. */
+static bool wait_state(const char *ports, const char *state, int ms)
+{
+	char list[256], *save, *p, buf[32];
+	bool all;
+
+	for (; ms > 0; ms -= 20) {
+		all = true;
+		snprintf(list, sizeof(list), "%s", ports);
+		save = NULL;
+		for (p = strtok_r(list, ",", &save); p;
+		     p = strtok_r(NULL, ",", &save))
+			if (ph_get(p, "state", buf, sizeof(buf)) ||
+			    strcmp(buf, state))
+				all = false;
+		if (all)
+			return true;
+		ph_sleep_ms(20);
+	}
+	return false;
+}
+
+/* The ports persohub created: 4 per card, named <pci address>-<index>. */
+TEST(ports_named)
+{
+	char addrs[PH_MAX_CARDS][16], path[512], buf[64];
+	const char *want = getenv("PH_EXPECT_CARDS");
+	int n, c, p;
+	DIR *d;
+	struct dirent *de;
+	int devices = 0;
+
+	n = ph_cards(addrs, PH_MAX_CARDS);
+	ASSERT_NE(NULL, want);
+	ASSERT_EQ(atoi(want), n);
+
+	d = opendir(PH_SYSFS);
+	ASSERT_NE(NULL, d);
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			devices++;
+	closedir(d);
+	EXPECT_EQ(4 * n, devices);
+
+	for (c = 0; c < n; c++) {
+		for (p = 0; p < 4; p++) {
+			snprintf(path, sizeof(path), PH_SYSFS "/%s-%d/card",
+				 addrs[c], p);
+			FILE *f = fopen(path, "r");
+
+			ASSERT_NE(NULL, f);
+			ASSERT_NE(NULL, fgets(buf, sizeof(buf), f));
+			fclose(f);
+			buf[strcspn(buf, "\n")] = '\0';
+			EXPECT_STREQ(addrs[c], buf);
+		}
+		/* Bound to persohub, not to 8250_pci. */
+		snprintf(path, sizeof(path),
+			 "/sys/bus/pci/drivers/persohub/%s", addrs[c]);
+		EXPECT_EQ(0, access(path, F_OK));
+	}
+
+	snprintf(buf, sizeof(buf), "c%dp3", n - 1);
+	EXPECT_EQ(3, ph_num(buf, "port"));
+	EXPECT_EQ(0, ph_get("c0p0", "role", buf, sizeof(buf)));
+	EXPECT_STREQ("off", buf);
+	EXPECT_EQ(115200, ph_num("c0p0", "baud"));
+	EXPECT_EQ(8, ph_num("c0p0", "data_bits"));
+	EXPECT_EQ(1, ph_num("c0p0", "stop_bits"));
+	EXPECT_EQ(0, ph_get("c0p0", "parity", buf, sizeof(buf)));
+	EXPECT_STREQ("none", buf);
+}
+
+/* Bytes written into one port's socket count on that port and no other. */
+TEST(rx_bytes_exact)
+{
+	static const char * const targets[] = { "c0p1", "c1p3" };
+	long long before[8], after;
+	struct sim_result res;
+	unsigned int t, i;
+
+	for (t = 0; t < 2; t++) {
+		for (i = 0; i < 8; i++)
+			before[i] = ph_stat(all_ports[i], "rx_bytes");
+		ASSERT_EQ(0, sim_run(&res, 60, "--telnet --raw %s=%d",
+				     targets[t], 1000 + 333 * t));
+		/* The last bytes may still be on their way through QEMU. */
+		for (i = 0; i < 50; i++) {
+			if (ph_stat(targets[t], "rx_bytes") -
+			    before[t ? 7 : 1] >= 1000 + 333 * t)
+				break;
+			ph_sleep_ms(20);
+		}
+		for (i = 0; i < 8; i++) {
+			after = ph_stat(all_ports[i], "rx_bytes");
+			if (!strcmp(all_ports[i], targets[t])) {
+				EXPECT_EQ(1000 + 333 * t, after - before[i]);
+			} else {
+				EXPECT_EQ(0, after - before[i]);
+			}
+		}
+	}
+}
+
+/* Every setting refuses bad values with the right error. */
+TEST(settings_validated)
+{
+	char buf[64];
+
+	EXPECT_EQ(-EINVAL, ph_set("c0p0", "role", "bogus"));
+	EXPECT_EQ(-EINVAL, ph_set("c0p0", "name", "has space"));
+	EXPECT_EQ(-EINVAL, ph_set("c0p0", "name", "a/b"));
+	EXPECT_EQ(-ERANGE, ph_set("c0p0", "baud", "0"));
+	EXPECT_EQ(-ERANGE, ph_set("c0p0", "baud", "230400"));
+	EXPECT_EQ(-EINVAL, ph_set("c0p0", "baud", "fast"));
+	EXPECT_EQ(-EINVAL, ph_set("c0p0", "data_bits", "9"));
+	EXPECT_EQ(-EINVAL, ph_set("c0p0", "stop_bits", "3"));
+	EXPECT_EQ(-EINVAL, ph_set("c0p0", "parity", "sideways"));
+	EXPECT_EQ(-ERANGE, ph_set("c0p0", "queue_depth", "0"));
+	EXPECT_EQ(-ERANGE, ph_set("c0p0", "queue_depth", "17"));
+	EXPECT_EQ(-ERANGE, ph_set("c0p0", "timeout_ms", "0"));
+	EXPECT_EQ(-ERANGE, ph_set("c0p0", "max_payload", "4097"));
+	EXPECT_EQ(-EOPNOTSUPP, ph_set("c0p0", "state", "idle"));
+	EXPECT_EQ(-EINVAL, ph_set("c0p0", "state", "busy"));
+
+	/* Names are unique and come back as written. */
+	ASSERT_EQ(0, ph_set("c0p0", "name", "m1-st1"));
+	EXPECT_EQ(-EEXIST, ph_set("c0p1", "name", "m1-st1"));
+	EXPECT_EQ(0, ph_get("c0p0", "name", buf, sizeof(buf)));
+	EXPECT_STREQ("m1-st1", buf);
+
+	/* Line settings read back. */
+	ASSERT_EQ(0, ph_set("c0p0", "baud", "9600"));
+	ASSERT_EQ(0, ph_set("c0p0", "parity", "even"));
+	ASSERT_EQ(0, ph_set("c0p0", "stop_bits", "2"));
+	ASSERT_EQ(0, ph_set("c0p0", "data_bits", "7"));
+	EXPECT_EQ(9600, ph_num("c0p0", "baud"));
+	EXPECT_EQ(0, ph_get("c0p0", "parity", buf, sizeof(buf)));
+	EXPECT_STREQ("even", buf);
+	EXPECT_EQ(2, ph_num("c0p0", "stop_bits"));
+	EXPECT_EQ(7, ph_num("c0p0", "data_bits"));
+	EXPECT_EQ(0, ph_set("c0p0", "baud", "115200"));
+	EXPECT_EQ(0, ph_set("c0p0", "parity", "none"));
+	EXPECT_EQ(0, ph_set("c0p0", "stop_bits", "1"));
+	EXPECT_EQ(0, ph_set("c0p0", "data_bits", "8"));
+}
+
+/* The counters of the whole site, to compare before and after a run. */
+struct site_counts {
+	long long st_requests, st_responses, st_errors, st_retries;
+	long long st_rx_frames, st_tx_frames, st_queue_full, st_breaks;
+	long long st_fcs, st_short, st_dropped;
+	long long sv_requests, sv_responses, sv_timeouts, sv_fcs;
+	long long sv_unexpected;
+};
+
+static void site_counts(struct site_counts *c)
+{
+	c->st_requests = ph_stat_sum(STATIONS, "requests");
+	c->st_responses = ph_stat_sum(STATIONS, "responses");
+	c->st_errors = ph_stat_sum(STATIONS, "errors_sent");
+	c->st_retries = ph_stat_sum(STATIONS, "retries");
+	c->st_rx_frames = ph_stat_sum(STATIONS, "rx_frames");
+	c->st_tx_frames = ph_stat_sum(STATIONS, "tx_frames");
+	c->st_queue_full = ph_stat_sum(STATIONS, "queue_full");
+	c->st_breaks = ph_stat_sum(STATIONS, "breaks");
+	c->st_fcs = ph_stat_sum(STATIONS, "fcs_errors");
+	c->st_short = ph_stat_sum(STATIONS, "frame_too_short");
+	c->st_dropped = ph_stat_sum(STATIONS, "dropped");
+	c->sv_requests = ph_stat_sum(SERVERS, "requests");
+	c->sv_responses = ph_stat_sum(SERVERS, "responses");
+	c->sv_timeouts = ph_stat_sum(SERVERS, "timeouts");
+	c->sv_fcs = ph_stat_sum(SERVERS, "fcs_errors");
+	c->sv_unexpected = ph_stat_sum(SERVERS, "unexpected_frames");
+}
+
+#define DELTA(f) (self->now.f - self->before.f)
+
+FIXTURE(hub) {
+	struct site_counts before, now;
+	struct sim_result res;
+};
+
+FIXTURE_SETUP(hub)
+{
+	ASSERT_EQ(0, ph_roles(STATIONS, "station"));
+	ASSERT_EQ(0, ph_roles(SERVERS, "server"));
+	ASSERT_EQ(0, ph_set("c1p2", "timeout_ms", "2000"));
+	ASSERT_EQ(0, ph_set("c1p3", "timeout_ms", "2000"));
+	site_counts(&self->before);
+}
+
+FIXTURE_TEARDOWN(hub)
+{
+	/* Bring failed servers back, wait for quiet, then switch all off. */
+	ph_set("c1p2", "state", "idle");
+	ph_set("c1p3", "state", "idle");
+	wait_state(SERVERS, "idle", 10000);
+	wait_state(STATIONS, "idle", 10000);
+	EXPECT_EQ(0, ph_roles(ALL_PORTS, "off"));
+}
+
+/* 6 stations, 2 servers: every request answered, each with its own answer. */
+TEST_F(hub, serves_site)
+{
+	const int per_station = 40;
+	char key[64];
+	unsigned int i;
+
+	ASSERT_EQ(0, sim_run(&self->res, 120, SIM " --requests %d --service-us 500",
+			     per_station));
+	site_counts(&self->now);
+	EXPECT_EQ(6 * per_station, sim_get(&self->res, "total.ok"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.wrong"));
+	EXPECT_EQ(6 * per_station, DELTA(st_requests));
+	EXPECT_EQ(6 * per_station, DELTA(st_rx_frames));
+	EXPECT_EQ(6 * per_station, DELTA(st_responses));
+	EXPECT_EQ(6 * per_station, DELTA(st_tx_frames));
+	EXPECT_EQ(6 * per_station, DELTA(sv_requests));
+	EXPECT_EQ(6 * per_station, DELTA(sv_responses));
+	EXPECT_EQ(0, DELTA(st_errors));
+	EXPECT_EQ(0, DELTA(sv_timeouts));
+	EXPECT_EQ(0, DELTA(st_dropped));
+	/* Both servers took work: any free server, not a fixed one. */
+	for (i = 6; i < 8; i++) {
+		snprintf(key, sizeof(key), "%s.received", all_ports[i]);
+		EXPECT_LT(0, sim_get(&self->res, key));
+	}
+}
+
+/* A server that never answers: timeout, marked failed, retried elsewhere. */
+TEST_F(hub, silent_server_retried)
+{
+	char buf[32];
+
+	ASSERT_EQ(0, ph_set("c1p2", "timeout_ms", "300"));
+	ASSERT_EQ(0, sim_run(&self->res, 120, SIM
+			     " --requests 10 --service-us 200"
+			     " --server-mode c1p2=silent"));
+	site_counts(&self->now);
+	EXPECT_EQ(60, sim_get(&self->res, "total.ok"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.wrong"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.errors"));
+	EXPECT_EQ(1, DELTA(sv_timeouts));
+	EXPECT_EQ(1, DELTA(st_retries));
+	EXPECT_EQ(0, DELTA(st_errors));
+	EXPECT_EQ(61, DELTA(sv_requests));
+	EXPECT_EQ(60, DELTA(sv_responses));
+	EXPECT_EQ(0, ph_get("c1p2", "state", buf, sizeof(buf)));
+	EXPECT_STREQ("failed", buf);
+	/* The administrator brings it back. */
+	EXPECT_EQ(0, ph_set("c1p2", "state", "idle"));
+	EXPECT_EQ(0, ph_get("c1p2", "state", buf, sizeof(buf)));
+	EXPECT_STREQ("idle", buf);
+}
+
+/* A server answering garbage: FCS errors counted, request retried. */
+TEST_F(hub, garbage_server_retried)
+{
+	long long fcs0 = ph_stat("c1p3", "fcs_errors");
+
+	ASSERT_EQ(0, ph_set("c1p3", "timeout_ms", "300"));
+	ASSERT_EQ(0, sim_run(&self->res, 120, SIM
+			     " --requests 10 --service-us 200"
+			     " --server-mode c1p3=garbage"));
+	site_counts(&self->now);
+	EXPECT_EQ(60, sim_get(&self->res, "total.ok"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.wrong"));
+	EXPECT_EQ(sim_get(&self->res, "c1p3.garbage"),
+		  ph_stat("c1p3", "fcs_errors") - fcs0);
+	EXPECT_LE(1, sim_get(&self->res, "c1p3.garbage"));
+	EXPECT_EQ(1, DELTA(sv_timeouts));
+	EXPECT_EQ(1, DELTA(st_retries));
+	EXPECT_EQ(0, DELTA(st_errors));
+}
+
+/* No server answers: after the retries the station gets the error frame. */
+TEST_F(hub, error_frame_when_no_retry_left)
+{
+	ASSERT_EQ(0, ph_set("c1p2", "timeout_ms", "200"));
+	ASSERT_EQ(0, ph_set("c1p3", "timeout_ms", "200"));
+	ASSERT_EQ(0, sim_run(&self->res, 60, "--telnet --stations c0p0"
+			     " --servers " SERVERS " --requests 1"
+			     " --server-mode c1p2=silent --server-mode c1p3=silent"
+			     " --expect-errors"));
+	site_counts(&self->now);
+	EXPECT_EQ(1, sim_get(&self->res, "total.errors"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.ok"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.wrong"));
+	EXPECT_EQ(1, DELTA(st_requests));
+	EXPECT_EQ(1, DELTA(st_errors));
+	EXPECT_EQ(0, DELTA(st_responses));
+	EXPECT_EQ(2, DELTA(sv_timeouts));
+	EXPECT_EQ(1, DELTA(st_retries));
+}
+
+/* Noise and line breaks on a station: counted, next request still served. */
+TEST_F(hub, noise_and_breaks)
+{
+	ASSERT_EQ(0, sim_run(&self->res, 120, SIM
+			     " --requests 10 --service-us 200"
+			     " --noise c0p0 --break c0p1"));
+	site_counts(&self->now);
+	EXPECT_EQ(60, sim_get(&self->res, "total.ok"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.wrong"));
+	EXPECT_EQ(sim_get(&self->res, "c0p1.breaks"), DELTA(st_breaks));
+	EXPECT_LE(1, DELTA(st_breaks));
+	/* Each noise burst is dropped as one bad frame. */
+	EXPECT_EQ(sim_get(&self->res, "c0p0.noise"),
+		  DELTA(st_fcs) + DELTA(st_short));
+	EXPECT_LE(1, sim_get(&self->res, "c0p0.noise"));
+	EXPECT_EQ(60, DELTA(st_requests));
+	EXPECT_EQ(0, DELTA(st_errors));
+}
+
+/* Requests beyond queue_depth get the error frame, in order. */
+TEST_F(hub, queue_overflow)
+{
+	ASSERT_EQ(0, sim_run(&self->res, 60, "--telnet --stations c0p2"
+			     " --servers " SERVERS " --requests 1"
+			     " --service-us 200000 --burst c0p2=3"
+			     " --expect-errors"));
+	site_counts(&self->now);
+	EXPECT_EQ(1, sim_get(&self->res, "total.ok"));
+	EXPECT_EQ(2, sim_get(&self->res, "total.errors"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.wrong"));
+	EXPECT_EQ(3, DELTA(st_requests));
+	EXPECT_EQ(2, DELTA(st_queue_full));
+	EXPECT_EQ(2, DELTA(st_errors));
+	EXPECT_EQ(1, DELTA(st_responses));
+}
+
+/* A role cannot change while the port has work in hand. */
+TEST_F(hub, role_change_refused_while_busy)
+{
+	int seq;
+
+	seq = sim_start("--telnet --stations c0p3 --servers " SERVERS
+			" --requests 1 --service-us 1500000");
+	ASSERT_LT(0, seq);
+	ASSERT_TRUE(wait_state("c0p3", "busy", 20000));
+	EXPECT_EQ(-EBUSY, ph_set("c0p3", "role", "off"));
+	EXPECT_EQ(-EBUSY, ph_set("c0p3", "role", "server"));
+	EXPECT_EQ(-EBUSY, ph_set("c0p3", "name", "renamed"));
+	ASSERT_EQ(0, sim_wait(&self->res, seq, 60));
+	EXPECT_EQ(1, sim_get(&self->res, "total.ok"));
+	ASSERT_TRUE(wait_state("c0p3", "idle", 5000));
+	EXPECT_EQ(0, ph_set("c0p3", "role", "off"));
+}
+
+int main(int argc, char **argv)
+{
+	int ret = test_harness_run(argc, argv);
+
+	/* Tell the host agent we are done. */
+	close(open(PH_SHARE "/quit", O_CREAT | O_WRONLY, 0644));
+	return ret;
+}

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR BSD-3-Clause) */
+/*
+ * persohub: the interface between the kernel hub and userspace.
+ *
+ * Two channels:
+ *
+ *  - the generic netlink family "persohub" (version 1): commands to read
+ *    and configure ports, to attach a controller and dispatch requests,
+ *    and a multicast group "events" announcing request arrival, server
+ *    readiness and the end of every request. Events carry metadata only,
+ *    never payload, and may be lost (ENOBUFS on the listener): the kernel
+ *    is the source of truth, and %PERSOHUB_CMD_REQUEST_GET dumps what is
+ *    waiting so a controller can resync.
+ *
+ *  - one character device per station, /dev/persohub/<station name>:
+ *    requests the controller dispatched to a userspace server are read
+ *    there, and their responses written back, each as one message made of
+ *    a &struct persohub_msg header followed by the payload.
+ *
+ * Ports and userspace servers share one id space (%PERSOHUB_A_PORT_ID).
+ */
+#ifndef _UAPI_LINUX_PERSOHUB_H
+#define _UAPI_LINUX_PERSOHUB_H
+
+#include <linux/types.h>
+
+#define PERSOHUB_FAMILY_NAME		"persohub"
+#define PERSOHUB_FAMILY_VERSION		1
+#define PERSOHUB_MCGRP_EVENTS		"events"
+
+/* Largest request or response payload a port accepts (max_payload). */
+#define PERSOHUB_PAYLOAD_MAX		4096
+
+/**
+ * enum persohub_cmd - generic netlink commands and events
+ * @PERSOHUB_CMD_UNSPEC: unused
+ * @PERSOHUB_CMD_PORT_GET: do: the port named by %PERSOHUB_A_PORT_ID or
+ *	%PERSOHUB_A_PORT_NAME; dump: every port and userspace server. Replies
+ *	carry the port attributes and %PERSOHUB_A_PORT_QUEUE (requests a
+ *	station has outstanding).
+ * @PERSOHUB_CMD_PORT_SET: change a port (by id or name): role, name, line
+ *	settings, timeout, queue depth, max payload, state. Same validation
+ *	and effect as sysfs; the first invalid attribute is named in extack
+ *	and nothing is changed. Admin.
+ * @PERSOHUB_CMD_STATS_GET: do: one port's counters (%PERSOHUB_A_STATS);
+ *	without a port: the hub's dispatch latency histogram
+ *	(%PERSOHUB_A_HIST) and hub counters. Dump: every port's counters.
+ * @PERSOHUB_CMD_CTRL_ATTACH: the sending socket becomes the controller.
+ *	-EBUSY if another socket is. While attached the kernel does not match:
+ *	it emits events and waits for %PERSOHUB_CMD_DISPATCH. Admin.
+ * @PERSOHUB_CMD_CTRL_DETACH: give up control; the kernel matches again at
+ *	once. Also happens when the controller's socket closes. Admin.
+ * @PERSOHUB_CMD_DISPATCH: send request %PERSOHUB_A_REQ_ID to server
+ *	%PERSOHUB_A_SERVER_ID. Errors: -ENOENT no such waiting request,
+ *	-ENODEV no such server, -EBUSY server busy, -EIO server failed,
+ *	-EPERM sender is not the controller. A refused dispatch changes
+ *	nothing. Several may come in one sendmsg(). Admin.
+ * @PERSOHUB_CMD_USER_SERVER_ADD: add a server served from userspace
+ *	through the station devices, named %PERSOHUB_A_PORT_NAME, with
+ *	optional %PERSOHUB_A_PORT_TIMEOUT_MS. Replies with its
+ *	%PERSOHUB_A_PORT_ID. Admin.
+ * @PERSOHUB_CMD_USER_SERVER_DEL: remove a userspace server (by id or name);
+ *	a request it holds is dispatched again. Admin.
+ * @PERSOHUB_CMD_REQUEST_GET: dump every request not yet answered:
+ *	%PERSOHUB_A_REQ_ID, %PERSOHUB_A_PORT_ID (station), %PERSOHUB_A_REQ_LEN,
+ *	%PERSOHUB_A_REQ_RX_NS, and %PERSOHUB_A_SERVER_ID once dispatched.
+ * @PERSOHUB_CMD_REQUEST_NEW: event: a request arrived and waits.
+ * @PERSOHUB_CMD_SERVER_READY: event: a server became idle.
+ * @PERSOHUB_CMD_REQUEST_DONE: event: a request ended, with
+ *	%PERSOHUB_A_RESULT and %PERSOHUB_A_LATENCY_NS.
+ * @PERSOHUB_CMD_SERVER_FAILED: event: a server failed (%PERSOHUB_A_REASON).
+ * @PERSOHUB_CMD_PORT_CHANGED: event: a port's role, state or name changed.
+ * @PERSOHUB_CMD_CTRL_CHANGED: event: a controller attached or detached
+ *	(%PERSOHUB_A_CTRL_ATTACHED).
+ */
+enum persohub_cmd {
+	PERSOHUB_CMD_UNSPEC,
+	PERSOHUB_CMD_PORT_GET,
+	PERSOHUB_CMD_PORT_SET,
+	PERSOHUB_CMD_STATS_GET,
+	PERSOHUB_CMD_CTRL_ATTACH,
+	PERSOHUB_CMD_CTRL_DETACH,
+	PERSOHUB_CMD_DISPATCH,
+	PERSOHUB_CMD_USER_SERVER_ADD,
+	PERSOHUB_CMD_USER_SERVER_DEL,
+	PERSOHUB_CMD_REQUEST_GET,
+	PERSOHUB_CMD_REQUEST_NEW,
+	PERSOHUB_CMD_SERVER_READY,
+	PERSOHUB_CMD_REQUEST_DONE,
+	PERSOHUB_CMD_SERVER_FAILED,
+	PERSOHUB_CMD_PORT_CHANGED,
+	PERSOHUB_CMD_CTRL_CHANGED,
+
+	__PERSOHUB_CMD_MAX,
+	PERSOHUB_CMD_MAX = __PERSOHUB_CMD_MAX - 1
+};
+
+/**
+ * enum persohub_attr - generic netlink attributes
+ * @PERSOHUB_A_UNSPEC: unused
+ * @PERSOHUB_A_PORT_ID: u32, a port or userspace server
+ * @PERSOHUB_A_PORT_NAME: string, at most 31 bytes of [A-Za-z0-9._-]
+ * @PERSOHUB_A_PORT_CARD: string, PCI address of the port's card
+ * @PERSOHUB_A_PORT_INDEX: u32, port index on its card
+ * @PERSOHUB_A_PORT_ROLE: u32, &enum persohub_role
+ * @PERSOHUB_A_PORT_STATE: u32, &enum persohub_state
+ * @PERSOHUB_A_PORT_BAUD: u32, bits per second
+ * @PERSOHUB_A_PORT_DATA_BITS: u32, 5 to 8
+ * @PERSOHUB_A_PORT_PARITY: u32, &enum persohub_parity
+ * @PERSOHUB_A_PORT_STOP_BITS: u32, 1 or 2
+ * @PERSOHUB_A_PORT_TIMEOUT_MS: u32, server response timeout, 1 to 600000
+ * @PERSOHUB_A_PORT_QUEUE_DEPTH: u32, station requests outstanding, 1 to 16
+ * @PERSOHUB_A_PORT_MAX_PAYLOAD: u32, largest frame payload, 1 to 4096
+ * @PERSOHUB_A_PORT_QUEUE: u32, requests a station has outstanding now
+ * @PERSOHUB_A_PORT_USER: flag, the server is served from userspace
+ * @PERSOHUB_A_STATS: nest of &enum persohub_stat, each u64
+ * @PERSOHUB_A_HIST: nest of u64 buckets: bucket i (attribute type i + 1)
+ *	counts dispatch latencies in [2^(i-1), 2^i) ns; bucket 0 is 0 ns
+ * @PERSOHUB_A_REQ_ID: u64, request id, unique while the module is loaded
+ * @PERSOHUB_A_REQ_LEN: u32, request payload bytes
+ * @PERSOHUB_A_REQ_RX_NS: u64, CLOCK_MONOTONIC ns the request was complete
+ * @PERSOHUB_A_SERVER_ID: u32, the server of a request
+ * @PERSOHUB_A_RESULT: u32, &enum persohub_result
+ * @PERSOHUB_A_LATENCY_NS: u64, from the request's arrival to its end
+ * @PERSOHUB_A_REASON: u32, &enum persohub_reason
+ * @PERSOHUB_A_CTRL_ATTACHED: u8, 1 when a controller is attached
+ * @PERSOHUB_A_PAD: padding for 64-bit attributes
+ * @PERSOHUB_A_HUB_WAITING: u32, requests waiting for a server
+ * @PERSOHUB_A_HUB_NEXT_ID: u64, the id the next request will get
+ */
+enum persohub_attr {
+	PERSOHUB_A_UNSPEC,
+	PERSOHUB_A_PORT_ID,
+	PERSOHUB_A_PORT_NAME,
+	PERSOHUB_A_PORT_CARD,
+	PERSOHUB_A_PORT_INDEX,
+	PERSOHUB_A_PORT_ROLE,
+	PERSOHUB_A_PORT_STATE,
+	PERSOHUB_A_PORT_BAUD,
+	PERSOHUB_A_PORT_DATA_BITS,
+	PERSOHUB_A_PORT_PARITY,
+	PERSOHUB_A_PORT_STOP_BITS,
+	PERSOHUB_A_PORT_TIMEOUT_MS,
+	PERSOHUB_A_PORT_QUEUE_DEPTH,
+	PERSOHUB_A_PORT_MAX_PAYLOAD,
+	PERSOHUB_A_PORT_QUEUE,
+	PERSOHUB_A_PORT_USER,
+	PERSOHUB_A_STATS,
+	PERSOHUB_A_HIST,
+	PERSOHUB_A_REQ_ID,
+	PERSOHUB_A_REQ_LEN,
+	PERSOHUB_A_REQ_RX_NS,
+	PERSOHUB_A_SERVER_ID,
+	PERSOHUB_A_RESULT,
+	PERSOHUB_A_LATENCY_NS,
+	PERSOHUB_A_REASON,
+	PERSOHUB_A_CTRL_ATTACHED,
+	PERSOHUB_A_PAD,
+	PERSOHUB_A_HUB_WAITING,
+	PERSOHUB_A_HUB_NEXT_ID,
+
+	__PERSOHUB_A_MAX,
+	PERSOHUB_A_MAX = __PERSOHUB_A_MAX - 1
+};
+
+/**
+ * enum persohub_role - what a port does
+ * @PERSOHUB_ROLE_OFF: nothing; received frames are counted and dropped
+ * @PERSOHUB_ROLE_STATION: sends requests, receives responses
+ * @PERSOHUB_ROLE_SERVER: receives requests, sends responses
+ */
+enum persohub_role {
+	PERSOHUB_ROLE_OFF,
+	PERSOHUB_ROLE_STATION,
+	PERSOHUB_ROLE_SERVER,
+};
+
+/**
+ * enum persohub_state - state of a server (stations: idle or busy)
+ * @PERSOHUB_STATE_IDLE: free for a request
+ * @PERSOHUB_STATE_BUSY: serving a request
+ * @PERSOHUB_STATE_FAILED: out of service until an administrator or the
+ *	controller's health probe sets it idle
+ */
+enum persohub_state {
+	PERSOHUB_STATE_IDLE,
+	PERSOHUB_STATE_BUSY,
+	PERSOHUB_STATE_FAILED,
+};
+
+/**
+ * enum persohub_parity - parity of a serial line
+ * @PERSOHUB_PARITY_NONE: none
+ * @PERSOHUB_PARITY_ODD: odd
+ * @PERSOHUB_PARITY_EVEN: even
+ * @PERSOHUB_PARITY_MARK: always 1
+ * @PERSOHUB_PARITY_SPACE: always 0
+ */
+enum persohub_parity {
+	PERSOHUB_PARITY_NONE,
+	PERSOHUB_PARITY_ODD,
+	PERSOHUB_PARITY_EVEN,
+	PERSOHUB_PARITY_MARK,
+	PERSOHUB_PARITY_SPACE,
+};
+
+/**
+ * enum persohub_result - how a request ended
+ * @PERSOHUB_RESULT_OK: the server's response was sent to the station
+ * @PERSOHUB_RESULT_ERROR: the station got the error frame (no retry left,
+ *	or no memory for the response)
+ * @PERSOHUB_RESULT_REJECTED: the station had queue_depth requests
+ *	outstanding; it got the error frame
+ * @PERSOHUB_RESULT_DROPPED: the station went away (card removed)
+ */
+enum persohub_result {
+	PERSOHUB_RESULT_OK,
+	PERSOHUB_RESULT_ERROR,
+	PERSOHUB_RESULT_REJECTED,
+	PERSOHUB_RESULT_DROPPED,
+};
+
+/**
+ * enum persohub_reason - why a server failed
+ * @PERSOHUB_REASON_TIMEOUT: no response within its timeout
+ * @PERSOHUB_REASON_ADMIN: taken out of service by an administrator
+ * @PERSOHUB_REASON_GONE: its card or userspace server went away
+ */
+enum persohub_reason {
+	PERSOHUB_REASON_TIMEOUT,
+	PERSOHUB_REASON_ADMIN,
+	PERSOHUB_REASON_GONE,
+};
+
+/**
+ * enum persohub_stat - per-port counters, in %PERSOHUB_A_STATS; the same
+ * names as /sys/class/persohub/<port>/statistics/
+ */
+enum persohub_stat {
+	PERSOHUB_STAT_UNSPEC,
+	PERSOHUB_STAT_RX_BYTES,
+	PERSOHUB_STAT_TX_BYTES,
+	PERSOHUB_STAT_OVERRUNS,
+	PERSOHUB_STAT_FRAMING_ERRORS,
+	PERSOHUB_STAT_PARITY_ERRORS,
+	PERSOHUB_STAT_BREAKS,
+	PERSOHUB_STAT_RX_FRAMES,
+	PERSOHUB_STAT_TX_FRAMES,
+	PERSOHUB_STAT_FCS_ERRORS,
+	PERSOHUB_STAT_FRAME_TOO_LONG,
+	PERSOHUB_STAT_FRAME_TOO_SHORT,
+	PERSOHUB_STAT_FRAME_ABORTS,
+	PERSOHUB_STAT_REQUESTS,
+	PERSOHUB_STAT_RESPONSES,
+	PERSOHUB_STAT_ERRORS_SENT,
+	PERSOHUB_STAT_TIMEOUTS,
+	PERSOHUB_STAT_RETRIES,
+	PERSOHUB_STAT_QUEUE_FULL,
+	PERSOHUB_STAT_UNEXPECTED_FRAMES,
+	PERSOHUB_STAT_DROPPED,
+	PERSOHUB_STAT_BUSY_NS,
+
+	__PERSOHUB_STAT_MAX,
+	PERSOHUB_STAT_MAX = __PERSOHUB_STAT_MAX - 1
+};
+
+/**
+ * struct persohub_msg - header of a station device message
+ * @req_id: the request
+ * @server_id: the userspace server it was dispatched to
+ * @len: payload bytes following the header
+ *
+ * read() returns one header and the request's payload; the buffer must
+ * hold both (-EMSGSIZE otherwise, and the message stays). write() takes
+ * one header with the same @req_id and the response payload (@len bytes,
+ * 0 sends the error frame): -EINVAL for a wrong id, a wrong length or a
+ * second answer, and nothing is sent.
+ */
+struct persohub_msg {
+	__u64 req_id;
+	__u32 server_id;
+	__u32 len;
+};
+
+#endif /* _UAPI_LINUX_PERSOHUB_H */
