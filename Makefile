@@ -65,8 +65,9 @@ $(HARNESS) $(CHECKPATCH): $(LINUX_SRC_TAR)
 		linux-source-6.1/scripts/const_structs.checkpatch
 	@touch $(HARNESS) $(CHECKPATCH)
 
-TEST_CPPFLAGS := -I$(LSRC)/tools/testing/selftests
-# The harness's own macros leave parameters unused.
+TEST_CPPFLAGS := -isystem $(LSRC)/tools/testing/selftests
+# The harness is included as a system header (-isystem): its macros leave
+# parameters unused, which -Wextra would otherwise report in our tests.
 TEST_CFLAGS := $(CFLAGS) -Wno-unused-parameter
 
 $(B)/frame_test: selftests/frame_test.c $(FRAME_SRCS) $(FRAME_HDRS) $(HARNESS)
