@@ -655,7 +655,7 @@ TEST_F(deframer, junk_before_first_flag)
 					 sizeof(text) - 1));
 	ASSERT_EQ(2, self->log.n);
 	check_event(_metadata, &self->log, 0, at,
-		    sizeof(text) - 1 > PH_DEFRAMER_BUF(self->max) ?
+		    sizeof(text) - 1 > (size_t)PH_DEFRAMER_BUF(self->max) ?
 		    PH_RX_TOO_LONG : PH_RX_BAD_FCS);
 	check_frame(_metadata, &self->log, 1, self->w.n - 1, self->a, 1);
 }
@@ -698,7 +698,7 @@ TEST_F(deframer, noise_then_good_frame)
 		if (len == 1)
 			check_event(_metadata, &self->log, 0, at,
 				    PH_RX_TOO_SHORT);
-		else if (len > PH_DEFRAMER_BUF(self->max))
+		else if (len > (size_t)PH_DEFRAMER_BUF(self->max))
 			check_event(_metadata, &self->log, 0, at,
 				    PH_RX_TOO_LONG);
 		else if (crc_ccitt(PH_FCS_INIT, noise, len) != PH_FCS_GOOD)
