@@ -30,7 +30,10 @@ FRAME_HDRS := kmod/frame.h daemon/kcompat.h
 
 HOST_TESTS := $(B)/frame_test
 HOST_PROGS := $(B)/sitesim
-GUEST_PROGS := $(B)/guest/vm_hub_test
+BIN_PROGS := $(B)/bin/persohubd $(B)/bin/persohubctl
+GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_nl_test
+PHNL_SRCS := daemon/phnl.c
+PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
 .PHONY: all module userspace deps check style sparse clean harness demo \
 	dkms-install
@@ -43,7 +46,7 @@ module:
 module-debug:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) ccflags-y+=-DDEBUG modules
 
-userspace: $(HOST_TESTS) $(HOST_PROGS) $(GUEST_PROGS)
+userspace: $(HOST_TESTS) $(HOST_PROGS) $(GUEST_PROGS) $(BIN_PROGS)
 
 deps:
 	@scripts/deps.sh
@@ -75,10 +78,27 @@ $(B)/frame_test: selftests/frame_test.c $(FRAME_SRCS) $(FRAME_HDRS) $(HARNESS)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
 		selftests/frame_test.c $(FRAME_SRCS)
 
+DAEMON_SRCS := daemon/persohubd.c daemon/config.c daemon/match.c $(PHNL_SRCS)
+
+$(B)/bin/persohubd: $(DAEMON_SRCS) daemon/config.h daemon/match.h $(PHNL_HDRS)
+	@mkdir -p $(B)/bin
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(DAEMON_SRCS) -lmnl -linih -lsystemd
+
+$(B)/bin/persohubctl: daemon/persohubctl.c $(PHNL_SRCS) $(PHNL_HDRS)
+	@mkdir -p $(B)/bin
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ daemon/persohubctl.c $(PHNL_SRCS) \
+		-lmnl -lm
+
 # Test programs that run inside the test machine.
-$(B)/guest/%: selftests/%.c selftests/phtest.h $(HARNESS)
+$(B)/guest/vm_hub_test: selftests/vm_hub_test.c selftests/phtest.h $(HARNESS)
 	@mkdir -p $(B)/guest
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ $<
+
+$(B)/guest/vm_nl_test: selftests/vm_nl_test.c selftests/phtest.h $(PHNL_SRCS) \
+		$(PHNL_HDRS) $(HARNESS)
+	@mkdir -p $(B)/guest
+	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ $< \
+		$(PHNL_SRCS) -lmnl
 
 $(B)/sitesim: selftests/sitesim.c $(FRAME_SRCS) $(FRAME_HDRS)
 	@mkdir -p $(B)

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * persohub.conf parser, on libinih. Every value is checked here, with the
+ * same limits as the kernel, so a bad file is refused as a whole with its
+ * file and line before anything is applied.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+
+#include "config.h"
+
+struct parse {
+	struct config *cfg;
+	char reason[160];
+};
+
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->priority = 50;
+	cfg->cpu = -1;
+	cfg->resync_ms = 1000;
+}
+
+static int fail(struct parse *p, const char *fmt, const char *a,
+		const char *b)
+{
+	if (!p->reason[0])
+		snprintf(p->reason, sizeof(p->reason), fmt, a, b);
+	return 0;
+}
+
+static bool parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *v)
+{
+	unsigned long n;
+	char *end;
+
+	if (!*s || *s == '-')
+		return false;
+	errno = 0;
+	n = strtoul(s, &end, 0);
+	if (errno || *end || n < lo || n > hi)
+		return false;
+	*v = n;
+	return true;
+}
+
+static bool parse_bool(const char *s, bool *v)
+{
+	if (!strcasecmp(s, "yes") || !strcasecmp(s, "true") || !strcmp(s, "1"))
+		*v = true;
+	else if (!strcasecmp(s, "no") || !strcasecmp(s, "false") ||
+		 !strcmp(s, "0"))
+		*v = false;
+	else
+		return false;
+	return true;
+}
+
+static int lookup(const char *const *names, unsigned int n, const char *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(names[i], s))
+			return i;
+	return -1;
+}
+
+static bool name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= CONFIG_NAME_LEN || s[0] == '.')
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789._-") == n;
+}
+
+static const char *const roles[] = { "off", "station", "server" };
+static const char *const parities[] = { "none", "odd", "even", "mark",
+					"space" };
+
+/* Numeric port keys: name, place, limits. */
+static const struct {
+	const char *key;
+	size_t off;
+	uint32_t lo, hi;
+} port_nums[] = {
+	{ "baud", offsetof(struct config_port, baud), 50, 4000000 },
+	{ "data_bits", offsetof(struct config_port, data_bits), 5, 8 },
+	{ "stop_bits", offsetof(struct config_port, stop_bits), 1, 2 },
+	{ "timeout_ms", offsetof(struct config_port, timeout_ms), 1, 600000 },
+	{ "queue_depth", offsetof(struct config_port, queue_depth), 1, 16 },
+	{ "max_payload", offsetof(struct config_port, max_payload), 1, 4096 },
+};
+
+static int port_key(struct parse *p, struct config_port *cp,
+		    const char *key, const char *val)
+{
+	struct config_u32 *u;
+	unsigned int i;
+	int k;
+
+	for (i = 0; i < sizeof(port_nums) / sizeof(port_nums[0]); i++) {
+		if (strcmp(key, port_nums[i].key))
+			continue;
+		u = (struct config_u32 *)((char *)cp + port_nums[i].off);
+		if (!parse_u32(val, port_nums[i].lo, port_nums[i].hi, &u->v))
+			return fail(p, "%s: invalid value '%s'", key, val);
+		u->set = true;
+		return 1;
+	}
+	if (!strcmp(key, "role")) {
+		k = lookup(roles, 3, val);
+		if (k < 0)
+			return fail(p, "role: '%s' is not off, station or server",
+				    val, NULL);
+		cp->role.set = true;
+		cp->role.v = k;
+	} else if (!strcmp(key, "parity")) {
+		k = lookup(parities, 5, val);
+		if (k < 0)
+			return fail(p, "parity: invalid value '%s'", val, NULL);
+		cp->parity.set = true;
+		cp->parity.v = k;
+	} else if (!strcmp(key, "name")) {
+		if (!name_valid(val))
+			return fail(p, "name: '%s' is not 1-31 of [A-Za-z0-9._-]",
+				    val, NULL);
+		snprintf(cp->name, sizeof(cp->name), "%s", val);
+	} else if (!strcmp(key, "weight")) {
+		if (!parse_u32(val, 1, 1000, &cp->weight))
+			return fail(p, "weight: invalid value '%s' (1-1000)",
+				    val, NULL);
+	} else if (!strcmp(key, "enabled")) {
+		if (!parse_bool(val, &cp->enabled))
+			return fail(p, "enabled: '%s' is not yes or no", val,
+				    NULL);
+	} else {
+		return fail(p, "unknown key '%s' in a port section", key, NULL);
+	}
+	return 1;
+}
+
+static struct config_port *port_section(struct parse *p, const char *ident)
+{
+	struct config *cfg = p->cfg;
+	struct config_port *cp;
+	char card[32];
+	unsigned int i, index;
+	const char *dash = strrchr(ident, '-');
+
+	if (!dash || dash == ident || (size_t)(dash - ident) >= sizeof(card) ||
+	    sscanf(dash + 1, "%u", &index) != 1 || index > 255 ||
+	    strspn(dash + 1, "0123456789") != strlen(dash + 1)) {
+		fail(p, "port section '%s': want [port <pci address>-<index>]",
+		     ident, NULL);
+		return NULL;
+	}
+	memcpy(card, ident, dash - ident);
+	card[dash - ident] = '\0';
+	for (i = 0; i < cfg->nports; i++)
+		if (!strcmp(cfg->ports[i].card, card) &&
+		    cfg->ports[i].index == index)
+			return &cfg->ports[i];
+	if (cfg->nports == CONFIG_MAX_PORTS) {
+		fail(p, "too many port sections", NULL, NULL);
+		return NULL;
+	}
+	cp = &cfg->ports[cfg->nports++];
+	memset(cp, 0, sizeof(*cp));
+	snprintf(cp->card, sizeof(cp->card), "%s", card);
+	cp->index = index;
+	cp->weight = 1;
+	cp->enabled = true;
+	return cp;
+}
+
+static int handler(void *user, const char *section, const char *key,
+		   const char *val)
+{
+	struct parse *p = user;
+	struct config *cfg = p->cfg;
+	struct config_port *cp;
+	uint32_t v;
+
+	if (!strncmp(section, "port ", 5)) {
+		cp = port_section(p, section + 5);
+		return cp ? port_key(p, cp, key, val) : 0;
+	}
+	if (strcmp(section, "daemon"))
+		return fail(p, "unknown section [%s]", section, NULL);
+	if (!strcmp(key, "realtime")) {
+		if (!parse_bool(val, &cfg->realtime))
+			return fail(p, "realtime: '%s' is not yes or no", val,
+				    NULL);
+	} else if (!strcmp(key, "priority")) {
+		if (!parse_u32(val, 1, 99, &v))
+			return fail(p, "priority: '%s' is not 1-99", val, NULL);
+		cfg->priority = v;
+	} else if (!strcmp(key, "cpu")) {
+		if (!strcmp(val, "-1"))
+			cfg->cpu = -1;
+		else if (parse_u32(val, 0, 4095, &v))
+			cfg->cpu = v;
+		else
+			return fail(p, "cpu: invalid value '%s'", val, NULL);
+	} else if (!strcmp(key, "resync_ms")) {
+		if (!parse_u32(val, 10, 3600000, &v))
+			return fail(p, "resync_ms: invalid value '%s'", val,
+				    NULL);
+		cfg->resync_ms = v;
+	} else if (!strcmp(key, "stats_file")) {
+		if (strlen(val) >= sizeof(cfg->stats_file))
+			return fail(p, "stats_file: path too long", NULL, NULL);
+		snprintf(cfg->stats_file, sizeof(cfg->stats_file), "%s", val);
+	} else {
+		return fail(p, "unknown key '%s' in [daemon]", key, NULL);
+	}
+	return 1;
+}
+
+int config_load(const char *path, struct config *cfg, char *err,
+		size_t errlen)
+{
+	struct parse p = { .cfg = cfg };
+	unsigned int i, j;
+	int line;
+
+	config_defaults(cfg);
+	line = ini_parse(path, handler, &p);
+	if (line == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (line) {
+		snprintf(err, errlen, "%s:%d: %s", path, line,
+			 p.reason[0] ? p.reason : "syntax error");
+		return -1;
+	}
+	/* Names name device nodes: no two ports may share one. */
+	for (i = 0; i < cfg->nports; i++)
+		for (j = i + 1; j < cfg->nports; j++)
+			if (cfg->ports[i].name[0] &&
+			    !strcmp(cfg->ports[i].name, cfg->ports[j].name)) {
+				snprintf(err, errlen, "%s: name '%s' used twice",
+					 path, cfg->ports[i].name);
+				return -1;
+			}
+	return 0;
+}
+
+const struct config_port *config_port_find(const struct config *cfg,
+					   const char *card, uint32_t index)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->nports; i++)
+		if (!strcmp(cfg->ports[i].card, card) &&
+		    cfg->ports[i].index == index)
+			return &cfg->ports[i];
+	return NULL;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * persohub.conf: the site's configuration, an INI file.
+ *
+ *   [daemon]
+ *   realtime = yes            SCHED_FIFO (priority below) and mlockall
+ *   priority = 50
+ *   cpu = 1                   pin the daemon to this CPU (-1: no pinning)
+ *   resync_ms = 1000          reconcile with the kernel this often
+ *   stats_file = /run/persohubd.stats
+ *
+ *   [port 0000:00:10.0-0]     a port by stable identity: card and index
+ *   role = station|server|off
+ *   name = m1-st1
+ *   baud = 115200
+ *   data_bits = 8
+ *   parity = none|odd|even|mark|space
+ *   stop_bits = 1
+ *   timeout_ms = 2000         servers: response timeout
+ *   queue_depth = 1           stations: requests outstanding
+ *   max_payload = 1024
+ *   weight = 1                servers: higher is chosen first
+ *   enabled = yes             servers: no = never dispatched to
+ */
+#ifndef PH_CONFIG_H
+#define PH_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_PORTS	128
+#define CONFIG_NAME_LEN		32
+
+/* A value a port section may set; 'set' says whether it did. */
+struct config_u32 {
+	bool set;
+	uint32_t v;
+};
+
+struct config_port {
+	char card[32];		/* PCI address */
+	uint32_t index;
+	char name[CONFIG_NAME_LEN];
+	struct config_u32 role, baud, data_bits, parity, stop_bits;
+	struct config_u32 timeout_ms, queue_depth, max_payload;
+	uint32_t weight;
+	bool enabled;
+};
+
+struct config {
+	bool realtime;
+	int priority;
+	int cpu;
+	unsigned int resync_ms;
+	char stats_file[256];
+	unsigned int nports;
+	struct config_port ports[CONFIG_MAX_PORTS];
+};
+
+/*
+ * Parse @path into @cfg. Returns 0, or -1 with @err (file:line: reason);
+ * @cfg is then unspecified, so parse into a scratch copy and keep the
+ * running one on failure.
+ */
+int config_load(const char *path, struct config *cfg, char *err,
+		size_t errlen);
+void config_defaults(struct config *cfg);
+const struct config_port *config_port_find(const struct config *cfg,
+					   const char *card, uint32_t index);
+
+#endif /* PH_CONFIG_H */

@@ -1,0 +1,610 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * persohubd: the site's controller. It attaches to the persohub hub over
+ * generic netlink, learns from events which requests wait and which servers
+ * are idle, and dispatches: oldest request to the best idle server (by
+ * weight, then idle the longest), every possible dispatch of one wakeup in
+ * one sendmsg().
+ *
+ * One epoll loop over the event socket, the command socket (asynchronous
+ * dispatch errors), a signalfd and one timerfd for slow work (periodic
+ * reconciliation with the kernel, the statistics file). Nothing on the hot
+ * path allocates or sleeps. Events may be lost (ENOBUFS): the daemon then
+ * re-reads the kernel's state; the kernel never depends on the daemon.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "match.h"
+#include "phnl.h"
+
+#define DEFAULT_CONFIG	"/etc/persohub/persohub.conf"
+#define LAT_BUCKETS	40
+#define BATCH_SIZE	(64 * 1024)
+
+struct daemon {
+	struct phnl cmd;	/* commands; this socket is the controller */
+	struct phnl ev;		/* events */
+	struct match m;
+	struct config cfg;
+	const char *cfg_path;
+	int epfd, sigfd, tfd;
+	bool quit;
+	/* figures */
+	uint64_t lat_hist[LAT_BUCKETS];	/* wakeup to dispatch sent, ns */
+	uint64_t lat_max;
+	uint64_t dispatches, batches, stale, resyncs, lost_events, events;
+	char batch[BATCH_SIZE];
+};
+
+static struct daemon d;
+
+static void logmsg(const char *level, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "persohubd: %s: ", level);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+#define info(...)	logmsg("info", __VA_ARGS__)
+#define warn(...)	logmsg("warning", __VA_ARGS__)
+#define error(...)	logmsg("error", __VA_ARGS__)
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Answers to earlier dispatches: any error means our view is stale. */
+static int cmd_answer_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlmsgerr *e;
+
+	(void)data;
+	if (nlh->nlmsg_type != NLMSG_ERROR)
+		return MNL_CB_OK;
+	e = mnl_nlmsg_get_payload(nlh);
+	if (e->error)
+		d.stale++;
+	return MNL_CB_OK;
+}
+
+/* Read what the command socket holds; true if a dispatch was refused. */
+static bool cmd_drain(void)
+{
+	char buf[8192];
+	uint64_t stale = d.stale;
+	ssize_t n;
+
+	while ((n = recv(phnl_fd(&d.cmd), buf, sizeof(buf),
+			 MSG_DONTWAIT)) > 0) {
+		const struct nlmsghdr *nlh = (const void *)buf;
+		int len = n;
+
+		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+			cmd_answer_cb(nlh, NULL);
+	}
+	return d.stale != stale;
+}
+
+static int resync_port_cb(const struct phnl_attrs *at, void *data)
+{
+	const struct config_port *cp;
+	uint32_t id = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
+	uint64_t now = *(uint64_t *)data;
+
+	if (phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0) != PERSOHUB_ROLE_SERVER)
+		return 0;
+	cp = config_port_find(&d.cfg, phnl_str(at, PERSOHUB_A_PORT_CARD),
+			      phnl_u32(at, PERSOHUB_A_PORT_INDEX, 0));
+	if (cp && !at->a[PERSOHUB_A_PORT_USER])
+		match_server_config(&d.m, id, cp->weight, cp->enabled);
+	if (phnl_u32(at, PERSOHUB_A_PORT_STATE, 0) == PERSOHUB_STATE_IDLE)
+		match_server_ready(&d.m, id, now);
+	return 0;
+}
+
+static int resync_req_cb(const struct phnl_attrs *at, void *data)
+{
+	(void)data;
+	if (!at->a[PERSOHUB_A_SERVER_ID])
+		match_request(&d.m, phnl_u64(at, PERSOHUB_A_REQ_ID, 0));
+	return 0;
+}
+
+static void dispatch_all(uint64_t t0);
+
+/* Re-read the kernel's truth: waiting requests and idle servers. */
+static int resync(void)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint64_t now = now_ns();
+	int ret;
+
+	d.resyncs++;
+	cmd_drain();
+	match_reset(&d.m);
+	ret = phnl_talk(&d.cmd, phnl_msg(&d.cmd, buf, PERSOHUB_CMD_PORT_GET,
+					 NLM_F_DUMP), resync_port_cb, &now);
+	if (!ret)
+		ret = phnl_talk(&d.cmd,
+				phnl_msg(&d.cmd, buf, PERSOHUB_CMD_REQUEST_GET,
+					 NLM_F_DUMP), resync_req_cb, NULL);
+	if (ret)
+		error("resync: %s", strerror(-ret));
+	return ret;
+}
+
+static int event_cb(const struct phnl_attrs *at, void *data)
+{
+	uint64_t now = *(uint64_t *)data;
+
+	d.events++;
+	switch (at->cmd) {
+	case PERSOHUB_CMD_REQUEST_NEW:
+		match_request(&d.m, phnl_u64(at, PERSOHUB_A_REQ_ID, 0));
+		break;
+	case PERSOHUB_CMD_REQUEST_DONE:
+		match_request_gone(&d.m, phnl_u64(at, PERSOHUB_A_REQ_ID, 0));
+		break;
+	case PERSOHUB_CMD_SERVER_READY:
+		match_server_ready(&d.m, phnl_u32(at, PERSOHUB_A_SERVER_ID, 0),
+				   now);
+		break;
+	case PERSOHUB_CMD_SERVER_FAILED:
+		match_server_busy(&d.m, phnl_u32(at, PERSOHUB_A_SERVER_ID, 0));
+		break;
+	case PERSOHUB_CMD_PORT_CHANGED:
+		if (phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0) != PERSOHUB_ROLE_SERVER)
+			match_server_busy(&d.m,
+					  phnl_u32(at, PERSOHUB_A_PORT_ID, 0));
+		break;
+	}
+	return 0;
+}
+
+static void lat_add(uint64_t ns)
+{
+	unsigned int b = 0;
+
+	while (b < LAT_BUCKETS - 1 && (1ULL << b) <= ns)
+		b++;
+	d.lat_hist[b]++;
+	if (ns > d.lat_max)
+		d.lat_max = ns;
+}
+
+/* Every dispatch possible now, in one sendmsg(). */
+static void dispatch_all(uint64_t t0)
+{
+	struct mnl_nlmsg_batch *b;
+	struct nlmsghdr *nlh;
+	uint64_t req;
+	uint32_t srv;
+	unsigned int n = 0;
+
+	b = mnl_nlmsg_batch_start(d.batch, sizeof(d.batch));
+	while (match_next(&d.m, &req, &srv)) {
+		nlh = phnl_msg(&d.cmd, mnl_nlmsg_batch_current(b),
+			       PERSOHUB_CMD_DISPATCH, 0);
+		mnl_attr_put_u64(nlh, PERSOHUB_A_REQ_ID, req);
+		mnl_attr_put_u32(nlh, PERSOHUB_A_SERVER_ID, srv);
+		n++;
+		if (!mnl_nlmsg_batch_next(b))
+			break;
+	}
+	if (n) {
+		if (mnl_socket_sendto(d.cmd.nl, mnl_nlmsg_batch_head(b),
+				      mnl_nlmsg_batch_size(b)) < 0) {
+			error("dispatch: %s", strerror(errno));
+			resync();
+		} else {
+			d.dispatches += n;
+			d.batches++;
+			lat_add(now_ns() - t0);
+		}
+	}
+	mnl_nlmsg_batch_stop(b);
+}
+
+static uint64_t lat_pct(double p)
+{
+	uint64_t total = 0, acc = 0;
+	unsigned int i;
+
+	for (i = 0; i < LAT_BUCKETS; i++)
+		total += d.lat_hist[i];
+	if (!total)
+		return 0;
+	for (i = 0; i < LAT_BUCKETS; i++) {
+		acc += d.lat_hist[i];
+		if (acc >= p * total)
+			return i ? 1ULL << i : 0;	/* bucket's upper bound */
+	}
+	return d.lat_max;
+}
+
+static void write_stats(FILE *f)
+{
+	fprintf(f, "dispatches %llu\nbatches %llu\nstale %llu\n"
+		"resyncs %llu\nlost_events %llu\nevents %llu\nwaiting %u\n"
+		"wakeup_to_dispatch_p50_ns %llu\nwakeup_to_dispatch_p99_ns %llu\n"
+		"wakeup_to_dispatch_max_ns %llu\n",
+		(unsigned long long)d.dispatches,
+		(unsigned long long)d.batches, (unsigned long long)d.stale,
+		(unsigned long long)d.resyncs,
+		(unsigned long long)d.lost_events,
+		(unsigned long long)d.events, d.m.nwaiting,
+		(unsigned long long)lat_pct(0.5),
+		(unsigned long long)lat_pct(0.99),
+		(unsigned long long)d.lat_max);
+}
+
+static void save_stats(void)
+{
+	char tmp[300];
+	FILE *f;
+
+	if (!d.cfg.stats_file[0])
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", d.cfg.stats_file);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	write_stats(f);
+	fclose(f);
+	rename(tmp, d.cfg.stats_file);
+}
+
+/* PORT_SET for every configured port found on this machine. */
+struct port_ident {
+	int n;
+	struct { uint32_t id; char card[32]; uint32_t index; } p[256];
+};
+
+static int ident_cb(const struct phnl_attrs *at, void *data)
+{
+	struct port_ident *pi = data;
+
+	if (at->a[PERSOHUB_A_PORT_USER] || pi->n == 256)
+		return 0;
+	pi->p[pi->n].id = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
+	snprintf(pi->p[pi->n].card, 32, "%s",
+		 phnl_str(at, PERSOHUB_A_PORT_CARD));
+	pi->p[pi->n].index = phnl_u32(at, PERSOHUB_A_PORT_INDEX, 0);
+	pi->n++;
+	return 0;
+}
+
+static void put_opt(struct nlmsghdr *nlh, int type, struct config_u32 v)
+{
+	if (v.set)
+		mnl_attr_put_u32(nlh, type, v.v);
+}
+
+static int apply_config(const struct config *cfg)
+{
+	static struct port_ident pi;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	const struct config_port *cp;
+	struct nlmsghdr *nlh;
+	int i, ret, failed = 0;
+
+	cmd_drain();
+	pi.n = 0;
+	ret = phnl_talk(&d.cmd, phnl_msg(&d.cmd, buf, PERSOHUB_CMD_PORT_GET,
+					 NLM_F_DUMP), ident_cb, &pi);
+	if (ret)
+		return ret;
+	for (i = 0; i < pi.n; i++) {
+		cp = config_port_find(cfg, pi.p[i].card, pi.p[i].index);
+		if (!cp)
+			continue;
+		nlh = phnl_msg(&d.cmd, buf, PERSOHUB_CMD_PORT_SET, 0);
+		mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, pi.p[i].id);
+		if (cp->name[0])
+			mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, cp->name);
+		put_opt(nlh, PERSOHUB_A_PORT_BAUD, cp->baud);
+		put_opt(nlh, PERSOHUB_A_PORT_DATA_BITS, cp->data_bits);
+		put_opt(nlh, PERSOHUB_A_PORT_PARITY, cp->parity);
+		put_opt(nlh, PERSOHUB_A_PORT_STOP_BITS, cp->stop_bits);
+		put_opt(nlh, PERSOHUB_A_PORT_TIMEOUT_MS, cp->timeout_ms);
+		put_opt(nlh, PERSOHUB_A_PORT_QUEUE_DEPTH, cp->queue_depth);
+		put_opt(nlh, PERSOHUB_A_PORT_MAX_PAYLOAD, cp->max_payload);
+		put_opt(nlh, PERSOHUB_A_PORT_ROLE, cp->role);
+		ret = phnl_talk(&d.cmd, nlh, NULL, NULL);
+		if (ret) {
+			warn("port %s-%u: %s%s%s", cp->card, cp->index,
+			     strerror(-ret), d.cmd.errmsg[0] ? ": " : "",
+			     d.cmd.errmsg);
+			failed++;
+		}
+		match_server_config(&d.m, pi.p[i].id, cp->weight, cp->enabled);
+	}
+	info("configuration applied to %d ports%s", pi.n,
+	     failed ? " (some settings refused)" : "");
+	return 0;
+}
+
+static void reload(void)
+{
+	static struct config next;
+	char err[512];
+
+	if (!d.cfg_path)
+		return;
+	if (config_load(d.cfg_path, &next, err, sizeof(err))) {
+		error("%s; keeping the running configuration", err);
+		return;
+	}
+	d.cfg = next;
+	apply_config(&d.cfg);
+	resync();
+	info("configuration reloaded from %s", d.cfg_path);
+}
+
+static int attach(void)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	int ret;
+
+	ret = phnl_talk(&d.cmd, phnl_msg(&d.cmd, buf,
+					 PERSOHUB_CMD_CTRL_ATTACH, 0),
+			NULL, NULL);
+	if (ret)
+		error("attach: %s%s%s", strerror(-ret),
+		      d.cmd.errmsg[0] ? ": " : "", d.cmd.errmsg);
+	return ret;
+}
+
+static void detach(void)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+
+	cmd_drain();
+	phnl_talk(&d.cmd, phnl_msg(&d.cmd, buf, PERSOHUB_CMD_CTRL_DETACH, 0),
+		  NULL, NULL);
+}
+
+static void realtime(const struct config *cfg)
+{
+	struct sched_param sp = { .sched_priority = cfg->priority };
+	cpu_set_t set;
+
+	if (cfg->cpu >= 0) {
+		CPU_ZERO(&set);
+		CPU_SET(cfg->cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			warn("cpu %d: %s", cfg->cpu, strerror(errno));
+	}
+	if (!cfg->realtime)
+		return;
+	if (mlockall(MCL_CURRENT | MCL_FUTURE))
+		warn("mlockall: %s", strerror(errno));
+	if (sched_setscheduler(0, SCHED_FIFO, &sp))
+		warn("SCHED_FIFO %d: %s", cfg->priority, strerror(errno));
+}
+
+static int add_fd(int fd)
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(d.epfd, EPOLL_CTL_ADD, fd, &e);
+}
+
+static int setup(void)
+{
+	struct itimerspec its = { 0 };
+	sigset_t mask;
+	int ret;
+
+	ret = phnl_open(&d.cmd);
+	if (!ret)
+		ret = phnl_open(&d.ev);
+	if (ret) {
+		error("persohub netlink family: %s (is the module loaded?)",
+		      strerror(-ret));
+		return ret;
+	}
+	/* Subscribe before the first dump, so nothing falls between. */
+	ret = phnl_subscribe(&d.ev);
+	if (ret) {
+		error("events group: %s", strerror(-ret));
+		return ret;
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	d.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	d.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d.sigfd < 0 || d.tfd < 0 || d.epfd < 0) {
+		error("setup: %s", strerror(errno));
+		return -errno;
+	}
+	its.it_interval.tv_sec = d.cfg.resync_ms / 1000;
+	its.it_interval.tv_nsec = (d.cfg.resync_ms % 1000) * 1000000L;
+	its.it_value = its.it_interval;
+	timerfd_settime(d.tfd, 0, &its, NULL);
+	if (add_fd(phnl_fd(&d.ev)) || add_fd(phnl_fd(&d.cmd)) ||
+	    add_fd(d.sigfd) || add_fd(d.tfd)) {
+		error("epoll: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void on_signal(void)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d.sigfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			d.quit = true;
+			break;
+		case SIGHUP:
+			reload();
+			break;
+		case SIGUSR1:
+			write_stats(stderr);
+			break;
+		}
+	}
+}
+
+static void on_events(uint64_t t0)
+{
+	int ret = phnl_drain(&d.ev, event_cb, &t0);
+
+	if (ret == -ENOBUFS) {
+		/* Events were lost: the kernel's state is the truth. */
+		d.lost_events++;
+		warn("events lost (ENOBUFS), resyncing");
+		phnl_drain(&d.ev, NULL, NULL);
+		resync();
+	}
+}
+
+static void loop(void)
+{
+	struct epoll_event evs[8];
+	uint64_t t0, ticks;
+	int i, n;
+
+	while (!d.quit) {
+		n = epoll_wait(d.epfd, evs, 8, -1);
+		t0 = now_ns();
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			error("epoll_wait: %s", strerror(errno));
+			return;
+		}
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == phnl_fd(&d.ev)) {
+				on_events(t0);
+			} else if (fd == phnl_fd(&d.cmd)) {
+				if (cmd_drain())
+					resync();
+			} else if (fd == d.sigfd) {
+				on_signal();
+			} else if (fd == d.tfd) {
+				if (read(d.tfd, &ticks, sizeof(ticks)) > 0) {
+					/* Slow path: reconcile, publish. */
+					resync();
+					save_stats();
+				}
+			}
+		}
+		dispatch_all(t0);
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: persohubd [-c FILE] [-s FILE]\n"
+		"The persohub controller: attaches to the hub and dispatches\n"
+		"every waiting request to the best idle server.\n"
+		"  -c, --config FILE   configuration (default " DEFAULT_CONFIG
+		");\n"
+		"                      'none' to run without one\n"
+		"  -s, --stats FILE    write figures to FILE every resync\n"
+		"Signals: HUP reloads the configuration, USR1 prints figures,\n"
+		"TERM detaches (the kernel matches again) and exits.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "stats", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	const char *stats = NULL;
+	char err[512];
+	int c;
+
+	d.cfg_path = DEFAULT_CONFIG;
+	while ((c = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			d.cfg_path = strcmp(optarg, "none") ? optarg : NULL;
+			break;
+		case 's':
+			stats = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	config_defaults(&d.cfg);
+	match_init(&d.m);
+	if (d.cfg_path && access(d.cfg_path, F_OK) && !strcmp(d.cfg_path,
+							       DEFAULT_CONFIG)) {
+		info("no %s, running with the kernel's settings", d.cfg_path);
+		d.cfg_path = NULL;
+	}
+	if (d.cfg_path && config_load(d.cfg_path, &d.cfg, err, sizeof(err))) {
+		error("%s", err);
+		return 1;
+	}
+	if (stats)
+		snprintf(d.cfg.stats_file, sizeof(d.cfg.stats_file), "%s",
+			 stats);
+	if (setup())
+		return 1;
+	if (d.cfg_path && apply_config(&d.cfg))
+		return 1;
+	realtime(&d.cfg);
+	if (attach())
+		return 1;
+	resync();
+	info("attached as controller; %u requests waiting", d.m.nwaiting);
+	sd_notify(0, "READY=1\nSTATUS=dispatching");
+	dispatch_all(now_ns());
+	loop();
+	sd_notify(0, "STOPPING=1");
+	detach();
+	save_stats();
+	info("detached; the kernel matches again");
+	write_stats(stderr);
+	return 0;
+}

@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The generic netlink family inside the test machine: ports, validation,
+ * the controller's attach, dispatch and handoff, events, privileges.
+ * Requests come from the site simulator on the host (see phtest.h); the
+ * site is stations c0p0..c0p3, servers c1p2 and c1p3.
+ */
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "phnl.h"
+#include "phtest.h"
+
+#define SIM "--telnet --servers c1p2,c1p3 "
+
+static int port_id(const char *port)
+{
+	return (int)ph_num(port, "id");
+}
+
+/* One request with attributes, answered or not. */
+static int nl_do(struct phnl *h, uint8_t cmd, phnl_cb cb, void *data,
+		 const char *fmt, ...)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = phnl_msg(h, buf, cmd, 0);
+	va_list ap;
+	const char *p;
+
+	/* fmt: one letter per attribute: i u32, q u64, s string; type first */
+	va_start(ap, fmt);
+	for (p = fmt; *p; p++) {
+		int type = va_arg(ap, int);
+
+		switch (*p) {
+		case 'i':
+			mnl_attr_put_u32(nlh, type, va_arg(ap, uint32_t));
+			break;
+		case 'q':
+			mnl_attr_put_u64(nlh, type, va_arg(ap, uint64_t));
+			break;
+		case 's':
+			mnl_attr_put_strz(nlh, type, va_arg(ap, const char *));
+			break;
+		}
+	}
+	va_end(ap);
+	return phnl_talk(h, nlh, cb, data);
+}
+
+struct port_list {
+	int n;
+	char names[32][32];
+	uint32_t roles[32];
+};
+
+static int collect_port(const struct phnl_attrs *at, void *data)
+{
+	struct port_list *l = data;
+
+	if (l->n < 32) {
+		snprintf(l->names[l->n], 32, "%s",
+			 phnl_str(at, PERSOHUB_A_PORT_NAME));
+		l->roles[l->n] = phnl_u32(at, PERSOHUB_A_PORT_ROLE, 99);
+		l->n++;
+	}
+	return 0;
+}
+
+/* Events seen on the monitor socket, in order. */
+struct evlog {
+	int n;
+	uint8_t cmd[256];
+	uint64_t req[256];
+	uint32_t port[256], server[256], result[256];
+};
+
+static int log_event(const struct phnl_attrs *at, void *data)
+{
+	struct evlog *l = data;
+
+	if (l->n < 256) {
+		l->cmd[l->n] = at->cmd;
+		l->req[l->n] = phnl_u64(at, PERSOHUB_A_REQ_ID, 0);
+		l->port[l->n] = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
+		l->server[l->n] = phnl_u32(at, PERSOHUB_A_SERVER_ID, 0);
+		l->result[l->n] = phnl_u32(at, PERSOHUB_A_RESULT, 99);
+		l->n++;
+	}
+	return 0;
+}
+
+/* Read events until one with @cmd arrives (or @ms pass); its index. */
+static int wait_event(struct phnl *mon, struct evlog *l, uint8_t cmd, int ms)
+{
+	int from = 0, i;
+
+	for (; ms > 0; ms -= 10) {
+		phnl_drain(mon, log_event, l);
+		for (i = from; i < l->n; i++)
+			if (l->cmd[i] == cmd)
+				return i;
+		from = l->n;
+		ph_sleep_ms(10);
+	}
+	return -1;
+}
+
+FIXTURE(nl) {
+	struct phnl ctl, mon;
+	struct evlog ev;
+	struct sim_result res;
+};
+
+FIXTURE_SETUP(nl)
+{
+	ASSERT_EQ(0, phnl_open(&self->ctl));
+	ASSERT_EQ(0, phnl_open(&self->mon));
+	ASSERT_EQ(0, phnl_subscribe(&self->mon));
+	memset(&self->ev, 0, sizeof(self->ev));
+	ASSERT_EQ(0, ph_roles("c0p0,c0p1,c0p2,c0p3", "station"));
+	ASSERT_EQ(0, ph_roles("c1p2,c1p3", "server"));
+}
+
+FIXTURE_TEARDOWN(nl)
+{
+	phnl_close(&self->ctl);
+	phnl_close(&self->mon);
+	ph_set("c1p2", "state", "idle");
+	ph_set("c1p3", "state", "idle");
+	ph_roles("c0p0,c0p1,c0p2,c0p3,c1p2,c1p3", "off");
+}
+
+/* The dump lists every port with the name and role sysfs shows. */
+TEST_F(nl, port_dump_matches_sysfs)
+{
+	struct port_list l = { 0 };
+	char name[64], role[16];
+	int i, found = 0;
+
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	ASSERT_NE(0, self->mon.events_group);
+	/* A do without a port says what it needs. */
+	EXPECT_EQ(-EINVAL, nl_do(&self->ctl, PERSOHUB_CMD_PORT_GET, NULL,
+				 NULL, ""));
+	EXPECT_STREQ("port id or name required", self->ctl.errmsg);
+	nlh = phnl_msg(&self->ctl, buf, PERSOHUB_CMD_PORT_GET, NLM_F_DUMP);
+	ASSERT_EQ(0, phnl_talk(&self->ctl, nlh, collect_port, &l));
+	EXPECT_EQ(8, l.n);
+	ASSERT_EQ(0, ph_get("c0p1", "name", name, sizeof(name)));
+	ASSERT_EQ(0, ph_get("c0p1", "role", role, sizeof(role)));
+	for (i = 0; i < l.n; i++) {
+		if (strcmp(l.names[i], name))
+			continue;
+		found++;
+		EXPECT_STREQ(role, phnl_role_names[l.roles[i]]);
+	}
+	EXPECT_EQ(1, found);
+}
+
+/* PORT_SET has the effect of sysfs. */
+TEST_F(nl, port_set_like_sysfs)
+{
+	char buf[32];
+
+	ASSERT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_PORT_SET, NULL, NULL,
+			   "iiiii", PERSOHUB_A_PORT_ID, port_id("c0p1"),
+			   PERSOHUB_A_PORT_BAUD, 9600,
+			   PERSOHUB_A_PORT_PARITY, PERSOHUB_PARITY_ODD,
+			   PERSOHUB_A_PORT_QUEUE_DEPTH, 3,
+			   PERSOHUB_A_PORT_TIMEOUT_MS, 1234));
+	EXPECT_EQ(9600, ph_num("c0p1", "baud"));
+	EXPECT_EQ(0, ph_get("c0p1", "parity", buf, sizeof(buf)));
+	EXPECT_STREQ("odd", buf);
+	EXPECT_EQ(3, ph_num("c0p1", "queue_depth"));
+	EXPECT_EQ(1234, ph_num("c0p1", "timeout_ms"));
+	ASSERT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_PORT_SET, NULL, NULL,
+			   "iiiii", PERSOHUB_A_PORT_ID, port_id("c0p1"),
+			   PERSOHUB_A_PORT_BAUD, 115200,
+			   PERSOHUB_A_PORT_PARITY, PERSOHUB_PARITY_NONE,
+			   PERSOHUB_A_PORT_QUEUE_DEPTH, 1,
+			   PERSOHUB_A_PORT_ROLE, PERSOHUB_ROLE_OFF));
+	EXPECT_EQ(0, ph_get("c0p1", "role", buf, sizeof(buf)));
+	EXPECT_STREQ("off", buf);
+	EXPECT_EQ(115200, ph_num("c0p1", "baud"));
+}
+
+/* Bad attributes are refused with a reason, and change nothing. */
+TEST_F(nl, port_set_rejects_bad_input)
+{
+	int id = port_id("c0p2");
+
+	EXPECT_EQ(-ERANGE, nl_do(&self->ctl, PERSOHUB_CMD_PORT_SET, NULL,
+				 NULL, "ii", PERSOHUB_A_PORT_ID, id,
+				 PERSOHUB_A_PORT_BAUD, 10));
+	EXPECT_NE(0, self->ctl.erroff);
+	EXPECT_EQ(-ERANGE, nl_do(&self->ctl, PERSOHUB_CMD_PORT_SET, NULL,
+				 NULL, "ii", PERSOHUB_A_PORT_ID, id,
+				 PERSOHUB_A_PORT_DATA_BITS, 9));
+	EXPECT_EQ(-ERANGE, nl_do(&self->ctl, PERSOHUB_CMD_PORT_SET, NULL,
+				 NULL, "ii", PERSOHUB_A_PORT_ID, id,
+				 PERSOHUB_A_PORT_ROLE, 7));
+	EXPECT_EQ(-ERANGE, nl_do(&self->ctl, PERSOHUB_CMD_PORT_SET, NULL,
+				 NULL, "ii", PERSOHUB_A_PORT_ID, id,
+				 PERSOHUB_A_PORT_QUEUE_DEPTH, 17));
+	/* An attribute the command does not take. */
+	EXPECT_EQ(-EINVAL, nl_do(&self->ctl, PERSOHUB_CMD_PORT_SET, NULL,
+				 NULL, "iq", PERSOHUB_A_PORT_ID, id,
+				 PERSOHUB_A_REQ_ID, 1ULL));
+	EXPECT_EQ(-EINVAL, nl_do(&self->ctl, PERSOHUB_CMD_PORT_SET, NULL,
+				 NULL, "i", PERSOHUB_A_PORT_QUEUE_DEPTH, 2));
+	EXPECT_STREQ("port id or name required", self->ctl.errmsg);
+	EXPECT_EQ(-ENODEV, nl_do(&self->ctl, PERSOHUB_CMD_PORT_SET, NULL,
+				 NULL, "si", PERSOHUB_A_PORT_NAME, "nope",
+				 PERSOHUB_A_PORT_QUEUE_DEPTH, 2));
+	EXPECT_STREQ("no such port", self->ctl.errmsg);
+	EXPECT_EQ(-EINVAL, nl_do(&self->ctl, PERSOHUB_CMD_PORT_SET, NULL,
+				 NULL, "ii", PERSOHUB_A_PORT_ID,
+				 port_id("c1p2"), PERSOHUB_A_PORT_STATE,
+				 PERSOHUB_STATE_BUSY));
+	/* A wrong type: a string where a u32 goes. */
+	EXPECT_EQ(-EINVAL, nl_do(&self->ctl, PERSOHUB_CMD_PORT_SET, NULL,
+				 NULL, "is", PERSOHUB_A_PORT_ID, id,
+				 PERSOHUB_A_PORT_BAUD, "fast"));
+	EXPECT_EQ(1, ph_num("c0p2", "queue_depth"));
+	EXPECT_EQ(115200, ph_num("c0p2", "baud"));
+}
+
+/* One controller at a time; the others are told who holds it. */
+TEST_F(nl, attach_detach)
+{
+	struct phnl other;
+	int i, n = 0;
+
+	ASSERT_EQ(0, phnl_open(&other));
+	EXPECT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_CTRL_ATTACH, NULL, NULL,
+			   ""));
+	EXPECT_EQ(-EBUSY, nl_do(&other, PERSOHUB_CMD_CTRL_ATTACH, NULL, NULL,
+				""));
+	EXPECT_STREQ("another controller is attached", other.errmsg);
+	EXPECT_EQ(-ENOENT, nl_do(&other, PERSOHUB_CMD_CTRL_DETACH, NULL,
+				 NULL, ""));
+	EXPECT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_CTRL_DETACH, NULL, NULL,
+			   ""));
+	EXPECT_EQ(0, nl_do(&other, PERSOHUB_CMD_CTRL_ATTACH, NULL, NULL, ""));
+	phnl_close(&other);	/* its socket closes: detached */
+	EXPECT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_CTRL_ATTACH, NULL, NULL,
+			   ""));
+	EXPECT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_CTRL_DETACH, NULL, NULL,
+			   ""));
+
+	/* attach, detach, attach, detach (close), attach, detach */
+	i = wait_event(&self->mon, &self->ev, PERSOHUB_CMD_CTRL_CHANGED, 1000);
+	ASSERT_LE(0, i);
+	ph_sleep_ms(100);
+	phnl_drain(&self->mon, log_event, &self->ev);
+	for (i = 0; i < self->ev.n; i++)
+		n += self->ev.cmd[i] == PERSOHUB_CMD_CTRL_CHANGED;
+	EXPECT_EQ(6, n);
+}
+
+/* While attached the kernel waits for dispatch; stale ones are refused. */
+TEST_F(nl, dispatch_and_stale_cases)
+{
+	int seq, i, srv2 = port_id("c1p2"), srv3 = port_id("c1p3");
+	uint64_t req;
+
+	ASSERT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_CTRL_ATTACH, NULL, NULL,
+			   ""));
+	seq = sim_start(SIM "--stations c0p0,c0p1 --requests 1"
+			" --service-us 300000 --timeout-ms 30000");
+	i = wait_event(&self->mon, &self->ev, PERSOHUB_CMD_REQUEST_NEW, 20000);
+	ASSERT_LE(0, i);
+	req = self->ev.req[i];
+	/* Not matched by the kernel while we are attached. */
+	ph_sleep_ms(200);
+	EXPECT_EQ(0, ph_stat("c1p2", "requests") + ph_stat("c1p3", "requests"));
+
+	EXPECT_EQ(-ENOENT, nl_do(&self->ctl, PERSOHUB_CMD_DISPATCH, NULL, NULL,
+				 "qi", PERSOHUB_A_REQ_ID, req + 1000,
+				 PERSOHUB_A_SERVER_ID, srv3));
+	EXPECT_STREQ("no such waiting request", self->ctl.errmsg);
+	EXPECT_EQ(-ENODEV, nl_do(&self->ctl, PERSOHUB_CMD_DISPATCH, NULL,
+				 NULL, "qi", PERSOHUB_A_REQ_ID, req,
+				 PERSOHUB_A_SERVER_ID, 9999));
+	EXPECT_EQ(-ENODEV, nl_do(&self->ctl, PERSOHUB_CMD_DISPATCH, NULL,
+				 NULL, "qi", PERSOHUB_A_REQ_ID, req,
+				 PERSOHUB_A_SERVER_ID, port_id("c0p3")));
+	ASSERT_EQ(0, ph_set("c1p2", "state", "failed"));
+	EXPECT_EQ(-EIO, nl_do(&self->ctl, PERSOHUB_CMD_DISPATCH, NULL, NULL,
+			      "qi", PERSOHUB_A_REQ_ID, req,
+			      PERSOHUB_A_SERVER_ID, srv2));
+	EXPECT_EQ(-EPERM, nl_do(&self->mon, PERSOHUB_CMD_DISPATCH, NULL, NULL,
+				"qi", PERSOHUB_A_REQ_ID, req,
+				PERSOHUB_A_SERVER_ID, srv3));
+	EXPECT_EQ(-EINVAL, nl_do(&self->ctl, PERSOHUB_CMD_DISPATCH, NULL,
+				 NULL, "q", PERSOHUB_A_REQ_ID, req));
+	/* Nothing changed: the request still waits. */
+	EXPECT_EQ(0, ph_stat("c1p3", "requests"));
+
+	EXPECT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_DISPATCH, NULL, NULL,
+			   "qi", PERSOHUB_A_REQ_ID, req,
+			   PERSOHUB_A_SERVER_ID, srv3));
+	EXPECT_EQ(-ENOENT, nl_do(&self->ctl, PERSOHUB_CMD_DISPATCH, NULL,
+				 NULL, "qi", PERSOHUB_A_REQ_ID, req,
+				 PERSOHUB_A_SERVER_ID, srv3));
+	/* The other station's request: the only good server is busy. */
+	i = wait_event(&self->mon, &self->ev, PERSOHUB_CMD_REQUEST_NEW, 20000);
+	for (i = 0; i < self->ev.n; i++)
+		if (self->ev.cmd[i] == PERSOHUB_CMD_REQUEST_NEW &&
+		    self->ev.req[i] != req)
+			break;
+	ASSERT_LT(i, self->ev.n);
+	EXPECT_EQ(-EBUSY, nl_do(&self->ctl, PERSOHUB_CMD_DISPATCH, NULL, NULL,
+				"qi", PERSOHUB_A_REQ_ID, self->ev.req[i],
+				PERSOHUB_A_SERVER_ID, srv3));
+	/* Detach: the kernel serves what waits. */
+	EXPECT_EQ(0, ph_set("c1p2", "state", "idle"));
+	EXPECT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_CTRL_DETACH, NULL, NULL,
+			   ""));
+	ASSERT_EQ(0, sim_wait(&self->res, seq, 60));
+	EXPECT_EQ(2, sim_get(&self->res, "total.ok"));
+}
+
+/* Events of one request, in order: new, then ready and done. */
+TEST_F(nl, events_in_order)
+{
+	int seq, i, st = port_id("c0p3");
+	uint64_t req = 0;
+
+	seq = sim_start(SIM "--stations c0p3 --requests 1 --service-us 1000");
+	ASSERT_EQ(0, sim_wait(&self->res, seq, 60));
+	ASSERT_EQ(1, sim_get(&self->res, "total.ok"));
+	ph_sleep_ms(100);
+	phnl_drain(&self->mon, log_event, &self->ev);
+	/* REQUEST_NEW, SERVER_READY (the server is free again), DONE. */
+	for (i = 0; i < self->ev.n; i++)
+		if (self->ev.cmd[i] == PERSOHUB_CMD_REQUEST_NEW)
+			break;
+	ASSERT_LT(i, self->ev.n);
+	req = self->ev.req[i];
+	EXPECT_EQ(st, self->ev.port[i]);
+	ASSERT_LT(i + 2, self->ev.n);
+	EXPECT_EQ(PERSOHUB_CMD_SERVER_READY, self->ev.cmd[i + 1]);
+	EXPECT_EQ(PERSOHUB_CMD_REQUEST_DONE, self->ev.cmd[i + 2]);
+	EXPECT_EQ(req, self->ev.req[i + 2]);
+	EXPECT_EQ(PERSOHUB_RESULT_OK, self->ev.result[i + 2]);
+	EXPECT_EQ(self->ev.server[i + 1], self->ev.server[i + 2]);
+}
+
+/* Without CAP_NET_ADMIN: reading is allowed, nothing else. */
+TEST_F(nl, unprivileged_refused)
+{
+	char path[128], name[32];
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, ph_get("c0p0", "name", name, sizeof(name)));
+	snprintf(path, sizeof(path), "/dev/persohub/%s", name);
+	ASSERT_EQ(0, access(path, F_OK));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct phnl h;
+		int fails = 0;
+
+		if (setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(100);
+		if (phnl_open(&h))
+			_exit(101);
+		fails += nl_do(&h, PERSOHUB_CMD_PORT_GET, NULL, NULL, "s",
+			       PERSOHUB_A_PORT_NAME, name) != 0;
+		fails += nl_do(&h, PERSOHUB_CMD_PORT_SET, NULL, NULL, "si",
+			       PERSOHUB_A_PORT_NAME, name,
+			       PERSOHUB_A_PORT_QUEUE_DEPTH, 2) != -EPERM;
+		fails += nl_do(&h, PERSOHUB_CMD_CTRL_ATTACH, NULL, NULL,
+			       "") != -EPERM;
+		fails += nl_do(&h, PERSOHUB_CMD_DISPATCH, NULL, NULL, "qi",
+			       PERSOHUB_A_REQ_ID, 1ULL,
+			       PERSOHUB_A_SERVER_ID, 1) != -EPERM;
+		fails += nl_do(&h, PERSOHUB_CMD_USER_SERVER_ADD, NULL, NULL,
+			       "s", PERSOHUB_A_PORT_NAME, "evil") != -EPERM;
+		fails += open(path, O_RDWR) != -1 || errno != EACCES;
+		_exit(fails);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(1, ph_num("c0p0", "queue_depth"));
+}
+
+/* A controller killed with requests waiting: the kernel serves them all. */
+TEST_F(nl, controller_killed_nothing_lost)
+{
+	int pipefd[2], seq, i;
+	char c;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct phnl h;
+
+		if (phnl_open(&h) ||
+		    nl_do(&h, PERSOHUB_CMD_CTRL_ATTACH, NULL, NULL, ""))
+			_exit(1);
+		if (write(pipefd[1], "a", 1) != 1)
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	ASSERT_EQ(1, read(pipefd[0], &c, 1));
+	seq = sim_start(SIM "--stations c0p0,c0p1,c0p2,c0p3 --requests 5"
+			" --service-us 2000 --timeout-ms 30000");
+	/* Four requests wait: nobody dispatches them. */
+	for (i = 0; i < 4; i++)
+		ASSERT_LE(0, wait_event(&self->mon, &self->ev,
+					PERSOHUB_CMD_REQUEST_NEW, 20000));
+	ph_sleep_ms(300);
+	EXPECT_EQ(0, ph_stat("c1p2", "requests") + ph_stat("c1p3", "requests"));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	ASSERT_EQ(0, sim_wait(&self->res, seq, 60));
+	EXPECT_EQ(20, sim_get(&self->res, "total.ok"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.wrong"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.errors"));
+	EXPECT_EQ(20, ph_stat("c1p2", "requests") + ph_stat("c1p3", "requests"));
+	i = wait_event(&self->mon, &self->ev, PERSOHUB_CMD_CTRL_CHANGED, 1000);
+	EXPECT_LE(0, i);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+struct reqs {
+	int n;
+	uint64_t id[64];
+	uint32_t server[64];
+};
+
+static int collect_req(const struct phnl_attrs *at, void *data)
+{
+	struct reqs *r = data;
+
+	if (r->n < 64) {
+		r->id[r->n] = phnl_u64(at, PERSOHUB_A_REQ_ID, 0);
+		r->server[r->n] = phnl_u32(at, PERSOHUB_A_SERVER_ID, 0);
+		r->n++;
+	}
+	return 0;
+}
+
+/* A controller taking over learns every waiting request from a dump. */
+TEST_F(nl, request_dump_for_takeover)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct reqs r = { 0 };
+	int seq, i;
+
+	ASSERT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_CTRL_ATTACH, NULL, NULL,
+			   ""));
+	seq = sim_start(SIM "--stations c0p0,c0p1,c0p2 --requests 1"
+			" --service-us 1000 --timeout-ms 30000");
+	for (i = 0; i < 3; i++)
+		ASSERT_LE(0, wait_event(&self->mon, &self->ev,
+					PERSOHUB_CMD_REQUEST_NEW, 20000));
+	nlh = phnl_msg(&self->ctl, buf, PERSOHUB_CMD_REQUEST_GET, NLM_F_DUMP);
+	ASSERT_EQ(0, phnl_talk(&self->ctl, nlh, collect_req, &r));
+	ASSERT_EQ(3, r.n);
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(0, r.server[i]);
+		EXPECT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_DISPATCH, NULL,
+				   NULL, "qi", PERSOHUB_A_REQ_ID, r.id[i],
+				   PERSOHUB_A_SERVER_ID,
+				   port_id(i ? "c1p3" : "c1p2")));
+		if (i == 1)
+			ASSERT_LE(0, wait_event(&self->mon, &self->ev,
+						PERSOHUB_CMD_SERVER_READY,
+						20000));
+	}
+	ASSERT_EQ(0, sim_wait(&self->res, seq, 60));
+	EXPECT_EQ(3, sim_get(&self->res, "total.ok"));
+}
+
+int main(int argc, char **argv)
+{
+	int ret = test_harness_run(argc, argv);
+
+	close(open(PH_SHARE "/quit", O_CREAT | O_WRONLY, 0644));
+	return ret;
+}
