@@ -28,7 +28,7 @@ CPPFLAGS += -I$(CURDIR)/uapi -I$(CURDIR)/kmod -I$(CURDIR)/daemon
 FRAME_SRCS := kmod/frame.c daemon/crc_ccitt.c
 FRAME_HDRS := kmod/frame.h daemon/kcompat.h
 
-HOST_TESTS := $(B)/frame_test
+HOST_TESTS := $(B)/frame_test $(B)/daemon_test
 HOST_PROGS := $(B)/sitesim
 BIN_PROGS := $(B)/bin/persohubd $(B)/bin/persohubctl
 GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_nl_test
@@ -99,6 +99,12 @@ $(B)/guest/vm_nl_test: selftests/vm_nl_test.c selftests/phtest.h $(PHNL_SRCS) \
 	@mkdir -p $(B)/guest
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ $< \
 		$(PHNL_SRCS) -lmnl
+
+$(B)/daemon_test: selftests/daemon_test.c daemon/config.c daemon/match.c \
+		daemon/config.h daemon/match.h $(HARNESS)
+	@mkdir -p $(B)
+	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
+		selftests/daemon_test.c daemon/config.c daemon/match.c -linih
 
 $(B)/sitesim: selftests/sitesim.c $(FRAME_SRCS) $(FRAME_HDRS)
 	@mkdir -p $(B)

@@ -227,14 +227,55 @@ static int handler(void *user, const char *section, const char *key,
 	return 1;
 }
 
+/*
+ * The first line that is neither blank, a comment, a [section] nor a
+ * key = value; 0 if none. inih reports one line for its syntax errors and
+ * our handler's, so syntax is checked first to name the right reason.
+ */
+static int syntax_error_line(FILE *f)
+{
+	char buf[1024], *s, *e;
+	int line = 0;
+
+	while (fgets(buf, sizeof(buf), f)) {
+		line++;
+		for (s = buf; *s == ' ' || *s == '\t'; s++)
+			;
+		e = s + strcspn(s, "\r\n");
+		*e = '\0';
+		if (!*s || *s == ';' || *s == '#')
+			continue;
+		if (*s == '[') {
+			if (!strchr(s, ']'))
+				return line;
+			continue;
+		}
+		if (!strpbrk(s, "=:"))
+			return line;
+	}
+	return 0;
+}
+
 int config_load(const char *path, struct config *cfg, char *err,
 		size_t errlen)
 {
 	struct parse p = { .cfg = cfg };
 	unsigned int i, j;
+	FILE *f;
 	int line;
 
 	config_defaults(cfg);
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	line = syntax_error_line(f);
+	fclose(f);
+	if (line) {
+		snprintf(err, errlen, "%s:%d: syntax error", path, line);
+		return -1;
+	}
 	line = ini_parse(path, handler, &p);
 	if (line == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));

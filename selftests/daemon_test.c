@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host unit tests of persohubd's matching and configuration parser.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "config.h"
+#include "match.h"
+
+static struct match m;
+
+/* Oldest request first, whatever order the events came in. */
+TEST(match_arrival_order)
+{
+	uint64_t req;
+	uint32_t srv;
+
+	match_init(&m);
+	match_request(&m, 7);
+	match_request(&m, 3);
+	match_request(&m, 5);
+	match_request(&m, 5);	/* a duplicate event */
+	ASSERT_EQ(3, m.nwaiting);
+	ASSERT_EQ(0, match_next(&m, &req, &srv));	/* no server */
+	match_server_ready(&m, 9, 100);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(3, req);
+	EXPECT_EQ(9, srv);
+	EXPECT_EQ(0, match_next(&m, &req, &srv));	/* 9 is busy now */
+	match_server_ready(&m, 9, 200);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(5, req);
+	match_request_gone(&m, 7);
+	EXPECT_EQ(0, m.nwaiting);
+}
+
+/* Longest idle first among equals; a requeued request goes first. */
+TEST(match_longest_idle)
+{
+	uint64_t req;
+	uint32_t srv;
+
+	match_init(&m);
+	match_server_ready(&m, 4, 300);
+	match_server_ready(&m, 2, 100);
+	match_server_ready(&m, 6, 200);
+	match_server_ready(&m, 6, 250);	/* already idle: keeps 200 */
+	match_request(&m, 10);
+	match_request(&m, 11);
+	match_request(&m, 12);
+	match_request(&m, 4);		/* retried: older id */
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(4, req);
+	EXPECT_EQ(2, srv);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(10, req);
+	EXPECT_EQ(6, srv);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(11, req);
+	EXPECT_EQ(4, srv);
+	EXPECT_EQ(0, match_next(&m, &req, &srv));
+}
+
+/* Weight beats idleness; a disabled server never gets work. */
+TEST(match_weight_and_enabled)
+{
+	uint64_t req;
+	uint32_t srv;
+
+	match_init(&m);
+	match_server_config(&m, 3, 5, true);
+	match_server_config(&m, 8, 1, false);
+	match_server_ready(&m, 1, 10);
+	match_server_ready(&m, 3, 500);
+	match_server_ready(&m, 8, 1);
+	match_request(&m, 1);
+	match_request(&m, 2);
+	match_request(&m, 3);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(3, srv);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(1, srv);
+	EXPECT_EQ(0, match_next(&m, &req, &srv));
+	match_server_busy(&m, 8);
+	match_server_config(&m, 8, 1, true);
+	EXPECT_EQ(0, match_next(&m, &req, &srv));	/* 8 was not idle */
+}
+
+/* The waiting list is bounded and counts what it cannot hold. */
+TEST(match_overflow_counted)
+{
+	unsigned int i;
+
+	match_init(&m);
+	for (i = 0; i < MATCH_MAX_WAITING + 3; i++)
+		match_request(&m, i + 1);
+	EXPECT_EQ(MATCH_MAX_WAITING, m.nwaiting);
+	EXPECT_EQ(3, m.overflow);
+	match_reset(&m);
+	EXPECT_EQ(0, m.nwaiting);
+}
+
+static char path[] = "/tmp/persohub-conf-XXXXXX";
+
+static int load(const char *text, struct config *cfg, char *err)
+{
+	int fd = mkstemp(path);
+	int ret;
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		return -99;
+	close(fd);
+	ret = config_load(path, cfg, err, 512);
+	unlink(path);
+	strcpy(path, "/tmp/persohub-conf-XXXXXX");
+	return ret;
+}
+
+static struct config cfg;
+
+TEST(config_good_file)
+{
+	const struct config_port *p;
+	char err[512] = "";
+
+	ASSERT_EQ(0, load("; a site\n[daemon]\nrealtime = yes\npriority = 60\n"
+			  "cpu = 1\nresync_ms = 500\n"
+			  "[port 0000:00:10.0-0]\nrole = station\n"
+			  "name = m1-st1\nqueue_depth = 2\nparity = even\n"
+			  "[port 0000:00:11.0-3]\nrole = server\n"
+			  "timeout_ms = 800\nweight = 3\nenabled = no\n",
+			  &cfg, err));
+	EXPECT_STREQ("", err);
+	EXPECT_TRUE(cfg.realtime);
+	EXPECT_EQ(60, cfg.priority);
+	EXPECT_EQ(1, cfg.cpu);
+	EXPECT_EQ(500, cfg.resync_ms);
+	ASSERT_EQ(2, cfg.nports);
+	p = config_port_find(&cfg, "0000:00:10.0", 0);
+	ASSERT_NE(NULL, p);
+	EXPECT_STREQ("m1-st1", p->name);
+	EXPECT_TRUE(p->role.set);
+	EXPECT_EQ(1, p->role.v);
+	EXPECT_EQ(2, p->queue_depth.v);
+	EXPECT_EQ(2, p->parity.v);
+	EXPECT_FALSE(p->baud.set);
+	p = config_port_find(&cfg, "0000:00:11.0", 3);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(800, p->timeout_ms.v);
+	EXPECT_EQ(3, p->weight);
+	EXPECT_FALSE(p->enabled);
+	EXPECT_EQ(NULL, config_port_find(&cfg, "0000:00:11.0", 2));
+}
+
+/* Each bad file is refused with its line and reason. */
+struct bad {
+	const char *text;
+	const char *err;
+};
+
+static const struct bad bads[] = {
+	{ "[daemon]\nrealtime = maybe\n", ":2: realtime: 'maybe' is not yes or no" },
+	{ "[daemon]\n\n\npriority = 0\n", ":4: priority: '0' is not 1-99" },
+	{ "[port 0000:00:10.0-0]\nrole = boss\n", ":2: role: 'boss' is not off, station or server" },
+	{ "[port 0000:00:10.0-0]\nbaud = 10\n", ":2: baud: invalid value '10'" },
+	{ "[port 0000:00:10.0-0]\nqueue_depth = 17\n", ":2: queue_depth: invalid value '17'" },
+	{ "[port 0000:00:10.0-0]\ntimeout_ms = -5\n", ":2: timeout_ms: invalid value '-5'" },
+	{ "[port 0000:00:10.0-0]\nname = a b\n", ":2: name: 'a b' is not 1-31 of [A-Za-z0-9._-]" },
+	{ "[port nowhere]\nrole = off\n", ":2: port section 'nowhere': want [port <pci address>-<index>]" },
+	{ "[port 0000:00:10.0-0]\ncolour = red\n", ":2: unknown key 'colour' in a port section" },
+	{ "[daemon]\nrealtime = no\n[extra]\nx = 1\n", ":4: unknown section [extra]" },
+	{ "[daemon\nrealtime = no\n", ":1: syntax error" },
+	{ "[port 0000:00:10.0-0]\nname = a\n[port 0000:00:10.0-1]\nname = a\n", ": name 'a' used twice" },
+};
+
+TEST(config_bad_files)
+{
+	char err[512];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
+		err[0] = '\0';
+		EXPECT_EQ(-1, load(bads[i].text, &cfg, err));
+		/* "<path>:<line>: <reason>" */
+		EXPECT_NE(NULL, strstr(err, bads[i].err)) {
+			TH_LOG("file %u: got '%s'", i, err);
+		}
+	}
+}
+
+TEST(config_missing_file)
+{
+	char err[512];
+
+	EXPECT_EQ(-1, config_load("/nonexistent/persohub.conf", &cfg, err,
+				  sizeof(err)));
+	EXPECT_STREQ("/nonexistent/persohub.conf: No such file or directory",
+		     err);
+}
+
+TEST_HARNESS_MAIN
