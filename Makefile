@@ -36,7 +36,7 @@ PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
 .PHONY: all module userspace deps check style sparse clean harness demo \
-	dkms-install
+	dkms-install install
 
 all: module userspace
 
@@ -123,6 +123,23 @@ check: deps
 
 dkms-install:
 	scripts/dkms-install.sh
+
+# What a site PC needs; the module goes through DKMS (skip: NO_DKMS=1).
+PREFIX ?= /usr
+install: $(BIN_PROGS)
+	install -D -m 0755 $(B)/bin/persohubd $(DESTDIR)$(PREFIX)/sbin/persohubd
+	install -D -m 0755 $(B)/bin/persohubctl $(DESTDIR)$(PREFIX)/sbin/persohubctl
+	install -D -m 0755 scripts/persohub-bind $(DESTDIR)$(PREFIX)/sbin/persohub-bind
+	install -D -m 0644 scripts/60-persohub.rules \
+		$(DESTDIR)/lib/udev/rules.d/60-persohub.rules
+	install -D -m 0644 scripts/persohubd.service \
+		$(DESTDIR)/lib/systemd/system/persohubd.service
+	install -D -m 0644 scripts/persohub.conf.example \
+		$(DESTDIR)/usr/share/doc/persohub/persohub.conf.example
+	test -e $(DESTDIR)/etc/persohub/persohub.conf || install -D -m 0644 \
+		scripts/persohub.conf.example $(DESTDIR)/etc/persohub/persohub.conf
+	getent group persohub >/dev/null || groupadd -r persohub || true
+	[ -n "$(NO_DKMS)$(DESTDIR)" ] || scripts/dkms-install.sh
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true
