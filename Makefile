@@ -106,7 +106,7 @@ $(B)/daemon_test: selftests/daemon_test.c daemon/config.c daemon/match.c \
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
 		selftests/daemon_test.c daemon/config.c daemon/match.c -linih
 
-$(B)/sitesim: selftests/sitesim.c $(FRAME_SRCS) $(FRAME_HDRS)
+$(B)/sitesim: selftests/sitesim.c selftests/siteproto.h $(FRAME_SRCS) $(FRAME_HDRS)
 	@mkdir -p $(B)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ selftests/sitesim.c $(FRAME_SRCS) -lm
 

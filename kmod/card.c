@@ -73,9 +73,10 @@ static void ph_card_stop_ports(struct ph_card *card)
 
 static void ph_card_release_ports(struct ph_card *card, unsigned int n)
 {
+	/* The hub first: a station device is a child of its port. */
 	while (n--) {
-		ph_port_unregister(&card->ports[n]);
 		ph_port_teardown(&card->ports[n]);
+		ph_port_unregister(&card->ports[n]);
 	}
 }
 

@@ -674,6 +674,11 @@ int ph_port_set_max_payload(struct ph_port *port, unsigned int max)
 	if (!buf)
 		return -ENOMEM;
 	spin_lock_irq(&ph_hub.lock);
+	if (port->dead) {
+		spin_unlock_irq(&ph_hub.lock);
+		kfree(buf);
+		return -ENODEV;
+	}
 	old = port->rxbuf;
 	port->rxbuf = buf;
 	port->max_payload = max;

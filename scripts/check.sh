@@ -71,33 +71,45 @@ sparse_clean() {
 		! grep -E '(warning|error):' "$out/sparse.out"
 }
 
-# A VM suite: the guest prints TAP, the runner checks the kernel log.
+# A VM suite: the guest prints TAP, the runner checks the kernel log. The
+# last argument is the guest command; when it ends, the host agent
+# (selftests/simd.sh) is told to quit through the shared directory.
 vm() {
-	local step=$1 share
+	local step=$1 share cmd
 	shift
+	cmd=${*: -1}
 	share=$(mktemp -d)
-	tap "$step" scripts/vm-run --share "$share" "$@"
+	tap "$step" scripts/vm-run --share "$share" "${@:1:$#-1}" \
+		"$cmd; rc=\$?; : >/host/quit; exit \$rc"
 	rm -rf "$share"
 }
 
-steps=(build unit style sparse dkms vm-hub vm-card)
+steps=(build unit style sparse dkms vm-hub vm-nl vm-card)
 [ -n "${CHECK_ONLY:-}" ] && read -r -a steps <<<"$CHECK_ONLY"
 start=$SECONDS
 for s in "${steps[@]}"; do
 	t=$SECONDS
 	case $s in
 	build) one build no_warnings ;;
-	unit) tap unit-frame build/frame_test ;;
+	unit)
+		tap unit-frame build/frame_test
+		tap unit-daemon build/daemon_test
+		;;
 	style) one style make -s style ;;
 	sparse) one sparse sparse_clean ;;
 	dkms) tap dkms selftests/dkms.sh ;;
 	vm-hub)
 		vm vm-hub --cards 2 --telnet --timeout 600 \
-			--host selftests/simd.sh -- 'PH_EXPECT_CARDS=2 vm_hub_test'
+			--host "$top/selftests/simd.sh" -- \
+			'PH_EXPECT_CARDS=2 vm_hub_test'
+		;;
+	vm-nl)
+		vm vm-nl --cards 2 --telnet --timeout 600 \
+			--host "$top/selftests/simd.sh" -- vm_nl_test
 		;;
 	vm-card)
 		vm vm-card --cards 3 --timeout 300 \
-			--host selftests/simd.sh -- \
+			--host "$top/selftests/simd.sh" -- \
 			'sh /usr/share/persohub/selftests/vm_card.sh 3'
 		;;
 	*) echo "unknown step $s" >&2; fail=$((fail + 1)) ;;

@@ -15,8 +15,7 @@ sockdir=${PERSOHUB_SOCKDIR:?no socket directory}
 
 run() {
 	local tag=$1 args
-	args=$(cat "$share/req.$tag")
-	rm -f "$share/req.$tag"
+	args=$(cat "$share/taken.$tag")
 	# shellcheck disable=SC2086 # the guest passes a word list
 	"$sim" --sockdir "$sockdir" --kv "$share/res.$tag.kv" $args \
 		>"$share/res.$tag.log" 2>&1
@@ -29,11 +28,17 @@ while :; do
 	for req in "$share"/req.*; do
 		[ -e "$req" ] || continue
 		found=1
+		tag=${req#"$share"/req.}
+		# Taken here, before the run starts, so it runs exactly once.
+		mv "$req" "$share/taken.$tag" || continue
 		# Runs may overlap (a test starts one and waits on the guest).
-		run "${req#"$share"/req.}" &
-		sleep 0.01
+		run "$tag" &
 	done
 	[ -n "$found" ] && continue
-	[ -e "$share/quit" ] && { wait; exit 0; }
+	if [ -e "$share/quit" ]; then
+		# Nothing is waited for any more: stop what still runs.
+		jobs -p | xargs -r kill 2>/dev/null
+		exit 0
+	fi
 	sleep 0.05
 done

@@ -372,11 +372,4 @@ TEST_F(hub, role_change_refused_while_busy)
 	EXPECT_EQ(0, ph_set("c0p3", "role", "off"));
 }
 
-int main(int argc, char **argv)
-{
-	int ret = test_harness_run(argc, argv);
-
-	/* Tell the host agent we are done. */
-	close(open(PH_SHARE "/quit", O_CREAT | O_WRONLY, 0644));
-	return ret;
-}
+TEST_HARNESS_MAIN

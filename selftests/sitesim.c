@@ -1,0 +1,903 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sitesim: plays a personalization site at the far end of the test
+ * machine's serial links (see scripts/vm-run --help for the sockets).
+ *
+ * Stations send requests and check each answer is exactly the one their
+ * own request should get; servers answer after a service time with a
+ * response derived from the request (selftests/siteproto.h). Faults can be
+ * injected per port. One epoll loop, non-blocking sockets, no threads.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "siteproto.h"
+
+#define MAX_PORTS	128
+#define MAX_OUT		64	/* outstanding requests per station */
+#define MAX_LAT		(1 << 20)
+#define TELNET_INIT	12
+#define RAW_LINGER_NS	1000000000ULL
+
+enum kind { K_NONE, K_STATION, K_SERVER, K_RAW };
+enum mode { M_OK, M_SILENT, M_GARBAGE };
+
+struct outreq {
+	uint32_t seq;
+	uint16_t len;
+	uint64_t sent_ns;	/* last byte handed to the socket */
+	uint8_t data[PH_PAYLOAD_MAX];
+};
+
+struct port {
+	char name[16];
+	int index;		/* card * 4 + port */
+	enum kind kind;
+	int fd;
+	bool connected;
+	/* output */
+	uint8_t *out;
+	size_t outlen, outcap;
+	/* input */
+	struct ph_deframer rx;
+	uint8_t rxbuf[PH_DEFRAMER_BUF(PH_PAYLOAD_MAX)];
+	unsigned int telnet_skip;
+	/* station */
+	struct outreq *q;	/* ring of MAX_OUT */
+	unsigned int qhead, qlen;
+	uint32_t next_seq;
+	uint32_t late_lo, late_hi;	/* seqs that timed out */
+	unsigned int burst;
+	bool noise, brk;
+	uint64_t next_at;	/* earliest time of the next request */
+	bool break_sent;
+	/* server */
+	enum mode mode;
+	uint32_t service_us;
+	uint64_t due_ns;	/* pending response time, 0 if none */
+	uint8_t pending[PH_PAYLOAD_MAX];
+	uint16_t pending_len;
+	/* raw */
+	uint64_t raw_left;
+	uint64_t raw_done_ns;	/* when the last raw byte left */
+	/* counters */
+	uint64_t sent, ok, wrong, errors, timeouts, late;
+	uint64_t tx_bytes, rx_bytes, noise_n, breaks, bad_frames;
+	uint64_t received, answered, garbage, silent;
+	uint64_t busy_ns;
+	uint32_t *lat;		/* round trips, us */
+	unsigned int nlat;
+};
+
+static struct port ports[MAX_PORTS];
+static unsigned int nports;
+static int epfd;
+
+static struct {
+	const char *sockdir;
+	unsigned int requests, size, size_max, depth;
+	uint32_t service_us, think_us, timeout_ms;
+	uint64_t seed, key;
+	bool key_set, telnet, expect_errors;
+	const char *kv, *wait_file, *done_file;
+	unsigned int max_seconds, connect_timeout;
+} opt = {
+	.requests = 100, .size = 64, .depth = 1, .service_us = 1000,
+	.timeout_ms = 10000, .max_seconds = 120, .connect_timeout = 30,
+};
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	/* splitmix64: seeded, replayable */
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "sitesim: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static struct port *port_get(const char *name)
+{
+	unsigned int i;
+	int c, p;
+	char end;
+
+	if (sscanf(name, "c%dp%d%c", &c, &p, &end) != 2 || c < 0 || p < 0 ||
+	    p > 3 || c >= MAX_PORTS / 4)
+		die("bad port name '%s' (want cCpP)", name);
+	for (i = 0; i < nports; i++)
+		if (ports[i].index == c * 4 + p)
+			return &ports[i];
+	if (nports == MAX_PORTS)
+		die("too many ports");
+	ports[nports].index = c * 4 + p;
+	snprintf(ports[nports].name, sizeof(ports[0].name), "c%dp%d", c, p);
+	ports[nports].fd = -1;
+	return &ports[nports++];
+}
+
+/* "c0p0,c0p1" or ranges "c0p0-c1p1", card-major. */
+static void port_list(const char *list, enum kind kind)
+{
+	char buf[1024], *save = NULL, *tok, *dash;
+	int a, b, i, c1, p1, c2, p2;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		dash = strchr(tok, '-');
+		if (dash) {
+			*dash = '\0';
+			if (sscanf(tok, "c%dp%d", &c1, &p1) != 2 ||
+			    sscanf(dash + 1, "c%dp%d", &c2, &p2) != 2)
+				die("bad range '%s-%s'", tok, dash + 1);
+			a = c1 * 4 + p1;
+			b = c2 * 4 + p2;
+		} else {
+			if (sscanf(tok, "c%dp%d", &c1, &p1) != 2)
+				die("bad port '%s'", tok);
+			a = b = c1 * 4 + p1;
+		}
+		for (i = a; i <= b; i++) {
+			char n[16];
+			struct port *p;
+
+			snprintf(n, sizeof(n), "c%dp%d", i / 4, i % 4);
+			p = port_get(n);
+			if (p->kind != K_NONE && p->kind != kind)
+				die("%s given two roles", n);
+			p->kind = kind;
+		}
+	}
+}
+
+/* PORT=VALUE options. */
+static struct port *port_eq(const char *arg, const char **val)
+{
+	char name[16];
+	const char *eq = strchr(arg, '=');
+	size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+
+	if (n >= sizeof(name))
+		die("bad argument '%s'", arg);
+	memcpy(name, arg, n);
+	name[n] = '\0';
+	*val = eq ? eq + 1 : NULL;
+	return port_get(name);
+}
+
+static void out_add(struct port *p, const uint8_t *b, size_t n, bool data)
+{
+	size_t i;
+
+	if (p->outlen + 2 * n > p->outcap) {
+		p->outcap = (p->outlen + 2 * n) * 2 + 256;
+		p->out = realloc(p->out, p->outcap);
+		if (!p->out)
+			die("out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		p->out[p->outlen++] = b[i];
+		/* Telnet: a data 0xff goes doubled. */
+		if (data && opt.telnet && b[i] == 0xff)
+			p->out[p->outlen++] = 0xff;
+	}
+	if (data)
+		p->tx_bytes += n;
+}
+
+static void want_out(struct port *p)
+{
+	struct epoll_event e = {
+		.events = EPOLLIN | (p->outlen ? EPOLLOUT : 0),
+		.data.ptr = p,
+	};
+
+	epoll_ctl(epfd, EPOLL_CTL_MOD, p->fd, &e);
+}
+
+static void flush(struct port *p)
+{
+	ssize_t n;
+
+	while (p->outlen) {
+		n = write(p->fd, p->out, p->outlen);
+		if (n < 0) {
+			if (errno == EAGAIN)
+				break;
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "sitesim: %s: write: %s\n", p->name,
+				strerror(errno));
+			p->outlen = 0;
+			break;
+		}
+		memmove(p->out, p->out + n, p->outlen - n);
+		p->outlen -= n;
+	}
+	want_out(p);
+}
+
+static void send_frame(struct port *p, const uint8_t *payload, size_t len)
+{
+	uint8_t enc[PH_ENCODED_MAX(PH_PAYLOAD_MAX)];
+
+	out_add(p, enc, ph_frame_encode(enc, payload, len), true);
+	flush(p);
+}
+
+/* Station: the next request, with noise or a break before it. */
+static void station_send(struct port *p, uint64_t now)
+{
+	struct outreq *r;
+	unsigned int size = opt.size, i;
+
+	if (p->sent && p->noise && !p->break_sent) {
+		uint8_t junk[8];
+		unsigned int n = 3 + rnd() % 6;
+
+		for (i = 0; i < n; i++) {
+			do
+				junk[i] = rnd();
+			while (junk[i] == PH_FLAG || junk[i] == PH_ESC ||
+			       junk[i] == 0xff);
+		}
+		out_add(p, junk, n, true);
+		p->noise_n++;
+	}
+	if (p->sent && p->brk && opt.telnet && !p->break_sent) {
+		static const uint8_t brk[2] = { 0xff, 0xf3 };
+
+		/* A break goes in a write of its own, then a pause. */
+		flush(p);
+		out_add(p, brk, 2, false);
+		flush(p);
+		p->breaks++;
+		p->break_sent = true;
+		p->next_at = now + 30000000ULL;
+		return;
+	}
+	p->break_sent = false;
+	if (opt.size_max > opt.size)
+		size += rnd() % (opt.size_max - opt.size + 1);
+	if (size < SP_REQ_HDR)
+		size = SP_REQ_HDR;
+	r = &p->q[(p->qhead + p->qlen) % MAX_OUT];
+	r->seq = ++p->next_seq;
+	r->len = size;
+	sp_request(r->data, p->index, r->seq);
+	for (i = SP_REQ_HDR; i < size; i++)
+		r->data[i] = rnd();
+	p->qlen++;
+	p->sent++;
+	send_frame(p, r->data, r->len);
+	r->sent_ns = now_ns();
+	p->next_at = 0;
+}
+
+static bool station_done(const struct port *p)
+{
+	unsigned int want = opt.requests > p->burst ? opt.requests : p->burst;
+
+	return p->sent >= want && !p->qlen;
+}
+
+static void station_pump(struct port *p, uint64_t now)
+{
+	unsigned int want = opt.requests > p->burst ? opt.requests : p->burst;
+	unsigned int depth = opt.depth;
+
+	if (p->sent < p->burst)
+		depth = p->burst;
+	while (p->sent < want && p->qlen < depth && p->qlen < MAX_OUT &&
+	       now >= p->next_at) {
+		station_send(p, now);
+		if (p->next_at)
+			break;
+		if (opt.think_us && p->sent >= p->burst)
+			break;
+	}
+}
+
+static uint64_t expo_us(uint32_t mean)
+{
+	double u = (rnd() >> 11) * (1.0 / 9007199254740992.0);
+
+	return (uint64_t)(-log(1.0 - u) * mean);
+}
+
+static void station_rx(struct port *p, const uint8_t *d, uint16_t len)
+{
+	uint8_t want[SP_RESP_LEN];
+	struct outreq *r;
+	uint64_t now = now_ns();
+
+	if (len >= SP_RESP_LEN && !memcmp(d, "PHRS", 4)) {
+		uint32_t seq = sp_get32(d + 6);
+
+		if (seq >= p->late_lo && seq <= p->late_hi && p->late_hi) {
+			p->late++;
+			return;
+		}
+	}
+	if (!p->qlen) {
+		if (!len && p->late_hi) {
+			p->late++;
+			return;
+		}
+		p->wrong++;
+		return;
+	}
+	r = &p->q[p->qhead];
+	if (!len) {
+		p->errors++;
+	} else {
+		sp_response(want, opt.key, r->data, r->len, 0);
+		if (len == SP_RESP_LEN && !memcmp(d, want, SP_RESP_LEN - 2))
+			p->ok++;
+		else
+			p->wrong++;
+	}
+	if (p->nlat < MAX_LAT)
+		p->lat[p->nlat++] = (now - r->sent_ns) / 1000;
+	p->qhead = (p->qhead + 1) % MAX_OUT;
+	p->qlen--;
+	if (opt.think_us)
+		p->next_at = now + expo_us(opt.think_us) * 1000;
+	station_pump(p, now);
+}
+
+static void server_rx(struct port *p, const uint8_t *d, uint16_t len)
+{
+	uint64_t now = now_ns();
+
+	p->received++;
+	if (p->mode == M_SILENT) {
+		p->silent++;
+		return;
+	}
+	if (p->due_ns) {
+		/* A second request before we answered: hub misbehaves. */
+		p->bad_frames++;
+		return;
+	}
+	sp_response(p->pending, opt.key, d, len, p->index);
+	p->pending_len = SP_RESP_LEN;
+	p->due_ns = now + (uint64_t)p->service_us * 1000;
+	p->busy_ns -= now;
+}
+
+static void server_answer(struct port *p, uint64_t now)
+{
+	uint8_t enc[PH_ENCODED_MAX(SP_RESP_LEN)];
+	size_t n;
+
+	p->due_ns = 0;
+	p->busy_ns += now;
+	if (p->mode == M_GARBAGE) {
+		/* A frame whose FCS is wrong: flip a payload byte. */
+		n = ph_frame_encode(enc, p->pending, p->pending_len);
+		enc[1] = enc[1] == 0x50 ? 0x51 : 0x50;
+		out_add(p, enc, n, true);
+		flush(p);
+		p->garbage++;
+		return;
+	}
+	send_frame(p, p->pending, p->pending_len);
+	p->answered++;
+}
+
+static void port_rx(struct port *p, const uint8_t *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (p->telnet_skip) {
+			p->telnet_skip--;
+			continue;
+		}
+		p->rx_bytes++;
+		switch (ph_deframer_feed(&p->rx, b[i])) {
+		case PH_RX_FRAME:
+			if (p->kind == K_STATION)
+				station_rx(p, p->rx.buf,
+					   ph_deframer_payload_len(&p->rx));
+			else if (p->kind == K_SERVER)
+				server_rx(p, p->rx.buf,
+					  ph_deframer_payload_len(&p->rx));
+			break;
+		case PH_RX_NONE:
+			break;
+		default:
+			p->bad_frames++;
+			break;
+		}
+	}
+}
+
+static int connect_port(struct port *p, uint64_t deadline)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct epoll_event e = { .events = EPOLLIN, .data.ptr = p };
+
+	if (strlen(opt.sockdir) + strlen(p->name) + 2 > sizeof(sa.sun_path))
+		die("socket path too long: %s/%s", opt.sockdir, p->name);
+	memcpy(sa.sun_path, opt.sockdir, strlen(opt.sockdir));
+	sa.sun_path[strlen(opt.sockdir)] = '/';
+	strcpy(sa.sun_path + strlen(opt.sockdir) + 1, p->name);
+	for (;;) {
+		p->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (p->fd < 0)
+			die("socket: %s", strerror(errno));
+		if (!connect(p->fd, (struct sockaddr *)&sa, sizeof(sa)))
+			break;
+		close(p->fd);
+		p->fd = -1;
+		if (now_ns() > deadline)
+			die("%s: connect: %s", sa.sun_path, strerror(errno));
+		usleep(50000);
+	}
+	fcntl(p->fd, F_SETFL, O_NONBLOCK);
+	p->connected = true;
+	p->telnet_skip = opt.telnet ? TELNET_INIT : 0;
+	ph_deframer_init(&p->rx, p->rxbuf, PH_PAYLOAD_MAX);
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, p->fd, &e);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint32_t pct(uint32_t *v, unsigned int n, double q)
+{
+	unsigned int i;
+
+	if (!n)
+		return 0;
+	i = (unsigned int)(q * (n - 1) + 0.5);
+	return v[i];
+}
+
+#define FOR_COUNTERS(X) \
+	X(sent) X(ok) X(wrong) X(errors) X(timeouts) X(late) \
+	X(tx_bytes) X(rx_bytes) X(bad_frames) X(received) X(answered) \
+	X(garbage) X(silent) X(busy_ns)
+
+static void report(FILE *kv, double secs)
+{
+	uint64_t tot_sent = 0, tot_ok = 0, tot_wrong = 0, tot_err = 0;
+	uint64_t tot_to = 0, tot_late = 0;
+	static uint32_t all[MAX_LAT];
+	unsigned int i, nall = 0;
+	struct port *p;
+
+	printf("sitesim: seed %llu, %.2f s\n", (unsigned long long)opt.seed,
+	       secs);
+	for (i = 0; i < nports; i++) {
+		p = &ports[i];
+		if (kv) {
+#define KV(f) fprintf(kv, "%s." #f " %llu\n", p->name, \
+		      (unsigned long long)p->f);
+			FOR_COUNTERS(KV)
+#undef KV
+			fprintf(kv, "%s.noise %llu\n%s.breaks %llu\n", p->name,
+				(unsigned long long)p->noise_n, p->name,
+				(unsigned long long)p->breaks);
+		}
+		if (p->kind == K_STATION) {
+			qsort(p->lat, p->nlat, sizeof(uint32_t), cmp_u32);
+			printf("  station %-5s sent %llu ok %llu wrong %llu "
+			       "errors %llu timeouts %llu late %llu  rtt us "
+			       "min %u p50 %u p90 %u p99 %u max %u\n",
+			       p->name, (unsigned long long)p->sent,
+			       (unsigned long long)p->ok,
+			       (unsigned long long)p->wrong,
+			       (unsigned long long)p->errors,
+			       (unsigned long long)p->timeouts,
+			       (unsigned long long)p->late,
+			       pct(p->lat, p->nlat, 0), pct(p->lat, p->nlat, .5),
+			       pct(p->lat, p->nlat, .9),
+			       pct(p->lat, p->nlat, .99),
+			       pct(p->lat, p->nlat, 1));
+			tot_sent += p->sent;
+			tot_ok += p->ok;
+			tot_wrong += p->wrong;
+			tot_err += p->errors;
+			tot_to += p->timeouts;
+			tot_late += p->late;
+			if (nall + p->nlat <= MAX_LAT) {
+				memcpy(all + nall, p->lat,
+				       p->nlat * sizeof(uint32_t));
+				nall += p->nlat;
+			}
+		} else if (p->kind == K_SERVER) {
+			printf("  server  %-5s received %llu answered %llu "
+			       "garbage %llu silent %llu bad %llu busy %.1f%%\n",
+			       p->name, (unsigned long long)p->received,
+			       (unsigned long long)p->answered,
+			       (unsigned long long)p->garbage,
+			       (unsigned long long)p->silent,
+			       (unsigned long long)p->bad_frames,
+			       secs > 0 ? p->busy_ns / 1e7 / secs : 0);
+		} else if (p->kind == K_RAW) {
+			printf("  raw     %-5s wrote %llu bytes\n", p->name,
+			       (unsigned long long)p->tx_bytes);
+		}
+	}
+	qsort(all, nall, sizeof(uint32_t), cmp_u32);
+	printf("  total sent %llu ok %llu wrong %llu errors %llu timeouts "
+	       "%llu late %llu  rtt us p50 %u p99 %u\n",
+	       (unsigned long long)tot_sent, (unsigned long long)tot_ok,
+	       (unsigned long long)tot_wrong, (unsigned long long)tot_err,
+	       (unsigned long long)tot_to, (unsigned long long)tot_late,
+	       pct(all, nall, .5), pct(all, nall, .99));
+	if (kv) {
+		fprintf(kv, "total.sent %llu\ntotal.ok %llu\ntotal.wrong %llu\n"
+			"total.errors %llu\ntotal.timeouts %llu\n"
+			"total.late %llu\ntotal.rtt_p50_us %u\n"
+			"total.rtt_p99_us %u\nseed %llu\n",
+			(unsigned long long)tot_sent,
+			(unsigned long long)tot_ok,
+			(unsigned long long)tot_wrong,
+			(unsigned long long)tot_err,
+			(unsigned long long)tot_to,
+			(unsigned long long)tot_late, pct(all, nall, .5),
+			pct(all, nall, .99), (unsigned long long)opt.seed);
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: sitesim [options]\n"
+"Plays stations and servers at the far end of the test machine's serial\n"
+"ports (Unix sockets DIR/cCpP, see scripts/vm-run --help).\n"
+"  --sockdir DIR        sockets (default $PERSOHUB_SOCKDIR)\n"
+"  --stations LIST      station ports: c0p0,c0p1 or ranges c0p0-c1p1\n"
+"  --servers LIST       server ports\n"
+"  --requests N         requests per station (default 100)\n"
+"  --size N             request payload bytes (default 64, min 10)\n"
+"  --size-max M         random sizes from --size to M\n"
+"  --depth D            requests a station keeps outstanding (default 1)\n"
+"  --think-us N         mean exponential think time between requests\n"
+"  --service-us N       server service time (default 1000)\n"
+"  --timeout-ms N       a station's wait for an answer (default 10000)\n"
+"  --server-mode P=M    M: ok, silent, garbage, slow:US\n"
+"  --noise PORT         random non-flag bytes before each request\n"
+"  --break PORT         a line break before each request (--telnet)\n"
+"  --burst PORT=N       the first N requests back to back\n"
+"  --raw PORT=N         write N bytes (0x01..0x7c) to PORT\n"
+"  --telnet             sockets speak telnet (vm-run --telnet)\n"
+"  --seed S             replay a run (printed every run)\n"
+"  --key K              response key (default derived from the seed)\n"
+"  --expect-errors      error frames and timeouts do not fail the run\n"
+"  --kv FILE            report as 'key value' lines\n"
+"  --wait-file PATH     start when PATH exists\n"
+"  --done-file PATH     create PATH when finished\n"
+"  --max-seconds N      give up after N s (default 120)\n"
+"  --connect-timeout N  keep trying sockets for N s (default 30)\n"
+"Exit: 0 when every request got its own answer (or, with --expect-errors,\n"
+"an error frame or a timeout) and no answer was wrong or late; 1 if not;\n"
+"2 on a usage or setup error.\n");
+}
+
+static void parse(int argc, char **argv)
+{
+	enum { O_SOCKDIR = 256, O_STATIONS, O_SERVERS, O_REQUESTS, O_SIZE,
+	       O_SIZE_MAX, O_DEPTH, O_THINK, O_SERVICE, O_TIMEOUT, O_MODE,
+	       O_NOISE, O_BREAK, O_BURST, O_RAW, O_TELNET, O_SEED, O_KEY,
+	       O_EXPECT, O_KV, O_WAIT, O_DONE, O_MAXS, O_CONNT };
+	static const struct option lo[] = {
+		{ "sockdir", 1, 0, O_SOCKDIR }, { "stations", 1, 0, O_STATIONS },
+		{ "servers", 1, 0, O_SERVERS }, { "requests", 1, 0, O_REQUESTS },
+		{ "size", 1, 0, O_SIZE }, { "size-max", 1, 0, O_SIZE_MAX },
+		{ "depth", 1, 0, O_DEPTH }, { "think-us", 1, 0, O_THINK },
+		{ "service-us", 1, 0, O_SERVICE },
+		{ "timeout-ms", 1, 0, O_TIMEOUT },
+		{ "server-mode", 1, 0, O_MODE }, { "noise", 1, 0, O_NOISE },
+		{ "break", 1, 0, O_BREAK }, { "burst", 1, 0, O_BURST },
+		{ "raw", 1, 0, O_RAW }, { "telnet", 0, 0, O_TELNET },
+		{ "seed", 1, 0, O_SEED }, { "key", 1, 0, O_KEY },
+		{ "expect-errors", 0, 0, O_EXPECT }, { "kv", 1, 0, O_KV },
+		{ "wait-file", 1, 0, O_WAIT }, { "done-file", 1, 0, O_DONE },
+		{ "max-seconds", 1, 0, O_MAXS },
+		{ "connect-timeout", 1, 0, O_CONNT },
+		{ "help", 0, 0, 'h' }, { }
+	};
+	const char *val;
+	struct port *p;
+	int c;
+
+	opt.sockdir = getenv("PERSOHUB_SOCKDIR");
+	opt.seed = now_ns() ^ getpid();
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case O_SOCKDIR: opt.sockdir = optarg; break;
+		case O_STATIONS: port_list(optarg, K_STATION); break;
+		case O_SERVERS: port_list(optarg, K_SERVER); break;
+		case O_REQUESTS: opt.requests = atoi(optarg); break;
+		case O_SIZE: opt.size = atoi(optarg); break;
+		case O_SIZE_MAX: opt.size_max = atoi(optarg); break;
+		case O_DEPTH: opt.depth = atoi(optarg); break;
+		case O_THINK: opt.think_us = atoi(optarg); break;
+		case O_SERVICE: opt.service_us = atoi(optarg); break;
+		case O_TIMEOUT: opt.timeout_ms = atoi(optarg); break;
+		case O_MODE:
+			p = port_eq(optarg, &val);
+			if (!val)
+				die("--server-mode PORT=MODE");
+			if (!strcmp(val, "ok"))
+				p->mode = M_OK;
+			else if (!strcmp(val, "silent"))
+				p->mode = M_SILENT;
+			else if (!strcmp(val, "garbage"))
+				p->mode = M_GARBAGE;
+			else if (!strncmp(val, "slow:", 5))
+				p->service_us = atoi(val + 5);
+			else
+				die("unknown server mode '%s'", val);
+			break;
+		case O_NOISE: port_eq(optarg, &val)->noise = true; break;
+		case O_BREAK: port_eq(optarg, &val)->brk = true; break;
+		case O_BURST:
+			p = port_eq(optarg, &val);
+			p->burst = val ? atoi(val) : 0;
+			break;
+		case O_RAW:
+			p = port_eq(optarg, &val);
+			p->kind = K_RAW;
+			p->raw_left = val ? strtoull(val, NULL, 0) : 0;
+			break;
+		case O_TELNET: opt.telnet = true; break;
+		case O_SEED: opt.seed = strtoull(optarg, NULL, 0); break;
+		case O_KEY:
+			opt.key = strtoull(optarg, NULL, 0);
+			opt.key_set = true;
+			break;
+		case O_EXPECT: opt.expect_errors = true; break;
+		case O_KV: opt.kv = optarg; break;
+		case O_WAIT: opt.wait_file = optarg; break;
+		case O_DONE: opt.done_file = optarg; break;
+		case O_MAXS: opt.max_seconds = atoi(optarg); break;
+		case O_CONNT: opt.connect_timeout = atoi(optarg); break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind < argc || !opt.sockdir || !nports) {
+		usage(stderr);
+		exit(2);
+	}
+	if (opt.depth < 1 || opt.depth > MAX_OUT || opt.size > PH_PAYLOAD_MAX ||
+	    opt.size_max > PH_PAYLOAD_MAX)
+		die("--depth 1..%d, sizes up to %d", MAX_OUT, PH_PAYLOAD_MAX);
+	if (!opt.key_set)
+		opt.key = sp_mix(opt.seed);
+	rng_state = opt.seed;
+}
+
+int main(int argc, char **argv)
+{
+	struct epoll_event evs[64];
+	uint64_t start, deadline, now, wake;
+	unsigned int i, live;
+	int n, timeout, rc = 0;
+	bool done;
+	FILE *kv = NULL;
+
+	parse(argc, argv);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (opt.wait_file) {
+		for (i = 0; i < opt.max_seconds * 20 &&
+		     access(opt.wait_file, F_OK); i++)
+			usleep(50000);
+	}
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	start = now_ns();
+	for (i = 0; i < nports; i++) {
+		struct port *p = &ports[i];
+
+		if (p->kind == K_NONE)
+			die("%s has no role", p->name);
+		if (!p->service_us)
+			p->service_us = opt.service_us;
+		if (p->kind == K_STATION) {
+			p->q = calloc(MAX_OUT, sizeof(*p->q));
+			p->lat = calloc(MAX_LAT, sizeof(uint32_t));
+			if (!p->q || !p->lat)
+				die("out of memory");
+		}
+		connect_port(p, start + opt.connect_timeout * 1000000000ULL);
+	}
+	/* Let QEMU's telnet negotiation arrive before the first bytes. */
+	if (opt.telnet)
+		usleep(50000);
+	start = now_ns();
+	deadline = start + opt.max_seconds * 1000000000ULL;
+
+	for (;;) {
+		now = now_ns();
+		done = true;
+		wake = now + 100000000ULL;
+		live = 0;
+		for (i = 0; i < nports; i++) {
+			struct port *p = &ports[i];
+
+			switch (p->kind) {
+			case K_STATION:
+				station_pump(p, now);
+				if (p->qlen) {
+					struct outreq *r = &p->q[p->qhead];
+					uint64_t t = r->sent_ns +
+						opt.timeout_ms * 1000000ULL;
+
+					if (now >= t) {
+						p->timeouts++;
+						if (!p->late_lo)
+							p->late_lo = r->seq;
+						p->late_hi = r->seq;
+						p->qhead = (p->qhead + 1) % MAX_OUT;
+						p->qlen--;
+						station_pump(p, now);
+					} else if (t < wake) {
+						wake = t;
+					}
+				}
+				if (p->next_at && p->next_at < wake)
+					wake = p->next_at;
+				if (!station_done(p))
+					done = false;
+				live++;
+				break;
+			case K_SERVER:
+				if (p->due_ns && now >= p->due_ns)
+					server_answer(p, now);
+				if (p->due_ns && p->due_ns < wake)
+					wake = p->due_ns;
+				break;
+			case K_RAW:
+				if (p->raw_left && !p->outlen) {
+					uint8_t buf[4096];
+					size_t k, m = p->raw_left < sizeof(buf) ?
+						p->raw_left : sizeof(buf);
+
+					for (k = 0; k < m; k++)
+						buf[k] = 1 + (p->tx_bytes + k) % 0x7c;
+					out_add(p, buf, m, true);
+					p->raw_left -= m;
+					flush(p);
+				}
+				if (p->raw_left || p->outlen) {
+					done = false;
+				} else if (!p->raw_done_ns) {
+					p->raw_done_ns = now;
+					done = false;
+				} else if (now < p->raw_done_ns + RAW_LINGER_NS) {
+					/* QEMU drops what it has not read
+					 * when the client goes: stay a bit.
+					 */
+					done = false;
+					if (p->raw_done_ns + RAW_LINGER_NS < wake)
+						wake = p->raw_done_ns +
+						       RAW_LINGER_NS;
+				}
+				break;
+			default:
+				break;
+			}
+		}
+		(void)live;
+		if (done)
+			break;
+		if (now > deadline) {
+			fprintf(stderr, "sitesim: gave up after %u s\n",
+				opt.max_seconds);
+			rc = 1;
+			break;
+		}
+		timeout = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
+		n = epoll_wait(epfd, evs, 64, timeout);
+		for (i = 0; n > 0 && i < (unsigned int)n; i++) {
+			struct port *p = evs[i].data.ptr;
+			uint8_t buf[4096];
+			ssize_t r;
+
+			if (evs[i].events & EPOLLOUT)
+				flush(p);
+			if (!(evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+				continue;
+			r = read(p->fd, buf, sizeof(buf));
+			if (r > 0) {
+				port_rx(p, buf, r);
+			} else if (r == 0 || (errno != EAGAIN &&
+					      errno != EINTR)) {
+				fprintf(stderr, "sitesim: %s disconnected\n",
+					p->name);
+				epoll_ctl(epfd, EPOLL_CTL_DEL, p->fd, NULL);
+				p->connected = false;
+				rc = 1;
+			}
+		}
+		if (rc)
+			break;
+	}
+	/* Stray bytes (late answers, duplicates) for a little longer. */
+	for (now = now_ns(), wake = now + 50000000ULL; now < wake;
+	     now = now_ns()) {
+		n = epoll_wait(epfd, evs, 64, (wake - now) / 1000000 + 1);
+		for (i = 0; n > 0 && i < (unsigned int)n; i++) {
+			struct port *p = evs[i].data.ptr;
+			uint8_t buf[4096];
+			ssize_t r = read(p->fd, buf, sizeof(buf));
+
+			if (r > 0)
+				port_rx(p, buf, r);
+		}
+	}
+
+	if (opt.kv) {
+		kv = fopen(opt.kv, "w");
+		if (!kv)
+			die("%s: %s", opt.kv, strerror(errno));
+	}
+	report(kv, (now_ns() - start) / 1e9);
+	if (kv)
+		fclose(kv);
+	for (i = 0; i < nports; i++) {
+		struct port *p = &ports[i];
+
+		if (p->kind != K_STATION)
+			continue;
+		if (p->wrong || p->sent < (opt.requests > p->burst ?
+					   opt.requests : p->burst) ||
+		    (!opt.expect_errors &&
+		     (p->errors || p->timeouts || p->late))) {
+			fprintf(stderr, "sitesim: %s: not every request got its "
+				"own answer (seed %llu)\n", p->name,
+				(unsigned long long)opt.seed);
+			rc = 1;
+		}
+	}
+	if (opt.done_file)
+		close(open(opt.done_file, O_CREAT | O_WRONLY, 0644));
+	return rc;
+}
