@@ -31,7 +31,8 @@ FRAME_HDRS := kmod/frame.h daemon/kcompat.h
 HOST_TESTS := $(B)/frame_test $(B)/daemon_test
 HOST_PROGS := $(B)/sitesim
 BIN_PROGS := $(B)/bin/persohubd $(B)/bin/persohubctl
-GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_nl_test
+GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_nl_test \
+	       $(B)/guest/vm_cdev_test
 PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
@@ -94,7 +95,8 @@ $(B)/guest/vm_hub_test: selftests/vm_hub_test.c selftests/phtest.h $(HARNESS)
 	@mkdir -p $(B)/guest
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ $<
 
-$(B)/guest/vm_nl_test: selftests/vm_nl_test.c selftests/phtest.h $(PHNL_SRCS) \
+$(B)/guest/vm_nl_test $(B)/guest/vm_cdev_test: $(B)/guest/%: selftests/%.c \
+		selftests/phtest.h selftests/siteproto.h $(PHNL_SRCS) \
 		$(PHNL_HDRS) $(HARNESS)
 	@mkdir -p $(B)/guest
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ $< \

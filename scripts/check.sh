@@ -84,7 +84,7 @@ vm() {
 	rm -rf "$share"
 }
 
-steps=(build unit style sparse dkms vm-hub vm-nl vm-card)
+steps=(build unit style sparse dkms vm-hub vm-nl vm-cdev vm-card)
 [ -n "${CHECK_ONLY:-}" ] && read -r -a steps <<<"$CHECK_ONLY"
 start=$SECONDS
 for s in "${steps[@]}"; do
@@ -106,6 +106,10 @@ for s in "${steps[@]}"; do
 	vm-nl)
 		vm vm-nl --cards 2 --telnet --timeout 600 \
 			--host "$top/selftests/simd.sh" -- vm_nl_test
+		;;
+	vm-cdev)
+		vm vm-cdev --cards 2 --telnet --timeout 600 \
+			--host "$top/selftests/simd.sh" -- vm_cdev_test
 		;;
 	vm-card)
 		vm vm-card --cards 3 --timeout 300 \
