@@ -441,7 +441,6 @@ static int setup(void)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
 	d.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	d.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -555,6 +554,7 @@ int main(int argc, char **argv)
 	};
 	const char *stats = NULL;
 	char err[512];
+	sigset_t mask;
 	int c;
 
 	d.cfg_path = DEFAULT_CONFIG;
@@ -574,6 +574,13 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* Signals are read from a signalfd; none may act before that. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	config_defaults(&d.cfg);
 	match_init(&d.m);

@@ -164,9 +164,10 @@ static struct ph_port *ph_nl_port(struct genl_info *info)
 		GENL_SET_ERR_MSG(info, "port id or name required");
 		return ERR_PTR(-EINVAL);
 	}
+	/* An id selects; a name selects only without an id. */
 	if (attrs[PERSOHUB_A_PORT_ID])
 		id = nla_get_u32(attrs[PERSOHUB_A_PORT_ID]);
-	port = ph_port_find(id, attrs[PERSOHUB_A_PORT_NAME] ?
+	port = ph_port_find(id, id < 0 && attrs[PERSOHUB_A_PORT_NAME] ?
 			    nla_data(attrs[PERSOHUB_A_PORT_NAME]) : NULL);
 	if (!port) {
 		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_PORT_ID] ?

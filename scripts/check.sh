@@ -84,7 +84,7 @@ vm() {
 	rm -rf "$share"
 }
 
-steps=(build unit style sparse dkms vm-hub vm-nl vm-cdev vm-card)
+steps=(build unit style sparse dkms vm-hub vm-nl vm-cdev vm-daemon vm-card)
 [ -n "${CHECK_ONLY:-}" ] && read -r -a steps <<<"$CHECK_ONLY"
 start=$SECONDS
 for s in "${steps[@]}"; do
@@ -110,6 +110,11 @@ for s in "${steps[@]}"; do
 	vm-cdev)
 		vm vm-cdev --cards 2 --telnet --timeout 600 \
 			--host "$top/selftests/simd.sh" -- vm_cdev_test
+		;;
+	vm-daemon)
+		vm vm-daemon --cards 2 --telnet --timeout 600 \
+			--host "$top/selftests/simd.sh" -- \
+			'sh /usr/share/persohub/selftests/vm_daemon.sh'
 		;;
 	vm-card)
 		vm vm-card --cards 3 --timeout 300 \

@@ -47,10 +47,11 @@ set_role() {
 	done
 }
 
-# The simulator on the host (see selftests/phtest.h).
-seq=0
+# The simulator on the host (see selftests/phtest.h). sim_start runs in a
+# command substitution, so its counter lives in a file.
 sim_start() {
-	seq=$((seq + 1))
+	seq=$(($(cat /tmp/simseq 2>/dev/null || echo 0) + 1))
+	echo $seq >/tmp/simseq
 	tag=$$$seq
 	echo "$*" >"/host/.req.$tag"
 	mv "/host/.req.$tag" "/host/req.$tag"

@@ -1,0 +1,191 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# persohubd inside the test machine: configuration applied, the site served
+# with every answer verified by the simulator, kill -9 under load (the
+# kernel takes over, a restarted daemon takes back), SIGHUP with a bad file,
+# SIGTERM. Needs 2 cards, the runner's --share and --telnet, the host agent
+# selftests/simd.sh. TAP output.
+
+sysfs=/sys/class/persohub
+c0=0000:00:10.0
+c1=0000:00:11.0
+conf=/tmp/persohub.conf
+log=/tmp/persohubd.log
+stats=/tmp/persohubd.stats
+n=0
+failures=0
+pid=
+
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n $2"
+	else
+		echo "not ok $n $2"
+		failures=$((failures + 1))
+	fi
+}
+
+# The simulator on the host (see selftests/phtest.h). sim_start runs in a
+# command substitution, so its counter lives in a file.
+sim_start() {
+	seq=$(($(cat /tmp/simseq 2>/dev/null || echo 0) + 1))
+	echo $seq >/tmp/simseq
+	tag=$$$seq
+	echo "--telnet $*" >"/host/.req.$tag"
+	mv "/host/.req.$tag" "/host/req.$tag"
+	echo "$tag"
+}
+
+sim_wait() {
+	i=0
+	while [ ! -e "/host/done.$1" ] && [ $i -lt $(($2 * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -e "/host/done.$1" ] || return 255
+	sed 's/^/# sim: /' "/host/res.$1.log"
+	return "$(cat "/host/res.$1.rc")"
+}
+
+sim_get() {
+	sed -n "s/^$2 //p" "/host/res.$1.kv"
+}
+
+stat_sum() {
+	s=0
+	for p in $1; do
+		s=$((s + $(cat "$sysfs/$p/statistics/$2")))
+	done
+	echo $s
+}
+
+attached() {
+	grep -c "attached as controller" "$log"
+}
+
+start_daemon() {
+	was=$(attached)
+	persohubd -c "$conf" -s "$stats" >>"$log" 2>&1 &
+	pid=$!
+	i=0
+	while [ "$(attached)" -le "$was" ] && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	[ "$(attached)" -gt "$was" ]
+}
+
+stats_get() {
+	sed -n "s/^$1 //p" "$stats"
+}
+
+servers="$c1-2 $c1-3"
+cat >"$conf" <<EOF
+[daemon]
+resync_ms = 200
+[port $c0-0]
+role = station
+name = m1-st1
+[port $c0-1]
+role = station
+name = m1-st2
+[port $c0-2]
+role = station
+[port $c0-3]
+role = station
+[port $c1-0]
+role = station
+[port $c1-1]
+role = station
+queue_depth = 2
+[port $c1-2]
+role = server
+name = hsm1
+timeout_ms = 1500
+[port $c1-3]
+role = server
+name = hsm2
+weight = 2
+EOF
+
+echo "TAP version 13"
+echo "1..12"
+
+# 1-2: configuration applied at start, controller attached.
+: >"$log"
+start_daemon
+ok $? "persohubd starts and attaches"
+[ "$(cat $sysfs/$c0-0/name)" = m1-st1 ] &&
+	[ "$(cat $sysfs/$c0-0/role)" = station ] &&
+	[ "$(cat $sysfs/$c1-1/queue_depth)" = 2 ] &&
+	[ "$(cat $sysfs/$c1-2/timeout_ms)" = 1500 ] &&
+	[ -e /dev/persohub/m1-st2 ]
+ok $? "configuration applied through netlink"
+
+# 3-4: the daemon serves the site; every dispatch is its own.
+before=$(stat_sum "$servers" requests)
+t=$(sim_start --stations c0p0-c1p1 --servers c1p2,c1p3 --requests 30 \
+	--service-us 2000)
+sim_wait "$t" 120
+rc=$?
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 180 ]
+ok $? "daemon serves 6 stations, 180 answers verified (sim exit $rc)"
+sleep 0.5
+served=$(($(stat_sum "$servers" requests) - before))
+d=$(stats_get dispatches)
+[ "$served" -eq 180 ] && [ "$d" -ge 180 ]
+ok $? "dispatched by the daemon: servers got $served, daemon sent $d"
+echo "# daemon: $(tr '\n' ' ' <"$stats")"
+
+# 5-6: kill -9 under load: nothing lost, a new daemon takes over.
+t=$(sim_start --stations c0p0-c1p1 --servers c1p2,c1p3 --requests 150 \
+	--service-us 1000 --timeout-ms 20000)
+sleep 1.5
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+sleep 0.5
+start_daemon
+ok $? "a restarted daemon attaches under load"
+sim_wait "$t" 180
+rc=$?
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 900 ] &&
+	[ "$(sim_get "$t" total.wrong)" = 0 ]
+ok $? "kill -9 under load: 900 of 900 answered, none wrong (sim exit $rc)"
+
+# 7-8: SIGHUP with a bad file keeps the running configuration.
+cp "$conf" "$conf.good"
+sed -i 's/^queue_depth = 2/queue_depth = 99/' "$conf"
+kill -HUP "$pid"
+sleep 0.5
+grep -q "persohub.conf:[0-9]*: queue_depth: invalid value '99'" "$log" &&
+	grep -q "keeping the running configuration" "$log"
+ok $? "a bad file is reported with file:line"
+[ "$(cat $sysfs/$c1-1/queue_depth)" = 2 ] && kill -0 "$pid"
+ok $? "the running configuration stays"
+
+# 9: SIGHUP with a good file applies it.
+sed 's/^queue_depth = 2/queue_depth = 3/' "$conf.good" >"$conf"
+kill -HUP "$pid"
+sleep 0.5
+[ "$(cat $sysfs/$c1-1/queue_depth)" = 3 ]
+ok $? "SIGHUP applies a changed file"
+
+# 10: still serving after reloads.
+t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 20)
+sim_wait "$t" 60
+ok $? "serving after reloads"
+
+# 11-12: SIGTERM detaches; the kernel keeps serving.
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+[ $rc -eq 0 ] && grep -q "detached" "$log"
+ok $? "SIGTERM: clean exit (status $rc), detached"
+t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 20)
+sim_wait "$t" 60
+ok $? "the kernel serves without a daemon"
+
+sed 's/^/# log: /' "$log"
+[ $failures -eq 0 ]
