@@ -107,6 +107,23 @@ static int wait_event(struct phnl *mon, struct evlog *l, uint8_t cmd, int ms)
 	return -1;
 }
 
+/* Read events until @n with @cmd were logged (or @ms pass). */
+static bool wait_count(struct phnl *mon, struct evlog *l, uint8_t cmd, int n,
+		       int ms)
+{
+	int i, c;
+
+	for (; ms > 0; ms -= 10) {
+		phnl_drain(mon, log_event, l);
+		for (i = 0, c = 0; i < l->n; i++)
+			c += l->cmd[i] == cmd;
+		if (c >= n)
+			return true;
+		ph_sleep_ms(10);
+	}
+	return false;
+}
+
 FIXTURE(nl) {
 	struct phnl ctl, mon;
 	struct evlog ev;
@@ -308,11 +325,16 @@ TEST_F(nl, dispatch_and_stale_cases)
 				 NULL, "qi", PERSOHUB_A_REQ_ID, req,
 				 PERSOHUB_A_SERVER_ID, srv3));
 	/* The other station's request: the only good server is busy. */
-	i = wait_event(&self->mon, &self->ev, PERSOHUB_CMD_REQUEST_NEW, 20000);
-	for (i = 0; i < self->ev.n; i++)
-		if (self->ev.cmd[i] == PERSOHUB_CMD_REQUEST_NEW &&
-		    self->ev.req[i] != req)
+	for (int t = 0; t < 2000; t++) {
+		phnl_drain(&self->mon, log_event, &self->ev);
+		for (i = 0; i < self->ev.n; i++)
+			if (self->ev.cmd[i] == PERSOHUB_CMD_REQUEST_NEW &&
+			    self->ev.req[i] != req)
+				break;
+		if (i < self->ev.n)
 			break;
+		ph_sleep_ms(10);
+	}
 	ASSERT_LT(i, self->ev.n);
 	EXPECT_EQ(-EBUSY, nl_do(&self->ctl, PERSOHUB_CMD_DISPATCH, NULL, NULL,
 				"qi", PERSOHUB_A_REQ_ID, self->ev.req[i],
@@ -420,9 +442,8 @@ TEST_F(nl, controller_killed_nothing_lost)
 	seq = sim_start(SIM "--stations c0p0,c0p1,c0p2,c0p3 --requests 5"
 			" --service-us 2000 --timeout-ms 30000");
 	/* Four requests wait: nobody dispatches them. */
-	for (i = 0; i < 4; i++)
-		ASSERT_LE(0, wait_event(&self->mon, &self->ev,
-					PERSOHUB_CMD_REQUEST_NEW, 20000));
+	ASSERT_TRUE(wait_count(&self->mon, &self->ev, PERSOHUB_CMD_REQUEST_NEW,
+			       4, 20000));
 	ph_sleep_ms(300);
 	EXPECT_EQ(served,
 		  ph_stat("c1p2", "requests") + ph_stat("c1p3", "requests"));
@@ -434,8 +455,9 @@ TEST_F(nl, controller_killed_nothing_lost)
 	EXPECT_EQ(0, sim_get(&self->res, "total.errors"));
 	EXPECT_EQ(served + 20,
 		  ph_stat("c1p2", "requests") + ph_stat("c1p3", "requests"));
-	i = wait_event(&self->mon, &self->ev, PERSOHUB_CMD_CTRL_CHANGED, 1000);
-	EXPECT_LE(0, i);
+	/* attached (by the child), then detached when it died */
+	EXPECT_TRUE(wait_count(&self->mon, &self->ev,
+			       PERSOHUB_CMD_CTRL_CHANGED, 2, 1000));
 	close(pipefd[0]);
 	close(pipefd[1]);
 }
@@ -470,9 +492,8 @@ TEST_F(nl, request_dump_for_takeover)
 			   ""));
 	seq = sim_start(SIM "--stations c0p0,c0p1,c0p2 --requests 1"
 			" --service-us 1000 --timeout-ms 30000");
-	for (i = 0; i < 3; i++)
-		ASSERT_LE(0, wait_event(&self->mon, &self->ev,
-					PERSOHUB_CMD_REQUEST_NEW, 20000));
+	ASSERT_TRUE(wait_count(&self->mon, &self->ev, PERSOHUB_CMD_REQUEST_NEW,
+			       3, 20000));
 	nlh = phnl_msg(&self->ctl, buf, PERSOHUB_CMD_REQUEST_GET, NLM_F_DUMP);
 	ASSERT_EQ(0, phnl_talk(&self->ctl, nlh, collect_req, &r));
 	ASSERT_EQ(3, r.n);
@@ -494,6 +515,93 @@ TEST_F(nl, request_dump_for_takeover)
 	}
 	ASSERT_EQ(0, sim_wait(&self->res, seq, 60));
 	EXPECT_EQ(3, sim_get(&self->res, "total.ok"));
+}
+
+struct stats_reply {
+	uint64_t v[PERSOHUB_STAT_MAX + 1];
+	uint64_t hist_total;
+	uint32_t waiting;
+	int got;
+};
+
+static int stats_cb(const struct phnl_attrs *at, void *data)
+{
+	struct stats_reply *r = data;
+	const struct nlattr *a;
+
+	r->got++;
+	if (at->a[PERSOHUB_A_STATS])
+		mnl_attr_for_each_nested(a, at->a[PERSOHUB_A_STATS])
+			if (mnl_attr_get_type(a) <= PERSOHUB_STAT_MAX)
+				r->v[mnl_attr_get_type(a)] = mnl_attr_get_u64(a);
+	if (at->a[PERSOHUB_A_HIST])
+		mnl_attr_for_each_nested(a, at->a[PERSOHUB_A_HIST])
+			r->hist_total += mnl_attr_get_u64(a);
+	r->waiting = phnl_u32(at, PERSOHUB_A_HUB_WAITING, 99);
+	return 0;
+}
+
+/* STATS_GET: a port's counters are sysfs's; the histogram counts each
+ * dispatch once.
+ */
+TEST_F(nl, stats_match_sysfs)
+{
+	struct stats_reply a = { 0 }, h0 = { 0 }, h1 = { 0 };
+	int seq, i;
+
+	ASSERT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_STATS_GET, stats_cb, &h0,
+			   ""));
+	seq = sim_start(SIM "--stations c0p0,c0p1 --requests 7");
+	ASSERT_EQ(0, sim_wait(&self->res, seq, 60));
+	ASSERT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_STATS_GET, stats_cb, &a,
+			   "i", PERSOHUB_A_PORT_ID, port_id("c0p1")));
+	ASSERT_EQ(1, a.got);
+	for (i = 1; i <= PERSOHUB_STAT_MAX; i++) {
+		const char *name = phnl_stat_names[i];
+		long long want = ph_stat("c0p1", name);
+
+		EXPECT_EQ(want, (long long)a.v[i]) {
+			TH_LOG("counter %s", name);
+		}
+	}
+	EXPECT_LE(7, a.v[PERSOHUB_STAT_RESPONSES]);
+	ASSERT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_STATS_GET, stats_cb, &h1,
+			   ""));
+	EXPECT_EQ(14, h1.hist_total - h0.hist_total);
+	EXPECT_EQ(0, h1.waiting);
+}
+
+/* Server failure and port changes are announced. */
+TEST_F(nl, failure_and_change_events)
+{
+	int seq, i, srv = port_id("c1p2"), st = port_id("c0p2");
+	bool failed = false, changed = false;
+
+	/* No retry: the timeout ends the request with the error frame. */
+	ASSERT_EQ(0, system("echo 0 > /sys/module/persohub/parameters/max_retries"));
+	ASSERT_EQ(0, ph_set("c1p2", "timeout_ms", "200"));
+	ASSERT_EQ(0, ph_set("c1p3", "state", "failed"));
+	seq = sim_start(SIM "--stations c0p2 --requests 1"
+			" --server-mode c1p2=silent --expect-errors");
+	ASSERT_EQ(0, sim_wait(&self->res, seq, 60));
+	system("echo 1 > /sys/module/persohub/parameters/max_retries");
+	EXPECT_EQ(1, sim_get(&self->res, "total.errors"));
+	ASSERT_EQ(0, ph_set("c0p2", "role", "off"));
+	ph_sleep_ms(100);
+	phnl_drain(&self->mon, log_event, &self->ev);
+	for (i = 0; i < self->ev.n; i++) {
+		if (self->ev.cmd[i] == PERSOHUB_CMD_SERVER_FAILED &&
+		    self->ev.server[i] == (uint32_t)srv)
+			failed = true;
+		if (self->ev.cmd[i] == PERSOHUB_CMD_PORT_CHANGED &&
+		    self->ev.port[i] == (uint32_t)st)
+			changed = true;
+		if (self->ev.cmd[i] == PERSOHUB_CMD_REQUEST_DONE)
+			EXPECT_EQ(PERSOHUB_RESULT_ERROR, self->ev.result[i]);
+	}
+	EXPECT_TRUE(failed);
+	EXPECT_TRUE(changed);
+	ph_set("c1p2", "timeout_ms", "2000");
 }
 
 TEST_HARNESS_MAIN
