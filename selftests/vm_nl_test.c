@@ -418,7 +418,7 @@ TEST_F(nl, unprivileged_refused)
 /* A controller killed with requests waiting: the kernel serves them all. */
 TEST_F(nl, controller_killed_nothing_lost)
 {
-	int pipefd[2], seq, i;
+	int pipefd[2], seq;
 	long long served;
 	char c;
 	pid_t pid;
