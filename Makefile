@@ -30,7 +30,7 @@ FRAME_HDRS := kmod/frame.h daemon/kcompat.h
 
 HOST_TESTS := $(B)/frame_test $(B)/daemon_test
 HOST_PROGS := $(B)/sitesim
-BIN_PROGS := $(B)/bin/persohubd $(B)/bin/persohubctl
+BIN_PROGS := $(B)/bin/persohubd $(if $(wildcard daemon/persohubctl.c),$(B)/bin/persohubctl)
 GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_nl_test \
 	       $(B)/guest/vm_cdev_test
 PHNL_SRCS := daemon/phnl.c
