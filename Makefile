@@ -37,7 +37,7 @@ PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
 .PHONY: all module userspace deps check style sparse clean harness demo \
-	dkms-install install
+	dkms-install install distclean
 
 all: module userspace
 
@@ -123,6 +123,9 @@ sparse:
 check: deps
 	@scripts/check.sh
 
+demo: deps all
+	@scripts/demo.sh
+
 dkms-install:
 	scripts/dkms-install.sh
 
@@ -143,6 +146,11 @@ install: $(BIN_PROGS)
 	getent group persohub >/dev/null || groupadd -r persohub || true
 	[ -n "$(NO_DKMS)$(DESTDIR)" ] || scripts/dkms-install.sh
 
+# clean keeps the caches (the harness from linux-source, the unpacked
+# guest kernel); distclean removes them too.
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true
+	rm -rf $(B)/bin $(B)/guest $(HOST_TESTS) $(HOST_PROGS)
+
+distclean: clean
 	rm -rf $(B)

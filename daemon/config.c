@@ -26,6 +26,27 @@ void config_defaults(struct config *cfg)
 	cfg->priority = 50;
 	cfg->cpu = -1;
 	cfg->resync_ms = 1000;
+	cfg->probe_interval_ms = 1000;
+	memcpy(cfg->probe_frame, "PROBE", 5);
+	cfg->probe_len = 5;
+}
+
+static bool parse_hex(const char *s, uint8_t *out, unsigned int max,
+		      unsigned int *len)
+{
+	size_t n = strlen(s), i;
+	unsigned int b;
+
+	if (!n || n % 2 || n / 2 > max)
+		return false;
+	for (i = 0; i < n; i += 2) {
+		if (sscanf(s + i, "%2x", &b) != 1 ||
+		    strspn(s + i, "0123456789abcdefABCDEF") < 2)
+			return false;
+		out[i / 2] = b;
+	}
+	*len = n / 2;
+	return true;
 }
 
 static int fail(struct parse *p, const char *fmt, const char *a,
@@ -217,6 +238,16 @@ static int handler(void *user, const char *section, const char *key,
 			return fail(p, "resync_ms: invalid value '%s'", val,
 				    NULL);
 		cfg->resync_ms = v;
+	} else if (!strcmp(key, "probe_interval_ms")) {
+		if (!parse_u32(val, 0, 3600000, &v))
+			return fail(p, "probe_interval_ms: invalid value '%s'",
+				    val, NULL);
+		cfg->probe_interval_ms = v;
+	} else if (!strcmp(key, "probe_frame")) {
+		if (!parse_hex(val, cfg->probe_frame, sizeof(cfg->probe_frame),
+			       &cfg->probe_len))
+			return fail(p, "probe_frame: '%s' is not 1-64 bytes of hex",
+				    val, NULL);
 	} else if (!strcmp(key, "stats_file")) {
 		if (strlen(val) >= sizeof(cfg->stats_file))
 			return fail(p, "stats_file: path too long", NULL, NULL);

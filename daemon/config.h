@@ -8,6 +8,8 @@
  *   cpu = 1                   pin the daemon to this CPU (-1: no pinning)
  *   resync_ms = 1000          reconcile with the kernel this often
  *   stats_file = /run/persohubd.stats
+ *   probe_interval_ms = 1000  probe failed servers this often (0: never)
+ *   probe_frame = 50524f4245  the probe's payload, in hex ("PROBE")
  *
  *   [port 0000:00:10.0-0]     a port by stable identity: card and index
  *   role = station|server|off
@@ -53,6 +55,9 @@ struct config {
 	int cpu;
 	unsigned int resync_ms;
 	char stats_file[256];
+	unsigned int probe_interval_ms;
+	uint8_t probe_frame[64];
+	unsigned int probe_len;
 	unsigned int nports;
 	struct config_port ports[CONFIG_MAX_PORTS];
 };

@@ -44,8 +44,10 @@ struct daemon {
 	struct match m;
 	struct config cfg;
 	const char *cfg_path;
-	int epfd, sigfd, tfd;
+	int epfd, sigfd, tfd, probefd;
 	bool quit;
+	bool failed[MATCH_MAX_SERVERS];	/* serial servers to probe */
+	uint64_t probes, probes_back;
 	/* figures */
 	uint64_t lat_hist[LAT_BUCKETS];	/* wakeup to dispatch sent, ns */
 	uint64_t lat_max;
@@ -124,6 +126,10 @@ static int resync_port_cb(const struct phnl_attrs *at, void *data)
 		match_server_config(&d.m, id, cp->weight, cp->enabled);
 	if (phnl_u32(at, PERSOHUB_A_PORT_STATE, 0) == PERSOHUB_STATE_IDLE)
 		match_server_ready(&d.m, id, now);
+	if (id < MATCH_MAX_SERVERS)
+		d.failed[id] = !at->a[PERSOHUB_A_PORT_USER] &&
+			phnl_u32(at, PERSOHUB_A_PORT_STATE, 0) ==
+			PERSOHUB_STATE_FAILED;
 	return 0;
 }
 
@@ -136,6 +142,7 @@ static int resync_req_cb(const struct phnl_attrs *at, void *data)
 }
 
 static void dispatch_all(uint64_t t0);
+static void set_probe_timer(void);
 
 /* Re-read the kernel's truth: waiting requests and idle servers. */
 static int resync(void)
@@ -161,6 +168,7 @@ static int resync(void)
 static int event_cb(const struct phnl_attrs *at, void *data)
 {
 	uint64_t now = *(uint64_t *)data;
+	uint32_t id;
 
 	d.events++;
 	switch (at->cmd) {
@@ -171,11 +179,19 @@ static int event_cb(const struct phnl_attrs *at, void *data)
 		match_request_gone(&d.m, phnl_u64(at, PERSOHUB_A_REQ_ID, 0));
 		break;
 	case PERSOHUB_CMD_SERVER_READY:
-		match_server_ready(&d.m, phnl_u32(at, PERSOHUB_A_SERVER_ID, 0),
-				   now);
+		id = phnl_u32(at, PERSOHUB_A_SERVER_ID, 0);
+		match_server_ready(&d.m, id, now);
+		if (id < MATCH_MAX_SERVERS && d.failed[id]) {
+			d.failed[id] = false;
+			d.probes_back++;
+		}
 		break;
 	case PERSOHUB_CMD_SERVER_FAILED:
-		match_server_busy(&d.m, phnl_u32(at, PERSOHUB_A_SERVER_ID, 0));
+		id = phnl_u32(at, PERSOHUB_A_SERVER_ID, 0);
+		match_server_busy(&d.m, id);
+		if (id < MATCH_MAX_SERVERS)
+			d.failed[id] = phnl_u32(at, PERSOHUB_A_REASON, 0) ==
+				       PERSOHUB_REASON_TIMEOUT;
 		break;
 	case PERSOHUB_CMD_PORT_CHANGED:
 		if (phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0) != PERSOHUB_ROLE_SERVER)
@@ -184,6 +200,32 @@ static int event_cb(const struct phnl_attrs *at, void *data)
 		break;
 	}
 	return 0;
+}
+
+/* Health: a failed serial server gets the probe frame; its answer brings
+ * it back (the kernel announces SERVER_READY).
+ */
+static void probe_failed(void)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	unsigned int i;
+	int ret;
+
+	for (i = 1; i <= d.m.max_id; i++) {
+		if (!d.failed[i])
+			continue;
+		cmd_drain();
+		nlh = phnl_msg(&d.cmd, buf, PERSOHUB_CMD_SERVER_PROBE, 0);
+		mnl_attr_put_u32(nlh, PERSOHUB_A_SERVER_ID, i);
+		mnl_attr_put(nlh, PERSOHUB_A_PAYLOAD, d.cfg.probe_len,
+			     d.cfg.probe_frame);
+		ret = phnl_talk(&d.cmd, nlh, NULL, NULL);
+		if (ret == -EINVAL || ret == -ENODEV || ret == -EOPNOTSUPP)
+			d.failed[i] = false;	/* not failed any more */
+		else if (!ret)
+			d.probes++;
+	}
 }
 
 static void lat_add(uint64_t ns)
@@ -251,6 +293,7 @@ static void write_stats(FILE *f)
 {
 	fprintf(f, "dispatches %llu\nbatches %llu\nstale %llu\n"
 		"resyncs %llu\nlost_events %llu\nevents %llu\nwaiting %u\n"
+		"probes %llu\nprobes_back %llu\n"
 		"wakeup_to_dispatch_p50_ns %llu\nwakeup_to_dispatch_p99_ns %llu\n"
 		"wakeup_to_dispatch_max_ns %llu\n",
 		(unsigned long long)d.dispatches,
@@ -258,6 +301,8 @@ static void write_stats(FILE *f)
 		(unsigned long long)d.resyncs,
 		(unsigned long long)d.lost_events,
 		(unsigned long long)d.events, d.m.nwaiting,
+		(unsigned long long)d.probes,
+		(unsigned long long)d.probes_back,
 		(unsigned long long)lat_pct(0.5),
 		(unsigned long long)lat_pct(0.99),
 		(unsigned long long)d.lat_max);
@@ -361,6 +406,7 @@ static void reload(void)
 		return;
 	}
 	d.cfg = next;
+	set_probe_timer();
 	apply_config(&d.cfg);
 	resync();
 	info("configuration reloaded from %s", d.cfg_path);
@@ -408,6 +454,16 @@ static void realtime(const struct config *cfg)
 		warn("SCHED_FIFO %d: %s", cfg->priority, strerror(errno));
 }
 
+static void set_probe_timer(void)
+{
+	struct itimerspec its = { 0 };
+
+	its.it_interval.tv_sec = d.cfg.probe_interval_ms / 1000;
+	its.it_interval.tv_nsec = (d.cfg.probe_interval_ms % 1000) * 1000000L;
+	its.it_value = its.it_interval;
+	timerfd_settime(d.probefd, 0, &its, NULL);
+}
+
 static int add_fd(int fd)
 {
 	struct epoll_event e = { .events = EPOLLIN, .data.fd = fd };
@@ -443,8 +499,9 @@ static int setup(void)
 	sigaddset(&mask, SIGUSR1);
 	d.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	d.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d.probefd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (d.sigfd < 0 || d.tfd < 0 || d.epfd < 0) {
+	if (d.sigfd < 0 || d.tfd < 0 || d.probefd < 0 || d.epfd < 0) {
 		error("setup: %s", strerror(errno));
 		return -errno;
 	}
@@ -452,8 +509,9 @@ static int setup(void)
 	its.it_interval.tv_nsec = (d.cfg.resync_ms % 1000) * 1000000L;
 	its.it_value = its.it_interval;
 	timerfd_settime(d.tfd, 0, &its, NULL);
+	set_probe_timer();
 	if (add_fd(phnl_fd(&d.ev)) || add_fd(phnl_fd(&d.cmd)) ||
-	    add_fd(d.sigfd) || add_fd(d.tfd)) {
+	    add_fd(d.sigfd) || add_fd(d.tfd) || add_fd(d.probefd)) {
 		error("epoll: %s", strerror(errno));
 		return -errno;
 	}
@@ -518,6 +576,9 @@ static void loop(void)
 					resync();
 			} else if (fd == d.sigfd) {
 				on_signal();
+			} else if (fd == d.probefd) {
+				if (read(d.probefd, &ticks, sizeof(ticks)) > 0)
+					probe_failed();
 			} else if (fd == d.tfd) {
 				if (read(d.tfd, &ticks, sizeof(ticks)) > 0) {
 					/* Slow path: reconcile, publish. */

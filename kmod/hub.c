@@ -220,6 +220,7 @@ static void ph_request_fail(struct ph_request *req)
 
 static void ph_server_make_idle(struct ph_port *srv, u64 now)
 {
+	srv->probing = false;
 	srv->state = PH_STATE_IDLE;
 	srv->cur = NULL;
 	srv->idle_since = now;
@@ -242,6 +243,7 @@ static void ph_server_end_busy(struct ph_port *srv, u64 now)
 
 static void ph_server_fail(struct ph_port *srv, u32 reason)
 {
+	srv->probing = false;
 	list_del_init(&srv->idle_node);
 	srv->state = PH_STATE_FAILED;
 	srv->cur = NULL;
@@ -363,6 +365,14 @@ static void ph_server_answer(struct ph_port *srv, const u8 *data, u16 len)
 
 static void ph_server_rx(struct ph_port *srv, const u8 *data, u16 len)
 {
+	if (srv->state == PH_STATE_FAILED && srv->probing) {
+		/* It answers again: back to service. */
+		srv->probing = false;
+		ph_server_make_idle(srv, ktime_get_ns());
+		ph_nl_port_changed(srv);
+		ph_hub_match();
+		return;
+	}
 	if (srv->state != PH_STATE_BUSY) {
 		/* Late, duplicate or unsolicited: nobody asked. */
 		srv->stats.unexpected_frames++;
@@ -761,6 +771,28 @@ out:
 
 static void ph_port_unhook(struct ph_port *port);
 static void ph_port_release(struct ph_port *port);
+
+/* Health probe of a failed serial server. */
+int ph_hub_probe(u32 server_id, const u8 *data, u16 len)
+{
+	struct ph_port *srv;
+	int ret = 0;
+
+	spin_lock_irq(&ph_hub.lock);
+	srv = ph_port_find(server_id, NULL);
+	if (!srv || srv->role != PH_ROLE_SERVER || srv->dead)
+		ret = -ENODEV;
+	else if (srv->user)
+		ret = -EOPNOTSUPP;
+	else if (srv->state != PH_STATE_FAILED)
+		ret = -EINVAL;
+	else
+		ret = ph_port_queue_frame(srv, data, len);
+	if (!ret)
+		srv->probing = true;
+	spin_unlock_irq(&ph_hub.lock);
+	return ret;
+}
 
 /* Userspace servers. */
 

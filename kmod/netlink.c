@@ -80,6 +80,11 @@ static const struct nla_policy ph_dispatch_policy[PERSOHUB_A_SERVER_ID + 1] = {
 	[PERSOHUB_A_SERVER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
+static const struct nla_policy ph_probe_policy[PERSOHUB_A_PAYLOAD + 1] = {
+	[PERSOHUB_A_SERVER_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[PERSOHUB_A_PAYLOAD] = { .type = NLA_BINARY, .len = PH_PAYLOAD_MAX },
+};
+
 static const char ph_parity_chars[] = "noems";
 
 /* Fill the attributes of one port. Caller holds ph_hub.lock. */
@@ -465,6 +470,30 @@ static int ph_nl_dispatch_doit(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
+static int ph_nl_server_probe_doit(struct sk_buff *skb,
+				   struct genl_info *info)
+{
+	struct nlattr **attrs = info->attrs;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, PERSOHUB_A_SERVER_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, PERSOHUB_A_PAYLOAD))
+		return -EINVAL;
+	ret = ph_hub_probe(nla_get_u32(attrs[PERSOHUB_A_SERVER_ID]),
+			   nla_data(attrs[PERSOHUB_A_PAYLOAD]),
+			   nla_len(attrs[PERSOHUB_A_PAYLOAD]));
+	if (ret == -EINVAL)
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_SERVER_ID],
+				    "only a failed server is probed");
+	else if (ret == -ENODEV)
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_SERVER_ID],
+				    "no such server");
+	else if (ret == -EOPNOTSUPP)
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_SERVER_ID],
+				    "a userspace server is not probed");
+	return ret;
+}
+
 static int ph_nl_user_server_add_doit(struct sk_buff *skb,
 				      struct genl_info *info)
 {
@@ -612,6 +641,13 @@ static const struct genl_ops ph_nl_ops[] = {
 		.doit = ph_nl_user_server_del_doit,
 		.policy = ph_select_policy,
 		.maxattr = ARRAY_SIZE(ph_select_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PERSOHUB_CMD_SERVER_PROBE,
+		.doit = ph_nl_server_probe_doit,
+		.policy = ph_probe_policy,
+		.maxattr = ARRAY_SIZE(ph_probe_policy) - 1,
 		.flags = GENL_ADMIN_PERM,
 	},
 	{

@@ -140,6 +140,7 @@ struct ph_port {
 	u64 idle_since;
 	u64 busy_start;
 	u32 timeout_ms;
+	bool probing;			/* failed, a probe frame sent */
 	unsigned long deadline;
 	struct timer_list timer;
 
@@ -248,6 +249,7 @@ void ph_user_server_del(struct ph_port *srv);
 int ph_hub_attach(u32 portid);
 int ph_hub_detach(u32 portid, bool force);
 int ph_hub_dispatch(u32 portid, u64 req_id, u32 server_id);
+int ph_hub_probe(u32 server_id, const u8 *data, u16 len);
 int ph_user_response(struct ph_port *st, const void *holder, u64 req_id,
 		     const u8 *data, u16 len);
 void ph_user_release(struct ph_port *st, const void *holder);

@@ -37,6 +37,7 @@ count() {
 one() {
 	local step=$1 log=$out/$1.log
 	shift
+	mkdir -p "$out"
 	echo "== $step"
 	if "$@" >"$log" 2>&1; then
 		echo "ok 1 $step" >>"$log"
@@ -51,6 +52,7 @@ one() {
 tap() {
 	local step=$1 log=$out/$1.log rc
 	shift
+	mkdir -p "$out"
 	echo "== $step"
 	"$@" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
@@ -61,6 +63,7 @@ tap() {
 no_warnings() {
 	# The module and userspace, rebuilt from scratch: no warning at all.
 	make -s clean >/dev/null 2>&1
+	mkdir -p "$out"
 	make all 2>&1 | tee "$out/build.out"
 	[ "${PIPESTATUS[0]}" -eq 0 ] && ! grep -qi 'warning:' "$out/build.out"
 }

@@ -94,7 +94,7 @@ static struct {
 	uint64_t seed, key;
 	bool key_set, telnet, expect_errors;
 	const char *kv, *wait_file, *done_file;
-	unsigned int max_seconds, connect_timeout;
+	unsigned int max_seconds, connect_timeout, duration;
 } opt = {
 	.requests = 100, .size = 64, .depth = 1, .service_us = 1000,
 	.timeout_ms = 10000, .max_seconds = 120, .connect_timeout = 30,
@@ -311,10 +311,14 @@ static void station_send(struct port *p, uint64_t now)
 	p->next_at = 0;
 }
 
+static uint64_t stop_ns;	/* --duration: no new request after this */
+
 static bool station_done(const struct port *p)
 {
 	unsigned int want = opt.requests > p->burst ? opt.requests : p->burst;
 
+	if (stop_ns && now_ns() >= stop_ns)
+		return !p->qlen;
 	return p->sent >= want && !p->qlen;
 }
 
@@ -325,6 +329,8 @@ static void station_pump(struct port *p, uint64_t now)
 
 	if (p->sent < p->burst)
 		depth = p->burst;
+	if (stop_ns && now >= stop_ns)
+		return;
 	while (p->sent < want && p->qlen < depth && p->qlen < MAX_OUT &&
 	       now >= p->next_at) {
 		station_send(p, now);
@@ -595,6 +601,7 @@ static void usage(FILE *f)
 "  --stations LIST      station ports: c0p0,c0p1 or ranges c0p0-c1p1\n"
 "  --servers LIST       server ports\n"
 "  --requests N         requests per station (default 100)\n"
+"  --duration S         stop sending new requests after S seconds\n"
 "  --size N             request payload bytes (default 64, min 10)\n"
 "  --size-max M         random sizes from --size to M\n"
 "  --depth D            requests a station keeps outstanding (default 1)\n"
@@ -625,7 +632,7 @@ static void parse(int argc, char **argv)
 	enum { O_SOCKDIR = 256, O_STATIONS, O_SERVERS, O_REQUESTS, O_SIZE,
 	       O_SIZE_MAX, O_DEPTH, O_THINK, O_SERVICE, O_TIMEOUT, O_MODE,
 	       O_NOISE, O_BREAK, O_BURST, O_RAW, O_TELNET, O_SEED, O_KEY,
-	       O_EXPECT, O_KV, O_WAIT, O_DONE, O_MAXS, O_CONNT };
+	       O_EXPECT, O_KV, O_WAIT, O_DONE, O_MAXS, O_CONNT, O_DUR };
 	static const struct option lo[] = {
 		{ "sockdir", 1, 0, O_SOCKDIR }, { "stations", 1, 0, O_STATIONS },
 		{ "servers", 1, 0, O_SERVERS }, { "requests", 1, 0, O_REQUESTS },
@@ -641,6 +648,7 @@ static void parse(int argc, char **argv)
 		{ "wait-file", 1, 0, O_WAIT }, { "done-file", 1, 0, O_DONE },
 		{ "max-seconds", 1, 0, O_MAXS },
 		{ "connect-timeout", 1, 0, O_CONNT },
+		{ "duration", 1, 0, O_DUR },
 		{ "help", 0, 0, 'h' }, { }
 	};
 	const char *val;
@@ -699,6 +707,10 @@ static void parse(int argc, char **argv)
 		case O_DONE: opt.done_file = optarg; break;
 		case O_MAXS: opt.max_seconds = atoi(optarg); break;
 		case O_CONNT: opt.connect_timeout = atoi(optarg); break;
+		case O_DUR:
+			opt.duration = atoi(optarg);
+			opt.requests = UINT32_MAX / 2;
+			break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -753,6 +765,8 @@ int main(int argc, char **argv)
 		usleep(50000);
 	start = now_ns();
 	deadline = start + opt.max_seconds * 1000000000ULL;
+	if (opt.duration)
+		stop_ns = start + opt.duration * 1000000000ULL;
 
 	for (;;) {
 		now = now_ns();
@@ -887,8 +901,8 @@ int main(int argc, char **argv)
 
 		if (p->kind != K_STATION)
 			continue;
-		if (p->wrong || p->sent < (opt.requests > p->burst ?
-					   opt.requests : p->burst) ||
+		if (p->wrong || (!opt.duration && p->sent < (opt.requests >
+					p->burst ? opt.requests : p->burst)) ||
 		    (!opt.expect_errors &&
 		     (p->errors || p->timeouts || p->late))) {
 			fprintf(stderr, "sitesim: %s: not every request got its "

@@ -72,6 +72,10 @@
  * @PERSOHUB_CMD_PORT_CHANGED: event: a port's role, state or name changed.
  * @PERSOHUB_CMD_CTRL_CHANGED: event: a controller attached or detached
  *	(%PERSOHUB_A_CTRL_ATTACHED).
+ * @PERSOHUB_CMD_SERVER_PROBE: send frame %PERSOHUB_A_PAYLOAD to failed
+ *	serial server %PERSOHUB_A_SERVER_ID; its next complete frame returns
+ *	it to service (%PERSOHUB_CMD_SERVER_READY). -EINVAL unless the
+ *	server has failed, -EOPNOTSUPP for a userspace server. Admin.
  */
 enum persohub_cmd {
 	PERSOHUB_CMD_UNSPEC,
@@ -90,6 +94,7 @@ enum persohub_cmd {
 	PERSOHUB_CMD_SERVER_FAILED,
 	PERSOHUB_CMD_PORT_CHANGED,
 	PERSOHUB_CMD_CTRL_CHANGED,
+	PERSOHUB_CMD_SERVER_PROBE,
 
 	__PERSOHUB_CMD_MAX,
 	PERSOHUB_CMD_MAX = __PERSOHUB_CMD_MAX - 1
@@ -127,6 +132,8 @@ enum persohub_cmd {
  * @PERSOHUB_A_PAD: padding for 64-bit attributes
  * @PERSOHUB_A_HUB_WAITING: u32, requests waiting for a server
  * @PERSOHUB_A_HUB_NEXT_ID: u64, the id the next request will get
+ * @PERSOHUB_A_PAYLOAD: binary, a probe frame's payload (not key material:
+ *	it comes from the configuration)
  */
 enum persohub_attr {
 	PERSOHUB_A_UNSPEC,
@@ -158,6 +165,7 @@ enum persohub_attr {
 	PERSOHUB_A_PAD,
 	PERSOHUB_A_HUB_WAITING,
 	PERSOHUB_A_HUB_NEXT_ID,
+	PERSOHUB_A_PAYLOAD,
 
 	__PERSOHUB_A_MAX,
 	PERSOHUB_A_MAX = __PERSOHUB_A_MAX - 1
