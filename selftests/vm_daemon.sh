@@ -111,7 +111,7 @@ weight = 2
 EOF
 
 echo "TAP version 13"
-echo "1..12"
+echo "1..14"
 
 # 1-2: configuration applied at start, controller attached.
 : >"$log"
@@ -154,7 +154,22 @@ rc=$?
 	[ "$(sim_get "$t" total.wrong)" = 0 ]
 ok $? "kill -9 under load: 900 of 900 answered, none wrong (sim exit $rc)"
 
-# 7-8: SIGHUP with a bad file keeps the running configuration.
+# 7-8: a server that stops answering fails; the daemon's probe brings it
+# back once it answers again.
+t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 4 \
+	--server-mode c1p2=silent)
+sim_wait "$t" 60
+rc=$?
+[ $rc -eq 0 ] && [ "$(cat $sysfs/$c1-2/state)" = failed ]
+ok $? "a silent server fails, its request is served elsewhere (sim $rc)"
+t=$(sim_start --stations c0p0 --servers c1p2,c1p3 --requests 30 \
+	--think-us 100000)
+sim_wait "$t" 60
+sleep 0.3
+[ "$(cat $sysfs/$c1-2/state)" = idle ] && [ "$(stats_get probes_back)" -ge 1 ]
+ok $? "the probe returns it to service ($(stats_get probes) probes)"
+
+# 9-10: SIGHUP with a bad file keeps the running configuration.
 cp "$conf" "$conf.good"
 sed -i 's/^queue_depth = 2/queue_depth = 99/' "$conf"
 kill -HUP "$pid"
@@ -165,19 +180,19 @@ ok $? "a bad file is reported with file:line"
 [ "$(cat $sysfs/$c1-1/queue_depth)" = 2 ] && kill -0 "$pid"
 ok $? "the running configuration stays"
 
-# 9: SIGHUP with a good file applies it.
+# 11: SIGHUP with a good file applies it.
 sed 's/^queue_depth = 2/queue_depth = 3/' "$conf.good" >"$conf"
 kill -HUP "$pid"
 sleep 0.5
 [ "$(cat $sysfs/$c1-1/queue_depth)" = 3 ]
 ok $? "SIGHUP applies a changed file"
 
-# 10: still serving after reloads.
+# 12: still serving after reloads.
 t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 20)
 sim_wait "$t" 60
 ok $? "serving after reloads"
 
-# 11-12: SIGTERM detaches; the kernel keeps serving.
+# 13-14: SIGTERM detaches; the kernel keeps serving.
 kill -TERM "$pid"
 wait "$pid"
 rc=$?
