@@ -32,7 +32,7 @@ HOST_TESTS := $(B)/frame_test $(B)/daemon_test
 HOST_PROGS := $(B)/sitesim
 BIN_PROGS := $(B)/bin/persohubd $(if $(wildcard daemon/persohubctl.c),$(B)/bin/persohubctl)
 GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_nl_test \
-	       $(B)/guest/vm_cdev_test
+	       $(B)/guest/vm_cdev_test $(B)/guest/tcpserver
 PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
@@ -79,9 +79,11 @@ $(B)/frame_test: selftests/frame_test.c $(FRAME_SRCS) $(FRAME_HDRS) $(HARNESS)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
 		selftests/frame_test.c $(FRAME_SRCS)
 
-DAEMON_SRCS := daemon/persohubd.c daemon/config.c daemon/match.c $(PHNL_SRCS)
+DAEMON_SRCS := daemon/persohubd.c daemon/config.c daemon/match.c \
+	       daemon/tcp.c $(PHNL_SRCS) $(FRAME_SRCS)
 
-$(B)/bin/persohubd: $(DAEMON_SRCS) daemon/config.h daemon/match.h $(PHNL_HDRS)
+$(B)/bin/persohubd: $(DAEMON_SRCS) daemon/config.h daemon/match.h \
+		daemon/tcp.h $(PHNL_HDRS) $(FRAME_HDRS)
 	@mkdir -p $(B)/bin
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(DAEMON_SRCS) -lmnl -linih -lsystemd
 
@@ -107,6 +109,11 @@ $(B)/daemon_test: selftests/daemon_test.c daemon/config.c daemon/match.c \
 	@mkdir -p $(B)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
 		selftests/daemon_test.c daemon/config.c daemon/match.c -linih
+
+$(B)/guest/tcpserver: selftests/tcpserver.c selftests/siteproto.h \
+		$(FRAME_SRCS) $(FRAME_HDRS)
+	@mkdir -p $(B)/guest
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(FRAME_SRCS)
 
 $(B)/sitesim: selftests/sitesim.c selftests/siteproto.h $(FRAME_SRCS) $(FRAME_HDRS)
 	@mkdir -p $(B)

@@ -204,17 +204,72 @@ static struct config_port *port_section(struct parse *p, const char *ident)
 	return cp;
 }
 
+static struct config_tcp *tcp_section(struct parse *p, const char *name)
+{
+	struct config *cfg = p->cfg;
+	struct config_tcp *t;
+	unsigned int i;
+
+	if (!name_valid(name)) {
+		fail(p, "tcp section '%s': the name is 1-31 of [A-Za-z0-9._-]",
+		     name, NULL);
+		return NULL;
+	}
+	for (i = 0; i < cfg->ntcp; i++)
+		if (!strcmp(cfg->tcp[i].name, name))
+			return &cfg->tcp[i];
+	if (cfg->ntcp == CONFIG_MAX_TCP) {
+		fail(p, "too many tcp sections", NULL, NULL);
+		return NULL;
+	}
+	t = &cfg->tcp[cfg->ntcp++];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->timeout_ms = 2000;
+	return t;
+}
+
+static int tcp_key(struct parse *p, struct config_tcp *t, const char *key,
+		   const char *val)
+{
+	const char *colon = strrchr(val, ':');
+	uint32_t v;
+
+	if (!strcmp(key, "address")) {
+		if (!colon || colon == val ||
+		    (size_t)(colon - val) >= sizeof(t->host) ||
+		    !parse_u32(colon + 1, 1, 65535, &v))
+			return fail(p, "address: '%s' is not host:port", val,
+				    NULL);
+		memcpy(t->host, val, colon - val);
+		t->host[colon - val] = '\0';
+		t->port = v;
+	} else if (!strcmp(key, "timeout_ms")) {
+		if (!parse_u32(val, 1, 600000, &t->timeout_ms))
+			return fail(p, "timeout_ms: invalid value '%s'", val,
+				    NULL);
+	} else {
+		return fail(p, "unknown key '%s' in a tcp section", key, NULL);
+	}
+	return 1;
+}
+
 static int handler(void *user, const char *section, const char *key,
 		   const char *val)
 {
 	struct parse *p = user;
 	struct config *cfg = p->cfg;
 	struct config_port *cp;
+	struct config_tcp *t;
 	uint32_t v;
 
 	if (!strncmp(section, "port ", 5)) {
 		cp = port_section(p, section + 5);
 		return cp ? port_key(p, cp, key, val) : 0;
+	}
+	if (!strncmp(section, "tcp ", 4)) {
+		t = tcp_section(p, section + 4);
+		return t ? tcp_key(p, t, key, val) : 0;
 	}
 	if (strcmp(section, "daemon"))
 		return fail(p, "unknown section [%s]", section, NULL);
@@ -317,6 +372,12 @@ int config_load(const char *path, struct config *cfg, char *err,
 			 p.reason[0] ? p.reason : "syntax error");
 		return -1;
 	}
+	for (i = 0; i < cfg->ntcp; i++)
+		if (!cfg->tcp[i].port) {
+			snprintf(err, errlen, "%s: [tcp %s] has no address",
+				 path, cfg->tcp[i].name);
+			return -1;
+		}
 	/* Names name device nodes: no two ports may share one. */
 	for (i = 0; i < cfg->nports; i++)
 		for (j = i + 1; j < cfg->nports; j++)

@@ -23,6 +23,10 @@
  *   max_payload = 1024
  *   weight = 1                servers: higher is chosen first
  *   enabled = yes             servers: no = never dispatched to
+ *
+ *   [tcp net-hsm1]            a server reached over TCP (a network HSM, a
+ *   address = 10.0.0.5:1500   peer site PC), same framing on the stream,
+ *   timeout_ms = 2000         served through the station devices
  */
 #ifndef PH_CONFIG_H
 #define PH_CONFIG_H
@@ -31,6 +35,7 @@
 #include <stdint.h>
 
 #define CONFIG_MAX_PORTS	128
+#define CONFIG_MAX_TCP		16
 #define CONFIG_NAME_LEN		32
 
 /* A value a port section may set; 'set' says whether it did. */
@@ -49,6 +54,13 @@ struct config_port {
 	bool enabled;
 };
 
+struct config_tcp {
+	char name[CONFIG_NAME_LEN];
+	char host[64];
+	uint16_t port;
+	uint32_t timeout_ms;
+};
+
 struct config {
 	bool realtime;
 	int priority;
@@ -60,6 +72,8 @@ struct config {
 	unsigned int probe_len;
 	unsigned int nports;
 	struct config_port ports[CONFIG_MAX_PORTS];
+	unsigned int ntcp;
+	struct config_tcp tcp[CONFIG_MAX_TCP];
 };
 
 /*

@@ -33,6 +33,7 @@
 #include "config.h"
 #include "match.h"
 #include "phnl.h"
+#include "tcp.h"
 
 #define DEFAULT_CONFIG	"/etc/persohub/persohub.conf"
 #define LAT_BUCKETS	40
@@ -192,8 +193,10 @@ static int event_cb(const struct phnl_attrs *at, void *data)
 		if (id < MATCH_MAX_SERVERS)
 			d.failed[id] = phnl_u32(at, PERSOHUB_A_REASON, 0) ==
 				       PERSOHUB_REASON_TIMEOUT;
+		tcp_server_failed(id);
 		break;
 	case PERSOHUB_CMD_PORT_CHANGED:
+		tcp_rescan();
 		if (phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0) != PERSOHUB_ROLE_SERVER)
 			match_server_busy(&d.m,
 					  phnl_u32(at, PERSOHUB_A_PORT_ID, 0));
@@ -294,6 +297,7 @@ static void write_stats(FILE *f)
 	fprintf(f, "dispatches %llu\nbatches %llu\nstale %llu\n"
 		"resyncs %llu\nlost_events %llu\nevents %llu\nwaiting %u\n"
 		"probes %llu\nprobes_back %llu\n"
+		"tcp_requests %llu\ntcp_responses %llu\ntcp_connects %llu\n"
 		"wakeup_to_dispatch_p50_ns %llu\nwakeup_to_dispatch_p99_ns %llu\n"
 		"wakeup_to_dispatch_max_ns %llu\n",
 		(unsigned long long)d.dispatches,
@@ -303,6 +307,9 @@ static void write_stats(FILE *f)
 		(unsigned long long)d.events, d.m.nwaiting,
 		(unsigned long long)d.probes,
 		(unsigned long long)d.probes_back,
+		(unsigned long long)tcp_figures()->requests,
+		(unsigned long long)tcp_figures()->responses,
+		(unsigned long long)tcp_figures()->connects,
 		(unsigned long long)lat_pct(0.5),
 		(unsigned long long)lat_pct(0.99),
 		(unsigned long long)d.lat_max);
@@ -577,8 +584,12 @@ static void loop(void)
 			} else if (fd == d.sigfd) {
 				on_signal();
 			} else if (fd == d.probefd) {
-				if (read(d.probefd, &ticks, sizeof(ticks)) > 0)
+				if (read(d.probefd, &ticks, sizeof(ticks)) > 0) {
 					probe_failed();
+					tcp_tick();
+				}
+			} else if (tcp_handle(fd)) {
+				continue;
 			} else if (fd == d.tfd) {
 				if (read(d.tfd, &ticks, sizeof(ticks)) > 0) {
 					/* Slow path: reconcile, publish. */
@@ -664,12 +675,14 @@ int main(int argc, char **argv)
 	realtime(&d.cfg);
 	if (attach())
 		return 1;
+	tcp_init(&d.cmd, d.epfd, &d.cfg);
 	resync();
 	info("attached as controller; %u requests waiting", d.m.nwaiting);
 	sd_notify(0, "READY=1\nSTATUS=dispatching");
 	dispatch_all(now_ns());
 	loop();
 	sd_notify(0, "STOPPING=1");
+	tcp_fini();
 	detach();
 	save_stats();
 	info("detached; the kernel matches again");

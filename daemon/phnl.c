@@ -115,6 +115,7 @@ static int family_cb(const struct nlmsghdr *nlh, void *data)
 /* What every callback of one exchange gets. */
 struct exchange {
 	struct phnl *h;
+	uint32_t seq;
 	mnl_cb_t cb;
 	void *data;
 };
@@ -125,6 +126,14 @@ static int error_cb(const struct nlmsghdr *nlh, void *data)
 	struct exchange *x = data;
 	struct phnl *h = x->h;
 	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+
+	/* The answer to an earlier, asynchronous request: counted only. */
+	if (nlh->nlmsg_seq != x->seq) {
+		if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(*err)) &&
+		    err->error)
+			h->async_errors++;
+		return MNL_CB_OK;
+	}
 	const struct nlattr *a;
 	unsigned int off = sizeof(*err);
 
@@ -151,8 +160,10 @@ static int error_cb(const struct nlmsghdr *nlh, void *data)
 static int done_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const int *err = mnl_nlmsg_get_payload(nlh);
+	struct exchange *x = data;
 
-	(void)data;
+	if (nlh->nlmsg_seq != x->seq)
+		return MNL_CB_OK;
 	if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(int)) && *err < 0) {
 		errno = -*err;
 		return MNL_CB_ERROR;
@@ -235,15 +246,17 @@ static int data_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct exchange *x = data;
 
+	if (nlh->nlmsg_seq != x->seq)
+		return MNL_CB_OK;
 	return x->cb(nlh, x->data);
 }
 
 static int talk_raw(struct phnl *h, struct nlmsghdr *nlh, mnl_cb_t cb,
 		    void *data)
 {
-	struct exchange x = { .h = h, .cb = cb, .data = data };
+	struct exchange x = { .h = h, .seq = nlh->nlmsg_seq, .cb = cb,
+			      .data = data };
 	char buf[PHNL_RECV_SIZE];
-	uint32_t seq = nlh->nlmsg_seq;
 	int ret;
 
 	h->errmsg[0] = '\0';
@@ -255,7 +268,10 @@ static int talk_raw(struct phnl *h, struct nlmsghdr *nlh, mnl_cb_t cb,
 		ret = mnl_socket_recvfrom(h->nl, buf, sizeof(buf));
 		if (ret < 0)
 			return -errno;
-		ret = mnl_cb_run2(buf, ret, seq, h->portid, data_cb, &x,
+		/* Sequence numbers are checked in the callbacks: answers to
+		 * earlier requests sent without waiting are skipped there.
+		 */
+		ret = mnl_cb_run2(buf, ret, 0, h->portid, data_cb, &x,
 				  ctl_cbs, NLMSG_MIN_TYPE);
 	} while (ret > 0);
 	return ret < 0 ? -errno : 0;

@@ -21,6 +21,7 @@ struct phnl {
 	uint32_t seq;
 	char errmsg[256];	/* extack message of the last error */
 	int erroff;		/* offset of the attribute it names, or 0 */
+	uint64_t async_errors;	/* errors answering requests not waited for */
 };
 
 /* Attributes of one message, indexed by enum persohub_attr. */

@@ -603,7 +603,11 @@ int ph_port_set_state(struct ph_port *port, enum ph_state state)
 		goto out;
 	switch (state) {
 	case PH_STATE_IDLE:
-		/* Back to service. */
+		/* Back to service; a busy server is in service already. */
+		if (port->state == PH_STATE_BUSY) {
+			ret = -EBUSY;
+			goto out;
+		}
 		ph_server_make_idle(port, ktime_get_ns());
 		ph_hub_match();
 		break;
@@ -883,8 +887,12 @@ void ph_user_release(struct ph_port *st, const void *holder)
 		if (req->holder != holder)
 			continue;
 		srv = req->server;
-		ph_server_end_busy(srv, ktime_get_ns());
-		ph_server_make_idle(srv, ktime_get_ns());
+		list_del_init(&req->user_node);
+		req->holder = NULL;
+		if (srv && srv->cur == req) {
+			ph_server_end_busy(srv, ktime_get_ns());
+			ph_server_make_idle(srv, ktime_get_ns());
+		}
 		ph_request_requeue(req, true);
 	}
 	ph_hub_match();

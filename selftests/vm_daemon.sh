@@ -111,7 +111,7 @@ weight = 2
 EOF
 
 echo "TAP version 13"
-echo "1..14"
+echo "1..16"
 
 # 1-2: configuration applied at start, controller attached.
 : >"$log"
@@ -201,6 +201,34 @@ ok $? "SIGTERM: clean exit (status $rc), detached"
 t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 20)
 sim_wait "$t" 60
 ok $? "the kernel serves without a daemon"
+
+# 15-16: a server reached over TCP serves the stations through their
+# devices; the serial servers are out of service.
+ip link set lo up
+tcpserver 7000 4242 /tmp/tcp.count &
+tcppid=$!
+echo failed >$sysfs/$c1-2/state
+echo failed >$sysfs/$c1-3/state
+printf '[tcp net1]\naddress = 127.0.0.1:7000\ntimeout_ms = 3000\n' >>"$conf"
+start_daemon
+i=0
+while ! grep -q "net1: connected" "$log" && [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+t=$(sim_start --stations c0p0,c0p1 --requests 20 --key 4242)
+sim_wait "$t" 60
+rc=$?
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 40 ]
+ok $? "a TCP server serves 40 requests, every answer verified (sim $rc)"
+sleep 0.3
+[ "$(cat /tmp/tcp.count)" = 40 ] && [ "$(stats_get tcp_responses)" = 40 ]
+ok $? "all through the TCP backend ($(cat /tmp/tcp.count) answers)"
+kill -TERM "$pid"
+wait "$pid"
+kill "$tcppid"
+echo idle >$sysfs/$c1-2/state
+echo idle >$sysfs/$c1-3/state
 
 sed 's/^/# log: /' "$log"
 [ $failures -eq 0 ]

@@ -366,6 +366,16 @@ TEST_F(hub, role_change_refused_while_busy)
 	EXPECT_EQ(-EBUSY, ph_set("c0p3", "role", "off"));
 	EXPECT_EQ(-EBUSY, ph_set("c0p3", "role", "server"));
 	EXPECT_EQ(-EBUSY, ph_set("c0p3", "name", "renamed"));
+	/* The busy server is in service already: "idle" is refused. */
+	{
+		const char *srv = wait_state("c1p2", "busy", 100) ? "c1p2" :
+				  "c1p3";
+
+		EXPECT_TRUE(wait_state(srv, "busy", 100));
+		EXPECT_EQ(-EBUSY, ph_set(srv, "state", "idle"));
+		EXPECT_EQ(-EBUSY, ph_set(srv, "state", "failed"));
+		EXPECT_EQ(-EBUSY, ph_set(srv, "role", "off"));
+	}
 	ASSERT_EQ(0, sim_wait(&self->res, seq, 60));
 	EXPECT_EQ(1, sim_get(&self->res, "total.ok"));
 	ASSERT_TRUE(wait_state("c0p3", "idle", 5000));

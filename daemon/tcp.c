@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * persohubd's TCP backend: servers that are not serial ports (a network
+ * HSM, a peer site PC), reached over TCP with the same framing as the
+ * serial lines. Each configured [tcp NAME] is a userspace server in the
+ * kernel; a request dispatched to it is read from its station's device,
+ * sent on the connection, and the next frame that comes back is written to
+ * the device as the response.
+ *
+ * The daemon reads every station device: a site running persohubd serves
+ * its userspace servers through it. A connection that fails, or a server
+ * the kernel marked failed (timeout), is closed and reconnected on the
+ * slow timer; the kernel retries the request elsewhere meanwhile.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "tcp.h"
+
+#define MAX_STATIONS	256
+#define DEVDIR		"/dev/persohub"
+
+struct tcp_server {
+	struct config_tcp cfg;
+	uint32_t id;
+	int fd;
+	bool up;		/* connected */
+	bool busy;		/* a request is on the wire */
+	uint64_t req_id;
+	int station_fd;
+	struct ph_deframer rx;
+	uint8_t rxbuf[PH_DEFRAMER_BUF(PH_PAYLOAD_MAX)];
+};
+
+static struct {
+	struct phnl *nl;
+	int epfd;
+	unsigned int n;
+	struct tcp_server s[CONFIG_MAX_TCP];
+	unsigned int nst;
+	struct {
+		int fd;
+		char name[64];
+		bool seen;
+	} st[MAX_STATIONS];
+	struct tcp_figures fig;
+} t;
+
+static void logw(const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "persohubd: tcp: ");
+	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+}
+
+static int id_cb(const struct phnl_attrs *at, void *data)
+{
+	*(uint32_t *)data = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
+	return 0;
+}
+
+static int set_state(struct tcp_server *s, uint32_t state)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	nlh = phnl_msg(t.nl, buf, PERSOHUB_CMD_PORT_SET, 0);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, s->id);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_STATE, state);
+	return phnl_talk(t.nl, nlh, NULL, NULL);
+}
+
+/* The kernel's userspace server for @s: added, or found from before. */
+static int user_server(struct tcp_server *s)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int ret;
+
+	nlh = phnl_msg(t.nl, buf, PERSOHUB_CMD_USER_SERVER_ADD, 0);
+	mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, s->cfg.name);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_TIMEOUT_MS, s->cfg.timeout_ms);
+	ret = phnl_talk(t.nl, nlh, NULL, NULL);
+	if (ret && ret != -EEXIST)
+		return ret;
+	nlh = phnl_msg(t.nl, buf, PERSOHUB_CMD_PORT_GET, 0);
+	mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, s->cfg.name);
+	return phnl_talk(t.nl, nlh, id_cb, &s->id);
+}
+
+static void tcp_close(struct tcp_server *s)
+{
+	if (s->fd >= 0) {
+		epoll_ctl(t.epfd, EPOLL_CTL_DEL, s->fd, NULL);
+		close(s->fd);
+	}
+	s->fd = -1;
+	s->up = false;
+	s->busy = false;
+	ph_deframer_reset(&s->rx);
+}
+
+static void tcp_connect(struct tcp_server *s)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	struct epoll_event e = { .events = EPOLLIN };
+	char port[8];
+	int fd;
+
+	snprintf(port, sizeof(port), "%u", s->cfg.port);
+	if (getaddrinfo(s->cfg.host, port, &hints, &ai))
+		return;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	if (fd < 0)
+		return;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	s->fd = fd;
+	s->up = true;
+	e.data.fd = fd;
+	epoll_ctl(t.epfd, EPOLL_CTL_ADD, fd, &e);
+	t.fig.connects++;
+	if (set_state(s, PERSOHUB_STATE_IDLE))
+		logw("%s: cannot return to service", s->cfg.name, "");
+	else
+		logw("%s: connected to %s", s->cfg.name, s->cfg.host);
+}
+
+/* Open the devices of stations that appeared, close those that went. */
+void tcp_rescan(void)
+{
+	struct epoll_event e = { .events = EPOLLIN };
+	struct dirent *de;
+	unsigned int i;
+	char path[sizeof(DEVDIR) + 256];
+	DIR *dir;
+	int fd;
+
+	if (!t.n)
+		return;
+	for (i = 0; i < t.nst; i++)
+		t.st[i].seen = false;
+	dir = opendir(DEVDIR);
+	while (dir && (de = readdir(dir))) {
+		if (de->d_name[0] == '.' ||
+		    strlen(de->d_name) >= sizeof(t.st[0].name))
+			continue;
+		for (i = 0; i < t.nst; i++)
+			if (!strcmp(t.st[i].name, de->d_name))
+				break;
+		if (i < t.nst) {
+			t.st[i].seen = true;
+			continue;
+		}
+		if (t.nst == MAX_STATIONS)
+			break;
+		snprintf(path, sizeof(path), DEVDIR "/%s", de->d_name);
+		fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		e.data.fd = fd;
+		epoll_ctl(t.epfd, EPOLL_CTL_ADD, fd, &e);
+		t.st[t.nst].fd = fd;
+		strcpy(t.st[t.nst].name, de->d_name);	/* length checked */
+		t.st[t.nst++].seen = true;
+	}
+	if (dir)
+		closedir(dir);
+	for (i = 0; i < t.nst; ) {
+		if (t.st[i].seen) {
+			i++;
+			continue;
+		}
+		epoll_ctl(t.epfd, EPOLL_CTL_DEL, t.st[i].fd, NULL);
+		close(t.st[i].fd);
+		t.st[i] = t.st[--t.nst];
+	}
+}
+
+int tcp_init(struct phnl *nl, int epfd, const struct config *cfg)
+{
+	unsigned int i;
+	int ret;
+
+	t.nl = nl;
+	t.epfd = epfd;
+	t.n = 0;
+	for (i = 0; i < cfg->ntcp; i++) {
+		struct tcp_server *s = &t.s[t.n];
+
+		memset(s, 0, sizeof(*s));
+		s->cfg = cfg->tcp[i];
+		s->fd = -1;
+		ph_deframer_init(&s->rx, s->rxbuf, PH_PAYLOAD_MAX);
+		ret = user_server(s);
+		if (ret) {
+			logw("%s: cannot add the server: %s", s->cfg.name,
+			     strerror(-ret));
+			continue;
+		}
+		t.n++;
+		/* Out of service until connected. */
+		set_state(s, PERSOHUB_STATE_FAILED);
+		tcp_connect(s);
+	}
+	tcp_rescan();
+	return 0;
+}
+
+void tcp_fini(void)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	unsigned int i;
+
+	for (i = 0; i < t.n; i++) {
+		tcp_close(&t.s[i]);
+		nlh = phnl_msg(t.nl, buf, PERSOHUB_CMD_USER_SERVER_DEL, 0);
+		mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, t.s[i].id);
+		phnl_talk(t.nl, nlh, NULL, NULL);
+	}
+	for (i = 0; i < t.nst; i++)
+		close(t.st[i].fd);
+	t.n = t.nst = 0;
+}
+
+void tcp_tick(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < t.n; i++)
+		if (!t.s[i].up)
+			tcp_connect(&t.s[i]);
+}
+
+void tcp_server_failed(uint32_t id)
+{
+	unsigned int i;
+
+	/* A late answer must not pass for the next request's: start over. */
+	for (i = 0; i < t.n; i++)
+		if (t.s[i].id == id && t.s[i].up) {
+			tcp_close(&t.s[i]);
+			t.fig.timeouts++;
+		}
+}
+
+const struct tcp_figures *tcp_figures(void)
+{
+	return &t.fig;
+}
+
+static struct tcp_server *by_id(uint32_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < t.n; i++)
+		if (t.s[i].id == id)
+			return &t.s[i];
+	return NULL;
+}
+
+static void station_readable(int fd)
+{
+	static struct {
+		struct persohub_msg h;
+		uint8_t data[PERSOHUB_PAYLOAD_MAX];
+	} m;
+	static uint8_t enc[PH_ENCODED_MAX(PERSOHUB_PAYLOAD_MAX)];
+	struct tcp_server *s;
+	ssize_t n;
+	size_t len, off;
+
+	while ((n = read(fd, &m, sizeof(m))) > 0) {
+		s = by_id(m.h.server_id);
+		if (!s || !s->up)
+			continue;	/* the kernel's timeout retries it */
+		s->busy = true;
+		s->req_id = m.h.req_id;
+		s->station_fd = fd;
+		len = ph_frame_encode(enc, m.data, m.h.len);
+		for (off = 0; off < len; ) {
+			/* Small frames on a fresh connection: no EAGAIN in
+			 * practice; block briefly if the peer is slow.
+			 */
+			n = send(s->fd, enc + off, len - off, MSG_NOSIGNAL);
+			if (n < 0 && errno == EAGAIN)
+				continue;
+			if (n < 0) {
+				tcp_close(s);
+				break;
+			}
+			off += n;
+		}
+		t.fig.requests++;
+	}
+	if (n < 0 && errno == ENODEV)
+		tcp_rescan();	/* the station went away */
+}
+
+static void peer_readable(struct tcp_server *s)
+{
+	static struct {
+		struct persohub_msg h;
+		uint8_t data[PERSOHUB_PAYLOAD_MAX];
+	} r;
+	uint8_t buf[4096];
+	ssize_t n, i;
+	uint16_t len;
+
+	n = read(s->fd, buf, sizeof(buf));
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			logw("%s: connection lost", s->cfg.name, "");
+			tcp_close(s);
+			set_state(s, PERSOHUB_STATE_FAILED);
+		}
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (ph_deframer_feed(&s->rx, buf[i]) != PH_RX_FRAME)
+			continue;
+		if (!s->busy) {
+			t.fig.unexpected++;
+			continue;
+		}
+		len = ph_deframer_payload_len(&s->rx);
+		r.h.req_id = s->req_id;
+		r.h.server_id = s->id;
+		r.h.len = len;
+		memcpy(r.data, s->rx.buf, len);
+		s->busy = false;
+		if (write(s->station_fd, &r, sizeof(r.h) + len) < 0)
+			t.fig.refused++;
+		else
+			t.fig.responses++;
+	}
+}
+
+bool tcp_handle(int fd)
+{
+	unsigned int i;
+
+	for (i = 0; i < t.n; i++)
+		if (t.s[i].fd == fd) {
+			peer_readable(&t.s[i]);
+			return true;
+		}
+	for (i = 0; i < t.nst; i++)
+		if (t.st[i].fd == fd) {
+			station_readable(fd);
+			return true;
+		}
+	return false;
+}
