@@ -48,6 +48,8 @@ struct daemon {
 	int epfd, sigfd, tfd, probefd;
 	bool quit;
 	bool failed[MATCH_MAX_SERVERS];	/* serial servers to probe */
+	bool regain;		/* the hub stopped waiting for us */
+	const char *stats_path;	/* -s: wins over the configuration */
 	uint64_t probes, probes_back;
 	/* figures */
 	uint64_t lat_hist[LAT_BUCKETS];	/* wakeup to dispatch sent, ns */
@@ -194,6 +196,11 @@ static int event_cb(const struct phnl_attrs *at, void *data)
 			d.failed[id] = phnl_u32(at, PERSOHUB_A_REASON, 0) ==
 				       PERSOHUB_REASON_TIMEOUT;
 		tcp_server_failed(id);
+		break;
+	case PERSOHUB_CMD_CTRL_CHANGED:
+		/* Stalled (we were stopped): take control back. */
+		if (!phnl_u8(at, PERSOHUB_A_CTRL_ATTACHED, 1))
+			d.regain = true;
 		break;
 	case PERSOHUB_CMD_PORT_CHANGED:
 		tcp_rescan();
@@ -412,6 +419,9 @@ static void reload(void)
 		error("%s; keeping the running configuration", err);
 		return;
 	}
+	if (d.stats_path)
+		snprintf(next.stats_file, sizeof(next.stats_file), "%s",
+			 d.stats_path);
 	d.cfg = next;
 	set_probe_timer();
 	apply_config(&d.cfg);
@@ -545,10 +555,18 @@ static void on_signal(void)
 	}
 }
 
+static int attach(void);
+
 static void on_events(uint64_t t0)
 {
 	int ret = phnl_drain(&d.ev, event_cb, &t0);
 
+	if (d.regain) {
+		d.regain = false;
+		warn("the hub matched without us (stalled?); attaching again");
+		if (!attach())
+			resync();
+	}
 	if (ret == -ENOBUFS) {
 		/* Events were lost: the kernel's state is the truth. */
 		d.lost_events++;
@@ -665,6 +683,7 @@ int main(int argc, char **argv)
 		error("%s", err);
 		return 1;
 	}
+	d.stats_path = stats;
 	if (stats)
 		snprintf(d.cfg.stats_file, sizeof(d.cfg.stats_file), "%s",
 			 stats);

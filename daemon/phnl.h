@@ -67,6 +67,12 @@ static inline uint32_t phnl_u32(const struct phnl_attrs *at, int type,
 	return at->a[type] ? mnl_attr_get_u32(at->a[type]) : def;
 }
 
+static inline uint8_t phnl_u8(const struct phnl_attrs *at, int type,
+			      uint8_t def)
+{
+	return at->a[type] ? mnl_attr_get_u8(at->a[type]) : def;
+}
+
 static inline uint64_t phnl_u64(const struct phnl_attrs *at, int type,
 				uint64_t def)
 {

@@ -37,6 +37,11 @@ module_param_named(max_retries, ph_max_retries, uint, 0644);
 MODULE_PARM_DESC(max_retries,
 		 "times a request is dispatched again after a server timeout");
 
+unsigned int ph_ctrl_grace_ms = 1000;
+module_param_named(ctrl_grace_ms, ph_ctrl_grace_ms, uint, 0644);
+MODULE_PARM_DESC(ctrl_grace_ms,
+		 "how long a request may wait for a stuck controller before the hub matches it itself");
+
 #define PH_STAT(_f) { #_f, offsetof(struct ph_port_stats, _f) }
 
 const struct ph_stat_desc ph_stat_descs[__PERSOHUB_STAT_MAX] = {
@@ -273,14 +278,83 @@ static void ph_dispatch(struct ph_request *req, struct ph_port *srv)
 	ph_hist_add(ph_hub.dispatch_hist, ktime_get_ns() - req->rx_ns);
 }
 
+/*
+ * A controller that does not dispatch (stopped, stuck) must not stall the
+ * site: once a request has waited ctrl_grace_ms with a server idle, the
+ * hub matches by itself until the controller is heard from again.
+ */
+static void ph_grace_arm(void)
+{
+	struct ph_request *oldest;
+	unsigned long when;
+
+	if (!ph_hub.ctrl || ph_hub.ctrl_stalled || !ph_ctrl_grace_ms ||
+	    list_empty(&ph_hub.waiting))
+		return;
+	oldest = list_first_entry(&ph_hub.waiting, struct ph_request,
+				  wait_node);
+	when = jiffies + msecs_to_jiffies(ph_ctrl_grace_ms) -
+	       nsecs_to_jiffies(ktime_get_ns() - oldest->rx_ns);
+	if (!timer_pending(&ph_hub.grace_timer) ||
+	    time_before(when, ph_hub.grace_timer.expires))
+		mod_timer(&ph_hub.grace_timer, when);
+}
+
+static void ph_hub_match(void);
+
+static void ph_grace_expired(struct timer_list *t)
+{
+	struct ph_event ev = { .cmd = PERSOHUB_CMD_CTRL_CHANGED, .result = 0 };
+	struct ph_request *oldest;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ph_hub.lock, flags);
+	if (!ph_hub.ctrl || ph_hub.ctrl_stalled ||
+	    list_empty(&ph_hub.waiting))
+		goto out;
+	oldest = list_first_entry(&ph_hub.waiting, struct ph_request,
+				  wait_node);
+	if (list_empty(&ph_hub.idle) ||
+	    ktime_get_ns() - oldest->rx_ns < (u64)ph_ctrl_grace_ms * NSEC_PER_MSEC) {
+		ph_grace_arm();
+		goto out;
+	}
+	ph_hub.ctrl_stalled = true;
+	pr_warn("controller silent for %u ms: the hub matches by itself\n",
+		ph_ctrl_grace_ms);
+	ph_nl_event(&ev);
+	ph_hub_match();
+out:
+	spin_unlock_irqrestore(&ph_hub.lock, flags);
+}
+
+/* The controller was heard from: it decides again. */
+void ph_hub_ctrl_alive(u32 portid)
+{
+	struct ph_event ev = { .cmd = PERSOHUB_CMD_CTRL_CHANGED, .result = 1 };
+	unsigned long flags;
+
+	spin_lock_irqsave(&ph_hub.lock, flags);
+	if (ph_hub.ctrl && ph_hub.ctrl_portid == portid &&
+	    ph_hub.ctrl_stalled) {
+		ph_hub.ctrl_stalled = false;
+		pr_info("controller back\n");
+		ph_nl_event(&ev);
+		ph_grace_arm();
+	}
+	spin_unlock_irqrestore(&ph_hub.lock, flags);
+}
+
 /* The kernel's own matching: oldest request to the longest idle server. */
 static void ph_hub_match(void)
 {
 	struct ph_request *req;
 	struct ph_port *srv;
 
-	if (ph_hub.ctrl)
+	if (ph_hub.ctrl && !ph_hub.ctrl_stalled) {
+		ph_grace_arm();
 		return;
+	}
 	while (!list_empty(&ph_hub.waiting) && !list_empty(&ph_hub.idle)) {
 		req = list_first_entry(&ph_hub.waiting, struct ph_request,
 				       wait_node);
@@ -713,6 +787,7 @@ int ph_hub_attach(u32 portid)
 		ret = -EBUSY;
 	} else if (!ph_hub.ctrl) {
 		ph_hub.ctrl = true;
+		ph_hub.ctrl_stalled = false;
 		ph_hub.ctrl_portid = portid;
 	}
 	spin_unlock_irq(&ph_hub.lock);
@@ -730,6 +805,7 @@ int ph_hub_detach(u32 portid, bool force)
 		ret = -ENOENT;
 	} else {
 		ph_hub.ctrl = false;
+		ph_hub.ctrl_stalled = false;
 		ph_hub.ctrl_portid = 0;
 		/* The kernel matches again, at once. */
 		ph_hub_match();
@@ -973,6 +1049,7 @@ void ph_port_teardown(struct ph_port *port)
 void ph_hub_init(void)
 {
 	ida_init(&ph_hub.port_ida);
+	timer_setup(&ph_hub.grace_timer, ph_grace_expired, 0);
 }
 
 void ph_hub_exit(void)
@@ -986,6 +1063,7 @@ void ph_hub_exit(void)
 			ph_user_server_del(port);
 		}
 	}
+	del_timer_sync(&ph_hub.grace_timer);
 	WARN_ON(!list_empty(&ph_hub.ports));
 	WARN_ON(!list_empty(&ph_hub.waiting));
 	ida_destroy(&ph_hub.port_ida);

@@ -111,7 +111,7 @@ weight = 2
 EOF
 
 echo "TAP version 13"
-echo "1..16"
+echo "1..18"
 
 # 1-2: configuration applied at start, controller attached.
 : >"$log"
@@ -192,7 +192,26 @@ t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 20)
 sim_wait "$t" 60
 ok $? "serving after reloads"
 
-# 13-14: SIGTERM detaches; the kernel keeps serving.
+# 13-14: a stopped daemon does not stall the site: after the grace period
+# the kernel matches; once continued, the daemon takes control back.
+kill -STOP "$pid"
+t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 10)
+sim_wait "$t" 60
+rc=$?
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 20 ]
+ok $? "SIGSTOP: the kernel serves after its grace period (sim $rc)"
+kill -CONT "$pid"
+sleep 1
+d0=$(stats_get dispatches)
+t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 10)
+sim_wait "$t" 60
+rc=$?
+sleep 1.2
+d1=$(stats_get dispatches)
+[ $rc -eq 0 ] && [ $((d1 - d0)) -ge 20 ] && grep -q "attaching again" "$log"
+ok $? "SIGCONT: the daemon dispatches again ($((d1 - d0)) dispatches)"
+
+# 15-16: SIGTERM detaches; the kernel keeps serving.
 kill -TERM "$pid"
 wait "$pid"
 rc=$?
@@ -202,7 +221,7 @@ t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 20)
 sim_wait "$t" 60
 ok $? "the kernel serves without a daemon"
 
-# 15-16: a server reached over TCP serves the stations through their
+# 17-18: a server reached over TCP serves the stations through their
 # devices; the serial servers are out of service.
 ip link set lo up
 tcpserver 7000 4242 /tmp/tcp.count &
