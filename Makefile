@@ -32,7 +32,8 @@ HOST_TESTS := $(B)/frame_test $(B)/daemon_test
 HOST_PROGS := $(B)/sitesim
 BIN_PROGS := $(B)/bin/persohubd $(if $(wildcard daemon/persohubctl.c),$(B)/bin/persohubctl)
 GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_nl_test \
-	       $(B)/guest/vm_cdev_test $(B)/guest/tcpserver
+	       $(B)/guest/vm_cdev_test $(B)/guest/tcpserver \
+	       $(B)/guest/vm_nlfuzz
 PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
@@ -109,6 +110,10 @@ $(B)/daemon_test: selftests/daemon_test.c daemon/config.c daemon/match.c \
 	@mkdir -p $(B)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
 		selftests/daemon_test.c daemon/config.c daemon/match.c -linih
+
+$(B)/guest/vm_nlfuzz: selftests/vm_nlfuzz.c $(PHNL_SRCS) $(PHNL_HDRS)
+	@mkdir -p $(B)/guest
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(PHNL_SRCS) -lmnl
 
 $(B)/guest/tcpserver: selftests/tcpserver.c selftests/siteproto.h \
 		$(FRAME_SRCS) $(FRAME_HDRS)

@@ -87,7 +87,7 @@ vm() {
 	rm -rf "$share"
 }
 
-steps=(build unit style sparse dkms vm-hub vm-nl vm-cdev vm-daemon vm-card)
+steps=(build unit style sparse dkms vm-hub vm-nl vm-cdev vm-daemon vm-card vm-fuzz)
 [ -n "${CHECK_ONLY:-}" ] && read -r -a steps <<<"$CHECK_ONLY"
 start=$SECONDS
 for s in "${steps[@]}"; do
@@ -118,6 +118,11 @@ for s in "${steps[@]}"; do
 		vm vm-daemon --cards 2 --telnet --timeout 600 \
 			--host "$top/selftests/simd.sh" -- \
 			'sh /usr/share/persohub/selftests/vm_daemon.sh'
+		;;
+	vm-fuzz)
+		# Stations on card 0 so the devices exist; the seed is printed.
+		tap vm-fuzz scripts/vm-run --cards 2 --timeout 600 -- \
+			'for p in 0 1 2 3; do echo station > /sys/class/persohub/0000:00:10.0-$p/role; done; vm_nlfuzz 200000'
 		;;
 	vm-card)
 		vm vm-card --cards 3 --timeout 300 \
