@@ -38,7 +38,7 @@ PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
 .PHONY: all module userspace deps check style sparse clean harness demo \
-	dkms-install install distclean
+	dkms-install install distclean fuzz fuzzers
 
 all: module userspace
 
@@ -123,6 +123,25 @@ $(B)/guest/tcpserver: selftests/tcpserver.c selftests/siteproto.h \
 $(B)/sitesim: selftests/sitesim.c selftests/siteproto.h $(FRAME_SRCS) $(FRAME_HDRS)
 	@mkdir -p $(B)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ selftests/sitesim.c $(FRAME_SRCS) -lm
+
+# libFuzzer targets (clang): the framer and the configuration parser.
+# make fuzz FUZZ_SECONDS=600 for long runs; make check runs them briefly.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS)
+FUZZERS := $(B)/fuzz/fuzz_frame $(B)/fuzz/fuzz_config
+
+$(B)/fuzz/fuzz_frame: selftests/fuzz_frame.c $(FRAME_SRCS) $(FRAME_HDRS)
+	@mkdir -p $(B)/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ selftests/fuzz_frame.c $(FRAME_SRCS)
+
+$(B)/fuzz/fuzz_config: selftests/fuzz_config.c daemon/config.c daemon/config.h
+	@mkdir -p $(B)/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ selftests/fuzz_config.c daemon/config.c -linih
+
+fuzzers: $(FUZZERS)
+
+fuzz: $(FUZZERS)
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 style: $(CHECKPATCH)
 	$(CHECKPATCH) --strict --no-tree --terse --show-types \

@@ -342,8 +342,9 @@ static int syntax_error_line(FILE *f)
 	return 0;
 }
 
-int config_load(const char *path, struct config *cfg, char *err,
-		size_t errlen)
+/* Parse @text (read from @name, for messages) into @cfg. */
+int config_parse(const char *text, const char *name, struct config *cfg,
+		 char *err, size_t errlen)
 {
 	struct parse p = { .cfg = cfg };
 	unsigned int i, j;
@@ -351,31 +352,27 @@ int config_load(const char *path, struct config *cfg, char *err,
 	int line;
 
 	config_defaults(cfg);
-	f = fopen(path, "r");
+	f = fmemopen((void *)text, strlen(text), "r");
 	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
 		return -1;
 	}
 	line = syntax_error_line(f);
 	fclose(f);
 	if (line) {
-		snprintf(err, errlen, "%s:%d: syntax error", path, line);
+		snprintf(err, errlen, "%s:%d: syntax error", name, line);
 		return -1;
 	}
-	line = ini_parse(path, handler, &p);
-	if (line == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
+	line = ini_parse_string(text, handler, &p);
 	if (line) {
-		snprintf(err, errlen, "%s:%d: %s", path, line,
+		snprintf(err, errlen, "%s:%d: %s", name, line,
 			 p.reason[0] ? p.reason : "syntax error");
 		return -1;
 	}
 	for (i = 0; i < cfg->ntcp; i++)
 		if (!cfg->tcp[i].port) {
 			snprintf(err, errlen, "%s: [tcp %s] has no address",
-				 path, cfg->tcp[i].name);
+				 name, cfg->tcp[i].name);
 			return -1;
 		}
 	/* Names name device nodes: no two ports may share one. */
@@ -384,10 +381,40 @@ int config_load(const char *path, struct config *cfg, char *err,
 			if (cfg->ports[i].name[0] &&
 			    !strcmp(cfg->ports[i].name, cfg->ports[j].name)) {
 				snprintf(err, errlen, "%s: name '%s' used twice",
-					 path, cfg->ports[i].name);
+					 name, cfg->ports[i].name);
 				return -1;
 			}
 	return 0;
+}
+
+int config_load(const char *path, struct config *cfg, char *err,
+		size_t errlen)
+{
+	static char text[1 << 20];
+	size_t n;
+	FILE *f;
+	int ret;
+
+	config_defaults(cfg);
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = fread(text, 1, sizeof(text) - 1, f);
+	ret = ferror(f) || !feof(f);
+	fclose(f);
+	if (ret) {
+		snprintf(err, errlen, "%s: unreadable or larger than 1 MiB",
+			 path);
+		return -1;
+	}
+	text[n] = '\0';
+	if (memchr(text, '\0', n)) {
+		snprintf(err, errlen, "%s: not a text file", path);
+		return -1;
+	}
+	return config_parse(text, path, cfg, err, errlen);
 }
 
 const struct config_port *config_port_find(const struct config *cfg,

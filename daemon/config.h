@@ -83,6 +83,8 @@ struct config {
  */
 int config_load(const char *path, struct config *cfg, char *err,
 		size_t errlen);
+int config_parse(const char *text, const char *name, struct config *cfg,
+		 char *err, size_t errlen);
 void config_defaults(struct config *cfg);
 const struct config_port *config_port_find(const struct config *cfg,
 					   const char *card, uint32_t index);

@@ -87,7 +87,7 @@ vm() {
 	rm -rf "$share"
 }
 
-steps=(build unit style sparse dkms vm-hub vm-nl vm-cdev vm-daemon vm-card vm-fuzz)
+steps=(build unit style sparse dkms fuzz vm-hub vm-nl vm-cdev vm-daemon vm-card vm-fuzz)
 [ -n "${CHECK_ONLY:-}" ] && read -r -a steps <<<"$CHECK_ONLY"
 start=$SECONDS
 for s in "${steps[@]}"; do
@@ -101,6 +101,7 @@ for s in "${steps[@]}"; do
 	style) one style make -s style ;;
 	sparse) one sparse sparse_clean ;;
 	dkms) tap dkms selftests/dkms.sh ;;
+	fuzz) make -s fuzzers >/dev/null && tap fuzz scripts/fuzz.sh 60 ;;
 	vm-hub)
 		vm vm-hub --cards 2 --telnet --timeout 600 \
 			--host "$top/selftests/simd.sh" -- \

@@ -1,0 +1,30 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run each libFuzzer target for SECONDS (default 60) from its corpus in
+# selftests/fuzz-corpus/<name>/ (read only: new finds go to a scratch
+# corpus under build/). Inputs that crashed are kept as regression tests:
+# copy them into the corpus. TAP output, one test per target.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+secs=${1:-60}
+n=0 rc=0
+echo "TAP version 13"
+echo "1..2"
+for t in frame config; do
+	n=$((n + 1))
+	bin=$top/build/fuzz/fuzz_$t
+	work=$top/build/fuzz/corpus-$t
+	mkdir -p "$work"
+	out=$top/build/fuzz/$t.log
+	if "$bin" -max_total_time="$secs" -print_final_stats=1 \
+		-artifact_prefix="$top/build/fuzz/crash-$t-" \
+		"$work" "$top/selftests/fuzz-corpus/$t" >"$out" 2>&1; then
+		echo "ok $n fuzz $t for ${secs}s: $(grep -o 'stat::number_of_executed_units: [0-9]*' "$out" | grep -o '[0-9]*$') runs"
+	else
+		echo "not ok $n fuzz $t (see $out)"
+		tail -20 "$out" | sed 's/^/# /'
+		rc=1
+	fi
+done
+exit $rc

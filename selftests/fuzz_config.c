@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libFuzzer target: persohubd's configuration parser on arbitrary text.
+ * A file either parses, with every value inside its limits, or is refused
+ * with "name:line: reason"; never a crash.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+static struct config cfg;
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+	char *text = malloc(size + 1);
+	char err[512] = "";
+	unsigned int i;
+
+	if (!text)
+		return 0;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	if (config_parse(text, "fuzz.conf", &cfg, err, sizeof(err))) {
+		assert(!strncmp(err, "fuzz.conf", 9));
+	} else {
+		assert(cfg.nports <= CONFIG_MAX_PORTS);
+		for (i = 0; i < cfg.nports; i++) {
+			const struct config_port *p = &cfg.ports[i];
+
+			assert(!p->queue_depth.set ||
+			       (p->queue_depth.v >= 1 && p->queue_depth.v <= 16));
+			assert(!p->role.set || p->role.v <= 2);
+			assert(strlen(p->name) < CONFIG_NAME_LEN);
+		}
+	}
+	free(text);
+	return 0;
+}
