@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/genetlink.h>
+
 #include "phnl.h"
 
 #define EXIT_RUNTIME	1
@@ -205,6 +207,18 @@ static void nl_open(struct phnl *h)
 		      strerror(-ret));
 }
 
+/* The command socket, opened once the arguments are known to be good. */
+static struct phnl *nl(void)
+{
+	static struct phnl h;
+	static bool open;
+
+	if (!open)
+		nl_open(&h);
+	open = true;
+	return &h;
+}
+
 /* Arguments */
 
 static bool parse_u32(const char *s, uint32_t *v)
@@ -252,8 +266,9 @@ static void put_port(struct nlmsghdr *nlh, const char *arg, struct argmap *am)
 }
 
 /*
- * The options a command takes after its name: -j and -p anywhere before
- * "--", plus those in @longopts. Returns the index of the first operand.
+ * The options a command takes right after its name, before its operands:
+ * -j, -p, -n, -h and those in @extra (given to @handle). Returns the index
+ * of the first operand, or -1 for -h.
  */
 static int cmd_options(int argc, char **argv, const struct option *extra,
 		       void (*handle)(int c, const char *arg, void *data),
@@ -372,11 +387,12 @@ static void jw_quote(const char *str)
 			fputs("\\t", jw.f);
 			break;
 		default:
+			n = *s < 0x80 ? 0 : utf8_seq(s);
 			if (*s < 0x20 || *s == 0x7f) {
 				fprintf(jw.f, "\\u%04x", *s);
 			} else if (*s < 0x80) {
 				fputc(*s, jw.f);
-			} else if ((n = utf8_seq(s))) {
+			} else if (n) {
 				fwrite(s, 1, n, jw.f);
 				s += n;
 				continue;
@@ -494,7 +510,7 @@ table_set(struct table *t, unsigned int col, const char *fmt, ...)
 static void table_print(const struct table *t, const char *indent,
 			bool aligned)
 {
-	unsigned int w[32] = { 0 }, r, c, last, len;
+	unsigned int w[64] = { 0 }, r, c, last, len;
 	const char *s;
 
 	for (r = 0; r < t->nrows; r++)
@@ -511,6 +527,8 @@ static void table_print(const struct table *t, const char *indent,
 		fputs(indent, stdout);
 		for (c = 0; c <= last; c++) {
 			s = t->cell[r * t->ncols + c];
+			if (aligned && c < ARRAY_SIZE(w) && !w[c])
+				continue;	/* empty in every row */
 			if (!aligned) {
 				if (*s)
 					printf("%s%s", s, c < last ? " " : "");
@@ -712,7 +730,7 @@ static int get_ports(struct phnl *h, uint8_t cmd, const char *port,
 	struct nlmsghdr *nlh;
 	size_t i;
 
-	for (i = 0; i < l->n; i++)
+	for (i = 0; cmd == PERSOHUB_CMD_PORT_GET && i < l->n; i++)
 		l->v[i].seen = false;
 	nlh = phnl_msg(h, buf, cmd, port ? 0 : NLM_F_DUMP);
 	if (port)
@@ -977,8 +995,8 @@ static void hub_text(const struct hub *hub)
 		if (isinf(bucket_hi(i, hub->nb)))
 			table_set(&t, 1, "inf)");
 		else
-			table_set(&t, 1, "%s)", fmt_ns(bucket_hi(i, hub->nb),
-							hi, sizeof(hi)));
+			table_set(&t, 1, "%s)",
+				  fmt_ns(bucket_hi(i, hub->nb), hi, sizeof(hi)));
 		table_set(&t, 2, "%" PRIu64, hub->hist[i]);
 		bar = hub->hist[i] ? (unsigned int)((hub->hist[i] * 40 +
 						     max - 1) / max) : 0;
@@ -1033,8 +1051,9 @@ static void hub_json(const char *key, const struct hub *hub)
 
 /* status */
 
-static int cmd_status(struct phnl *h, int argc, char **argv)
+static int cmd_status(int argc, char **argv)
 {
+	struct phnl *h;
 	struct table t = { .ncols = 9, .align = status_align };
 	struct portlist l = { 0 };
 	int i = cmd_options(argc, argv, NULL, NULL, NULL);
@@ -1045,6 +1064,7 @@ static int cmd_status(struct phnl *h, int argc, char **argv)
 		return -1;
 	if (argc - i > 1)
 		usage_error("status: too many arguments");
+	h = nl();
 	port = argc > i ? argv[i] : NULL;
 	if (get_ports(h, PERSOHUB_CMD_PORT_GET, port, &l))
 		return EXIT_RUNTIME;
@@ -1116,8 +1136,9 @@ static void stats_json(const struct port *p)
 	jw_obj_end();
 }
 
-static int cmd_stats(struct phnl *h, int argc, char **argv)
+static int cmd_stats(int argc, char **argv)
 {
+	struct phnl *h;
 	struct portlist l = { 0 };
 	struct hub hub;
 	int i = cmd_options(argc, argv, NULL, NULL, NULL);
@@ -1128,6 +1149,7 @@ static int cmd_stats(struct phnl *h, int argc, char **argv)
 		return -1;
 	if (argc - i > 1)
 		usage_error("stats: too many arguments");
+	h = nl();
 	port = argc > i ? argv[i] : NULL;
 	if (get_ports(h, PERSOHUB_CMD_STATS_GET, port, &l))
 		return EXIT_RUNTIME;
@@ -1255,6 +1277,18 @@ static uint64_t put_settings(struct nlmsghdr *nlh, char **words, int n,
 	return seen;
 }
 
+/* Check KEY=VALUE words before anything is opened or sent. */
+static void check_settings(char **words, int n, const char *cmd,
+			   const int *allowed)
+{
+	struct argmap am = { 0 };
+	char buf[MSG_BUF];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+	mnl_nlmsg_put_extra_header(nlh, sizeof(struct genlmsghdr));
+	put_settings(nlh, words, n, cmd, allowed, &am);
+}
+
 static int id_cb(const struct phnl_attrs *at, void *data)
 {
 	uint32_t *id = data;
@@ -1291,7 +1325,7 @@ static bool has_key(char **words, int n, const char *key)
 	return false;
 }
 
-static int cmd_set(struct phnl *h, int argc, char **argv)
+static int cmd_set(int argc, char **argv)
 {
 	struct argmap am = { 0 };
 	struct nlmsghdr *nlh;
@@ -1308,22 +1342,21 @@ static int cmd_set(struct phnl *h, int argc, char **argv)
 	port = argv[i++];
 	if (argc - i < 1)
 		usage_error("set: nothing to set (KEY=VALUE...)");
-	nlh = phnl_msg(h, buf, PERSOHUB_CMD_PORT_SET, 0);
+	check_settings(argv + i, argc - i, "set", NULL);
+	h = nl();
 	if (has_key(argv + i, argc - i, "name") && !all_digits(port)) {
 		/*
 		 * With a name only, PORT_NAME selects; renaming needs the id
 		 * beside the new name (uapi: "an id selects, a name then
-		 * renames"). Check the other words before asking.
+		 * renames"), so the name is looked up first.
 		 */
-		put_settings(nlh, argv + i, argc - i, "set", NULL, &am);
 		if (lookup_id(h, port, &id))
 			return EXIT_RUNTIME;
-		snprintf(idstr, sizeof(idstr), "%" PRIu32, id);
-		memset(&am, 0, sizeof(am));
 		nlh = phnl_msg(h, buf, PERSOHUB_CMD_PORT_SET, 0);
 		mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, id);
 		am.tok[PERSOHUB_A_PORT_ID] = port;
 	} else {
+		nlh = phnl_msg(h, buf, PERSOHUB_CMD_PORT_SET, 0);
 		put_port(nlh, port, &am);
 	}
 	put_settings(nlh, argv + i, argc - i, "set", NULL, &am);
@@ -1332,13 +1365,14 @@ static int cmd_set(struct phnl *h, int argc, char **argv)
 
 /* user-server */
 
-static int cmd_user_server(struct phnl *h, int argc, char **argv)
+static int cmd_user_server(int argc, char **argv)
 {
 	static const int add_keys[] = { PERSOHUB_A_PORT_TIMEOUT_MS, 0 };
 	char buf[MSG_BUF], idstr[16];
 	struct argmap am = { 0 };
 	struct nlmsghdr *nlh;
 	const char *sub;
+	struct phnl *h;
 	uint32_t id = 0;
 	int i = cmd_options(argc, argv, NULL, NULL, NULL);
 
@@ -1351,7 +1385,10 @@ static int cmd_user_server(struct phnl *h, int argc, char **argv)
 		if (argc - i < 1)
 			usage_error("user-server add: NAME missing");
 		if (all_digits(argv[i]))
-			usage_error("user-server add: a name cannot be all digits (it would read as an id)");
+			usage_error("user-server add: an all-digit name would read as an id");
+		check_settings(argv + i + 1, argc - i - 1, "user-server add",
+			       add_keys);
+		h = nl();
 		nlh = phnl_msg(h, buf, PERSOHUB_CMD_USER_SERVER_ADD, 0);
 		if (!mnl_attr_put_strz_check(nlh, MSG_BUF,
 					     PERSOHUB_A_PORT_NAME, argv[i]))
@@ -1364,11 +1401,12 @@ static int cmd_user_server(struct phnl *h, int argc, char **argv)
 			return EXIT_RUNTIME;
 		/* Show what was made, as "status" would. */
 		snprintf(idstr, sizeof(idstr), "%" PRIu32, id);
-		return cmd_status(h, 2, (char *[]){ "status", idstr, NULL });
+		return cmd_status(2, (char *[]){ "status", idstr, NULL });
 	}
 	if (!strcmp(sub, "del") || !strcmp(sub, "delete")) {
 		if (argc - i != 1)
 			usage_error("user-server del: NAME or ID, and only that");
+		h = nl();
 		nlh = phnl_msg(h, buf, PERSOHUB_CMD_USER_SERVER_DEL, 0);
 		put_port(nlh, argv[i], &am);
 		return talk(h, nlh, NULL, NULL, &am) ? EXIT_RUNTIME : 0;
@@ -1597,7 +1635,7 @@ static void mon_lost(struct mon *m)
 	if (opt.json)
 		jw_str("error", "ENOBUFS");
 	else
-		fputs(" events lost: receive buffer full (ENOBUFS)\n", stdout);
+		fputs(" events: the receive buffer was full (ENOBUFS)\n", stdout);
 	mon_end();
 	/* Names may have changed meanwhile: read them again. */
 	if (get_ports(m->cmd, PERSOHUB_CMD_PORT_GET, NULL, &m->names))
@@ -1625,7 +1663,7 @@ static void mon_opt(int c, const char *arg, void *data)
 		o->rcvbuf = v;
 }
 
-static int cmd_monitor(struct phnl *h, int argc, char **argv)
+static int cmd_monitor(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "count", required_argument, NULL, 'c' },
@@ -1633,7 +1671,7 @@ static int cmd_monitor(struct phnl *h, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mon_opts o = { .rcvbuf = MON_RCVBUF };
-	struct mon m = { .cmd = h };
+	struct mon m = { 0 };
 	struct pollfd pfd[2];
 	struct phnl ev;
 	int i, ret;
@@ -1643,6 +1681,7 @@ static int cmd_monitor(struct phnl *h, int argc, char **argv)
 		return -1;
 	if (i < argc)
 		usage_error("monitor: unexpected '%s'", argv[i]);
+	m.cmd = nl();
 	m.count = o.count;
 	opt.pretty = false;	/* one event, one line */
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1656,7 +1695,7 @@ static int cmd_monitor(struct phnl *h, int argc, char **argv)
 	if (ret)
 		fatal("cannot join the \"%s\" group: %s",
 		      PERSOHUB_MCGRP_EVENTS, strerror(-ret));
-	if (get_ports(h, PERSOHUB_CMD_PORT_GET, NULL, &m.names))
+	if (get_ports(m.cmd, PERSOHUB_CMD_PORT_GET, NULL, &m.names))
 		return EXIT_RUNTIME;
 
 	pfd[0].fd = phnl_fd(&ev);
@@ -1884,7 +1923,7 @@ static void top_opt(int c, const char *arg, void *data)
 	}
 }
 
-static int cmd_top(struct phnl *h, int argc, char **argv)
+static int cmd_top(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
@@ -1892,7 +1931,8 @@ static int cmd_top(struct phnl *h, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct top_opts o = { .interval = 1 };
-	struct snap s[2] = { { { 0 } } };
+	struct phnl *h;
+	struct snap s[2];
 	struct pollfd pfd;
 	unsigned long shown = 0;
 	uint64_t next;
@@ -1907,6 +1947,8 @@ static int cmd_top(struct phnl *h, int argc, char **argv)
 		usage_error("top: unexpected '%s'", argv[i]);
 	if (opt.json)
 		usage_error("top: no JSON output (use stats -j)");
+	h = nl();
+	memset(s, 0, sizeof(s));
 	clear = isatty(STDOUT_FILENO) && !o.counted;
 	pfd.fd = signals_fd();
 	pfd.events = POLLIN;
@@ -1999,8 +2041,8 @@ static void usage(FILE *f)
 "      server-failed (reason timeout, admin, gone), port-changed (as status),\n"
 "      ctrl-changed. Events are lossy: when the kernel dropped some, a line\n"
 "      says so (\"lost\"). Ends on SIGINT or SIGTERM, or after N events with\n"
-"      --count. --rcvbuf sets the socket's receive buffer (default 1 MiB,\n"
-"      capped by net.core.rmem_max).\n"
+"      --count (0: never). --rcvbuf sets the socket's receive buffer\n"
+"      (default 1 MiB, capped by net.core.rmem_max).\n"
 "\n"
 "  top [--interval S] [--iterations N]\n"
 "      A live view, refreshed every S seconds (default 1): per server its\n"
@@ -2008,7 +2050,8 @@ static void usage(FILE *f)
 "      station its queue and requests/s, the hub's waiting requests, and the\n"
 "      dispatch latency p50/p90/p99 of the interval. The screen is cleared\n"
 "      between views on a terminal; with --iterations, or when stdout is not a\n"
-"      terminal, views follow each other, and N views end the command.\n"
+"      terminal, views follow each other, and N views end the command. The\n"
+"      first view comes after one interval. Ends on SIGINT or SIGTERM.\n"
 "\n"
 "  help\n"
 "      This text.\n"
@@ -2043,7 +2086,7 @@ static void usage(FILE *f)
 
 static const struct {
 	const char *name;
-	int (*fn)(struct phnl *h, int argc, char **argv);
+	int (*fn)(int argc, char **argv);
 } commands[] = {
 	{ "status", cmd_status },
 	{ "stats", cmd_stats },
@@ -2064,7 +2107,6 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, ret, found = -1;
-	struct phnl h;
 	size_t i, len;
 
 	jw.f = stdout;
@@ -2111,17 +2153,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	/* "persohubctl CMD help" as ip does. */
-	for (c = optind + 1; c < argc; c++)
-		if (!strcmp(argv[c], "help") && c == argc - 1 &&
-		    strcmp(commands[found].name, "user-server") &&
-		    strcmp(commands[found].name, "set")) {
-			usage(stdout);
-			return 0;
-		}
-	nl_open(&h);
-	ret = commands[found].fn(&h, argc - optind, argv + optind);
-	phnl_close(&h);
+	ret = commands[found].fn(argc - optind, argv + optind);
 	if (ret < 0) {		/* -h after the command */
 		usage(stdout);
 		return 0;

@@ -196,12 +196,17 @@ static int reply_cb(const struct nlmsghdr *nlh, void *data)
 	struct talk *t = data;
 	struct phnl_attrs at;
 
-	if (!t->cb)
+	/*
+	 * After a callback error the rest of the answer is still read (and
+	 * skipped): stopping here would leave it, and the ack, on the socket,
+	 * where the next request would take them for its own answer.
+	 */
+	if (!t->cb || t->ret < 0)
 		return MNL_CB_OK;
 	if (phnl_parse(nlh, &at) < 0)
 		return MNL_CB_OK;
 	t->ret = t->cb(&at, t->data);
-	return t->ret < 0 ? MNL_CB_STOP : MNL_CB_OK;
+	return MNL_CB_OK;
 }
 
 static int attr_cb(const struct nlattr *attr, void *data)
