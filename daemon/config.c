@@ -101,7 +101,7 @@ static bool name_valid(const char *s)
 	if (!n || n >= CONFIG_NAME_LEN || s[0] == '.')
 		return false;
 	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			 "0123456789._-") == n;
+			 "0123456789._:-") == n;
 }
 
 static const char *const roles[] = { "off", "station", "server" };
@@ -153,7 +153,7 @@ static int port_key(struct parse *p, struct config_port *cp,
 		cp->parity.v = k;
 	} else if (!strcmp(key, "name")) {
 		if (!name_valid(val))
-			return fail(p, "name: '%s' is not 1-31 of [A-Za-z0-9._-]",
+			return fail(p, "name: '%s' is not 1-31 of [A-Za-z0-9._:-]",
 				    val, NULL);
 		snprintf(cp->name, sizeof(cp->name), "%s", val);
 	} else if (!strcmp(key, "weight")) {
@@ -211,7 +211,7 @@ static struct config_tcp *tcp_section(struct parse *p, const char *name)
 	unsigned int i;
 
 	if (!name_valid(name)) {
-		fail(p, "tcp section '%s': the name is 1-31 of [A-Za-z0-9._-]",
+		fail(p, "tcp section '%s': the name is 1-31 of [A-Za-z0-9._:-]",
 		     name, NULL);
 		return NULL;
 	}

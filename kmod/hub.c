@@ -573,7 +573,7 @@ void ph_hub_port_dead(struct ph_port *port)
 	ph_hub_match();
 }
 
-static bool ph_port_busy(struct ph_port *port)
+bool ph_port_busy(struct ph_port *port)
 {
 	if (!list_empty(&port->txq))
 		return true;
@@ -703,14 +703,14 @@ out:
 	return ret;
 }
 
-static bool ph_name_valid(const char *name)
+bool ph_name_valid(const char *name)
 {
 	size_t n = strnlen(name, PH_NAME_LEN);
 
 	if (!n || n >= PH_NAME_LEN || name[0] == '.')
 		return false;
 	for (; *name; name++)
-		if (!isalnum(*name) && !strchr("._-", *name))
+		if (!isalnum(*name) && !strchr("._:-", *name))
 			return false;
 	return true;
 }

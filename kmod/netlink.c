@@ -131,7 +131,7 @@ static int ph_nl_fill_stats(struct sk_buff *skb, struct ph_port *port)
 		return -EMSGSIZE;
 	for (i = 1; i < __PERSOHUB_STAT_MAX; i++)
 		if (nla_put_u64_64bit(skb, i, ph_stat_get(&port->stats, i),
-				      PERSOHUB_A_PAD))
+				      PERSOHUB_NEST_PAD))
 			return -EMSGSIZE;
 	nla_nest_end(skb, nest);
 	return 0;
@@ -145,14 +145,18 @@ static int ph_nl_fill_hub(struct sk_buff *skb)
 	if (nla_put_u32(skb, PERSOHUB_A_HUB_WAITING, ph_hub.nwaiting) ||
 	    nla_put_u64_64bit(skb, PERSOHUB_A_HUB_NEXT_ID, ph_hub.next_id + 1,
 			      PERSOHUB_A_PAD) ||
-	    nla_put_u8(skb, PERSOHUB_A_CTRL_ATTACHED, ph_hub.ctrl))
+	    nla_put_u64_64bit(skb, PERSOHUB_A_HUB_EVENTS_DROPPED,
+			      ph_hub.events_dropped, PERSOHUB_A_PAD) ||
+	    /* A stalled controller is not in charge: the hub matches. */
+	    nla_put_u8(skb, PERSOHUB_A_CTRL_ATTACHED,
+		       ph_hub.ctrl && !ph_hub.ctrl_stalled))
 		return -EMSGSIZE;
 	nest = nla_nest_start(skb, PERSOHUB_A_HIST);
 	if (!nest)
 		return -EMSGSIZE;
 	for (i = 0; i < PH_HIST_BUCKETS; i++)
 		if (nla_put_u64_64bit(skb, i + 1, ph_hub.dispatch_hist[i],
-				      PERSOHUB_A_PAD))
+				      PERSOHUB_NEST_PAD))
 			return -EMSGSIZE;
 	nla_nest_end(skb, nest);
 	return 0;
@@ -289,7 +293,7 @@ static void ph_nl_name_err(struct genl_info *info, int err)
 				    "a station is renamed when off");
 	else
 		NL_SET_ERR_MSG_ATTR(info->extack, attr,
-				    "name: 1 to 31 of A-Z a-z 0-9 . _ -");
+				    "name: 1 to 31 of A-Z a-z 0-9 . _ : -");
 }
 
 static int ph_nl_port_set_doit(struct sk_buff *skb, struct genl_info *info)
@@ -303,74 +307,58 @@ static int ph_nl_port_set_doit(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
-static int ph_nl_port_set(struct genl_info *info)
+/* Everything PORT_SET asks for, checked before anything is changed. */
+static int ph_nl_port_set_check(struct genl_info *info, struct ph_port *port,
+				struct ph_line *line)
 {
 	struct nlattr **attrs = info->attrs;
-	struct ph_port *port;
-	struct ph_line line;
+	struct nlattr *name = attrs[PERSOHUB_A_PORT_ID] ?
+			      attrs[PERSOHUB_A_PORT_NAME] : NULL;
+	u32 role = attrs[PERSOHUB_A_PORT_ROLE] ?
+		   nla_get_u32(attrs[PERSOHUB_A_PORT_ROLE]) : port->role;
+	struct ph_port *other;
 	int ret;
 
-	spin_lock_irq(&ph_hub.lock);
-	port = ph_nl_port(info);
-	if (IS_ERR(port)) {
-		spin_unlock_irq(&ph_hub.lock);
-		return PTR_ERR(port);
-	}
-	/* Check the line settings first: nothing changes if they are bad. */
-	line = port->line;
+	*line = port->line;
 	if (attrs[PERSOHUB_A_PORT_BAUD])
-		line.baud = nla_get_u32(attrs[PERSOHUB_A_PORT_BAUD]);
+		line->baud = nla_get_u32(attrs[PERSOHUB_A_PORT_BAUD]);
 	if (attrs[PERSOHUB_A_PORT_DATA_BITS])
-		line.data_bits = nla_get_u32(attrs[PERSOHUB_A_PORT_DATA_BITS]);
+		line->data_bits = nla_get_u32(attrs[PERSOHUB_A_PORT_DATA_BITS]);
 	if (attrs[PERSOHUB_A_PORT_STOP_BITS])
-		line.stop_bits = nla_get_u32(attrs[PERSOHUB_A_PORT_STOP_BITS]);
+		line->stop_bits = nla_get_u32(attrs[PERSOHUB_A_PORT_STOP_BITS]);
 	if (attrs[PERSOHUB_A_PORT_PARITY])
-		line.parity = ph_parity_chars[nla_get_u32(attrs[PERSOHUB_A_PORT_PARITY])];
-	ret = ph_uart_check_line(port, &line);
-	if (ret && ret != -EOPNOTSUPP) {
-		spin_unlock_irq(&ph_hub.lock);
-		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_PORT_BAUD],
-				    "line settings not supported by this port");
-		return ret;
-	}
-	if (!ret)
-		ph_uart_set_line(port, &line);
-	if (attrs[PERSOHUB_A_PORT_TIMEOUT_MS])
-		port->timeout_ms = nla_get_u32(attrs[PERSOHUB_A_PORT_TIMEOUT_MS]);
-	if (attrs[PERSOHUB_A_PORT_QUEUE_DEPTH])
-		port->queue_depth =
-			nla_get_u32(attrs[PERSOHUB_A_PORT_QUEUE_DEPTH]);
-	spin_unlock_irq(&ph_hub.lock);
-
-	if (attrs[PERSOHUB_A_PORT_MAX_PAYLOAD]) {
-		u32 max = nla_get_u32(attrs[PERSOHUB_A_PORT_MAX_PAYLOAD]);
-
-		ret = ph_port_set_max_payload(port, max);
-		if (ret)
+		line->parity =
+			ph_parity_chars[nla_get_u32(attrs[PERSOHUB_A_PORT_PARITY])];
+	if (attrs[PERSOHUB_A_PORT_BAUD] || attrs[PERSOHUB_A_PORT_DATA_BITS] ||
+	    attrs[PERSOHUB_A_PORT_STOP_BITS] || attrs[PERSOHUB_A_PORT_PARITY]) {
+		ret = ph_uart_check_line(port, line);
+		if (ret == -EOPNOTSUPP) {
+			GENL_SET_ERR_MSG(info,
+					 "a userspace server has no serial line");
 			return ret;
-	}
-	if (attrs[PERSOHUB_A_PORT_NAME] && attrs[PERSOHUB_A_PORT_ID]) {
-		/* With an id, a name renames. */
-		ret = __ph_port_set_name(port,
-					 nla_data(attrs[PERSOHUB_A_PORT_NAME]));
+		}
 		if (ret) {
-			ph_nl_name_err(info, ret);
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    attrs[PERSOHUB_A_PORT_BAUD] ?:
+					    attrs[PERSOHUB_A_PORT_DATA_BITS] ?:
+					    attrs[PERSOHUB_A_PORT_STOP_BITS],
+					    "line settings not supported by this port");
 			return ret;
 		}
 	}
-	if (attrs[PERSOHUB_A_PORT_ROLE]) {
-		ret = __ph_port_set_role(port,
-					 nla_get_u32(attrs[PERSOHUB_A_PORT_ROLE]));
-		if (ret == -EBUSY)
+	if (attrs[PERSOHUB_A_PORT_ROLE] && role != port->role) {
+		if (port->user) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    attrs[PERSOHUB_A_PORT_ROLE],
+					    "a userspace server stays a server");
+			return -EOPNOTSUPP;
+		}
+		if (ph_port_busy(port)) {
 			NL_SET_ERR_MSG_ATTR(info->extack,
 					    attrs[PERSOHUB_A_PORT_ROLE],
 					    "port busy: role changes when idle");
-		else if (ret)
-			NL_SET_ERR_MSG_ATTR(info->extack,
-					    attrs[PERSOHUB_A_PORT_ROLE],
-					    "cannot change the role of this port");
-		if (ret)
-			return ret;
+			return -EBUSY;
+		}
 	}
 	if (attrs[PERSOHUB_A_PORT_STATE]) {
 		u32 state = nla_get_u32(attrs[PERSOHUB_A_PORT_STATE]);
@@ -381,18 +369,94 @@ static int ph_nl_port_set(struct genl_info *info)
 					    "state is set to idle or failed");
 			return -EINVAL;
 		}
-		ret = ph_port_set_state(port, state);
-		if (ret == -EBUSY)
-			NL_SET_ERR_MSG_ATTR(info->extack,
-					    attrs[PERSOHUB_A_PORT_STATE],
-					    "server busy");
-		else if (ret)
+		if (role != PH_ROLE_SERVER) {
 			NL_SET_ERR_MSG_ATTR(info->extack,
 					    attrs[PERSOHUB_A_PORT_STATE],
 					    "only servers have a state");
-		if (ret)
-			return ret;
+			return -EOPNOTSUPP;
+		}
+		if (port->role == PH_ROLE_SERVER && state != port->state &&
+		    port->state == PH_STATE_BUSY) {
+			NL_SET_ERR_MSG_ATTR(info->extack,
+					    attrs[PERSOHUB_A_PORT_STATE],
+					    "server busy");
+			return -EBUSY;
+		}
 	}
+	if (name) {
+		if (!ph_name_valid(nla_data(name))) {
+			ph_nl_name_err(info, -EINVAL);
+			return -EINVAL;
+		}
+		other = ph_port_find(-1, nla_data(name));
+		if (other && other != port) {
+			ph_nl_name_err(info, -EEXIST);
+			return -EEXIST;
+		}
+		if (other != port && port->role == PH_ROLE_STATION &&
+		    role == PH_ROLE_STATION) {
+			ph_nl_name_err(info, -EBUSY);
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Check all, then change: what can still fail (a role, a name, a state,
+ * racing with traffic) goes first, then what cannot.
+ */
+static int ph_nl_port_set(struct genl_info *info)
+{
+	struct nlattr **attrs = info->attrs;
+	struct nlattr *name;
+	struct ph_port *port;
+	struct ph_line line;
+	u32 role;
+	int ret;
+
+	spin_lock_irq(&ph_hub.lock);
+	port = ph_nl_port(info);
+	ret = IS_ERR(port) ? PTR_ERR(port) :
+			     ph_nl_port_set_check(info, port, &line);
+	spin_unlock_irq(&ph_hub.lock);
+	if (ret)
+		return ret;
+
+	name = attrs[PERSOHUB_A_PORT_ID] ? attrs[PERSOHUB_A_PORT_NAME] : NULL;
+	role = attrs[PERSOHUB_A_PORT_ROLE] ?
+	       nla_get_u32(attrs[PERSOHUB_A_PORT_ROLE]) : port->role;
+	/* A station is renamed while off: the name before it becomes one. */
+	if (name && port->role != PH_ROLE_STATION) {
+		ret = __ph_port_set_name(port, nla_data(name));
+		name = NULL;
+	}
+	if (!ret && attrs[PERSOHUB_A_PORT_ROLE])
+		ret = __ph_port_set_role(port, role);
+	if (!ret && name)
+		ret = __ph_port_set_name(port, nla_data(name));
+	if (!ret && attrs[PERSOHUB_A_PORT_STATE])
+		ret = ph_port_set_state(port,
+					nla_get_u32(attrs[PERSOHUB_A_PORT_STATE]));
+	if (!ret && attrs[PERSOHUB_A_PORT_MAX_PAYLOAD]) {
+		u32 max = nla_get_u32(attrs[PERSOHUB_A_PORT_MAX_PAYLOAD]);
+
+		ret = ph_port_set_max_payload(port, max);
+	}
+	if (ret) {
+		GENL_SET_ERR_MSG(info, "changed while being set; try again");
+		return ret;
+	}
+
+	spin_lock_irq(&ph_hub.lock);
+	if (!port->user)
+		ph_uart_set_line(port, &line);
+	if (attrs[PERSOHUB_A_PORT_TIMEOUT_MS])
+		port->timeout_ms = nla_get_u32(attrs[PERSOHUB_A_PORT_TIMEOUT_MS]);
+	if (attrs[PERSOHUB_A_PORT_QUEUE_DEPTH])
+		port->queue_depth =
+			nla_get_u32(attrs[PERSOHUB_A_PORT_QUEUE_DEPTH]);
+	spin_unlock_irq(&ph_hub.lock);
 	return 0;
 }
 

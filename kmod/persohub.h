@@ -247,6 +247,8 @@ unsigned int ph_uart_max_baud(const struct ph_port *port);
 
 /* hub.c */
 struct ph_port *ph_port_find(int id, const char *name);
+bool ph_name_valid(const char *name);
+bool ph_port_busy(struct ph_port *port);
 struct ph_port *ph_user_server_add(const char *name, u32 timeout_ms);
 void ph_user_server_del(struct ph_port *srv);
 int ph_hub_attach(u32 portid);

@@ -169,7 +169,7 @@ static const struct bad bads[] = {
 	{ "[port 0000:00:10.0-0]\nbaud = 10\n", ":2: baud: invalid value '10'" },
 	{ "[port 0000:00:10.0-0]\nqueue_depth = 17\n", ":2: queue_depth: invalid value '17'" },
 	{ "[port 0000:00:10.0-0]\ntimeout_ms = -5\n", ":2: timeout_ms: invalid value '-5'" },
-	{ "[port 0000:00:10.0-0]\nname = a b\n", ":2: name: 'a b' is not 1-31 of [A-Za-z0-9._-]" },
+	{ "[port 0000:00:10.0-0]\nname = a b\n", ":2: name: 'a b' is not 1-31 of [A-Za-z0-9._:-]" },
 	{ "[port nowhere]\nrole = off\n", ":2: port section 'nowhere': want [port <pci address>-<index>]" },
 	{ "[port 0000:00:10.0-0]\ncolour = red\n", ":2: unknown key 'colour' in a port section" },
 	{ "[daemon]\nrealtime = no\n[extra]\nx = 1\n", ":4: unknown section [extra]" },

@@ -242,6 +242,18 @@ TEST_F(nl, port_set_rejects_bad_input)
 	EXPECT_EQ(-EINVAL, nl_do(&self->ctl, PERSOHUB_CMD_PORT_SET, NULL,
 				 NULL, "is", PERSOHUB_A_PORT_ID, id,
 				 PERSOHUB_A_PORT_BAUD, "fast"));
+	/* All or nothing: a bad state leaves the good timeout unchanged. */
+	EXPECT_EQ(-EOPNOTSUPP, nl_do(&self->ctl, PERSOHUB_CMD_PORT_SET, NULL,
+				     NULL, "iii", PERSOHUB_A_PORT_ID, id,
+				     PERSOHUB_A_PORT_TIMEOUT_MS, 1234,
+				     PERSOHUB_A_PORT_STATE,
+				     PERSOHUB_STATE_FAILED));
+	EXPECT_EQ(-EEXIST, nl_do(&self->ctl, PERSOHUB_CMD_PORT_SET, NULL,
+				 NULL, "iis", PERSOHUB_A_PORT_ID,
+				 port_id("c1p3"), PERSOHUB_A_PORT_QUEUE_DEPTH,
+				 5, PERSOHUB_A_PORT_NAME, "0000:00:10.0-2"));
+	EXPECT_EQ(2000, ph_num("c0p2", "timeout_ms"));
+	EXPECT_EQ(1, ph_num("c1p3", "queue_depth"));
 	EXPECT_EQ(1, ph_num("c0p2", "queue_depth"));
 	EXPECT_EQ(115200, ph_num("c0p2", "baud"));
 }

@@ -28,6 +28,9 @@
 #define PERSOHUB_FAMILY_VERSION		1
 #define PERSOHUB_MCGRP_EVENTS		"events"
 
+/* Padding inside the nests of 64-bit values (STATS, HIST). */
+#define PERSOHUB_NEST_PAD		0
+
 /* Largest request or response payload a port accepts (max_payload). */
 #define PERSOHUB_PAYLOAD_MAX		4096
 
@@ -104,7 +107,7 @@ enum persohub_cmd {
  * enum persohub_attr - generic netlink attributes
  * @PERSOHUB_A_UNSPEC: unused
  * @PERSOHUB_A_PORT_ID: u32, a port or userspace server
- * @PERSOHUB_A_PORT_NAME: string, at most 31 bytes of [A-Za-z0-9._-]
+ * @PERSOHUB_A_PORT_NAME: string, at most 31 bytes of [A-Za-z0-9._:-] (not starting with a dot)
  * @PERSOHUB_A_PORT_CARD: string, PCI address of the port's card
  * @PERSOHUB_A_PORT_INDEX: u32, port index on its card
  * @PERSOHUB_A_PORT_ROLE: u32, &enum persohub_role
@@ -118,9 +121,11 @@ enum persohub_cmd {
  * @PERSOHUB_A_PORT_MAX_PAYLOAD: u32, largest frame payload, 1 to 4096
  * @PERSOHUB_A_PORT_QUEUE: u32, requests a station has outstanding now
  * @PERSOHUB_A_PORT_USER: flag, the server is served from userspace
- * @PERSOHUB_A_STATS: nest of &enum persohub_stat, each u64
+ * @PERSOHUB_A_STATS: nest of &enum persohub_stat, each u64 (attributes of
+ *	type %PERSOHUB_NEST_PAD in it are padding)
  * @PERSOHUB_A_HIST: nest of u64 buckets: bucket i (attribute type i + 1)
- *	counts dispatch latencies in [2^(i-1), 2^i) ns; bucket 0 is 0 ns
+ *	counts dispatch latencies in [2^(i-1), 2^i) ns; bucket 0 is 0 ns, the
+ *	last bucket is open-ended (type %PERSOHUB_NEST_PAD: padding)
  * @PERSOHUB_A_REQ_ID: u64, request id, unique while the module is loaded
  * @PERSOHUB_A_REQ_LEN: u32, request payload bytes
  * @PERSOHUB_A_REQ_RX_NS: u64, CLOCK_MONOTONIC ns the request was complete
@@ -128,12 +133,14 @@ enum persohub_cmd {
  * @PERSOHUB_A_RESULT: u32, &enum persohub_result
  * @PERSOHUB_A_LATENCY_NS: u64, from the request's arrival to its end
  * @PERSOHUB_A_REASON: u32, &enum persohub_reason
- * @PERSOHUB_A_CTRL_ATTACHED: u8, 1 when a controller is attached
+ * @PERSOHUB_A_CTRL_ATTACHED: u8, 1 when a controller is attached and in
+ *	charge; 0 when none is, or when it stalled and the hub matches
  * @PERSOHUB_A_PAD: padding for 64-bit attributes
  * @PERSOHUB_A_HUB_WAITING: u32, requests waiting for a server
  * @PERSOHUB_A_HUB_NEXT_ID: u64, the id the next request will get
  * @PERSOHUB_A_PAYLOAD: binary, a probe frame's payload (not key material:
  *	it comes from the configuration)
+ * @PERSOHUB_A_HUB_EVENTS_DROPPED: u64, events the hub could not allocate
  */
 enum persohub_attr {
 	PERSOHUB_A_UNSPEC,
@@ -166,6 +173,7 @@ enum persohub_attr {
 	PERSOHUB_A_HUB_WAITING,
 	PERSOHUB_A_HUB_NEXT_ID,
 	PERSOHUB_A_PAYLOAD,
+	PERSOHUB_A_HUB_EVENTS_DROPPED,
 
 	__PERSOHUB_A_MAX,
 	PERSOHUB_A_MAX = __PERSOHUB_A_MAX - 1
