@@ -111,7 +111,7 @@ weight = 2
 EOF
 
 echo "TAP version 13"
-echo "1..18"
+echo "1..20"
 
 # 1-2: configuration applied at start, controller attached.
 : >"$log"
@@ -154,7 +154,30 @@ rc=$?
 	[ "$(sim_get "$t" total.wrong)" = 0 ]
 ok $? "kill -9 under load: 900 of 900 answered, none wrong (sim exit $rc)"
 
-# 7-8: a server that stops answering fails; the daemon's probe brings it
+# 7-8: persohubctl shows what sysfs shows.
+bad=0
+persohubctl status >/tmp/status.txt || bad=1
+for d in $sysfs/*; do
+	name=$(cat $d/name)
+	line=$(grep " $name: " /tmp/status.txt)
+	set -- $line
+	[ "$3" = "$(cat $d/role)" ] || { echo "# $name: '$line'"; bad=1; }
+done
+[ "$(wc -l </tmp/status.txt)" -eq "$(ls $sysfs | wc -l)" ] || bad=1
+ok $bad "persohubctl status: every port, with the role sysfs shows"
+bad=0
+for p in m1-st1 hsm1 hsm2; do
+	d=$(grep -l "^$p\$" $sysfs/*/name)
+	d=${d%/name}
+	for c in requests responses rx_bytes tx_bytes busy_ns; do
+		v=$(persohubctl -j stats $p | grep -o "\"$c\":[0-9]*" | cut -d: -f2)
+		[ "$v" = "$(cat $d/statistics/$c)" ] ||
+			{ echo "# $p $c: $v vs $(cat $d/statistics/$c)"; bad=1; }
+	done
+done
+ok $bad "persohubctl stats: counters equal to sysfs"
+
+# 9-10: a server that stops answering fails; the daemon's probe brings it
 # back once it answers again.
 t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 4 \
 	--server-mode c1p2=silent)
@@ -169,7 +192,7 @@ sleep 0.3
 [ "$(cat $sysfs/$c1-2/state)" = idle ] && [ "$(stats_get probes_back)" -ge 1 ]
 ok $? "the probe returns it to service ($(stats_get probes) probes)"
 
-# 9-10: SIGHUP with a bad file keeps the running configuration.
+# 11-12: SIGHUP with a bad file keeps the running configuration.
 cp "$conf" "$conf.good"
 sed -i 's/^queue_depth = 2/queue_depth = 99/' "$conf"
 kill -HUP "$pid"
@@ -180,19 +203,19 @@ ok $? "a bad file is reported with file:line"
 [ "$(cat $sysfs/$c1-1/queue_depth)" = 2 ] && kill -0 "$pid"
 ok $? "the running configuration stays"
 
-# 11: SIGHUP with a good file applies it.
+# 13: SIGHUP with a good file applies it.
 sed 's/^queue_depth = 2/queue_depth = 3/' "$conf.good" >"$conf"
 kill -HUP "$pid"
 sleep 0.5
 [ "$(cat $sysfs/$c1-1/queue_depth)" = 3 ]
 ok $? "SIGHUP applies a changed file"
 
-# 12: still serving after reloads.
+# 14: still serving after reloads.
 t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 20)
 sim_wait "$t" 60
 ok $? "serving after reloads"
 
-# 13-14: a stopped daemon does not stall the site: after the grace period
+# 15-16: a stopped daemon does not stall the site: after the grace period
 # the kernel matches; once continued, the daemon takes control back.
 kill -STOP "$pid"
 t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 10)
@@ -211,7 +234,7 @@ d1=$(stats_get dispatches)
 [ $rc -eq 0 ] && [ $((d1 - d0)) -ge 20 ] && grep -q "attaching again" "$log"
 ok $? "SIGCONT: the daemon dispatches again ($((d1 - d0)) dispatches)"
 
-# 15-16: SIGTERM detaches; the kernel keeps serving.
+# 17-18: SIGTERM detaches; the kernel keeps serving.
 kill -TERM "$pid"
 wait "$pid"
 rc=$?
@@ -221,7 +244,7 @@ t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 20)
 sim_wait "$t" 60
 ok $? "the kernel serves without a daemon"
 
-# 17-18: a server reached over TCP serves the stations through their
+# 19-20: a server reached over TCP serves the stations through their
 # devices; the serial servers are out of service.
 ip link set lo up
 tcpserver 7000 4242 /tmp/tcp.count &
