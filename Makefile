@@ -31,7 +31,8 @@ FRAME_HDRS := kmod/frame.h daemon/kcompat.h
 HOST_TESTS := $(B)/frame_test $(B)/daemon_test
 HOST_PROGS := $(B)/sitesim
 BIN_PROGS := $(B)/bin/persohubd $(if $(wildcard daemon/persohubctl.c),$(B)/bin/persohubctl)
-GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_nl_test \
+GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_fault_test \
+	       $(B)/guest/vm_nl_test \
 	       $(B)/guest/vm_cdev_test $(B)/guest/tcpserver \
 	       $(B)/guest/vm_nlfuzz
 PHNL_SRCS := daemon/phnl.c
@@ -94,7 +95,8 @@ $(B)/bin/persohubctl: daemon/persohubctl.c $(PHNL_SRCS) $(PHNL_HDRS)
 		-lmnl -lm
 
 # Test programs that run inside the test machine.
-$(B)/guest/vm_hub_test: selftests/vm_hub_test.c selftests/phtest.h $(HARNESS)
+$(B)/guest/vm_hub_test $(B)/guest/vm_fault_test: $(B)/guest/%: \
+		selftests/%.c selftests/phtest.h $(HARNESS)
 	@mkdir -p $(B)/guest
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ $<
 
@@ -174,7 +176,8 @@ install: $(BIN_PROGS)
 		$(DESTDIR)/usr/share/doc/persohub/persohub.conf.example
 	test -e $(DESTDIR)/etc/persohub/persohub.conf || install -D -m 0644 \
 		scripts/persohub.conf.example $(DESTDIR)/etc/persohub/persohub.conf
-	getent group persohub >/dev/null || groupadd -r persohub || true
+	[ -n "$(DESTDIR)" ] || getent group persohub >/dev/null || \
+		groupadd -r persohub || true
 	[ -n "$(NO_DKMS)$(DESTDIR)" ] || scripts/dkms-install.sh
 
 # clean keeps the caches (the harness from linux-source, the unpacked

@@ -87,7 +87,7 @@ vm() {
 	rm -rf "$share"
 }
 
-steps=(build unit style sparse dkms fuzz vm-hub vm-nl vm-cdev vm-daemon vm-card vm-fuzz)
+steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-card vm-fuzz)
 [ -n "${CHECK_ONLY:-}" ] && read -r -a steps <<<"$CHECK_ONLY"
 start=$SECONDS
 for s in "${steps[@]}"; do
@@ -106,6 +106,10 @@ for s in "${steps[@]}"; do
 		vm vm-hub --cards 2 --telnet --timeout 600 \
 			--host "$top/selftests/simd.sh" -- \
 			'PH_EXPECT_CARDS=2 vm_hub_test'
+		;;
+	vm-fault)
+		vm vm-fault --cards 2 --telnet --timeout 900 \
+			--host "$top/selftests/simd.sh" -- vm_fault_test
 		;;
 	vm-nl)
 		vm vm-nl --cards 2 --telnet --timeout 600 \

@@ -34,7 +34,7 @@
 #define RAW_LINGER_NS	1000000000ULL
 
 enum kind { K_NONE, K_STATION, K_SERVER, K_RAW };
-enum mode { M_OK, M_SILENT, M_GARBAGE };
+enum mode { M_OK, M_SILENT, M_GARBAGE, M_TRUNCATE, M_FLAP };
 
 struct outreq {
 	uint32_t seq;
@@ -62,7 +62,9 @@ struct port {
 	uint32_t next_seq;
 	uint32_t late_lo, late_hi;	/* seqs that timed out */
 	unsigned int burst;
-	bool noise, brk;
+	bool noise, brk, biterr, reconnect;
+	uint64_t corrupted, reconnects, last_reconnect;
+	unsigned int flap_n;	/* flap: answer N, then one silent */
 	uint64_t next_at;	/* earliest time of the next request */
 	bool break_sent;
 	/* server */
@@ -304,8 +306,29 @@ static void station_send(struct port *p, uint64_t now)
 	sp_request(r->data, p->index, r->seq);
 	for (i = SP_REQ_HDR; i < size; i++)
 		r->data[i] = rnd();
-	p->qlen++;
 	p->sent++;
+	if (p->biterr && p->sent % 4 == 0) {
+		/* One bit flipped inside the frame: the hub must drop it
+		 * (FCS) and the station, like a real one, hears nothing.
+		 */
+		uint8_t enc[PH_ENCODED_MAX(PH_PAYLOAD_MAX)];
+		size_t n = ph_frame_encode(enc, r->data, r->len), k;
+
+		do
+			k = 1 + rnd() % (n - 2);
+		while (enc[k] == PH_FLAG || enc[k] == PH_ESC ||
+		       enc[k - 1] == PH_ESC);
+		enc[k] ^= 1 << (rnd() % 8);
+		if (enc[k] == PH_FLAG || enc[k] == PH_ESC || enc[k] == 0xff)
+			enc[k] ^= 0x01;
+		out_add(p, enc, n, true);
+		flush(p);
+		p->corrupted++;
+		p->next_seq--;
+		p->next_at = now + 100000000ULL;
+		return;
+	}
+	p->qlen++;
 	send_frame(p, r->data, r->len);
 	r->sent_ns = now_ns();
 	p->next_at = 0;
@@ -322,6 +345,19 @@ static bool station_done(const struct port *p)
 	return p->sent >= want && !p->qlen;
 }
 
+static int connect_port(struct port *p, uint64_t deadline);
+
+/* Drop the line and dial again, between two requests. */
+static void station_reconnect(struct port *p)
+{
+	epoll_ctl(epfd, EPOLL_CTL_DEL, p->fd, NULL);
+	close(p->fd);
+	p->outlen = 0;
+	connect_port(p, now_ns() + opt.connect_timeout * 1000000000ULL);
+	p->reconnects++;
+	p->last_reconnect = p->sent;
+}
+
 static void station_pump(struct port *p, uint64_t now)
 {
 	unsigned int want = opt.requests > p->burst ? opt.requests : p->burst;
@@ -331,6 +367,9 @@ static void station_pump(struct port *p, uint64_t now)
 		depth = p->burst;
 	if (stop_ns && now >= stop_ns)
 		return;
+	if (p->reconnect && p->sent && p->sent % 5 == 0 && !p->qlen &&
+	    p->last_reconnect != p->sent)
+		station_reconnect(p);
 	while (p->sent < want && p->qlen < depth && p->qlen < MAX_OUT &&
 	       now >= p->next_at) {
 		station_send(p, now);
@@ -403,6 +442,10 @@ static void server_rx(struct port *p, const uint8_t *d, uint16_t len)
 		p->bad_frames++;
 		return;
 	}
+	if (p->mode == M_FLAP && p->flap_n && p->received % (p->flap_n + 1) == 0) {
+		p->silent++;	/* this one goes unanswered */
+		return;
+	}
 	sp_response(p->pending, opt.key, d, len, p->index);
 	p->pending_len = SP_RESP_LEN;
 	p->due_ns = now + (uint64_t)p->service_us * 1000;
@@ -421,6 +464,14 @@ static void server_answer(struct port *p, uint64_t now)
 		n = ph_frame_encode(enc, p->pending, p->pending_len);
 		enc[1] = enc[1] == 0x50 ? 0x51 : 0x50;
 		out_add(p, enc, n, true);
+		flush(p);
+		p->garbage++;
+		return;
+	}
+	if (p->mode == M_TRUNCATE) {
+		/* Half a frame, then silence: the line dies mid-answer. */
+		n = ph_frame_encode(enc, p->pending, p->pending_len);
+		out_add(p, enc, n / 2, true);
 		flush(p);
 		p->garbage++;
 		return;
@@ -528,6 +579,9 @@ static void report(FILE *kv, double secs)
 			fprintf(kv, "%s.noise %llu\n%s.breaks %llu\n", p->name,
 				(unsigned long long)p->noise_n, p->name,
 				(unsigned long long)p->breaks);
+			fprintf(kv, "%s.corrupted %llu\n%s.reconnects %llu\n",
+				p->name, (unsigned long long)p->corrupted,
+				p->name, (unsigned long long)p->reconnects);
 		}
 		if (p->kind == K_STATION) {
 			qsort(p->lat, p->nlat, sizeof(uint32_t), cmp_u32);
@@ -608,10 +662,14 @@ static void usage(FILE *f)
 "  --think-us N         mean exponential think time between requests\n"
 "  --service-us N       server service time (default 1000)\n"
 "  --timeout-ms N       a station's wait for an answer (default 10000)\n"
-"  --server-mode P=M    M: ok, silent, garbage, slow:US\n"
+"  --server-mode P=M    M: ok, silent, garbage, slow:US, truncate (half a\n"
+"                       frame, then silence), flap:N (N answers, 1 not)\n"
 "  --noise PORT         random non-flag bytes before each request\n"
 "  --break PORT         a line break before each request (--telnet)\n"
 "  --burst PORT=N       the first N requests back to back\n"
+"  --biterr PORT        every 4th request with one bit flipped (the hub\n"
+"                       drops it; the station expects no answer)\n"
+"  --reconnect PORT     drop and reopen the line every 5 requests\n"
 "  --raw PORT=N         write N bytes (0x01..0x7c) to PORT\n"
 "  --telnet             sockets speak telnet (vm-run --telnet)\n"
 "  --seed S             replay a run (printed every run)\n"
@@ -632,7 +690,8 @@ static void parse(int argc, char **argv)
 	enum { O_SOCKDIR = 256, O_STATIONS, O_SERVERS, O_REQUESTS, O_SIZE,
 	       O_SIZE_MAX, O_DEPTH, O_THINK, O_SERVICE, O_TIMEOUT, O_MODE,
 	       O_NOISE, O_BREAK, O_BURST, O_RAW, O_TELNET, O_SEED, O_KEY,
-	       O_EXPECT, O_KV, O_WAIT, O_DONE, O_MAXS, O_CONNT, O_DUR };
+	       O_EXPECT, O_KV, O_WAIT, O_DONE, O_MAXS, O_CONNT, O_DUR,
+	       O_BITERR, O_RECONNECT };
 	static const struct option lo[] = {
 		{ "sockdir", 1, 0, O_SOCKDIR }, { "stations", 1, 0, O_STATIONS },
 		{ "servers", 1, 0, O_SERVERS }, { "requests", 1, 0, O_REQUESTS },
@@ -649,6 +708,8 @@ static void parse(int argc, char **argv)
 		{ "max-seconds", 1, 0, O_MAXS },
 		{ "connect-timeout", 1, 0, O_CONNT },
 		{ "duration", 1, 0, O_DUR },
+		{ "biterr", 1, 0, O_BITERR },
+		{ "reconnect", 1, 0, O_RECONNECT },
 		{ "help", 0, 0, 'h' }, { }
 	};
 	const char *val;
@@ -679,13 +740,20 @@ static void parse(int argc, char **argv)
 				p->mode = M_SILENT;
 			else if (!strcmp(val, "garbage"))
 				p->mode = M_GARBAGE;
-			else if (!strncmp(val, "slow:", 5))
+			else if (!strcmp(val, "truncate"))
+				p->mode = M_TRUNCATE;
+			else if (!strncmp(val, "flap:", 5)) {
+				p->mode = M_FLAP;
+				p->flap_n = atoi(val + 5);
+			} else if (!strncmp(val, "slow:", 5))
 				p->service_us = atoi(val + 5);
 			else
 				die("unknown server mode '%s'", val);
 			break;
 		case O_NOISE: port_eq(optarg, &val)->noise = true; break;
 		case O_BREAK: port_eq(optarg, &val)->brk = true; break;
+		case O_BITERR: port_eq(optarg, &val)->biterr = true; break;
+		case O_RECONNECT: port_eq(optarg, &val)->reconnect = true; break;
 		case O_BURST:
 			p = port_eq(optarg, &val);
 			p->burst = val ? atoi(val) : 0;
