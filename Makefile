@@ -39,7 +39,7 @@ PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
 .PHONY: all module userspace deps check style sparse clean harness demo \
-	dkms-install install distclean fuzz fuzzers
+	dkms-install install distclean fuzz fuzzers soak
 
 all: module userspace
 
@@ -158,6 +158,10 @@ check: deps
 
 demo: deps all
 	@scripts/demo.sh
+
+# Every fault at once for DURATION seconds (default 300); prints totals.
+soak: all
+	@DURATION=$(DURATION) scripts/soak.sh
 
 dkms-install:
 	scripts/dkms-install.sh

@@ -318,9 +318,15 @@ static void station_send(struct port *p, uint64_t now)
 			k = 1 + rnd() % (n - 2);
 		while (enc[k] == PH_FLAG || enc[k] == PH_ESC ||
 		       enc[k - 1] == PH_ESC);
-		enc[k] ^= 1 << (rnd() % 8);
-		if (enc[k] == PH_FLAG || enc[k] == PH_ESC || enc[k] == 0xff)
-			enc[k] ^= 0x01;
+		/* A bit whose flip makes no flag, escape or telnet IAC. */
+		for (;;) {
+			uint8_t c = enc[k] ^ (1 << (rnd() % 8));
+
+			if (c != PH_FLAG && c != PH_ESC && c != 0xff) {
+				enc[k] = c;
+				break;
+			}
+		}
 		out_add(p, enc, n, true);
 		flush(p);
 		p->corrupted++;
@@ -961,6 +967,9 @@ int main(int argc, char **argv)
 		if (!kv)
 			die("%s: %s", opt.kv, strerror(errno));
 	}
+	for (i = 0; i < nports; i++)
+		if (ports[i].due_ns)
+			ports[i].busy_ns += now_ns();	/* still serving */
 	report(kv, (now_ns() - start) / 1e9);
 	if (kv)
 		fclose(kv);
