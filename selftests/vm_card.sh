@@ -9,18 +9,7 @@
 
 cards=${1:-2}
 sysfs=/sys/class/persohub
-n=0
-failures=0
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n $2"
-	else
-		echo "not ok $n $2"
-		failures=$((failures + 1))
-	fi
-}
+. /usr/share/persohub/selftests/lib.sh
 
 # PCI addresses of the cards persohub drives, in order.
 card_addrs() {
@@ -45,32 +34,6 @@ set_role() {
 	for p in $(echo "$1" | tr , ' '); do
 		echo "$2" >"$(port_dir "$p")/role" || return 1
 	done
-}
-
-# The simulator on the host (see selftests/phtest.h). sim_start runs in a
-# command substitution, so its counter lives in a file.
-sim_start() {
-	seq=$(($(cat /tmp/simseq 2>/dev/null || echo 0) + 1))
-	echo $seq >/tmp/simseq
-	tag=$$$seq
-	echo "$*" >"/host/.req.$tag"
-	mv "/host/.req.$tag" "/host/req.$tag"
-	echo "$tag"
-}
-
-sim_wait() {
-	i=0
-	while [ ! -e "/host/done.$1" ] && [ $i -lt $(($2 * 10)) ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ -e "/host/done.$1" ] || return 255
-	sed 's/^/# sim: /' "/host/res.$1.log"
-	return "$(cat "/host/res.$1.rc")"
-}
-
-sim_get() {
-	sed -n "s/^$2 //p" "/host/res.$1.kv"
 }
 
 wait_gone() {

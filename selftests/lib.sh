@@ -1,0 +1,47 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shell helpers for the tests inside the test machine: TAP results and the
+# site simulator on the host, driven through the shared directory /host
+# (the protocol is described in selftests/phtest.h). Source it; set
+# SIM_ARGS to arguments every simulator run gets (e.g. --telnet).
+
+n=0
+failures=0
+
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n $2"
+	else
+		echo "not ok $n $2"
+		failures=$((failures + 1))
+	fi
+}
+
+# The simulator on the host (see selftests/phtest.h). sim_start runs in a
+# command substitution, so its counter lives in a file.
+sim_start() {
+	seq=$(($(cat /tmp/simseq 2>/dev/null || echo 0) + 1))
+	echo $seq >/tmp/simseq
+	tag=$$$seq
+	echo "${SIM_ARGS:-}${SIM_ARGS:+ }$*" >"/host/.req.$tag"
+	mv "/host/.req.$tag" "/host/req.$tag"
+	echo "$tag"
+}
+
+sim_wait() {
+	i=0
+	while [ ! -e "/host/done.$1" ] && [ $i -lt $(($2 * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -e "/host/done.$1" ] || return 255
+	sed 's/^/# sim: /' "/host/res.$1.log"
+	return "$(cat "/host/res.$1.rc")"
+}
+
+sim_get() {
+	sed -n "s/^$2 //p" "/host/res.$1.kv"
+}
+
