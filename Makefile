@@ -39,7 +39,7 @@ PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
 .PHONY: all module userspace deps check style sparse clean harness demo \
-	dkms-install install distclean fuzz fuzzers soak
+	dkms-install install distclean fuzz fuzzers soak check-debug
 
 all: module userspace
 
@@ -155,6 +155,10 @@ sparse:
 
 check: deps
 	@scripts/check.sh
+
+# The VM suites on a debug kernel built once from linux-source-6.1 (long).
+check-debug: deps all
+	@scripts/check-debug.sh
 
 demo: deps all
 	@scripts/demo.sh

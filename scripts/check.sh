@@ -82,7 +82,8 @@ vm() {
 	shift
 	cmd=${*: -1}
 	share=$(mktemp -d)
-	tap "$step" scripts/vm-run --share "$share" "${@:1:$#-1}" \
+	# shellcheck disable=SC2086 # VM_ARGS: words for vm-run (debug kernel)
+	tap "$step" scripts/vm-run ${VM_ARGS:-} --share "$share" "${@:1:$#-1}" \
 		"$cmd; rc=\$?; : >/host/quit; exit \$rc"
 	rm -rf "$share"
 }
@@ -126,11 +127,12 @@ for s in "${steps[@]}"; do
 		;;
 	vm-fuzz)
 		# Stations on card 0 so the devices exist; the seed is printed.
-		tap vm-fuzz scripts/vm-run --cards 2 --timeout 600 -- \
+		# shellcheck disable=SC2086
+		tap vm-fuzz scripts/vm-run ${VM_ARGS:-} --cards 2 --timeout 600 -- \
 			'for p in 0 1 2 3; do echo station > /sys/class/persohub/0000:00:10.0-$p/role; done; vm_nlfuzz 200000'
 		;;
 	vm-card)
-		vm vm-card --cards 3 --timeout 300 \
+		vm vm-card --cards 3 --timeout 600 \
 			--host "$top/selftests/simd.sh" -- \
 			'sh /usr/share/persohub/selftests/vm_card.sh 3'
 		;;

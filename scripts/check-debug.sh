@@ -1,0 +1,22 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check-debug: the VM suites again, on a debug kernel (KASAN, lockdep,
+# DEBUG_ATOMIC_SLEEP, kmemleak, UBSAN, DEBUG_OBJECTS) built from Debian's
+# linux-source-6.1 by scripts/debug-kernel.sh (cached; the first build
+# takes a long while). Any report from those checkers fails the run.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+read -r kernel kver tree < <(scripts/debug-kernel.sh)
+mod=$top/build/debug-mod
+rm -rf "$mod"
+mkdir -p "$mod"
+cp -r Kbuild kmod uapi "$mod/"
+rm -f "$mod"/kmod/*.o "$mod"/kmod/.*.cmd
+make -s -C "$tree" M="$mod" modules
+export PERSOHUB_KO=$mod/persohub.ko
+# The checkers slow the guest down: more memory, more time.
+export VM_ARGS="--kernel $kernel --kver $kver --no-pvh --mem 1536"
+CHECK_ONLY=${CHECK_ONLY:-"vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-card vm-fuzz"} \
+	exec scripts/check.sh
