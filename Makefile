@@ -89,10 +89,11 @@ $(B)/bin/persohubd: $(DAEMON_SRCS) daemon/config.h daemon/match.h \
 	@mkdir -p $(B)/bin
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(DAEMON_SRCS) -lmnl -linih -lsystemd
 
-$(B)/bin/persohubctl: daemon/persohubctl.c $(PHNL_SRCS) $(PHNL_HDRS)
+$(B)/bin/persohubctl: daemon/persohubctl.c daemon/plan.c daemon/plan.h \
+		$(PHNL_SRCS) $(PHNL_HDRS)
 	@mkdir -p $(B)/bin
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ daemon/persohubctl.c $(PHNL_SRCS) \
-		-lmnl -lm
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ daemon/persohubctl.c daemon/plan.c \
+		$(PHNL_SRCS) -lmnl -lm
 
 # Test programs that run inside the test machine.
 $(B)/guest/vm_hub_test $(B)/guest/vm_fault_test: $(B)/guest/%: \
@@ -108,10 +109,12 @@ $(B)/guest/vm_nl_test $(B)/guest/vm_cdev_test: $(B)/guest/%: selftests/%.c \
 		$(PHNL_SRCS) -lmnl
 
 $(B)/daemon_test: selftests/daemon_test.c daemon/config.c daemon/match.c \
-		daemon/config.h daemon/match.h $(HARNESS)
+		daemon/plan.c daemon/config.h daemon/match.h daemon/plan.h \
+		$(HARNESS)
 	@mkdir -p $(B)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
-		selftests/daemon_test.c daemon/config.c daemon/match.c -linih
+		selftests/daemon_test.c daemon/config.c daemon/match.c \
+		daemon/plan.c -linih -lm
 
 $(B)/guest/vm_nlfuzz: selftests/vm_nlfuzz.c $(PHNL_SRCS) $(PHNL_HDRS)
 	@mkdir -p $(B)/guest

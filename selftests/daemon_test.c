@@ -2,6 +2,7 @@
 /*
  * Host unit tests of persohubd's matching and configuration parser.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "kselftest_harness.h"
 #include "config.h"
 #include "match.h"
+#include "plan.h"
 
 static struct match m;
 
@@ -200,6 +202,55 @@ TEST(config_missing_file)
 				  sizeof(err)));
 	EXPECT_STREQ("/nonexistent/persohub.conf: No such file or directory",
 		     err);
+}
+
+/* Erlang C against values worked out by hand and a published table. */
+#define NEAR(want, got, eps) \
+	EXPECT_TRUE(fabs((want) - (got)) < (eps)) \
+		TH_LOG("want %.6f got %.6f", (double)(want), (double)(got))
+
+TEST(erlang_c_known_values)
+{
+	NEAR(0.5, plan_erlang_c(1, 0.5), 1e-12);	/* M/M/1: ρ */
+	NEAR(1.0 / 3, plan_erlang_c(2, 1), 1e-12);
+	NEAR(4.0 / 9, plan_erlang_c(3, 2), 1e-12);
+	NEAR(0.6821, plan_erlang_c(11, 10), 5e-4);	/* table */
+	NEAR(1.0, plan_erlang_c(2, 2), 1e-12);		/* saturated */
+	NEAR(0.0, plan_erlang_c(3, 0), 1e-12);
+	/* Hundreds of servers: no overflow, and falls as servers grow. */
+	EXPECT_TRUE(plan_erlang_c(500, 450) > plan_erlang_c(520, 450));
+	EXPECT_TRUE(plan_erlang_c(500, 450) > 0 && plan_erlang_c(500, 450) < 1);
+}
+
+TEST(waiting_times)
+{
+	/* M/M/1, λ = 0.5/s, s = 1 s: Wq = ρ/(μ - λ) = 1 s. */
+	NEAR(1.0, plan_mean_wait(1, 0.5, 1), 1e-12);
+	/* M/M/3, λ = 2/s, s = 1 s: Wq = C/(3 - 2) = 4/9 s. */
+	NEAR(4.0 / 9, plan_mean_wait(3, 2, 1), 1e-12);
+	/* P(W > t) = C e^{-(cμ-λ)t} */
+	NEAR(4.0 / 9 * exp(-0.5), plan_wait_over(3, 2, 1, 0.5), 1e-12);
+	EXPECT_TRUE(isinf(plan_mean_wait(2, 2, 1)));
+}
+
+TEST(servers_needed)
+{
+	double r;
+
+	/* A = 2 Erlangs: 3 servers make P(wait) 4/9 <= 0.5, 2 cannot. */
+	EXPECT_EQ(3, plan_servers(2, 1, 0, 0.5));
+	/* A stricter bound needs more: C(4, 2) = 0.1739. */
+	EXPECT_EQ(4, plan_servers(2, 1, 0, 0.2));
+	/* 24 stations' worth: 10 Erlangs, 95% served within 20 ms of a
+	 * 100 ms service: the answer meets the bound and one less does not.
+	 */
+	unsigned int c = plan_servers(100, 0.1, 0.02, 0.05);
+
+	EXPECT_LE(plan_wait_over(c, 100, 0.1, 0.02), 0.05);
+	EXPECT_GT(plan_wait_over(c - 1, 100, 0.1, 0.02), 0.05);
+	/* The largest rate c servers carry sits right at the bound. */
+	r = plan_max_rate(3, 1, 0, 4.0 / 9);
+	NEAR(2.0, r, 1e-6);
 }
 
 TEST_HARNESS_MAIN

@@ -76,7 +76,7 @@ weight = 2
 EOF
 
 echo "TAP version 13"
-echo "1..20"
+echo "1..22"
 
 # 1-2: configuration applied at start, controller attached.
 : >"$log"
@@ -142,7 +142,21 @@ for p in m1-st1 hsm1 hsm2; do
 done
 ok $bad "persohubctl stats: counters equal to sysfs"
 
-# 9-10: a server that stops answering fails; the daemon's probe brings it
+# 9-10: capacity planning takes its inputs from the live counters.
+busy=$(stat_sum "$servers" busy_ns)
+resp=$(stat_sum "$servers" responses)
+sts=$(ls $sysfs | while read -r p; do cat $sysfs/$p/role; done | grep -c station)
+persohubctl -j plan --cards-per-hour 3000 >/tmp/plan.json
+svc=$(grep -o '"service_ns":[0-9]*' /tmp/plan.json | cut -d: -f2)
+nst=$(grep -o '"stations":[0-9]*' /tmp/plan.json | cut -d: -f2)
+[ "$svc" = $((busy / resp)) ] && [ "$nst" = "$sts" ]
+ok $? "plan's service time is the counters' busy_ns/responses ($svc ns)"
+persohubctl plan --cards-per-hour 3000 | sed 's/^/# /'
+c=$(grep -o '"servers":[0-9]*$\|"servers":[0-9]*[,}]' /tmp/plan.json | tail -1 | tr -dc 0-9)
+[ -n "$c" ] && [ "$c" -ge 1 ] && persohubctl plan --what-if servers=2 >/dev/null
+ok $? "plan answers $c servers for 3000 cards/hour; --what-if works"
+
+# 11-12: a server that stops answering fails; the daemon's probe brings it
 # back once it answers again.
 t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 4 \
 	--server-mode c1p2=silent)
@@ -157,7 +171,7 @@ sleep 0.3
 [ "$(cat $sysfs/$c1-2/state)" = idle ] && [ "$(stats_get probes_back)" -ge 1 ]
 ok $? "the probe returns it to service ($(stats_get probes) probes)"
 
-# 11-12: SIGHUP with a bad file keeps the running configuration.
+# 13-14: SIGHUP with a bad file keeps the running configuration.
 cp "$conf" "$conf.good"
 sed -i 's/^queue_depth = 2/queue_depth = 99/' "$conf"
 kill -HUP "$pid"
@@ -168,19 +182,19 @@ ok $? "a bad file is reported with file:line"
 [ "$(cat $sysfs/$c1-1/queue_depth)" = 2 ] && kill -0 "$pid"
 ok $? "the running configuration stays"
 
-# 13: SIGHUP with a good file applies it.
+# 15: SIGHUP with a good file applies it.
 sed 's/^queue_depth = 2/queue_depth = 3/' "$conf.good" >"$conf"
 kill -HUP "$pid"
 sleep 0.5
 [ "$(cat $sysfs/$c1-1/queue_depth)" = 3 ]
 ok $? "SIGHUP applies a changed file"
 
-# 14: still serving after reloads.
+# 16: still serving after reloads.
 t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 20)
 sim_wait "$t" 60
 ok $? "serving after reloads"
 
-# 15-16: a stopped daemon does not stall the site: after the grace period
+# 17-18: a stopped daemon does not stall the site: after the grace period
 # the kernel matches; once continued, the daemon takes control back.
 kill -STOP "$pid"
 t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 10)
@@ -199,7 +213,7 @@ d1=$(stats_get dispatches)
 [ $rc -eq 0 ] && [ $((d1 - d0)) -ge 20 ] && grep -q "attaching again" "$log"
 ok $? "SIGCONT: the daemon dispatches again ($((d1 - d0)) dispatches)"
 
-# 17-18: SIGTERM detaches; the kernel keeps serving.
+# 19-20: SIGTERM detaches; the kernel keeps serving.
 kill -TERM "$pid"
 wait "$pid"
 rc=$?
@@ -209,7 +223,7 @@ t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 20)
 sim_wait "$t" 60
 ok $? "the kernel serves without a daemon"
 
-# 19-20: a server reached over TCP serves the stations through their
+# 21-22: a server reached over TCP serves the stations through their
 # devices; the serial servers are out of service.
 ip link set lo up
 tcpserver 7000 4242 /tmp/tcp.count &
