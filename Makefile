@@ -185,6 +185,12 @@ install: $(BIN_PROGS)
 		$(DESTDIR)/lib/systemd/system/persohubd.service
 	install -D -m 0644 scripts/persohub.conf.example \
 		$(DESTDIR)/usr/share/doc/persohub/persohub.conf.example
+	install -D -m 0644 Documentation/man/persohubd.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/persohubd.8
+	install -D -m 0644 Documentation/man/persohubctl.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/persohubctl.8
+	install -D -m 0644 Documentation/man/persohub.conf.5 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/persohub.conf.5
 	test -e $(DESTDIR)/etc/persohub/persohub.conf || install -D -m 0644 \
 		scripts/persohub.conf.example $(DESTDIR)/etc/persohub/persohub.conf
 	[ -n "$(DESTDIR)" ] || getent group persohub >/dev/null || \
