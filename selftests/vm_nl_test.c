@@ -70,6 +70,7 @@ static int collect_port(const struct phnl_attrs *at, void *data)
 
 /* Events seen on the monitor socket, in order. */
 struct evlog {
+	int payload_seen;	/* events that carried request or answer bytes */
 	int n;
 	uint8_t cmd[256];
 	uint64_t req[256];
@@ -79,6 +80,16 @@ struct evlog {
 static int log_event(const struct phnl_attrs *at, void *data)
 {
 	struct evlog *l = data;
+	int i;
+
+	/* Metadata only: no attribute may hold the site's magic bytes. */
+	for (i = 1; i <= PERSOHUB_A_MAX; i++)
+		if (at->a[i] &&
+		    (memmem(mnl_attr_get_payload(at->a[i]),
+			    mnl_attr_get_payload_len(at->a[i]), "PHRQ", 4) ||
+		     memmem(mnl_attr_get_payload(at->a[i]),
+			    mnl_attr_get_payload_len(at->a[i]), "PHRS", 4)))
+			l->payload_seen++;
 
 	if (l->n < 256) {
 		l->cmd[l->n] = at->cmd;
@@ -383,6 +394,9 @@ TEST_F(nl, events_in_order)
 	EXPECT_EQ(req, self->ev.req[i + 2]);
 	EXPECT_EQ(PERSOHUB_RESULT_OK, self->ev.result[i + 2]);
 	EXPECT_EQ(self->ev.server[i + 1], self->ev.server[i + 2]);
+	/* Never payload: not in events, not in the kernel log. */
+	EXPECT_EQ(0, self->ev.payload_seen);
+	EXPECT_NE(0, system("dmesg | grep -q -e PHRQ -e PHRS"));
 }
 
 /* Without CAP_NET_ADMIN: reading is allowed, nothing else. */
