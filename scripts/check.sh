@@ -110,7 +110,8 @@ for s in "${steps[@]}"; do
 		;;
 	vm-fault)
 		vm vm-fault --cards 2 --telnet --timeout 900 \
-			--host "$top/selftests/simd.sh" -- vm_fault_test
+			--host "$top/selftests/simd.sh" -- \
+			"${SEED:+SEED=$SEED }vm_fault_test"
 		;;
 	vm-nl)
 		vm vm-nl --cards 2 --telnet --timeout 600 \
