@@ -226,6 +226,7 @@ static void ph_request_fail(struct ph_request *req)
 static void ph_server_make_idle(struct ph_port *srv, u64 now)
 {
 	srv->probing = false;
+	srv->settling = false;
 	srv->state = PH_STATE_IDLE;
 	srv->cur = NULL;
 	srv->idle_since = now;
@@ -249,6 +250,7 @@ static void ph_server_end_busy(struct ph_port *srv, u64 now)
 static void ph_server_fail(struct ph_port *srv, u32 reason)
 {
 	srv->probing = false;
+	srv->settling = false;
 	list_del_init(&srv->idle_node);
 	srv->state = PH_STATE_FAILED;
 	srv->cur = NULL;
@@ -417,7 +419,20 @@ static void ph_server_answer(struct ph_port *srv, const u8 *data, u16 len)
 
 	srv->stats.responses++;
 	ph_server_end_busy(srv, now);
-	ph_server_make_idle(srv, now);
+	if (srv->settle_ms && !srv->user) {
+		/*
+		 * The line carries no request id: a second answer arriving
+		 * after the next dispatch would pass for its answer. The
+		 * server stays out of the idle list until its line has been
+		 * quiet settle_ms (each byte starts the time again); what it
+		 * sends meanwhile is counted and dropped.
+		 */
+		srv->settling = true;
+		srv->deadline = jiffies + msecs_to_jiffies(srv->settle_ms);
+		mod_timer(&srv->timer, srv->deadline);
+	} else {
+		ph_server_make_idle(srv, now);
+	}
 	if (!req) {
 		/* Its station went away while it worked. */
 		ph_hub_match();
@@ -447,7 +462,7 @@ static void ph_server_rx(struct ph_port *srv, const u8 *data, u16 len)
 		ph_hub_match();
 		return;
 	}
-	if (srv->state != PH_STATE_BUSY) {
+	if (srv->state != PH_STATE_BUSY || srv->settling) {
 		/* Late, duplicate or unsolicited: nobody asked. */
 		srv->stats.unexpected_frames++;
 		return;
@@ -500,6 +515,12 @@ static void ph_server_timeout(struct timer_list *t)
 	req = srv->cur;
 	if (srv->state != PH_STATE_BUSY || time_before(jiffies, srv->deadline))
 		goto out;
+	if (srv->settling) {
+		/* Quiet long enough after its answer: free again. */
+		ph_server_make_idle(srv, ktime_get_ns());
+		ph_hub_match();
+		goto out;
+	}
 
 	srv->stats.timeouts++;
 	ph_server_end_busy(srv, ktime_get_ns());
@@ -543,7 +564,7 @@ static void ph_server_gone(struct ph_port *srv)
 {
 	struct ph_request *req = srv->cur;
 
-	if (srv->state == PH_STATE_BUSY) {
+	if (srv->state == PH_STATE_BUSY && !srv->settling) {
 		ph_server_end_busy(srv, ktime_get_ns());
 		if (req)
 			ph_request_requeue(req, false);

@@ -50,7 +50,7 @@ static const struct nla_policy ph_select_policy[PERSOHUB_A_PORT_NAME + 1] = {
 	PH_PORT_SELECT,
 };
 
-static const struct nla_policy ph_set_policy[PERSOHUB_A_PORT_MAX_PAYLOAD + 1] = {
+static const struct nla_policy ph_set_policy[PERSOHUB_A_PORT_SETTLE_MS + 1] = {
 	PH_PORT_SELECT,
 	[PERSOHUB_A_PORT_ROLE] = NLA_POLICY_MAX(NLA_U32, PERSOHUB_ROLE_SERVER),
 	[PERSOHUB_A_PORT_STATE] = NLA_POLICY_MAX(NLA_U32,
@@ -66,6 +66,7 @@ static const struct nla_policy ph_set_policy[PERSOHUB_A_PORT_MAX_PAYLOAD + 1] = 
 		NLA_POLICY_RANGE(NLA_U32, 1, PH_QUEUE_DEPTH_MAX),
 	[PERSOHUB_A_PORT_MAX_PAYLOAD] =
 		NLA_POLICY_RANGE(NLA_U32, 1, PH_PAYLOAD_MAX),
+	[PERSOHUB_A_PORT_SETTLE_MS] = NLA_POLICY_RANGE(NLA_U32, 0, 10000),
 };
 
 static const struct nla_policy ph_user_add_policy[PERSOHUB_A_PORT_TIMEOUT_MS + 1] = {
@@ -102,7 +103,8 @@ static int ph_nl_fill_port(struct sk_buff *skb, struct ph_port *port)
 	    nla_put_u32(skb, PERSOHUB_A_PORT_TIMEOUT_MS, port->timeout_ms) ||
 	    nla_put_u32(skb, PERSOHUB_A_PORT_QUEUE_DEPTH, port->queue_depth) ||
 	    nla_put_u32(skb, PERSOHUB_A_PORT_MAX_PAYLOAD, port->max_payload) ||
-	    nla_put_u32(skb, PERSOHUB_A_PORT_QUEUE, port->outstanding))
+	    nla_put_u32(skb, PERSOHUB_A_PORT_QUEUE, port->outstanding) ||
+	    nla_put_u32(skb, PERSOHUB_A_PORT_SETTLE_MS, port->settle_ms))
 		return -EMSGSIZE;
 	if (port->user)
 		return nla_put_flag(skb, PERSOHUB_A_PORT_USER) ? -EMSGSIZE : 0;
@@ -456,6 +458,8 @@ static int ph_nl_port_set(struct genl_info *info)
 	if (attrs[PERSOHUB_A_PORT_QUEUE_DEPTH])
 		port->queue_depth =
 			nla_get_u32(attrs[PERSOHUB_A_PORT_QUEUE_DEPTH]);
+	if (attrs[PERSOHUB_A_PORT_SETTLE_MS])
+		port->settle_ms = nla_get_u32(attrs[PERSOHUB_A_PORT_SETTLE_MS]);
 	spin_unlock_irq(&ph_hub.lock);
 	return 0;
 }

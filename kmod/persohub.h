@@ -141,6 +141,8 @@ struct ph_port {
 	u64 busy_start;
 	u32 timeout_ms;
 	bool probing;			/* failed, a probe frame sent */
+	u32 settle_ms;			/* quiet time after an answer */
+	bool settling;			/* answered; waits settle_ms */
 	unsigned long deadline;
 	struct timer_list timer;
 

@@ -204,6 +204,7 @@ static struct ph_uint_attr ph_uint_attrs[] = {
 	PH_LINE_ATTR(stop_bits),
 	PH_UINT_ATTR(queue_depth, 1, PH_QUEUE_DEPTH_MAX),
 	PH_UINT_ATTR(timeout_ms, 1, 600000),
+	PH_UINT_ATTR(settle_ms, 0, 10000),
 };
 
 static const char * const ph_parity_names[] = {
@@ -275,6 +276,7 @@ static struct attribute *ph_port_attrs[] = {
 	&ph_uint_attrs[2].attr.attr,
 	&ph_uint_attrs[3].attr.attr,
 	&ph_uint_attrs[4].attr.attr,
+	&ph_uint_attrs[5].attr.attr,
 	NULL,
 };
 

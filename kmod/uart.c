@@ -11,6 +11,7 @@
  */
 
 #include <linux/io.h>
+#include <linux/jiffies.h>
 #include <linux/serial_reg.h>
 
 #include "persohub.h"
@@ -143,6 +144,11 @@ static void ph_uart_rx_byte(struct ph_port *port, u8 c)
 	enum ph_rx_event ev;
 
 	port->stats.rx_bytes++;
+	if (port->settling) {
+		/* Not quiet yet: the settle time starts again. */
+		port->deadline = jiffies + msecs_to_jiffies(port->settle_ms);
+		mod_timer(&port->timer, port->deadline);
+	}
 	ev = ph_deframer_feed(&port->rx, c);
 	switch (ev) {
 	case PH_RX_NONE:

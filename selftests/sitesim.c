@@ -34,7 +34,7 @@
 #define RAW_LINGER_NS	1000000000ULL
 
 enum kind { K_NONE, K_STATION, K_SERVER, K_RAW };
-enum mode { M_OK, M_SILENT, M_GARBAGE, M_TRUNCATE, M_FLAP };
+enum mode { M_OK, M_SILENT, M_GARBAGE, M_TRUNCATE, M_FLAP, M_DUP };
 
 struct outreq {
 	uint32_t seq;
@@ -484,6 +484,11 @@ static void server_answer(struct port *p, uint64_t now)
 	}
 	send_frame(p, p->pending, p->pending_len);
 	p->answered++;
+	if (p->mode == M_DUP) {
+		/* The same answer again, right behind the first. */
+		send_frame(p, p->pending, p->pending_len);
+		p->garbage++;
+	}
 }
 
 static void port_rx(struct port *p, const uint8_t *b, size_t n)
@@ -669,7 +674,8 @@ static void usage(FILE *f)
 "  --service-us N       server service time (default 1000)\n"
 "  --timeout-ms N       a station's wait for an answer (default 10000)\n"
 "  --server-mode P=M    M: ok, silent, garbage, slow:US, truncate (half a\n"
-"                       frame, then silence), flap:N (N answers, 1 not)\n"
+"                       frame, then silence), flap:N (N answers, 1 not),\n"
+"                       dup (every answer twice; counted as garbage)\n"
 "  --noise PORT         random non-flag bytes before each request\n"
 "  --break PORT         a line break before each request (--telnet)\n"
 "  --burst PORT=N       the first N requests back to back\n"
@@ -746,6 +752,8 @@ static void parse(int argc, char **argv)
 				p->mode = M_SILENT;
 			else if (!strcmp(val, "garbage"))
 				p->mode = M_GARBAGE;
+			else if (!strcmp(val, "dup"))
+				p->mode = M_DUP;
 			else if (!strcmp(val, "truncate"))
 				p->mode = M_TRUNCATE;
 			else if (!strncmp(val, "flap:", 5)) {

@@ -3,7 +3,7 @@
  * Faults of a factory floor, inside the test machine, against the kernel's
  * own matching: noisy lines, breaks, bit errors, lines that drop and come
  * back, bursts beyond the queue depth, servers that answer garbage, half a
- * frame, or now and then nothing. Under each (and all at once) the
+ * frame, twice, or now and then nothing. Under each (and all at once) the
  * invariant, checked exactly against the kernel's counters:
  *
  *  - every request a station sent intact ends with its own answer or one
@@ -69,6 +69,7 @@ static bool all_quiet(void)
 }
 
 FIXTURE(fault) {
+	long long unexpected0;
 	struct counts before, after;
 	struct sim_result res;
 };
@@ -77,6 +78,7 @@ FIXTURE_VARIANT(fault) {
 	const char *sim;	/* the fault's simulator arguments */
 	const char *injected;	/* a simulator count proving the fault hit */
 	bool errors_ok;		/* error frames are an expected outcome */
+	const char *settle_ms;	/* the servers' settle_ms, if set */
 };
 
 FIXTURE_VARIANT_ADD(fault, noisy_lines) {
@@ -115,6 +117,12 @@ FIXTURE_VARIANT_ADD(fault, flapping_server) {
 	.sim = "--server-mode c1p3=flap:3",
 };
 
+FIXTURE_VARIANT_ADD(fault, duplicating_server) {
+	.injected = "c1p3.garbage",
+	.sim = "--server-mode c1p3=dup",
+	.settle_ms = "100",
+};
+
 FIXTURE_VARIANT_ADD(fault, everything_at_once) {
 	.injected = "c0p2.corrupted",
 	.sim = "--noise c0p0 --break c0p1 --biterr c0p2 --reconnect c0p3"
@@ -128,6 +136,9 @@ FIXTURE_SETUP(fault)
 	ASSERT_EQ(0, ph_roles(SERVERS, "server"));
 	ASSERT_EQ(0, ph_set("c1p2", "timeout_ms", "300"));
 	ASSERT_EQ(0, ph_set("c1p3", "timeout_ms", "300"));
+	ASSERT_EQ(0, ph_set("c1p2", "settle_ms", variant->settle_ms ?: "0"));
+	ASSERT_EQ(0, ph_set("c1p3", "settle_ms", variant->settle_ms ?: "0"));
+	self->unexpected0 = ph_stat("c1p3", "unexpected_frames");
 	snapshot(&self->before);
 }
 
@@ -185,6 +196,11 @@ TEST_F(fault, invariant_holds)
 		EXPECT_EQ(sent - corrupted, ok + errors) TH_LOG("%s ended", p);
 #undef D
 	}
+	/* A second answer is caught while the server settles. */
+	if (variant->settle_ms)
+		EXPECT_EQ(sim_get(&self->res, "c1p3.garbage"),
+			  ph_stat("c1p3", "unexpected_frames") -
+			  self->unexpected0);
 	for (i = 0; i < NSV; i++) {
 		d = self->after.sv[i][0] - self->before.sv[i][0];
 		EXPECT_EQ(d, self->after.sv[i][1] - self->before.sv[i][1] +

@@ -141,6 +141,10 @@ enum persohub_cmd {
  * @PERSOHUB_A_PAYLOAD: binary, a probe frame's payload (not key material:
  *	it comes from the configuration)
  * @PERSOHUB_A_HUB_EVENTS_DROPPED: u64, events the hub could not allocate
+ * @PERSOHUB_A_PORT_SETTLE_MS: u32, servers: how long the line must stay
+ *	quiet after an answer before the server takes the next request, 0 to
+ *	10000 (default 0); frames in that time are unexpected (a second
+ *	answer) and drop
  */
 enum persohub_attr {
 	PERSOHUB_A_UNSPEC,
@@ -174,6 +178,7 @@ enum persohub_attr {
 	PERSOHUB_A_HUB_NEXT_ID,
 	PERSOHUB_A_PAYLOAD,
 	PERSOHUB_A_HUB_EVENTS_DROPPED,
+	PERSOHUB_A_PORT_SETTLE_MS,
 
 	__PERSOHUB_A_MAX,
 	PERSOHUB_A_MAX = __PERSOHUB_A_MAX - 1
