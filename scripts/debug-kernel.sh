@@ -27,7 +27,7 @@ if [ ! -e "$dir/done" ]; then
 			"$top/scripts/debug-kernel.config" >&2
 		make -s olddefconfig >&2
 		echo "debug kernel: building (this takes a while)" >&2
-		make -s -j"$(nproc)" vmlinux modules >&2
+		make -s -j"$(nproc)" bzImage modules >&2
 		make -s modules_install INSTALL_MOD_PATH="$dir/root" >&2
 	)
 	kver=$(cat "$src/include/config/kernel.release")
@@ -37,4 +37,5 @@ if [ ! -e "$dir/done" ]; then
 fi
 kver=$(cat "$src/include/config/kernel.release")
 [ -d "/lib/modules/$kver" ] || cp -a "$dir/root/lib/modules/$kver" "/lib/modules/$kver"
-echo "$src/vmlinux $kver $src"
+[ -e "$src/arch/x86/boot/bzImage" ] || make -s -C "$src" -j"$(nproc)" bzImage >&2
+echo "$src/arch/x86/boot/bzImage $kver $src"

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -274,12 +275,15 @@ static void station_send(struct port *p, uint64_t now)
 		uint8_t junk[8];
 		unsigned int n = 3 + rnd() % 6;
 
-		for (i = 0; i < n; i++) {
-			do
-				junk[i] = rnd();
-			while (junk[i] == PH_FLAG || junk[i] == PH_ESC ||
-			       junk[i] == 0xff);
-		}
+		/* Never a frame by chance: redraw a good FCS (1 in 65536). */
+		do {
+			for (i = 0; i < n; i++) {
+				do
+					junk[i] = rnd();
+				while (junk[i] == PH_FLAG ||
+				       junk[i] == PH_ESC || junk[i] == 0xff);
+			}
+		} while (crc_ccitt(PH_FCS_INIT, junk, n) == PH_FCS_GOOD);
 		out_add(p, junk, n, true);
 		p->noise_n++;
 	}
@@ -820,6 +824,8 @@ int main(int argc, char **argv)
 
 	parse(argc, argv);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* A peer gone mid-write is reported as a disconnect, not a kill. */
+	signal(SIGPIPE, SIG_IGN);
 	if (opt.wait_file) {
 		for (i = 0; i < opt.max_seconds * 20 &&
 		     access(opt.wait_file, F_OK); i++)
