@@ -122,6 +122,20 @@ static const struct {
 	{ "max_payload", offsetof(struct config_port, max_payload), 1, 4096 },
 };
 
+/* "<pci address>-<index>" into @card (32 bytes) and @index. */
+static bool port_ident(const char *ident, char *card, unsigned int *index)
+{
+	const char *dash = strrchr(ident, '-');
+
+	if (!dash || dash == ident || dash - ident >= 32 ||
+	    sscanf(dash + 1, "%u", index) != 1 || *index > 255 ||
+	    strspn(dash + 1, "0123456789") != strlen(dash + 1))
+		return false;
+	memcpy(card, ident, dash - ident);
+	card[dash - ident] = '\0';
+	return true;
+}
+
 static int port_key(struct parse *p, struct config_port *cp,
 		    const char *key, const char *val)
 {
@@ -164,6 +178,10 @@ static int port_key(struct parse *p, struct config_port *cp,
 		if (!parse_bool(val, &cp->enabled))
 			return fail(p, "enabled: '%s' is not yes or no", val,
 				    NULL);
+	} else if (!strcmp(key, "server")) {
+		if (!port_ident(val, cp->pin_card, &cp->pin_index))
+			return fail(p, "server: '%s' is not <pci address>-<index>",
+				    val, NULL);
 	} else {
 		return fail(p, "unknown key '%s' in a port section", key, NULL);
 	}
@@ -176,17 +194,12 @@ static struct config_port *port_section(struct parse *p, const char *ident)
 	struct config_port *cp;
 	char card[32];
 	unsigned int i, index;
-	const char *dash = strrchr(ident, '-');
 
-	if (!dash || dash == ident || (size_t)(dash - ident) >= sizeof(card) ||
-	    sscanf(dash + 1, "%u", &index) != 1 || index > 255 ||
-	    strspn(dash + 1, "0123456789") != strlen(dash + 1)) {
+	if (!port_ident(ident, card, &index)) {
 		fail(p, "port section '%s': want [port <pci address>-<index>]",
 		     ident, NULL);
 		return NULL;
 	}
-	memcpy(card, ident, dash - ident);
-	card[dash - ident] = '\0';
 	for (i = 0; i < cfg->nports; i++)
 		if (!strcmp(cfg->ports[i].card, card) &&
 		    cfg->ports[i].index == index)

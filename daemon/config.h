@@ -52,6 +52,8 @@ struct config_port {
 	struct config_u32 timeout_ms, queue_depth, max_payload;
 	uint32_t weight;
 	bool enabled;
+	char pin_card[32];	/* station: its only server, "" for any */
+	unsigned int pin_index;
 };
 
 struct config_tcp {

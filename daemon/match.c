@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Matching for persohubd: the oldest waiting request goes to the best idle
- * server: highest weight, then idle the longest. Everything is in fixed
- * arrays: no allocation per request.
+ * server: highest weight, then idle the longest. A pinned station's
+ * request waits for its own server, and younger requests may pass it.
+ * Everything is in fixed arrays: no allocation per request.
  */
 #include <string.h>
 
@@ -43,7 +44,7 @@ static unsigned int lower_bound(const struct match *m, uint64_t id)
 	return lo;
 }
 
-void match_request(struct match *m, uint64_t id)
+void match_request(struct match *m, uint64_t id, uint32_t station)
 {
 	unsigned int i = lower_bound(m, id);
 
@@ -55,8 +56,20 @@ void match_request(struct match *m, uint64_t id)
 	}
 	memmove(&m->waiting[i + 1], &m->waiting[i],
 		(m->nwaiting - i) * sizeof(m->waiting[0]));
+	memmove(&m->station[i + 1], &m->station[i],
+		(m->nwaiting - i) * sizeof(m->station[0]));
 	m->waiting[i] = id;
+	m->station[i] = station;
 	m->nwaiting++;
+}
+
+static void remove_at(struct match *m, unsigned int i)
+{
+	memmove(&m->waiting[i], &m->waiting[i + 1],
+		(m->nwaiting - i - 1) * sizeof(m->waiting[0]));
+	memmove(&m->station[i], &m->station[i + 1],
+		(m->nwaiting - i - 1) * sizeof(m->station[0]));
+	m->nwaiting--;
 }
 
 void match_request_gone(struct match *m, uint64_t id)
@@ -65,9 +78,7 @@ void match_request_gone(struct match *m, uint64_t id)
 
 	if (i == m->nwaiting || m->waiting[i] != id)
 		return;
-	memmove(&m->waiting[i], &m->waiting[i + 1],
-		(m->nwaiting - i - 1) * sizeof(m->waiting[0]));
-	m->nwaiting--;
+	remove_at(m, i);
 }
 
 void match_server_ready(struct match *m, uint32_t id, uint64_t now)
@@ -103,6 +114,17 @@ void match_server_config(struct match *m, uint32_t id, uint32_t weight,
 	m->srv[id].enabled = enabled;
 }
 
+void match_station_pin(struct match *m, uint32_t station, uint32_t server)
+{
+	if (station >= MATCH_MAX_SERVERS || server >= MATCH_MAX_SERVERS)
+		return;
+	if (!m->pin[station] && server)
+		m->npins++;
+	else if (m->pin[station] && !server)
+		m->npins--;
+	m->pin[station] = server;
+}
+
 static int best_server(const struct match *m)
 {
 	const struct match_server *s, *b = NULL;
@@ -121,18 +143,38 @@ static int best_server(const struct match *m)
 	return best;
 }
 
+static bool server_free(const struct match *m, uint32_t id)
+{
+	return m->srv[id].idle && m->srv[id].enabled;
+}
+
 int match_next(struct match *m, uint64_t *req, uint32_t *server)
 {
-	int s;
+	unsigned int i;
+	uint32_t pin;
+	int s = -1;
 
 	if (!m->nwaiting)
 		return 0;
-	s = best_server(m);
+	if (!m->npins) {
+		/* The common case: the oldest request, the best server. */
+		i = 0;
+		s = best_server(m);
+	} else {
+		for (i = 0; i < m->nwaiting; i++) {
+			pin = m->station[i] < MATCH_MAX_SERVERS ?
+			      m->pin[m->station[i]] : 0;
+			s = pin ? (server_free(m, pin) ? (int)pin : -1) :
+				  best_server(m);
+			if (s >= 0)
+				break;
+		}
+	}
 	if (s < 0)
 		return 0;
-	*req = m->waiting[0];
+	*req = m->waiting[i];
 	*server = s;
-	match_request_gone(m, *req);
+	remove_at(m, i);
 	m->srv[s].idle = false;
 	return 1;
 }

@@ -140,7 +140,8 @@ static int resync_req_cb(const struct phnl_attrs *at, void *data)
 {
 	(void)data;
 	if (!at->a[PERSOHUB_A_SERVER_ID])
-		match_request(&d.m, phnl_u64(at, PERSOHUB_A_REQ_ID, 0));
+		match_request(&d.m, phnl_u64(at, PERSOHUB_A_REQ_ID, 0),
+			      phnl_u32(at, PERSOHUB_A_PORT_ID, 0));
 	return 0;
 }
 
@@ -176,7 +177,8 @@ static int event_cb(const struct phnl_attrs *at, void *data)
 	d.events++;
 	switch (at->cmd) {
 	case PERSOHUB_CMD_REQUEST_NEW:
-		match_request(&d.m, phnl_u64(at, PERSOHUB_A_REQ_ID, 0));
+		match_request(&d.m, phnl_u64(at, PERSOHUB_A_REQ_ID, 0),
+			      phnl_u32(at, PERSOHUB_A_PORT_ID, 0));
 		break;
 	case PERSOHUB_CMD_REQUEST_DONE:
 		match_request_gone(&d.m, phnl_u64(at, PERSOHUB_A_REQ_ID, 0));
@@ -358,6 +360,40 @@ static int ident_cb(const struct phnl_attrs *at, void *data)
 	return 0;
 }
 
+static int ident_find(const struct port_ident *pi, const char *card,
+		      uint32_t index)
+{
+	int i;
+
+	for (i = 0; i < pi->n; i++)
+		if (pi->p[i].index == index && !strcmp(pi->p[i].card, card))
+			return i;
+	return -1;
+}
+
+/* Stations pinned to one server ("server =" in their section). */
+static int apply_pins(const struct config *cfg, const struct port_ident *pi)
+{
+	const struct config_port *cp;
+	int i, s, failed = 0;
+
+	for (i = 0; i < pi->n; i++) {
+		match_station_pin(&d.m, pi->p[i].id, 0);
+		cp = config_port_find(cfg, pi->p[i].card, pi->p[i].index);
+		if (!cp || !cp->pin_card[0])
+			continue;
+		s = ident_find(pi, cp->pin_card, cp->pin_index);
+		if (s < 0) {
+			warn("port %s-%u: server %s-%u: no such port", cp->card,
+			     cp->index, cp->pin_card, cp->pin_index);
+			failed++;
+			continue;
+		}
+		match_station_pin(&d.m, pi->p[i].id, pi->p[s].id);
+	}
+	return failed;
+}
+
 static void put_opt(struct nlmsghdr *nlh, int type, struct config_u32 v)
 {
 	if (v.set)
@@ -403,6 +439,7 @@ static int apply_config(const struct config *cfg)
 		}
 		match_server_config(&d.m, pi.p[i].id, cp->weight, cp->enabled);
 	}
+	failed += apply_pins(cfg, &pi);
 	info("configuration applied to %d ports%s", pi.n,
 	     failed ? " (some settings refused)" : "");
 	return 0;

@@ -22,10 +22,10 @@ TEST(match_arrival_order)
 	uint32_t srv;
 
 	match_init(&m);
-	match_request(&m, 7);
-	match_request(&m, 3);
-	match_request(&m, 5);
-	match_request(&m, 5);	/* a duplicate event */
+	match_request(&m, 7, 0);
+	match_request(&m, 3, 0);
+	match_request(&m, 5, 0);
+	match_request(&m, 5, 0);	/* a duplicate event */
 	ASSERT_EQ(3, m.nwaiting);
 	ASSERT_EQ(0, match_next(&m, &req, &srv));	/* no server */
 	match_server_ready(&m, 9, 100);
@@ -51,10 +51,10 @@ TEST(match_longest_idle)
 	match_server_ready(&m, 2, 100);
 	match_server_ready(&m, 6, 200);
 	match_server_ready(&m, 6, 250);	/* already idle: keeps 200 */
-	match_request(&m, 10);
-	match_request(&m, 11);
-	match_request(&m, 12);
-	match_request(&m, 4);		/* retried: older id */
+	match_request(&m, 10, 0);
+	match_request(&m, 11, 0);
+	match_request(&m, 12, 0);
+	match_request(&m, 4, 0);		/* retried: older id */
 	ASSERT_EQ(1, match_next(&m, &req, &srv));
 	EXPECT_EQ(4, req);
 	EXPECT_EQ(2, srv);
@@ -79,9 +79,9 @@ TEST(match_weight_and_enabled)
 	match_server_ready(&m, 1, 10);
 	match_server_ready(&m, 3, 500);
 	match_server_ready(&m, 8, 1);
-	match_request(&m, 1);
-	match_request(&m, 2);
-	match_request(&m, 3);
+	match_request(&m, 1, 0);
+	match_request(&m, 2, 0);
+	match_request(&m, 3, 0);
 	ASSERT_EQ(1, match_next(&m, &req, &srv));
 	EXPECT_EQ(3, srv);
 	ASSERT_EQ(1, match_next(&m, &req, &srv));
@@ -99,11 +99,53 @@ TEST(match_overflow_counted)
 
 	match_init(&m);
 	for (i = 0; i < MATCH_MAX_WAITING + 3; i++)
-		match_request(&m, i + 1);
+		match_request(&m, i + 1, 0);
 	EXPECT_EQ(MATCH_MAX_WAITING, m.nwaiting);
 	EXPECT_EQ(3, m.overflow);
 	match_reset(&m);
 	EXPECT_EQ(0, m.nwaiting);
+}
+
+/*
+ * Static assignment: a pinned station's request waits for its own server
+ * while younger requests pass it; an unpinned one takes any server.
+ */
+TEST(match_pinned_station)
+{
+	uint64_t req;
+	uint32_t srv;
+
+	match_init(&m);
+	match_station_pin(&m, 20, 5);
+	match_station_pin(&m, 21, 6);
+	EXPECT_EQ(2, m.npins);
+	match_server_ready(&m, 6, 100);
+	match_request(&m, 1, 20);	/* waits for 5 */
+	match_request(&m, 2, 21);
+	match_request(&m, 3, 22);	/* unpinned */
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(2, req);
+	EXPECT_EQ(6, srv);
+	EXPECT_EQ(0, match_next(&m, &req, &srv));
+	match_server_ready(&m, 5, 200);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(1, req);
+	EXPECT_EQ(5, srv);
+	EXPECT_EQ(1, m.nwaiting);
+	match_server_ready(&m, 5, 300);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(3, req);
+	EXPECT_EQ(5, srv);
+	/* Unpinned again: back to the fast path. */
+	match_station_pin(&m, 20, 0);
+	match_station_pin(&m, 21, 0);
+	match_station_pin(&m, 21, 0);
+	EXPECT_EQ(0, m.npins);
+	match_request(&m, 9, 20);
+	match_server_ready(&m, 6, 400);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(9, req);
+	EXPECT_EQ(6, srv);
 }
 
 static char path[] = "/tmp/persohub-conf-XXXXXX";
@@ -134,15 +176,22 @@ TEST(config_good_file)
 			  "[port 0000:00:10.0-0]\nrole = station\n"
 			  "name = m1-st1\nqueue_depth = 2\nparity = even\n"
 			  "[port 0000:00:11.0-3]\nrole = server\n"
-			  "timeout_ms = 800\nweight = 3\nenabled = no\n",
+			  "timeout_ms = 800\nweight = 3\nenabled = no\n"
+			  "[port 0000:00:10.0-1]\nserver = 0000:00:11.0-3\n",
 			  &cfg, err));
 	EXPECT_STREQ("", err);
 	EXPECT_TRUE(cfg.realtime);
 	EXPECT_EQ(60, cfg.priority);
 	EXPECT_EQ(1, cfg.cpu);
 	EXPECT_EQ(500, cfg.resync_ms);
-	ASSERT_EQ(2, cfg.nports);
+	ASSERT_EQ(3, cfg.nports);
+	p = config_port_find(&cfg, "0000:00:10.0", 1);
+	ASSERT_NE(NULL, p);
+	EXPECT_STREQ("0000:00:11.0", p->pin_card);
+	EXPECT_EQ(3, p->pin_index);
 	p = config_port_find(&cfg, "0000:00:10.0", 0);
+	ASSERT_NE(NULL, p);
+	EXPECT_STREQ("", p->pin_card);
 	ASSERT_NE(NULL, p);
 	EXPECT_STREQ("m1-st1", p->name);
 	EXPECT_TRUE(p->role.set);
@@ -174,6 +223,7 @@ static const struct bad bads[] = {
 	{ "[port 0000:00:10.0-0]\nname = a b\n", ":2: name: 'a b' is not 1-31 of [A-Za-z0-9._:-]" },
 	{ "[port nowhere]\nrole = off\n", ":2: port section 'nowhere': want [port <pci address>-<index>]" },
 	{ "[port 0000:00:10.0-0]\ncolour = red\n", ":2: unknown key 'colour' in a port section" },
+	{ "[port 0000:00:10.0-0]\nserver = hsm1\n", ":2: server: 'hsm1' is not <pci address>-<index>" },
 	{ "[daemon]\nrealtime = no\n[extra]\nx = 1\n", ":4: unknown section [extra]" },
 	{ "[daemon\nrealtime = no\n", ":1: syntax error" },
 	{ "[port 0000:00:10.0-0]\nname = a\n[port 0000:00:10.0-1]\nname = a\n", ": name 'a' used twice" },
