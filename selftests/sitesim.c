@@ -41,6 +41,9 @@ struct outreq {
 	uint32_t seq;
 	uint16_t len;
 	uint64_t sent_ns;	/* last byte handed to the socket */
+	/* filled in by the server that got it, for --trace */
+	uint64_t srv_in_ns, service_ns;
+	int server;		/* its port index, -1 while none */
 	uint8_t data[PH_PAYLOAD_MAX];
 };
 
@@ -72,6 +75,7 @@ struct port {
 	enum mode mode;
 	uint32_t service_us;
 	uint64_t due_ns;	/* pending response time, 0 if none */
+	uint64_t served_ns;	/* sum of service times drawn */
 	uint8_t pending[PH_PAYLOAD_MAX];
 	uint16_t pending_len;
 	/* raw */
@@ -89,14 +93,24 @@ struct port {
 static struct port ports[MAX_PORTS];
 static unsigned int nports;
 static int epfd;
+static struct port *by_index[MAX_PORTS];	/* card * 4 + port */
+
+/* One answered request, for --trace and the benchmark figures. */
+struct trace_rec {
+	uint64_t sent_ns, srv_in_ns, done_ns, service_ns;
+	uint16_t station, server;
+};
+
+static struct trace_rec *trace;
+static size_t ntrace, trace_cap;
 
 static struct {
 	const char *sockdir;
 	unsigned int requests, size, size_max, depth;
 	uint32_t service_us, think_us, timeout_ms;
 	uint64_t seed, key;
-	bool key_set, telnet, expect_errors;
-	const char *kv, *wait_file, *done_file;
+	bool key_set, telnet, expect_errors, service_exp;
+	const char *kv, *wait_file, *done_file, *trace;
 	unsigned int max_seconds, connect_timeout, duration;
 } opt = {
 	.requests = 100, .size = 64, .depth = 1, .service_us = 1000,
@@ -150,6 +164,7 @@ static struct port *port_get(const char *name)
 	if (nports == MAX_PORTS)
 		die("too many ports");
 	ports[nports].index = c * 4 + p;
+	by_index[c * 4 + p] = &ports[nports];
 	snprintf(ports[nports].name, sizeof(ports[0].name), "c%dp%d", c, p);
 	ports[nports].fd = -1;
 	return &ports[nports++];
@@ -307,6 +322,7 @@ static void station_send(struct port *p, uint64_t now)
 	r = &p->q[(p->qhead + p->qlen) % MAX_OUT];
 	r->seq = ++p->next_seq;
 	r->len = size;
+	r->server = -1;
 	sp_request(r->data, p->index, r->seq);
 	for (i = SP_REQ_HDR; i < size; i++)
 		r->data[i] = rnd();
@@ -397,6 +413,55 @@ static uint64_t expo_us(uint32_t mean)
 	return (uint64_t)(-log(1.0 - u) * mean);
 }
 
+static void trace_add(const struct port *p, const struct outreq *r,
+		      uint64_t now)
+{
+	struct trace_rec *t;
+
+	if (r->server < 0)
+		return;
+	if (ntrace == trace_cap) {
+		trace_cap = trace_cap ? trace_cap * 2 : 4096;
+		trace = realloc(trace, trace_cap * sizeof(*trace));
+		if (!trace)
+			die("out of memory");
+	}
+	t = &trace[ntrace++];
+	t->sent_ns = r->sent_ns;
+	t->srv_in_ns = r->srv_in_ns;
+	t->done_ns = now;
+	t->service_ns = r->service_ns;
+	t->station = p->index;
+	t->server = r->server;
+}
+
+/* The server @srv got request @d: note when, for the station's trace. */
+static void trace_served(const struct port *srv, const uint8_t *d,
+			 uint16_t len, uint64_t now, uint64_t service_ns)
+{
+	struct port *st;
+	unsigned int k, idx;
+	uint32_t seq;
+
+	if (len < SP_REQ_HDR || memcmp(d, "PHRQ", 4))
+		return;
+	idx = sp_get16(d + 4);
+	seq = sp_get32(d + 6);
+	st = idx < MAX_PORTS ? by_index[idx] : NULL;
+	if (!st || st->kind != K_STATION)
+		return;
+	for (k = 0; k < st->qlen; k++) {
+		struct outreq *r = &st->q[(st->qhead + k) % MAX_OUT];
+
+		if (r->seq == seq) {
+			r->srv_in_ns = now;
+			r->service_ns = service_ns;
+			r->server = srv->index;
+			return;
+		}
+	}
+}
+
 static void station_rx(struct port *p, const uint8_t *d, uint16_t len)
 {
 	uint8_t want[SP_RESP_LEN];
@@ -424,9 +489,10 @@ static void station_rx(struct port *p, const uint8_t *d, uint16_t len)
 		p->errors++;
 	} else {
 		sp_response(want, opt.key, r->data, r->len, 0);
-		if (len == SP_RESP_LEN && !memcmp(d, want, SP_RESP_LEN - 2))
+		if (len == SP_RESP_LEN && !memcmp(d, want, SP_RESP_LEN - 2)) {
 			p->ok++;
-		else
+			trace_add(p, r, now);
+		} else
 			p->wrong++;
 	}
 	if (p->nlat < MAX_LAT)
@@ -440,7 +506,7 @@ static void station_rx(struct port *p, const uint8_t *d, uint16_t len)
 
 static void server_rx(struct port *p, const uint8_t *d, uint16_t len)
 {
-	uint64_t now = now_ns();
+	uint64_t now = now_ns(), service;
 
 	p->received++;
 	if (p->mode == M_SILENT) {
@@ -458,7 +524,11 @@ static void server_rx(struct port *p, const uint8_t *d, uint16_t len)
 	}
 	sp_response(p->pending, opt.key, d, len, p->index);
 	p->pending_len = SP_RESP_LEN;
-	p->due_ns = now + (uint64_t)p->service_us * 1000;
+	service = (opt.service_exp ? expo_us(p->service_us) :
+		   p->service_us) * 1000;
+	p->due_ns = now + service;
+	p->served_ns += service;
+	trace_served(p, d, len, now, service);
 	p->busy_ns -= now;
 }
 
@@ -660,6 +730,100 @@ static void report(FILE *kv, double secs)
 	}
 }
 
+static int cmp_sent(const void *a, const void *b)
+{
+	const struct trace_rec *x = a, *y = b;
+
+	return x->sent_ns < y->sent_ns ? -1 : x->sent_ns > y->sent_ns;
+}
+
+/*
+ * The benchmark figures of a --trace run, and the ideal: a zero-overhead,
+ * work-conserving FIFO schedule of the same arrivals and service times on
+ * as many servers, so what the hub costs shows beside what queueing alone
+ * would.
+ */
+static void bench_report(FILE *kv)
+{
+	uint64_t t0 = UINT64_MAX, t1 = 0, free_at[MAX_PORTS] = { 0 };
+	uint64_t served[MAX_PORTS] = { 0 };
+	double rtt = 0, wait = 0, irtt = 0, iwait = 0, service = 0, add = 0;
+	unsigned int i, k, nsrv = 0;
+	uint32_t *added;
+	double win;
+	FILE *f;
+
+	for (i = 0; i < nports; i++)
+		nsrv += ports[i].kind == K_SERVER;
+	if (!ntrace || !nsrv)
+		return;
+	qsort(trace, ntrace, sizeof(*trace), cmp_sent);
+	added = calloc(ntrace, sizeof(*added));
+	f = fopen(opt.trace, "w");
+	if (!added || !f)
+		die("%s: %s", opt.trace, strerror(errno));
+	fprintf(f, "# station server sent_us srv_in_us done_us service_us "
+		"added_us\n");
+	for (i = 0; i < ntrace; i++) {
+		struct trace_rec *t = &trace[i];
+		uint64_t r = t->done_ns - t->sent_ns, start;
+		unsigned int m = 0;
+
+		if (t->sent_ns < t0)
+			t0 = t->sent_ns;
+		if (t->done_ns > t1)
+			t1 = t->done_ns;
+		added[i] = r > t->service_ns ? (r - t->service_ns) / 1000 : 0;
+		rtt += r;
+		wait += t->srv_in_ns - t->sent_ns;
+		service += t->service_ns;
+		add += added[i];
+		served[t->server] += t->service_ns;
+		/* ideal: the earliest free of nsrv servers, in arrival order */
+		for (k = 1; k < nsrv; k++)
+			if (free_at[k] < free_at[m])
+				m = k;
+		start = t->sent_ns > free_at[m] ? t->sent_ns : free_at[m];
+		free_at[m] = start + t->service_ns;
+		iwait += start - t->sent_ns;
+		irtt += start - t->sent_ns + t->service_ns;
+		fprintf(f, "%u %u %llu %llu %llu %llu %u\n", t->station,
+			t->server, (unsigned long long)(t->sent_ns - t0) / 1000,
+			(unsigned long long)(t->srv_in_ns - t0) / 1000,
+			(unsigned long long)(t->done_ns - t0) / 1000,
+			(unsigned long long)t->service_ns / 1000, added[i]);
+	}
+	fclose(f);
+	win = (t1 - t0) / 1e9;
+	qsort(added, ntrace, sizeof(*added), cmp_u32);
+	printf("  bench %zu requests in %.2f s: %.1f/s, added us p50 %u p90 %u "
+	       "p99 %u max %u; rtt mean %.0f us, ideal %.0f us\n", ntrace, win,
+	       ntrace / win, pct(added, ntrace, .5), pct(added, ntrace, .9),
+	       pct(added, ntrace, .99), pct(added, ntrace, 1),
+	       rtt / ntrace / 1000, irtt / ntrace / 1000);
+	if (kv) {
+		fprintf(kv, "bench.n %zu\nbench.window_s %.3f\nbench.rps %.2f\n"
+			"bench.servers %u\n", ntrace, win, ntrace / win, nsrv);
+		fprintf(kv, "bench.added_p50_us %u\nbench.added_p90_us %u\n"
+			"bench.added_p99_us %u\nbench.added_max_us %u\n"
+			"bench.added_mean_us %.0f\n", pct(added, ntrace, .5),
+			pct(added, ntrace, .9), pct(added, ntrace, .99),
+			pct(added, ntrace, 1), add / ntrace);
+		fprintf(kv, "bench.rtt_mean_us %.0f\nbench.wait_mean_us %.0f\n"
+			"bench.ideal_rtt_mean_us %.0f\n"
+			"bench.ideal_wait_mean_us %.0f\n"
+			"bench.service_mean_us %.0f\nbench.capacity_rps %.2f\n",
+			rtt / ntrace / 1000, wait / ntrace / 1000,
+			irtt / ntrace / 1000, iwait / ntrace / 1000,
+			service / ntrace / 1000, nsrv / (service / ntrace / 1e9));
+		for (i = 0; i < nports; i++)
+			if (ports[i].kind == K_SERVER)
+				fprintf(kv, "bench.busy.%s %.4f\n", ports[i].name,
+					served[ports[i].index] / 1e9 / win);
+	}
+	free(added);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -676,6 +840,7 @@ static void usage(FILE *f)
 "  --depth D            requests a station keeps outstanding (default 1)\n"
 "  --think-us N         mean exponential think time between requests\n"
 "  --service-us N       server service time (default 1000)\n"
+"  --service-dist D     fixed (default) or exp: exponential, mean --service-us\n"
 "  --timeout-ms N       a station's wait for an answer (default 10000)\n"
 "  --server-mode P=M    M: ok, silent, garbage, slow:US, truncate (half a\n"
 "                       frame, then silence), flap:N (N answers, 1 not),\n"
@@ -692,6 +857,9 @@ static void usage(FILE *f)
 "  --key K              response key (default derived from the seed)\n"
 "  --expect-errors      error frames and timeouts do not fail the run\n"
 "  --kv FILE            report as 'key value' lines\n"
+"  --trace FILE         one line per answered request (times in us from the\n"
+"                       first request): station server sent srv_in done\n"
+"                       service added; and bench.* figures in the report\n"
 "  --wait-file PATH     start when PATH exists\n"
 "  --done-file PATH     create PATH when finished\n"
 "  --max-seconds N      give up after N s (default 120)\n"
@@ -707,7 +875,7 @@ static void parse(int argc, char **argv)
 	       O_SIZE_MAX, O_DEPTH, O_THINK, O_SERVICE, O_TIMEOUT, O_MODE,
 	       O_NOISE, O_BREAK, O_BURST, O_RAW, O_TELNET, O_SEED, O_KEY,
 	       O_EXPECT, O_KV, O_WAIT, O_DONE, O_MAXS, O_CONNT, O_DUR,
-	       O_BITERR, O_RECONNECT };
+	       O_BITERR, O_RECONNECT, O_SDIST, O_TRACE };
 	static const struct option lo[] = {
 		{ "sockdir", 1, 0, O_SOCKDIR }, { "stations", 1, 0, O_STATIONS },
 		{ "servers", 1, 0, O_SERVERS }, { "requests", 1, 0, O_REQUESTS },
@@ -726,6 +894,7 @@ static void parse(int argc, char **argv)
 		{ "duration", 1, 0, O_DUR },
 		{ "biterr", 1, 0, O_BITERR },
 		{ "reconnect", 1, 0, O_RECONNECT },
+		{ "service-dist", 1, 0, O_SDIST }, { "trace", 1, 0, O_TRACE },
 		{ "help", 0, 0, 'h' }, { }
 	};
 	const char *val;
@@ -782,6 +951,12 @@ static void parse(int argc, char **argv)
 			p->raw_left = val ? strtoull(val, NULL, 0) : 0;
 			break;
 		case O_TELNET: opt.telnet = true; break;
+		case O_SDIST:
+			if (strcmp(optarg, "fixed") && strcmp(optarg, "exp"))
+				die("--service-dist fixed|exp");
+			opt.service_exp = !strcmp(optarg, "exp");
+			break;
+		case O_TRACE: opt.trace = optarg; break;
 		case O_SEED: opt.seed = strtoull(optarg, NULL, 0); break;
 		case O_KEY:
 			opt.key = strtoull(optarg, NULL, 0);
@@ -818,7 +993,8 @@ int main(int argc, char **argv)
 	struct epoll_event evs[64];
 	uint64_t start, deadline, now, wake;
 	unsigned int i, live;
-	int n, timeout, rc = 0;
+	struct timespec tmo;
+	int n, rc = 0;
 	bool done;
 	FILE *kv = NULL;
 
@@ -936,8 +1112,10 @@ int main(int argc, char **argv)
 			rc = 1;
 			break;
 		}
-		timeout = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
-		n = epoll_wait(epfd, evs, 64, timeout);
+		/* Microsecond service and think times: a timespec wait. */
+		tmo.tv_sec = wake > now ? (wake - now) / 1000000000ULL : 0;
+		tmo.tv_nsec = wake > now ? (wake - now) % 1000000000ULL : 0;
+		n = epoll_pwait2(epfd, evs, 64, &tmo, NULL);
 		for (i = 0; n > 0 && i < (unsigned int)n; i++) {
 			struct port *p = evs[i].data.ptr;
 			uint8_t buf[4096];
@@ -985,6 +1163,8 @@ int main(int argc, char **argv)
 		if (ports[i].due_ns)
 			ports[i].busy_ns += now_ns();	/* still serving */
 	report(kv, (now_ns() - start) / 1e9);
+	if (opt.trace)
+		bench_report(kv);
 	if (kv)
 		fclose(kv);
 	for (i = 0; i < nports; i++) {
