@@ -141,8 +141,25 @@ FIXTURE(nl) {
 	struct sim_result res;
 };
 
+#define GRACE "/sys/module/persohub/parameters/ctrl_grace_ms"
+
+/* Write @val to the module parameter at @path: 0 or -1. */
+static int set_param(const char *path, const char *val)
+{
+	FILE *f = fopen(path, "w");
+	int ok = f && fputs(val, f) >= 0;
+
+	if (f && fclose(f))
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
 FIXTURE_SETUP(nl)
 {
+	/* A slow guest must not look like a stalled controller here (the
+	 * grace period has its own test in vm_daemon.sh).
+	 */
+	ASSERT_EQ(0, set_param(GRACE, "60000"));
 	ASSERT_EQ(0, phnl_open(&self->ctl));
 	ASSERT_EQ(0, phnl_open(&self->mon));
 	ASSERT_EQ(0, phnl_subscribe(&self->mon));
@@ -158,6 +175,7 @@ FIXTURE_TEARDOWN(nl)
 	ph_set("c1p2", "state", "idle");
 	ph_set("c1p3", "state", "idle");
 	ph_roles("c0p0,c0p1,c0p2,c0p3,c1p2,c1p3", "off");
+	set_param(GRACE, "1000");
 }
 
 /* The dump lists every port with the name and role sysfs shows. */
