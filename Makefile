@@ -8,6 +8,7 @@
 #   make style      checkpatch --strict on kmod/
 #   make sparse     the module built with C=1 (sparse)
 #   make demo       a simulated site served by persohub
+#   make bench      persohub against a userspace baseline and the ideal
 #
 # KDIR=<kernel build dir> overrides the headers; the default is the newest
 # installed Debian linux-headers-*-amd64, which matches the guest kernel.
@@ -34,12 +35,12 @@ BIN_PROGS := $(B)/bin/persohubd $(if $(wildcard daemon/persohubctl.c),$(B)/bin/p
 GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_fault_test \
 	       $(B)/guest/vm_nl_test \
 	       $(B)/guest/vm_cdev_test $(B)/guest/tcpserver \
-	       $(B)/guest/vm_nlfuzz
+	       $(B)/guest/vm_nlfuzz $(B)/guest/phbase
 PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
 .PHONY: all module userspace deps check style sparse clean harness demo \
-	dkms-install install distclean fuzz fuzzers soak check-debug
+	dkms-install install distclean fuzz fuzzers soak check-debug bench
 
 all: module userspace
 
@@ -125,6 +126,10 @@ $(B)/guest/tcpserver: selftests/tcpserver.c selftests/siteproto.h \
 	@mkdir -p $(B)/guest
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(FRAME_SRCS)
 
+$(B)/guest/phbase: selftests/phbase.c $(FRAME_SRCS) $(FRAME_HDRS)
+	@mkdir -p $(B)/guest
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(FRAME_SRCS)
+
 $(B)/sitesim: selftests/sitesim.c selftests/siteproto.h $(FRAME_SRCS) $(FRAME_HDRS)
 	@mkdir -p $(B)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ selftests/sitesim.c $(FRAME_SRCS) -lm
@@ -169,6 +174,9 @@ demo: deps all
 # Every fault at once for DURATION seconds (default 300); prints totals.
 soak: all
 	@DURATION=$(DURATION) scripts/soak.sh
+
+bench: deps all
+	@scripts/bench.sh
 
 dkms-install:
 	scripts/dkms-install.sh

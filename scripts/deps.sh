@@ -11,7 +11,7 @@ pkgs=(
 	linux-headers-amd64 linux-image-amd64 linux-source-6.1
 	qemu-system-x86 seabios busybox-static
 	libmnl-dev libnl-genl-3-dev libinih-dev libsystemd-dev
-	dkms sparse clang libclang-rt-14-dev gnuplot-nox
+	dkms sparse clang libclang-rt-14-dev gnuplot-nox jq
 )
 
 missing=()

@@ -749,7 +749,7 @@ static void bench_report(FILE *kv)
 	uint64_t served[MAX_PORTS] = { 0 };
 	double rtt = 0, wait = 0, irtt = 0, iwait = 0, service = 0, add = 0;
 	unsigned int i, k, nsrv = 0;
-	uint32_t *added;
+	uint32_t *added, *iadded;
 	double win;
 	FILE *f;
 
@@ -759,8 +759,9 @@ static void bench_report(FILE *kv)
 		return;
 	qsort(trace, ntrace, sizeof(*trace), cmp_sent);
 	added = calloc(ntrace, sizeof(*added));
+	iadded = calloc(ntrace, sizeof(*iadded));
 	f = fopen(opt.trace, "w");
-	if (!added || !f)
+	if (!added || !iadded || !f)
 		die("%s: %s", opt.trace, strerror(errno));
 	fprintf(f, "# station server sent_us srv_in_us done_us service_us "
 		"added_us\n");
@@ -786,6 +787,7 @@ static void bench_report(FILE *kv)
 		start = t->sent_ns > free_at[m] ? t->sent_ns : free_at[m];
 		free_at[m] = start + t->service_ns;
 		iwait += start - t->sent_ns;
+		iadded[i] = (start - t->sent_ns) / 1000;
 		irtt += start - t->sent_ns + t->service_ns;
 		fprintf(f, "%u %u %llu %llu %llu %llu %u\n", t->station,
 			t->server, (unsigned long long)(t->sent_ns - t0) / 1000,
@@ -796,6 +798,7 @@ static void bench_report(FILE *kv)
 	fclose(f);
 	win = (t1 - t0) / 1e9;
 	qsort(added, ntrace, sizeof(*added), cmp_u32);
+	qsort(iadded, ntrace, sizeof(*iadded), cmp_u32);
 	printf("  bench %zu requests in %.2f s: %.1f/s, added us p50 %u p90 %u "
 	       "p99 %u max %u; rtt mean %.0f us, ideal %.0f us\n", ntrace, win,
 	       ntrace / win, pct(added, ntrace, .5), pct(added, ntrace, .9),
@@ -809,6 +812,9 @@ static void bench_report(FILE *kv)
 			"bench.added_mean_us %.0f\n", pct(added, ntrace, .5),
 			pct(added, ntrace, .9), pct(added, ntrace, .99),
 			pct(added, ntrace, 1), add / ntrace);
+		fprintf(kv, "bench.ideal_added_p50_us %u\n"
+			"bench.ideal_added_p99_us %u\n", pct(iadded, ntrace, .5),
+			pct(iadded, ntrace, .99));
 		fprintf(kv, "bench.rtt_mean_us %.0f\nbench.wait_mean_us %.0f\n"
 			"bench.ideal_rtt_mean_us %.0f\n"
 			"bench.ideal_wait_mean_us %.0f\n"
@@ -822,6 +828,7 @@ static void bench_report(FILE *kv)
 					served[ports[i].index] / 1e9 / win);
 	}
 	free(added);
+	free(iadded);
 }
 
 static void usage(FILE *f)

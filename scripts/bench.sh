@@ -1,0 +1,126 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make bench: what persohub costs, side by side with what a site would use
+# instead, in one run on one test machine so the ratios hold on a noisy
+# machine. It never fails on a figure.
+#
+# Workload (build/sitesim, seeded): 24 stations and 6 servers on 8 cards;
+# each station sends a request, waits for its answer, thinks (exponential)
+# and sends the next; servers answer after an exponential service time.
+# Offered load as server utilisation rho = N * S / (c * (S + Z)) for N
+# stations, c servers, mean service S and think time Z: 0.5, 0.8, 0.95
+# and saturation (Z = 0). Times are taken on the host side of the serial
+# lines. Configurations:
+#   daemon    persohub, persohubd as controller
+#   kernel    persohub, the hub's own matching (no daemon)
+#   baseline  Linux's 8250 driver, raw termios, one epoll loop with the
+#             same framing and matching (selftests/phbase.c)
+#   static    persohub, each station pinned to one server (prior art)
+#   ideal     zero-overhead work-conserving FIFO of the same trace
+# Scaling: daemon and baseline again at 8 and 16 ports, rho 0.8.
+#
+# Environment: BENCH_SECONDS (per phase, default 30), BENCH_SERVICE_US
+# (mean service time, default 200000), SEED, BENCH_OUT (default
+# build/bench), BENCH_CONFIGS, BENCH_RHOS, BENCH_SCALING=0 to skip the
+# scaling runs.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+if [ "${1:-}" = --drive ]; then
+	# Host side, beside the guest: one sitesim run per phase.
+	shift
+	share=$PERSOHUB_SHARE
+	read -r stations servers nst nsrv <"$share/layout"
+	while [ ! -e "$share/ready" ]; do sleep 0.2; done
+	for tag in $(cat "$share/phases"); do
+		rho=${tag#rho}
+		if [ "$rho" = sat ]; then
+			think=0
+		else
+			# Z = N * S / (c * rho) - S
+			think=$(awk -v n="$nst" -v c="$nsrv" -v s="$SERVICE" \
+				-v r="$rho" 'BEGIN { printf "%d", n * s / (c * r) - s }')
+		fi
+		: >"$share/start.$tag"
+		while [ ! -e "$share/started.$tag" ]; do sleep 0.1; done
+		rc=0
+		"$top/build/sitesim" --stations "$stations" --servers "$servers" \
+			--duration "$SECONDS_PER_PHASE" --think-us "$think" \
+			--service-us "$SERVICE" --service-dist exp --seed "$SEED" \
+			--timeout-ms 60000 --max-seconds $((SECONDS_PER_PHASE + 90)) \
+			--trace "$share/trace.$tag" --kv "$share/sim.$tag.kv" \
+			>"$share/sim.$tag.out" 2>&1 || rc=$?
+		echo "$think" >"$share/think.$tag"
+		echo "$rc" >"$share/rc.$tag"
+		: >"$share/stop.$tag"
+		while [ ! -e "$share/stopped.$tag" ]; do sleep 0.1; done
+	done
+	: >"$share/quit"
+	exit 0
+fi
+
+out=${BENCH_OUT:-$top/build/bench}
+export SECONDS_PER_PHASE=${BENCH_SECONDS:-30}
+export SERVICE=${BENCH_SERVICE_US:-200000}
+export SEED=${SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+configs=${BENCH_CONFIGS:-"daemon kernel baseline static"}
+rhos=${BENCH_RHOS:-"0.5 0.8 0.95 sat"}
+rm -rf "$out"
+mkdir -p "$out"
+
+# Ports of a layout: stations on the first cards, servers after them.
+# Card C is 0000:00:(10+C).0 in the guest, cCpP on the host.
+host_ports() {	# FIRST COUNT -> c0p0,c0p1,...
+	local i out=
+	for ((i = $1; i < $1 + $2; i++)); do
+		out+=${out:+,}c$((i / 4))p$((i % 4))
+	done
+	echo "$out"
+}
+guest_ports() {
+	local i out=
+	for ((i = $1; i < $1 + $2; i++)); do
+		out+=${out:+ }$(printf '0000:00:%02x.0-%d' $((0x10 + i / 4)) $((i % 4)))
+	done
+	echo "$out"
+}
+
+# run MODE CARDS STATIONS SERVERS PHASES...: one boot, one result dir.
+run() {
+	local mode=$1 cards=$2 nst=$3 nsrv=$4 dir share load=
+	shift 4
+	dir=$out/$mode-$((cards * 4))
+	share=$dir/share
+	mkdir -p "$share"
+	printf '%s\n' "$@" | sed 's/^/rho/' >"$share/phases"
+	echo "$(host_ports 0 "$nst") $(host_ports "$nst" "$nsrv") $nst $nsrv" \
+		>"$share/layout"
+	[ "$mode" = baseline ] && load=--no-load
+	echo "bench: $mode, $((cards * 4)) ports ($nst stations, $nsrv servers)," \
+		"rho $*" >&2
+	"$top/scripts/vm-run" --cards "$cards" $load --share "$share" --quiet \
+		--log "$dir/console.log" \
+		--timeout $(($# * (SECONDS_PER_PHASE + 100) + 120)) \
+		--host "$0 --drive" -- \
+		"sh /usr/share/persohub/selftests/bench_guest.sh $mode" \
+		"'$(guest_ports 0 "$nst")' '$(guest_ports "$nst" "$nsrv")'" \
+		>"$dir/vm.out" 2>&1 || {
+		echo "bench: $mode run failed (see $dir)" >&2
+		tail -20 "$dir/vm.out" >&2
+		return 1
+	}
+}
+
+t0=$(date +%s)
+for mode in $configs; do
+	run "$mode" 8 24 6 $rhos
+done
+if [ "${BENCH_SCALING:-1}" = 1 ]; then
+	for mode in daemon baseline; do
+		run "$mode" 2 6 2 0.8
+		run "$mode" 4 12 4 0.8
+	done
+fi
+echo "bench: runs took $(($(date +%s) - t0)) s" >&2
+exec "$top/scripts/bench-report.sh" "$out"
