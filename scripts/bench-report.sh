@@ -73,8 +73,13 @@ phase_json() {	# DIR TAG
 				 p99: $s["bench.ideal_added_p99_us"]},
 		station_wait_mean_us: $s["bench.rtt_mean_us"],
 		queue_wait_mean_us: $s["bench.wait_mean_us"],
-		ideal_wait_mean_us: $s["bench.ideal_rtt_mean_us"],
-		ideal_queue_wait_mean_us: $s["bench.ideal_wait_mean_us"],
+		ideal_wait_mean_us: ($s["bench.ideal_closed_rtt_mean_us"] //
+				     $s["bench.ideal_rtt_mean_us"]),
+		ideal_queue_wait_mean_us: ($s["bench.ideal_closed_wait_mean_us"] //
+					   $s["bench.ideal_wait_mean_us"]),
+		ideal_rps: $s["bench.ideal_closed_rps"],
+		ideal_open: {wait_mean_us: $s["bench.ideal_rtt_mean_us"],
+			     queue_wait_mean_us: $s["bench.ideal_wait_mean_us"]},
 		service_mean_us: $s["bench.service_mean_us"],
 		busy: [$s | to_entries[] | select(.key | startswith("bench.busy."))
 		       | {(.key | ltrimstr("bench.busy.")): .value}] | add,
@@ -145,13 +150,14 @@ while read -r c p r rps a50 a90 a99 amax w iw wr busy b50 b99 kern ctl; do
 done
 echo
 echo "added = round trip - service time; wait = mean round trip at the station;"
-echo "ideal = the same arrivals and service times on a zero-overhead FIFO;"
+echo "ideal = each station's same requests (service and think times) replayed"
+echo "on a zero-overhead work-conserving FIFO of as many servers;"
 echo "p50/b, p99/b = added latency against the baseline's; kern/1k, ctl/1k ="
 echo "CPU ms per 1000 requests in the kernel and in the controller process."
 echo
 # Thousandths, one decimal: ms from us, us from ns; "-" when unknown.
 k='def k: if . == null then "-" else (. / 100 | round / 10 | tostring) end;'
-echo "the ideal's added latency (queueing alone, same trace), ms:"
+echo "the recorded arrivals on a zero-overhead FIFO: added latency (queueing alone), ms:"
 jq -r "$k"'.phases[] | "  \(.config) \(.ports) ports rho \(.rho_offered): p50 \(.ideal_added_us.p50 | k) p99 \(.ideal_added_us.p99 | k)"' \
 	"$out/bench.json"
 echo "dispatch latency in the hub (last request byte to dispatch), us:"

@@ -738,6 +738,76 @@ static int cmp_sent(const void *a, const void *b)
 }
 
 /*
+ * The ideal as the stations live it: each one replays its own requests
+ * (service times and, between an answer and its next request, the think
+ * time it took) on a zero-overhead FIFO of @nsrv servers. Trace sorted by
+ * sent time. Gives the mean round trip, the mean wait and the rate.
+ */
+static void closed_ideal(unsigned int nsrv, double *rtt, double *wait,
+			 double *rps)
+{
+	uint64_t free_at[MAX_PORTS] = { 0 }, next_at[MAX_PORTS];
+	unsigned int pos[MAX_PORTS] = { 0 }, cnt[MAX_PORTS] = { 0 };
+	uint32_t *list[MAX_PORTS] = { NULL };
+	uint64_t first = UINT64_MAX, last = 0;
+	unsigned int s, k, m, best;
+	size_t i;
+
+	*rtt = *wait = *rps = 0;
+	for (i = 0; i < ntrace; i++)
+		cnt[trace[i].station]++;
+	for (s = 0; s < MAX_PORTS; s++) {
+		if (!cnt[s])
+			continue;
+		list[s] = calloc(cnt[s], sizeof(uint32_t));
+		if (!list[s])
+			die("out of memory");
+		cnt[s] = 0;
+	}
+	for (i = 0; i < ntrace; i++) {
+		s = trace[i].station;
+		list[s][cnt[s]++] = i;
+	}
+	for (s = 0; s < MAX_PORTS; s++)
+		next_at[s] = cnt[s] ? trace[list[s][0]].sent_ns : UINT64_MAX;
+	for (;;) {
+		const struct trace_rec *t, *n;
+		uint64_t start, done;
+
+		for (best = MAX_PORTS, s = 0; s < MAX_PORTS; s++)
+			if (pos[s] < cnt[s] &&
+			    (best == MAX_PORTS || next_at[s] < next_at[best]))
+				best = s;
+		if (best == MAX_PORTS)
+			break;
+		s = best;
+		t = &trace[list[s][pos[s]]];
+		for (m = 0, k = 1; k < nsrv; k++)
+			if (free_at[k] < free_at[m])
+				m = k;
+		start = next_at[s] > free_at[m] ? next_at[s] : free_at[m];
+		done = start + t->service_ns;
+		free_at[m] = done;
+		*wait += start - next_at[s];
+		*rtt += done - next_at[s];
+		if (next_at[s] < first)
+			first = next_at[s];
+		if (done > last)
+			last = done;
+		if (++pos[s] < cnt[s]) {
+			n = &trace[list[s][pos[s]]];
+			next_at[s] = done + (n->sent_ns > t->done_ns ?
+					     n->sent_ns - t->done_ns : 0);
+		}
+	}
+	for (s = 0; s < MAX_PORTS; s++)
+		free(list[s]);
+	*rtt /= ntrace;
+	*wait /= ntrace;
+	*rps = last > first ? ntrace / ((last - first) / 1e9) : 0;
+}
+
+/*
  * The benchmark figures of a --trace run, and the ideal: a zero-overhead,
  * work-conserving FIFO schedule of the same arrivals and service times on
  * as many servers, so what the hub costs shows beside what queueing alone
@@ -748,6 +818,7 @@ static void bench_report(FILE *kv)
 	uint64_t t0 = UINT64_MAX, t1 = 0, free_at[MAX_PORTS] = { 0 };
 	uint64_t served[MAX_PORTS] = { 0 };
 	double rtt = 0, wait = 0, irtt = 0, iwait = 0, service = 0, add = 0;
+	double crtt, cwait, crps;
 	unsigned int i, k, nsrv = 0;
 	uint32_t *added, *iadded;
 	double win;
@@ -827,6 +898,14 @@ static void bench_report(FILE *kv)
 				fprintf(kv, "bench.busy.%s %.4f\n", ports[i].name,
 					served[ports[i].index] / 1e9 / win);
 	}
+	closed_ideal(nsrv, &crtt, &cwait, &crps);
+	printf("  ideal as the stations live it: rtt mean %.0f us, %.1f/s\n",
+	       crtt / 1000, crps);
+	if (kv)
+		fprintf(kv, "bench.ideal_closed_rtt_mean_us %.0f\n"
+			"bench.ideal_closed_wait_mean_us %.0f\n"
+			"bench.ideal_closed_rps %.2f\n", crtt / 1000,
+			cwait / 1000, crps);
 	free(added);
 	free(iadded);
 }
