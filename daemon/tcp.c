@@ -108,6 +108,7 @@ static void tcp_close(struct tcp_server *s)
 	s->up = false;
 	s->busy = false;
 	ph_deframer_reset(&s->rx);
+	explicit_bzero(s->rxbuf, sizeof(s->rxbuf));
 }
 
 static void tcp_connect(struct tcp_server *s)
@@ -308,6 +309,9 @@ static void station_readable(int fd)
 		}
 		t.fig.requests++;
 	}
+	/* No payload left behind in memory. */
+	explicit_bzero(&m, sizeof(m));
+	explicit_bzero(enc, sizeof(enc));
 	if (n < 0 && errno == ENODEV)
 		tcp_rescan();	/* the station went away */
 }
@@ -348,7 +352,10 @@ static void peer_readable(struct tcp_server *s)
 			t.fig.refused++;
 		else
 			t.fig.responses++;
+		explicit_bzero(r.data, len);
+		explicit_bzero(s->rxbuf, sizeof(s->rxbuf));
 	}
+	explicit_bzero(buf, n);
 }
 
 bool tcp_handle(int fd)
