@@ -168,6 +168,13 @@ check: deps
 check-debug: deps all
 	@scripts/check-debug.sh
 
+# The install path of a site (make install, DKMS, udev, systemd, persohubd)
+# on a Debian 12 system in the test machine; its image is built once and
+# cached in /var/cache/persohub (see README.md).
+.PHONY: check-install
+check-install: deps $(B)/sitesim
+	@scripts/install-test.sh
+
 demo: deps all
 	@scripts/demo.sh
 
