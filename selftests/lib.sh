@@ -30,9 +30,11 @@ sim_start() {
 	echo "$tag"
 }
 
+# Wait at most $2 s (times PH_TIMEOUT_SCALE, see phtest.h) for run $1.
 sim_wait() {
 	i=0
-	while [ ! -e "/host/done.$1" ] && [ $i -lt $(($2 * 10)) ]; do
+	while [ ! -e "/host/done.$1" ] &&
+		[ $i -lt $(($2 * 10 * ${PH_TIMEOUT_SCALE:-1})) ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done

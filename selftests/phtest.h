@@ -30,6 +30,42 @@
 #define PH_SHARE	"/host"
 #define PH_MAX_CARDS	16
 
+/*
+ * Every time limit of the tests is multiplied by PH_TIMEOUT_SCALE (a whole
+ * number, default 1): on the debug kernel of make check-debug (KASAN,
+ * lockdep, kmemleak...) the guest runs several times slower. The runner
+ * sets it from the kernel command line (ph_timeout_scale=, scripts/guest-init).
+ */
+static inline int ph_timeout_scale(void)
+{
+	const char *s = getenv("PH_TIMEOUT_SCALE");
+	int v = s ? atoi(s) : 1;
+
+	return v >= 1 && v <= 100 ? v : 1;
+}
+
+#ifdef TEST_HARNESS_MAIN
+/*
+ * The harness kills a test that runs past its timeout (30 s unless the test
+ * says otherwise): scale those too, before the first test runs. The macro
+ * wraps the harness's own test_harness_run(), which TEST_HARNESS_MAIN calls;
+ * inside it the name is not expanded again.
+ */
+static inline void ph_scale_test_timeouts(void)
+{
+	int scale = ph_timeout_scale();
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+
+	for (f = __fixture_list; f; f = f->next)
+		for (t = f->tests; t; t = t->next)
+			t->timeout *= scale;
+}
+
+#define test_harness_run(argc, argv) \
+	(ph_scale_test_timeouts(), test_harness_run(argc, argv))
+#endif
+
 /* PCI addresses of the cards persohub drives, sorted. */
 static inline int ph_cards(char addrs[][16], int max)
 {
@@ -228,8 +264,8 @@ static inline int sim_start(const char *fmt, ...)
 }
 
 /*
- * Wait (at most @timeout_s) for the simulator run @seq to end and read its
- * report. Returns its exit status, or -1 if it did not end.
+ * Wait (at most @timeout_s, scaled) for the simulator run @seq to end and
+ * read its report. Returns its exit status, or -1 if it did not end.
  */
 static inline int sim_wait(struct sim_result *res, int seq, int timeout_s)
 {
@@ -241,6 +277,7 @@ static inline int sim_wait(struct sim_result *res, int seq, int timeout_s)
 	res->kv[0] = '\0';
 	if (seq < 0)
 		return -1;
+	timeout_s *= ph_timeout_scale();
 	snprintf(path, sizeof(path), PH_SHARE "/done.%d", seq);
 	for (i = 0; i < timeout_s * 20 && access(path, F_OK); i++)
 		ph_sleep_ms(50);
