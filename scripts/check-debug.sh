@@ -16,7 +16,9 @@ cp -r Kbuild kmod uapi "$mod/"
 rm -f "$mod"/kmod/*.o "$mod"/kmod/.*.cmd
 make -s -C "$tree" M="$mod" modules
 export PERSOHUB_KO=$mod/persohub.ko
-# The checkers slow the guest down: more memory, more time.
+# The checkers slow the guest down: more memory, and every time limit (of
+# the runs, of the tests in the guest) times PH_TIMEOUT_SCALE (scripts/check.sh).
+export PH_TIMEOUT_SCALE=${PH_TIMEOUT_SCALE:-4}
 # Under KASAN and TCG the ACPI interpreter times out routing PCI INTx
 # (_PRT, AE_AML_LOOP_TIMEOUT): route through the PIRQ table instead.
 export VM_ARGS="--kernel $kernel --kver $kver --no-pvh --mem 1536 --append acpi=noirq"

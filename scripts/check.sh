@@ -74,6 +74,16 @@ sparse_clean() {
 		! grep -E '(warning|error):' "$out/sparse.out"
 }
 
+# PH_TIMEOUT_SCALE=N (make check-debug: a slow debug kernel) multiplies the
+# time limit of every VM run, and is passed to the guest, where the tests
+# multiply theirs (selftests/phtest.h, selftests/lib.sh).
+scale=${PH_TIMEOUT_SCALE:-1}
+case $scale in
+'' | 0* | *[!0-9]*) echo "PH_TIMEOUT_SCALE=$scale: not a number > 0" >&2; exit 2 ;;
+esac
+guest_env=
+[ "$scale" = 1 ] || guest_env="export PH_TIMEOUT_SCALE=$scale; "
+
 # A VM suite: the guest prints TAP, the runner checks the kernel log. The
 # last argument is the guest command; when it ends, the host agent
 # (selftests/simd.sh) is told to quit through the shared directory.
@@ -84,7 +94,7 @@ vm() {
 	share=$(mktemp -d)
 	# shellcheck disable=SC2086 # VM_ARGS: words for vm-run (debug kernel)
 	tap "$step" scripts/vm-run ${VM_ARGS:-} --share "$share" "${@:1:$#-1}" \
-		"$cmd; rc=\$?; : >/host/quit; exit \$rc"
+		"$guest_env$cmd; rc=\$?; : >/host/quit; exit \$rc"
 	rm -rf "$share"
 }
 
@@ -104,36 +114,36 @@ for s in "${steps[@]}"; do
 	dkms) tap dkms selftests/dkms.sh ;;
 	fuzz) make -s fuzzers >/dev/null && tap fuzz scripts/fuzz.sh 60 ;;
 	vm-hub)
-		vm vm-hub --cards 2 --telnet --timeout 600 \
+		vm vm-hub --cards 2 --telnet --timeout $((600 * scale)) \
 			--host "$top/selftests/simd.sh" -- \
 			'PH_EXPECT_CARDS=2 vm_hub_test'
 		;;
 	vm-fault)
-		vm vm-fault --cards 2 --telnet --timeout 900 \
+		vm vm-fault --cards 2 --telnet --timeout $((900 * scale)) \
 			--host "$top/selftests/simd.sh" -- \
 			"${SEED:+SEED=$SEED }vm_fault_test"
 		;;
 	vm-nl)
-		vm vm-nl --cards 2 --telnet --timeout 600 \
+		vm vm-nl --cards 2 --telnet --timeout $((600 * scale)) \
 			--host "$top/selftests/simd.sh" -- vm_nl_test
 		;;
 	vm-cdev)
-		vm vm-cdev --cards 2 --telnet --timeout 600 \
+		vm vm-cdev --cards 2 --telnet --timeout $((600 * scale)) \
 			--host "$top/selftests/simd.sh" -- vm_cdev_test
 		;;
 	vm-daemon)
-		vm vm-daemon --cards 2 --telnet --timeout 600 \
+		vm vm-daemon --cards 2 --telnet --timeout $((600 * scale)) \
 			--host "$top/selftests/simd.sh" -- \
 			'sh /usr/share/persohub/selftests/vm_daemon.sh'
 		;;
 	vm-fuzz)
 		# Stations on card 0 so the devices exist; the seed is printed.
 		# shellcheck disable=SC2086
-		tap vm-fuzz scripts/vm-run ${VM_ARGS:-} --cards 2 --timeout 600 -- \
-			'for p in 0 1 2 3; do echo station > /sys/class/persohub/0000:00:10.0-$p/role; done; vm_nlfuzz 200000'
+		tap vm-fuzz scripts/vm-run ${VM_ARGS:-} --cards 2 --timeout $((600 * scale)) -- \
+			"$guest_env"'for p in 0 1 2 3; do echo station > /sys/class/persohub/0000:00:10.0-$p/role; done; vm_nlfuzz 200000'
 		;;
 	vm-card)
-		vm vm-card --cards 3 --timeout 600 \
+		vm vm-card --cards 3 --timeout $((600 * scale)) \
 			--host "$top/selftests/simd.sh" -- \
 			'sh /usr/share/persohub/selftests/vm_card.sh 3'
 		;;
