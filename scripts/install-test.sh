@@ -22,7 +22,7 @@
 # "N passed, N failed". Logs: the consoles, the guest's journals, make
 # install's output with its times, in INSTALL_TEST_LOG.
 #
-# Environment: INSTALL_TEST_TIMEOUT (s, each boot; default 900),
+# Environment: INSTALL_TEST_TIMEOUT (s, each boot; default 1200),
 # INSTALL_TEST_LOG (directory that keeps the console logs and the guest's
 # files; default build/install-test), INSTALL_TEST_VERBOSE=1 (stream the
 # console), KVER, QEMU, and those of scripts/debian-image.sh.
@@ -31,7 +31,7 @@ set -euo pipefail
 SELF=${0##*/}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 QEMU=${QEMU:-qemu-system-x86_64}
-TIMEOUT=${INSTALL_TEST_TIMEOUT:-900}
+TIMEOUT=${INSTALL_TEST_TIMEOUT:-1200}
 LOGDIR=${INSTALL_TEST_LOG:-$TOP/build/install-test}
 VERBOSE=${INSTALL_TEST_VERBOSE:-0}
 CARDS=2
