@@ -343,7 +343,10 @@ static void save_stats(void)
 /* PORT_SET for every configured port found on this machine. */
 struct port_ident {
 	int n;
-	struct { uint32_t id; char card[32]; uint32_t index; } p[256];
+	struct {
+		uint32_t id, index, role;
+		char card[32], name[32];
+	} p[256];
 };
 
 static int ident_cb(const struct phnl_attrs *at, void *data)
@@ -356,8 +359,44 @@ static int ident_cb(const struct phnl_attrs *at, void *data)
 	snprintf(pi->p[pi->n].card, 32, "%s",
 		 phnl_str(at, PERSOHUB_A_PORT_CARD));
 	pi->p[pi->n].index = phnl_u32(at, PERSOHUB_A_PORT_INDEX, 0);
+	pi->p[pi->n].role = phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0);
+	snprintf(pi->p[pi->n].name, 32, "%s",
+		 phnl_str(at, PERSOHUB_A_PORT_NAME));
 	pi->n++;
 	return 0;
+}
+
+/*
+ * A station's name is its device's (/dev/persohub/NAME): the kernel
+ * renames a station only while it is off. Take it off first (refused
+ * while it has requests outstanding); the PORT_SET that follows names it
+ * and puts it back. 1 if it took the station off, 0 if there was
+ * nothing to do, -1 if the kernel refused.
+ */
+static int rename_station(const struct config_port *cp, uint32_t role,
+			  uint32_t id, const char *cur)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int ret;
+
+	if (!cp->name[0] || !strcmp(cp->name, cur) ||
+	    role != PERSOHUB_ROLE_STATION)
+		return 0;
+	nlh = phnl_msg(&d.cmd, buf, PERSOHUB_CMD_PORT_SET, 0);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, id);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ROLE, PERSOHUB_ROLE_OFF);
+	ret = phnl_talk(&d.cmd, nlh, NULL, NULL);
+	if (ret) {
+		warn("port %s-%u: renaming %s to %s: %s%s%s; reload when it is "
+		     "idle", cp->card, cp->index, cur, cp->name,
+		     strerror(-ret), d.cmd.errmsg[0] ? ": " : "",
+		     d.cmd.errmsg);
+		return -1;
+	}
+	info("port %s-%u: station %s renamed %s", cp->card, cp->index, cur,
+	     cp->name);
+	return 1;
 }
 
 static int ident_find(const struct port_ident *pi, const char *card,
@@ -406,7 +445,7 @@ static int apply_config(const struct config *cfg)
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	const struct config_port *cp;
 	struct nlmsghdr *nlh;
-	int i, ret, failed = 0;
+	int i, ret, off, failed = 0;
 
 	cmd_drain();
 	pi.n = 0;
@@ -418,9 +457,13 @@ static int apply_config(const struct config *cfg)
 		cp = config_port_find(cfg, pi.p[i].card, pi.p[i].index);
 		if (!cp)
 			continue;
+		off = rename_station(cp, pi.p[i].role, pi.p[i].id,
+				     pi.p[i].name);
+		if (off < 0)
+			failed++;
 		nlh = phnl_msg(&d.cmd, buf, PERSOHUB_CMD_PORT_SET, 0);
 		mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, pi.p[i].id);
-		if (cp->name[0])
+		if (cp->name[0] && off >= 0)
 			mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, cp->name);
 		put_opt(nlh, PERSOHUB_A_PORT_BAUD, cp->baud);
 		put_opt(nlh, PERSOHUB_A_PORT_DATA_BITS, cp->data_bits);
@@ -429,7 +472,11 @@ static int apply_config(const struct config *cfg)
 		put_opt(nlh, PERSOHUB_A_PORT_TIMEOUT_MS, cp->timeout_ms);
 		put_opt(nlh, PERSOHUB_A_PORT_QUEUE_DEPTH, cp->queue_depth);
 		put_opt(nlh, PERSOHUB_A_PORT_MAX_PAYLOAD, cp->max_payload);
-		put_opt(nlh, PERSOHUB_A_PORT_ROLE, cp->role);
+		if (cp->role.set)
+			put_opt(nlh, PERSOHUB_A_PORT_ROLE, cp->role);
+		else if (off > 0)	/* back on, under its new name */
+			mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ROLE,
+					 PERSOHUB_ROLE_STATION);
 		ret = phnl_talk(&d.cmd, nlh, NULL, NULL);
 		if (ret) {
 			warn("port %s-%u: %s%s%s", cp->card, cp->index,

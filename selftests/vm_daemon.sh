@@ -73,6 +73,8 @@ timeout_ms = 1500
 role = server
 name = hsm2
 weight = 2
+; the good server: slow guests must not time it out
+timeout_ms = 5000
 EOF
 
 echo "TAP version 13"
@@ -182,12 +184,17 @@ ok $? "a bad file is reported with file:line"
 [ "$(cat $sysfs/$c1-1/queue_depth)" = 2 ] && kill -0 "$pid"
 ok $? "the running configuration stays"
 
-# 15: SIGHUP with a good file applies it.
-sed 's/^queue_depth = 2/queue_depth = 3/' "$conf.good" >"$conf"
+# 15: SIGHUP with a good file applies it, a station's new name too (the
+# kernel renames a station only while it is off: the daemon does that).
+sed 's/^queue_depth = 2/queue_depth = 3/; s/^name = m1-st1$/name = m1-st9/' \
+	"$conf.good" >"$conf"
 kill -HUP "$pid"
 sleep 0.5
-[ "$(cat $sysfs/$c1-1/queue_depth)" = 3 ]
-ok $? "SIGHUP applies a changed file"
+[ "$(cat $sysfs/$c1-1/queue_depth)" = 3 ] &&
+	[ "$(cat $sysfs/$c0-0/name)" = m1-st9 ] &&
+	[ "$(cat $sysfs/$c0-0/role)" = station ] &&
+	[ -e /dev/persohub/m1-st9 ] && [ ! -e /dev/persohub/m1-st1 ]
+ok $? "SIGHUP applies a changed file, a renamed station included"
 
 # 16: still serving after reloads.
 t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 20)
