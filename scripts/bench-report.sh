@@ -15,8 +15,8 @@ phase_json() {	# DIR TAG
 	name=$(basename "$dir")
 	[ -e "$share/sim.$tag.kv" ] || return 0
 	[ -e "$share/ctl.$tag" ] && ctl=$share/ctl.$tag
-	jq -n --arg config "${name%-*}" --argjson ports "${name##*-}" \
-		--arg rho "${tag#rho}" \
+	jq -n --arg config "${tag%%.*}" --argjson ports "${name#ports-}" \
+		--arg rho "${tag#*.}" \
 		--argjson think "$(cat "$share/think.$tag")" \
 		--argjson rc "$(cat "$share/rc.$tag")" \
 		--rawfile kv "$share/sim.$tag.kv" --rawfile dstats "$ctl" \
@@ -97,7 +97,7 @@ phase_json() {	# DIR TAG
 }
 
 phases=()
-for dir in "$out"/*-*/; do
+for dir in "$out"/ports-*/; do
 	dir=${dir%/}
 	for f in "$dir"/share/sim.*.kv; do
 		[ -e "$f" ] || continue
@@ -178,10 +178,10 @@ bad=$(jq '[.phases[] | select(.sim_exit != 0 or .wrong != 0)] | length' "$out/be
 # Plots.
 plot=$out/plot
 mkdir -p "$plot"
-for dir in "$out"/*-32; do
-	[ -e "$dir/share/trace.rho0.8" ] || continue
-	awk '!/^#/ { print $7 / 1000 }' "$dir/share/trace.rho0.8" | sort -n \
-		>"$plot/cdf.$(basename "$dir")"
+for f in "$out"/ports-32/share/trace.*.0.8; do
+	[ -e "$f" ] || continue
+	c=${f##*/trace.}
+	awk '!/^#/ { print $7 / 1000 }' "$f" | sort -n >"$plot/cdf.${c%%.*}"
 done
 jq -r '.phases[] | select(.ports == 32) | [.config, (.busy_mean // 0),
 	(.added_us.p50 // 0) / 1000, (.added_us.p99 // 0) / 1000,
@@ -202,7 +202,7 @@ if command -v gnuplot >/dev/null; then
 			[ -s "$f" ] || continue
 			n=$(basename "$f"); n=${n#cdf.}
 			printf "%s'%s' using 1:(1./%d) smooth cumulative with lines lw 2 title '%s'" \
-				"$sep" "$f" "$(wc -l <"$f")" "${n%-*}"
+				"$sep" "$f" "$(wc -l <"$f")" "$n"
 			sep=', '
 		done
 		[ "$sep" = 'plot ' ] || echo

@@ -19,6 +19,9 @@
 #   static    persohub, each station pinned to one server (prior art)
 #   ideal     zero-overhead work-conserving FIFO of the same trace
 # Scaling: daemon and baseline again at 8 and 16 ports, rho 0.8.
+# The configurations share one boot per port count and take turns at each
+# load (the order rotating), so what else the machine does weighs on them
+# alike.
 #
 # Environment: BENCH_SECONDS (per phase, default 30), BENCH_SERVICE_US
 # (mean service time, default 200000), SEED, BENCH_OUT (default
@@ -34,7 +37,7 @@ if [ "${1:-}" = --drive ]; then
 	read -r stations servers nst nsrv <"$share/layout"
 	while [ ! -e "$share/ready" ]; do sleep 0.2; done
 	for tag in $(cat "$share/phases"); do
-		rho=${tag#rho}
+		rho=${tag#*.}
 		if [ "$rho" = sat ]; then
 			think=0
 		else
@@ -86,42 +89,43 @@ guest_ports() {
 	echo "$out"
 }
 
-# run MODE CARDS STATIONS SERVERS PHASES...: one boot, one result dir.
+# run CARDS STATIONS SERVERS "MODES" RHOS...: one boot, every MODE at
+# every load, the order of the modes rotating from one load to the next.
 run() {
-	local mode=$1 cards=$2 nst=$3 nsrv=$4 dir share load=
+	local cards=$1 nst=$2 nsrv=$3 modes=($4) dir share r=0 m rho
 	shift 4
-	dir=$out/$mode-$((cards * 4))
+	dir=$out/ports-$((cards * 4))
 	share=$dir/share
 	mkdir -p "$share"
-	printf '%s\n' "$@" | sed 's/^/rho/' >"$share/phases"
+	for rho in "$@"; do
+		for ((m = 0; m < ${#modes[@]}; m++)); do
+			echo "${modes[(m + r) % ${#modes[@]}]}.$rho"
+		done
+		r=$((r + 1))
+	done >"$share/phases"
 	echo "$(host_ports 0 "$nst") $(host_ports "$nst" "$nsrv") $nst $nsrv" \
 		>"$share/layout"
-	[ "$mode" = baseline ] && load=--no-load
-	echo "bench: $mode, $((cards * 4)) ports ($nst stations, $nsrv servers)," \
-		"rho $*" >&2
-	"$top/scripts/vm-run" --cards "$cards" $load --share "$share" --quiet \
+	echo "bench: $((cards * 4)) ports ($nst stations, $nsrv servers):" \
+		"${modes[*]} at rho $*" >&2
+	"$top/scripts/vm-run" --cards "$cards" --share "$share" --quiet \
 		--log "$dir/console.log" \
-		--timeout $(($# * (SECONDS_PER_PHASE + 100) + 120)) \
+		--timeout $(($(wc -l <"$share/phases") * (SECONDS_PER_PHASE + 60) + 120)) \
 		--host "$0 --drive" -- \
-		"sh /usr/share/persohub/selftests/bench_guest.sh $mode" \
+		"sh /usr/share/persohub/selftests/bench_guest.sh" \
 		"'$(guest_ports 0 "$nst")' '$(guest_ports "$nst" "$nsrv")'" \
 		>"$dir/vm.out" 2>&1 || {
-		echo "bench: $mode run failed (see $dir)" >&2
+		echo "bench: the $((cards * 4))-port run failed (see $dir)" >&2
 		tail -20 "$dir/vm.out" >&2
 		return 1
 	}
 }
 
-# A failed run is reported and left out; the others still count.
+# A failed run is reported; what it measured still counts.
 t0=$(date +%s)
-for mode in $configs; do
-	run "$mode" 8 24 6 $rhos || true
-done
+run 8 24 6 "$configs" $rhos || true
 if [ "${BENCH_SCALING:-1}" = 1 ]; then
-	for mode in daemon baseline; do
-		run "$mode" 2 6 2 0.8 || true
-		run "$mode" 4 12 4 0.8 || true
-	done
+	run 2 6 2 "daemon baseline" 0.8 || true
+	run 4 12 4 "daemon baseline" 0.8 || true
 fi
 echo "bench: runs took $(($(date +%s) - t0)) s" >&2
 exec "$top/scripts/bench-report.sh" "$out"

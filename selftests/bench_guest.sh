@@ -1,20 +1,21 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest side of scripts/bench.sh: sets up one configuration, then for each
-# phase the host announces (/host/start.TAG, /host/stop.TAG) takes the CPU
-# figures (and the hub's dispatch histogram) before and after, so the host
-# can charge them to that phase's requests.
+# Guest side of scripts/bench.sh. For each phase MODE.RHO the host lists in
+# /host/phases, in its order: set MODE up, tell the host (/host/started.TAG
+# after /host/start.TAG), take the CPU figures (and the hub's dispatch
+# histogram) before and after the host's load, tear MODE down. All the
+# configurations run in one boot, interleaved, so a noisy machine weighs
+# on them alike.
 #
-#   bench_guest.sh MODE "STATION PORTS" "SERVER PORTS"
+#   bench_guest.sh "STATION PORTS" "SERVER PORTS"
 #
 # MODE: daemon (persohubd), kernel (the hub's own matching), static
-# (persohubd, each station pinned to one server), baseline (phbase on the
-# kernel's 8250 driver; run with vm-run --no-load).
+# (persohubd, each station pinned to one server), baseline (the cards given
+# back to the kernel's 8250 driver, phbase on the ttyS).
 set -eu
-mode=$1
-stations=$2
-servers=$3
+stations=$1
+servers=$2
 conf=/tmp/persohub.conf
 pid=
 
@@ -25,7 +26,7 @@ wait_for() {
 }
 
 # CPU of the whole guest (ticks of /proc/stat: user system irq softirq)
-# and of the controller process (utime stime), and the hub's histogram.
+# and of the controller process (utime stime).
 snap() {
 	set -- $(sed -n 's/^cpu  *//p' /proc/stat)
 	echo "user $1 system $3 irq $6 softirq $7"
@@ -39,18 +40,14 @@ snap() {
 }
 
 hist() {
-	[ "$mode" = baseline ] && echo '{}' && return
-	persohubctl -j stats
+	if [ "$1" = baseline ]; then
+		echo '{}'
+	else
+		persohubctl -j stats
+	fi
 }
 
-if [ "$mode" = baseline ]; then
-	args=
-	for p in $stations; do args="$args --station $p"; done
-	for p in $servers; do args="$args --server $p"; done
-	# shellcheck disable=SC2086 # a word list
-	phbase --timeout-ms 60000 --stats /host/phbase.stats $args &
-	pid=$!
-else
+write_conf() {
 	printf '[daemon]\nrealtime = yes\n' >$conf
 	for p in $stations; do
 		printf '[port %s]\nrole = station\n' "$p" >>$conf
@@ -58,51 +55,83 @@ else
 	for p in $servers; do
 		printf '[port %s]\nrole = server\ntimeout_ms = 60000\n' "$p" >>$conf
 	done
-	if [ "$mode" = static ]; then
-		# Station i to server i mod S: stations spread evenly.
-		set -- $servers
-		n=$#
+	[ "$1" = static ] || return 0
+	# Station i to server i mod S: stations spread evenly.
+	set -- $servers
+	n=$#
+	i=0
+	for p in $stations; do
+		k=$((i % n + 1))
+		eval "s=\${$k}"
+		printf '[port %s]\nserver = %s\n' "$p" "$s" >>$conf
+		i=$((i + 1))
+	done
+}
+
+setup() {
+	if [ "$1" = baseline ]; then
+		persohub-bind --unbind -q
+		args=
+		for p in $stations; do args="$args --station $p"; done
+		for p in $servers; do args="$args --server $p"; done
 		i=0
-		for p in $stations; do
-			k=$((i % n + 1))
-			eval "s=\${$k}"
-			printf '[port %s]\nserver = %s\n' "$p" "$s" >>$conf
+		while :; do
+			# shellcheck disable=SC2086 # a word list
+			phbase --timeout-ms 60000 --stats /tmp/phbase.stats \
+				$args 2>/tmp/phbase.err &
+			pid=$!
+			sleep 1
+			kill -0 $pid 2>/dev/null && return 0
+			# 8250_pci may still be registering the ports
+			pid=
 			i=$((i + 1))
+			[ $i -lt 10 ] || { cat /tmp/phbase.err >&2; return 1; }
 		done
 	fi
+	persohub-bind -q
+	write_conf "$1"
 	persohubd -c $conf -s /tmp/persohubd.stats >/tmp/persohubd.log 2>&1 &
 	pid=$!
-	sleep 1
-	if [ "$mode" = kernel ]; then
+	i=0
+	until grep -q 'configuration applied' /tmp/persohubd.log; do
+		sleep 0.2
+		i=$((i + 1))
+		kill -0 $pid && [ $i -lt 100 ] ||
+			{ cat /tmp/persohubd.log >&2; return 1; }
+	done
+	if [ "$1" = kernel ]; then
 		# The configuration stays; the hub matches on its own.
 		kill -TERM $pid
 		wait $pid || true
 		pid=
 	fi
-fi
-sleep 1
-if [ -n "$pid" ] && ! kill -0 $pid; then
-	echo "bench: the $mode controller did not start" >&2
-	cat /tmp/persohubd.log >&2 || true
-	exit 1
-fi
-: >/host/ready
+}
 
+teardown() {
+	if [ -n "$pid" ]; then
+		kill -TERM $pid
+		wait $pid || true
+		pid=
+	fi
+	[ "$1" = baseline ] && cp /tmp/phbase.stats /host/phbase.$2
+	rm -f /tmp/persohubd.stats
+	return 0
+}
+
+: >/host/ready
 for tag in $(cat /host/phases); do
+	mode=${tag%%.*}
 	wait_for /host/start.$tag
+	setup "$mode"
 	snap >/host/cpu0.$tag
-	hist >/host/hist0.$tag.json
+	hist "$mode" >/host/hist0.$tag.json
 	: >/host/started.$tag
 	wait_for /host/stop.$tag
 	snap >/host/cpu1.$tag
-	hist >/host/hist1.$tag.json
+	hist "$mode" >/host/hist1.$tag.json
 	[ -e /tmp/persohubd.stats ] && cp /tmp/persohubd.stats /host/ctl.$tag
+	teardown "$mode" "$tag"
 	: >/host/stopped.$tag
 done
 wait_for /host/quit
-if [ -n "$pid" ]; then
-	kill -TERM $pid
-	wait $pid || true
-fi
-[ "$mode" = baseline ] && cat /host/phbase.stats
 exit 0
