@@ -38,17 +38,8 @@ CARDS=2
 KVER=${KVER:-$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null |
 	sed 's|.*/linux-headers-||' | sort -V | tail -n1)}
 
-n=0
-failures=0
-ok() {		# status description
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n $2"
-	else
-		echo "not ok $n $2"
-		failures=$((failures + 1))
-	fi
-}
+# TAP results: ok STATUS DESCRIPTION, counted in $n and $failures.
+. "$TOP/selftests/lib.sh"
 
 echo "TAP version 13"
 T0=$SECONDS
