@@ -104,6 +104,7 @@ setup() {
 		kill -TERM $pid
 		wait $pid || true
 		pid=
+		rm -f /tmp/persohubd.stats
 	fi
 }
 
