@@ -295,8 +295,12 @@ static uint64_t lat_pct(double p)
 		return 0;
 	for (i = 0; i < LAT_BUCKETS; i++) {
 		acc += d.lat_hist[i];
-		if (acc >= p * total)
-			return i ? 1ULL << i : 0;	/* bucket's upper bound */
+		if (acc < p * total)
+			continue;
+		if (!i)
+			return 0;
+		/* the bucket's upper bound, never above the largest seen */
+		return (1ULL << i) < d.lat_max ? 1ULL << i : d.lat_max;
 	}
 	return d.lat_max;
 }
