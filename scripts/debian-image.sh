@@ -66,14 +66,10 @@ if [ -e "$DIR/ready" ]; then
 fi
 
 [ "$(id -u)" = 0 ] || { echo "$SELF: building the image needs root" >&2; exit 1; }
-if ! command -v debootstrap >/dev/null; then
-	echo "$SELF: installing debootstrap" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get install -y -q --no-install-recommends debootstrap >&2 ||
-		{ apt-get update -q >&2 &&
-			apt-get install -y -q --no-install-recommends debootstrap >&2; }
-fi
-command -v mkfs.ext4 >/dev/null || { echo "$SELF: no mkfs.ext4 (e2fsprogs)" >&2; exit 1; }
+for tool in debootstrap mkfs.ext4; do
+	command -v $tool >/dev/null ||
+		{ echo "$SELF: no $tool: run 'make deps' as root" >&2; exit 1; }
+done
 
 mkdir -p "$CACHE"
 exec {LOCK}>"$CACHE/.debian12.lock"

@@ -19,7 +19,14 @@ src=$dir/linux-source-6.1
 if [ ! -e "$dir/done" ]; then
 	mkdir -p "$dir"
 	echo "debug kernel: extracting the source into $dir" >&2
-	[ -d "$src" ] || tar -xJf "$tarball" -C "$dir"
+	if [ ! -d "$src" ]; then
+		# Whole or not at all: an interrupted extraction starts over.
+		rm -rf "$dir/extract"
+		mkdir "$dir/extract"
+		tar -xJf "$tarball" -C "$dir/extract"
+		mv "$dir/extract/linux-source-6.1" "$src"
+		rmdir "$dir/extract"
+	fi
 	(
 		cd "$src"
 		make -s x86_64_defconfig >&2

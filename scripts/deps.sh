@@ -12,6 +12,9 @@ pkgs=(
 	qemu-system-x86 seabios busybox-static
 	libmnl-dev libnl-genl-3-dev libinih-dev libsystemd-dev
 	dkms sparse clang libclang-rt-14-dev gnuplot-nox jq
+	# make check-debug builds a kernel; make check-install a Debian image
+	flex bison bc libelf-dev libssl-dev
+	debootstrap qemu-utils e2fsprogs
 )
 
 missing=()
