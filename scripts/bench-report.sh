@@ -69,6 +69,11 @@ phase_json() {	# DIR TAG
 			   p99: $s["bench.added_p99_us"],
 			   max: $s["bench.added_max_us"],
 			   mean: $s["bench.added_mean_us"]},
+		overhead_us: {p50: $s["bench.overhead_p50_us"],
+			      p90: $s["bench.overhead_p90_us"],
+			      p99: $s["bench.overhead_p99_us"],
+			      max: $s["bench.overhead_max_us"],
+			      mean: $s["bench.overhead_mean_us"]},
 		ideal_added_us: {p50: $s["bench.ideal_added_p50_us"],
 				 p99: $s["bench.ideal_added_p99_us"]},
 		station_wait_mean_us: $s["bench.rtt_mean_us"],
@@ -117,6 +122,10 @@ printf '%s\n' "${phases[@]}" | jq -s '
 	| map(. as $r | $base["\(.ports)/\(.rho_offered)"] as $b | . + {
 		vs_baseline: {added_p50: ratio($r.added_us.p50; $b.added_us.p50),
 			      added_p99: ratio($r.added_us.p99; $b.added_us.p99),
+			      overhead_p50: ratio($r.overhead_us.p50;
+						  $b.overhead_us.p50),
+			      overhead_p99: ratio($r.overhead_us.p99;
+						  $b.overhead_us.p99),
 			      station_wait: ratio($r.station_wait_mean_us;
 						  $b.station_wait_mean_us)},
 		vs_ideal: {station_wait: ratio(.station_wait_mean_us;
@@ -159,6 +168,11 @@ echo
 k='def k: if . == null then "-" else (. / 100 | round / 10 | tostring) end;'
 echo "the recorded arrivals on a zero-overhead FIFO: added latency (queueing alone), ms:"
 jq -r "$k"'.phases[] | "  \(.config) \(.ports) ports rho \(.rho_offered): p50 \(.ideal_added_us.p50 | k) p99 \(.ideal_added_us.p99 | k)"' \
+	"$out/bench.json"
+echo "what the hub costs a request, queueing left out (from both the request and"
+echo "its server being ready to the server having it, plus the answer's way back), ms:"
+jq -r "$k"'.phases[] | select(.overhead_us.p50 != null)
+	| "  \(.config) \(.ports) ports rho \(.rho_offered): p50 \(.overhead_us.p50 | k) p99 \(.overhead_us.p99 | k)" + (if .vs_baseline.overhead_p50 == null or .config == "baseline" then "" else "; x baseline p50 \(.vs_baseline.overhead_p50) p99 \(.vs_baseline.overhead_p99)" end)' \
 	"$out/bench.json"
 echo "dispatch latency in the hub (last request byte to dispatch), us:"
 jq -r "$k"'.phases[] | select(.dispatch_latency_ns.count > 0)
