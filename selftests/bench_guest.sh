@@ -77,7 +77,7 @@ setup() {
 		i=0
 		while :; do
 			# shellcheck disable=SC2086 # a word list
-			phbase --timeout-ms 60000 --stats /tmp/phbase.stats \
+			phbase --timeout-ms 60000 --realtime 50 --stats /tmp/phbase.stats \
 				$args 2>/tmp/phbase.err &
 			pid=$!
 			sleep 1

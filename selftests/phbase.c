@@ -8,8 +8,11 @@
  * and the answer back to the station that asked. A server that does not
  * answer in time gets the station an empty frame, as persohub's error.
  *
- *   phbase [--timeout-ms N] [--stats FILE] --station PORT... --server PORT...
+ *   phbase [--timeout-ms N] [--stats FILE] [--realtime PRIO]
+ *          --station PORT... --server PORT...
  *
+ * --realtime gives it what persohubd gets with realtime = yes in the
+ * benchmark: SCHED_FIFO at PRIO and its memory locked.
  * PORT is /dev/ttySN or a card port "<pci address>-<index>" as persohub
  * names it, found through sysfs. Runs until SIGTERM or SIGINT; --stats is
  * written then.
@@ -18,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -348,8 +353,9 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "station", 1, 0, 'c' }, { "server", 1, 0, 's' },
 		{ "timeout-ms", 1, 0, 't' }, { "stats", 1, 0, 'o' },
-		{ "help", 0, 0, 'h' }, { }
+		{ "realtime", 1, 0, 'r' }, { "help", 0, 0, 'h' }, { }
 	};
+	struct sched_param sp = { 0 };
 	struct epoll_event evs[64];
 	const char *stats = NULL;
 	unsigned int i;
@@ -366,13 +372,20 @@ int main(int argc, char **argv)
 		case 's': port_open(optarg, true); break;
 		case 't': timeout_ms = atoi(optarg); break;
 		case 'o': stats = optarg; break;
+		case 'r': sp.sched_priority = atoi(optarg); break;
 		default:
 			fprintf(c == 'h' ? stdout : stderr,
 				"usage: phbase [--timeout-ms N] [--stats FILE] "
-				"--station PORT... --server PORT...\n");
+				"[--realtime PRIO] --station PORT... "
+				"--server PORT...\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
+	/* As persohubd with realtime = yes: locked in memory, SCHED_FIFO. */
+	if (sp.sched_priority &&
+	    (mlockall(MCL_CURRENT | MCL_FUTURE) ||
+	     sched_setscheduler(0, SCHED_FIFO, &sp)))
+		die("realtime");
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	while (!stop) {
