@@ -92,8 +92,13 @@ static int cmd_answer_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type != NLMSG_ERROR)
 		return MNL_CB_OK;
 	e = mnl_nlmsg_get_payload(nlh);
-	if (e->error)
-		d.stale++;
+	if (!e->error)
+		return MNL_CB_OK;
+	/* Logged the 1st, 2nd, 4th, 8th... time: a flood stays readable. */
+	d.stale++;
+	if (!(d.stale & (d.stale - 1)))
+		warn("dispatch refused: %s (%llu so far); resyncing",
+		     strerror(-e->error), (unsigned long long)d.stale);
 	return MNL_CB_OK;
 }
 
@@ -147,23 +152,43 @@ static int resync_req_cb(const struct phnl_attrs *at, void *data)
 
 static void dispatch_all(uint64_t t0);
 static void set_probe_timer(void);
+static int event_cb(const struct phnl_attrs *at, void *data);
 
-/* Re-read the kernel's truth: waiting requests and idle servers. */
+/*
+ * Re-read the kernel's truth: waiting requests and idle servers. Events
+ * still queued were sent before the dumps ended; they are applied at once,
+ * before any dispatch rests on the dumps. Applied later, an old
+ * SERVER_READY would mark idle a server we had just given a request.
+ */
 static int resync(void)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	uint64_t now = now_ns();
+	unsigned int tries = 0;
+	uint64_t now;
 	int ret;
 
-	d.resyncs++;
-	cmd_drain();
-	match_reset(&d.m);
-	ret = phnl_talk(&d.cmd, phnl_msg(&d.cmd, buf, PERSOHUB_CMD_PORT_GET,
-					 NLM_F_DUMP), resync_port_cb, &now);
-	if (!ret)
+	do {
+		d.resyncs++;
+		now = now_ns();
+		cmd_drain();
+		match_reset(&d.m);
 		ret = phnl_talk(&d.cmd,
-				phnl_msg(&d.cmd, buf, PERSOHUB_CMD_REQUEST_GET,
-					 NLM_F_DUMP), resync_req_cb, NULL);
+				phnl_msg(&d.cmd, buf, PERSOHUB_CMD_PORT_GET,
+					 NLM_F_DUMP), resync_port_cb, &now);
+		if (!ret)
+			ret = phnl_talk(&d.cmd,
+					phnl_msg(&d.cmd, buf,
+						 PERSOHUB_CMD_REQUEST_GET,
+						 NLM_F_DUMP), resync_req_cb,
+					NULL);
+		if (ret)
+			break;
+		ret = phnl_drain(&d.ev, event_cb, &now);
+		if (ret != -ENOBUFS)
+			ret = ret < 0 ? ret : 0;
+		else
+			d.lost_events++;	/* and read the truth again */
+	} while (ret == -ENOBUFS && ++tries < 4);
 	if (ret)
 		error("resync: %s", strerror(-ret));
 	return ret;
@@ -645,16 +670,19 @@ static void on_signal(void)
 
 static int attach(void);
 
+/* The hub stopped waiting for us (we were stalled): take control back. */
+static void regain(void)
+{
+	d.regain = false;
+	warn("the hub matched without us (stalled?); attaching again");
+	if (!attach())
+		resync();
+}
+
 static void on_events(uint64_t t0)
 {
 	int ret = phnl_drain(&d.ev, event_cb, &t0);
 
-	if (d.regain) {
-		d.regain = false;
-		warn("the hub matched without us (stalled?); attaching again");
-		if (!attach())
-			resync();
-	}
 	if (ret == -ENOBUFS) {
 		/* Events were lost: the kernel's state is the truth. */
 		d.lost_events++;
@@ -704,6 +732,9 @@ static void loop(void)
 				}
 			}
 		}
+		/* Seen in events, whichever way they were read. */
+		if (d.regain)
+			regain();
 		dispatch_all(t0);
 	}
 }
