@@ -45,8 +45,10 @@ struct daemon {
 	struct match m;
 	struct config cfg;
 	const char *cfg_path;
-	int epfd, sigfd, tfd, probefd;
+	int epfd, sigfd, tfd, probefd, kafd;
 	bool quit;
+	unsigned int grace_ms;	/* the hub's ctrl_grace_ms */
+	bool ka_armed;		/* kafd ticks while requests wait */
 	bool failed[MATCH_MAX_SERVERS];	/* serial servers to probe */
 	bool regain;		/* the hub stopped waiting for us */
 	const char *stats_path;	/* -s: wins over the configuration */
@@ -55,6 +57,7 @@ struct daemon {
 	uint64_t lat_hist[LAT_BUCKETS];	/* wakeup to dispatch sent, ns */
 	uint64_t lat_max;
 	uint64_t dispatches, batches, stale, resyncs, lost_events, events;
+	uint64_t keepalives;
 	char batch[BATCH_SIZE];
 };
 
@@ -152,6 +155,22 @@ static int resync_req_cb(const struct phnl_attrs *at, void *data)
 
 static void dispatch_all(uint64_t t0);
 static void set_probe_timer(void);
+
+#define GRACE_PARAM "/sys/module/persohub/parameters/ctrl_grace_ms"
+
+/* How long the hub waits on us before it matches by itself (0: never). */
+static unsigned int read_grace_ms(void)
+{
+	unsigned int ms = 0;
+	FILE *f = fopen(GRACE_PARAM, "r");
+
+	if (f) {
+		if (fscanf(f, "%u", &ms) != 1)
+			ms = 0;
+		fclose(f);
+	}
+	return ms;
+}
 static int event_cb(const struct phnl_attrs *at, void *data);
 
 /*
@@ -167,6 +186,7 @@ static int resync(void)
 	uint64_t now;
 	int ret;
 
+	d.grace_ms = read_grace_ms();
 	do {
 		d.resyncs++;
 		now = now_ns();
@@ -334,6 +354,7 @@ static void write_stats(FILE *f)
 {
 	fprintf(f, "dispatches %llu\nbatches %llu\nstale %llu\n"
 		"resyncs %llu\nlost_events %llu\nevents %llu\nwaiting %u\n"
+		"keepalives %llu\n"
 		"probes %llu\nprobes_back %llu\n"
 		"tcp_requests %llu\ntcp_responses %llu\ntcp_connects %llu\n"
 		"wakeup_to_dispatch_p50_ns %llu\nwakeup_to_dispatch_p99_ns %llu\n"
@@ -343,6 +364,7 @@ static void write_stats(FILE *f)
 		(unsigned long long)d.resyncs,
 		(unsigned long long)d.lost_events,
 		(unsigned long long)d.events, d.m.nwaiting,
+		(unsigned long long)d.keepalives,
 		(unsigned long long)d.probes,
 		(unsigned long long)d.probes_back,
 		(unsigned long long)tcp_figures()->requests,
@@ -584,14 +606,58 @@ static void realtime(const struct config *cfg)
 		warn("SCHED_FIFO %d: %s", cfg->priority, strerror(errno));
 }
 
-static void set_probe_timer(void)
+/* A timer ticking every @ms (0: stopped). */
+static void set_timer(int fd, unsigned int ms)
 {
 	struct itimerspec its = { 0 };
 
-	its.it_interval.tv_sec = d.cfg.probe_interval_ms / 1000;
-	its.it_interval.tv_nsec = (d.cfg.probe_interval_ms % 1000) * 1000000L;
+	its.it_interval.tv_sec = ms / 1000;
+	its.it_interval.tv_nsec = (ms % 1000) * 1000000L;
 	its.it_value = its.it_interval;
-	timerfd_settime(d.probefd, 0, &its, NULL);
+	timerfd_settime(fd, 0, &its, NULL);
+}
+
+static void set_probe_timer(void)
+{
+	set_timer(d.probefd, d.cfg.probe_interval_ms);
+}
+
+/*
+ * Requests we leave waiting (a pinned station's server is busy, a server
+ * is disabled) must not look like a stalled controller to the hub: while
+ * any wait, we say we are alive four times per grace period. Off the hot
+ * path: the timer is started when requests are left waiting, and stops
+ * at the first tick that finds none.
+ */
+static void keepalive_arm(void)
+{
+	if (d.ka_armed || !d.m.nwaiting || !d.grace_ms)
+		return;
+	set_timer(d.kafd, d.grace_ms / 4 ? d.grace_ms / 4 : 1);
+	d.ka_armed = true;
+}
+
+static void keepalive_tick(void)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	int ret;
+
+	if (!d.m.nwaiting) {
+		set_timer(d.kafd, 0);
+		d.ka_armed = false;
+		return;
+	}
+	if (cmd_drain()) {
+		resync();
+		return;
+	}
+	ret = phnl_talk(&d.cmd, phnl_msg(&d.cmd, buf,
+					 PERSOHUB_CMD_CTRL_KEEPALIVE, 0),
+			NULL, NULL);
+	if (ret)
+		error("keepalive: %s", strerror(-ret));
+	else
+		d.keepalives++;
 }
 
 static int add_fd(int fd)
@@ -630,8 +696,10 @@ static int setup(void)
 	d.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	d.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d.probefd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d.kafd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (d.sigfd < 0 || d.tfd < 0 || d.probefd < 0 || d.epfd < 0) {
+	if (d.sigfd < 0 || d.tfd < 0 || d.probefd < 0 || d.kafd < 0 ||
+	    d.epfd < 0) {
 		error("setup: %s", strerror(errno));
 		return -errno;
 	}
@@ -641,7 +709,8 @@ static int setup(void)
 	timerfd_settime(d.tfd, 0, &its, NULL);
 	set_probe_timer();
 	if (add_fd(phnl_fd(&d.ev)) || add_fd(phnl_fd(&d.cmd)) ||
-	    add_fd(d.sigfd) || add_fd(d.tfd) || add_fd(d.probefd)) {
+	    add_fd(d.sigfd) || add_fd(d.tfd) || add_fd(d.probefd) ||
+	    add_fd(d.kafd)) {
 		error("epoll: %s", strerror(errno));
 		return -errno;
 	}
@@ -717,6 +786,9 @@ static void loop(void)
 					resync();
 			} else if (fd == d.sigfd) {
 				on_signal();
+			} else if (fd == d.kafd) {
+				if (read(d.kafd, &ticks, sizeof(ticks)) > 0)
+					keepalive_tick();
 			} else if (fd == d.probefd) {
 				if (read(d.probefd, &ticks, sizeof(ticks)) > 0) {
 					probe_failed();
@@ -736,6 +808,7 @@ static void loop(void)
 		if (d.regain)
 			regain();
 		dispatch_all(t0);
+		keepalive_arm();
 	}
 }
 

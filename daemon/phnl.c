@@ -66,6 +66,7 @@ const char *const phnl_cmd_names[PERSOHUB_CMD_MAX + 1] = {
 	[PERSOHUB_CMD_PORT_CHANGED] = "port-changed",
 	[PERSOHUB_CMD_CTRL_CHANGED] = "ctrl-changed",
 	[PERSOHUB_CMD_SERVER_PROBE] = "server-probe",
+	[PERSOHUB_CMD_CTRL_KEEPALIVE] = "ctrl-keepalive",
 };
 
 struct family_info {

@@ -282,24 +282,28 @@ static void ph_dispatch(struct ph_request *req, struct ph_port *srv)
 
 /*
  * A controller that does not dispatch (stopped, stuck) must not stall the
- * site: once a request has waited ctrl_grace_ms with a server idle, the
- * hub matches by itself until the controller is heard from again.
+ * site: once a request has waited ctrl_grace_ms with a server idle, and the
+ * controller has sent nothing for as long, the hub matches by itself until
+ * the controller is heard from again. A controller that holds requests back
+ * on purpose (pinned stations, disabled servers) keeps itself heard with
+ * PERSOHUB_CMD_CTRL_KEEPALIVE.
  */
 static void ph_grace_arm(void)
 {
 	struct ph_request *oldest;
-	unsigned long when;
+	u64 from, now, grace;
 
 	if (!ph_hub.ctrl || ph_hub.ctrl_stalled || !ph_ctrl_grace_ms ||
 	    list_empty(&ph_hub.waiting))
 		return;
 	oldest = list_first_entry(&ph_hub.waiting, struct ph_request,
 				  wait_node);
-	when = jiffies + msecs_to_jiffies(ph_ctrl_grace_ms) -
-	       nsecs_to_jiffies(ktime_get_ns() - oldest->rx_ns);
-	if (!timer_pending(&ph_hub.grace_timer) ||
-	    time_before(when, ph_hub.grace_timer.expires))
-		mod_timer(&ph_hub.grace_timer, when);
+	from = max(oldest->rx_ns, ph_hub.ctrl_heard_ns);
+	grace = (u64)ph_ctrl_grace_ms * NSEC_PER_MSEC;
+	now = ktime_get_ns();
+	timer_reduce(&ph_hub.grace_timer, jiffies +
+		     nsecs_to_jiffies(from + grace > now ?
+				      from + grace - now : 0) + 1);
 }
 
 static void ph_hub_match(void);
@@ -309,15 +313,18 @@ static void ph_grace_expired(struct timer_list *t)
 	struct ph_event ev = { .cmd = PERSOHUB_CMD_CTRL_CHANGED, .result = 0 };
 	struct ph_request *oldest;
 	unsigned long flags;
+	u64 now, grace;
 
 	spin_lock_irqsave(&ph_hub.lock, flags);
+	/* With no server idle, the next one to become idle re-arms. */
 	if (!ph_hub.ctrl || ph_hub.ctrl_stalled ||
-	    list_empty(&ph_hub.waiting))
+	    list_empty(&ph_hub.waiting) || list_empty(&ph_hub.idle))
 		goto out;
 	oldest = list_first_entry(&ph_hub.waiting, struct ph_request,
 				  wait_node);
-	if (list_empty(&ph_hub.idle) ||
-	    ktime_get_ns() - oldest->rx_ns < (u64)ph_ctrl_grace_ms * NSEC_PER_MSEC) {
+	now = ktime_get_ns();
+	grace = (u64)ph_ctrl_grace_ms * NSEC_PER_MSEC;
+	if (now - oldest->rx_ns < grace || now - ph_hub.ctrl_heard_ns < grace) {
 		ph_grace_arm();
 		goto out;
 	}
@@ -330,21 +337,29 @@ out:
 	spin_unlock_irqrestore(&ph_hub.lock, flags);
 }
 
-/* The controller was heard from: it decides again. */
-void ph_hub_ctrl_alive(u32 portid)
+/* The controller was heard from: it decides (again). -ENOENT if @portid
+ * is not the controller.
+ */
+int ph_hub_ctrl_alive(u32 portid)
 {
 	struct ph_event ev = { .cmd = PERSOHUB_CMD_CTRL_CHANGED, .result = 1 };
 	unsigned long flags;
+	int ret = 0;
 
 	spin_lock_irqsave(&ph_hub.lock, flags);
-	if (ph_hub.ctrl && ph_hub.ctrl_portid == portid &&
-	    ph_hub.ctrl_stalled) {
-		ph_hub.ctrl_stalled = false;
-		pr_info("controller back\n");
-		ph_nl_event(&ev);
-		ph_grace_arm();
+	if (!ph_hub.ctrl || ph_hub.ctrl_portid != portid) {
+		ret = -ENOENT;
+	} else {
+		ph_hub.ctrl_heard_ns = ktime_get_ns();
+		if (ph_hub.ctrl_stalled) {
+			ph_hub.ctrl_stalled = false;
+			pr_info("controller back\n");
+			ph_nl_event(&ev);
+			ph_grace_arm();
+		}
 	}
 	spin_unlock_irqrestore(&ph_hub.lock, flags);
+	return ret;
 }
 
 /* The kernel's own matching: oldest request to the longest idle server. */
@@ -810,6 +825,7 @@ int ph_hub_attach(u32 portid)
 		ph_hub.ctrl = true;
 		ph_hub.ctrl_stalled = false;
 		ph_hub.ctrl_portid = portid;
+		ph_hub.ctrl_heard_ns = ktime_get_ns();
 	}
 	spin_unlock_irq(&ph_hub.lock);
 	return ret;

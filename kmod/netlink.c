@@ -482,6 +482,16 @@ static int ph_nl_ctrl_attach_doit(struct sk_buff *skb, struct genl_info *info)
 	return 0;
 }
 
+static int ph_nl_ctrl_keepalive_doit(struct sk_buff *skb,
+				     struct genl_info *info)
+{
+	int ret = ph_hub_ctrl_alive(info->snd_portid);
+
+	if (ret)
+		GENL_SET_ERR_MSG(info, "not the controller");
+	return ret;
+}
+
 static void ph_nl_ctrl_detached(void)
 {
 	struct ph_event ev = { .cmd = PERSOHUB_CMD_CTRL_CHANGED, .result = 0 };
@@ -724,6 +734,11 @@ static const struct genl_ops ph_nl_ops[] = {
 	{
 		.cmd = PERSOHUB_CMD_REQUEST_GET,
 		.dumpit = ph_nl_request_get_dumpit,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PERSOHUB_CMD_CTRL_KEEPALIVE,
+		.doit = ph_nl_ctrl_keepalive_doit,
 		.flags = GENL_ADMIN_PERM,
 	},
 };

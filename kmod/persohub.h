@@ -213,6 +213,7 @@ struct ph_hub {
 	bool ctrl;
 	bool ctrl_stalled;		/* grace expired: the kernel matches */
 	u32 ctrl_portid;
+	u64 ctrl_heard_ns;		/* its last command, ktime_get_ns() */
 	struct timer_list grace_timer;
 	u64 events_dropped;
 };
@@ -257,7 +258,7 @@ int ph_hub_attach(u32 portid);
 int ph_hub_detach(u32 portid, bool force);
 int ph_hub_dispatch(u32 portid, u64 req_id, u32 server_id);
 int ph_hub_probe(u32 server_id, const u8 *data, u16 len);
-void ph_hub_ctrl_alive(u32 portid);
+int ph_hub_ctrl_alive(u32 portid);
 int ph_user_response(struct ph_port *st, const void *holder, u64 req_id,
 		     const u8 *data, u16 len);
 void ph_user_release(struct ph_port *st, const void *holder);

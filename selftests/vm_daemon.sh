@@ -78,7 +78,7 @@ timeout_ms = 5000
 EOF
 
 echo "TAP version 13"
-echo "1..22"
+echo "1..23"
 
 # 1-2: configuration applied at start, controller attached.
 : >"$log"
@@ -201,7 +201,35 @@ t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 20)
 sim_wait "$t" 60
 ok $? "serving after reloads"
 
-# 17-18: a stopped daemon does not stall the site: after the grace period
+# 17: stations pinned to a busy server wait for it while the other server
+# is idle, past the grace period: the daemon keeps itself heard, so the
+# kernel never takes over (and never breaks the pinning).
+grace=$((400 * ${PH_TIMEOUT_SCALE:-1}))
+echo $grace >/sys/module/persohub/parameters/ctrl_grace_ms
+cp "$conf" "$conf.unpinned"
+sed "/^name = m1-st9\$/a server = $c1-3
+/^name = m1-st2\$/a server = $c1-3" "$conf.unpinned" >"$conf"
+kill -HUP "$pid"
+sleep 0.5
+was=$(grep -c "attaching again" "$log")
+h1=$(cat $sysfs/$c1-2/statistics/requests)
+h2=$(cat $sysfs/$c1-3/statistics/requests)
+t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 3 \
+	--service-us $((grace * 2000)))
+sim_wait "$t" 120
+rc=$?
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 6 ] &&
+	[ "$(cat $sysfs/$c1-2/statistics/requests)" = "$h1" ] &&
+	[ "$(cat $sysfs/$c1-3/statistics/requests)" = $((h2 + 6)) ] &&
+	[ "$(grep -c "attaching again" "$log")" = "$was" ] &&
+	[ "$(stats_get keepalives)" -gt 0 ]
+ok $? "pinned stations wait for their server; no takeover (keepalives $(stats_get keepalives))"
+cp "$conf.unpinned" "$conf"
+kill -HUP "$pid"
+sleep 0.5
+echo 1000 >/sys/module/persohub/parameters/ctrl_grace_ms
+
+# 18-19: a stopped daemon does not stall the site: after the grace period
 # the kernel matches; once continued, the daemon takes control back.
 kill -STOP "$pid"
 t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 10)
@@ -220,7 +248,7 @@ d1=$(stats_get dispatches)
 [ $rc -eq 0 ] && [ $((d1 - d0)) -ge 20 ] && grep -q "attaching again" "$log"
 ok $? "SIGCONT: the daemon dispatches again ($((d1 - d0)) dispatches)"
 
-# 19-20: SIGTERM detaches; the kernel keeps serving.
+# 20-21: SIGTERM detaches; the kernel keeps serving.
 kill -TERM "$pid"
 wait "$pid"
 rc=$?
@@ -230,7 +258,7 @@ t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 20)
 sim_wait "$t" 60
 ok $? "the kernel serves without a daemon"
 
-# 21-22: a server reached over TCP serves the stations through their
+# 22-23: a server reached over TCP serves the stations through their
 # devices; the serial servers are out of service.
 ip link set lo up
 tcpserver 7000 4242 /tmp/tcp.count &

@@ -376,6 +376,11 @@ TEST_F(nl, dispatch_and_stale_cases)
 			break;
 		ph_sleep_ms(10);
 	}
+	for (int k = 0; i == self->ev.n && k < self->ev.n; k++)
+		TH_LOG("event %d: %s req %llu port %u server %u", k,
+		       phnl_cmd_names[self->ev.cmd[k]] ?: "?",
+		       (unsigned long long)self->ev.req[k], self->ev.port[k],
+		       self->ev.server[k]);
 	ASSERT_LT(i, self->ev.n);
 	EXPECT_EQ(-EBUSY, nl_do(&self->ctl, PERSOHUB_CMD_DISPATCH, NULL, NULL,
 				"qi", PERSOHUB_A_REQ_ID, self->ev.req[i],
@@ -444,6 +449,8 @@ TEST_F(nl, unprivileged_refused)
 			       PERSOHUB_A_PORT_NAME, name,
 			       PERSOHUB_A_PORT_QUEUE_DEPTH, 2) != -EPERM;
 		fails += nl_do(&h, PERSOHUB_CMD_CTRL_ATTACH, NULL, NULL,
+			       "") != -EPERM;
+		fails += nl_do(&h, PERSOHUB_CMD_CTRL_KEEPALIVE, NULL, NULL,
 			       "") != -EPERM;
 		fails += nl_do(&h, PERSOHUB_CMD_DISPATCH, NULL, NULL, "qi",
 			       PERSOHUB_A_REQ_ID, 1ULL,
@@ -522,6 +529,63 @@ static int collect_req(const struct phnl_attrs *at, void *data)
 		r->n++;
 	}
 	return 0;
+}
+
+/* Count the events with @cmd logged so far. */
+static int count_events(const struct evlog *l, uint8_t cmd)
+{
+	int i, n = 0;
+
+	for (i = 0; i < l->n; i++)
+		n += l->cmd[i] == cmd;
+	return n;
+}
+
+/*
+ * A controller that holds a request back on purpose (a pinned station, a
+ * disabled server) keeps it while its keepalives come; once it is quiet
+ * for ctrl_grace_ms, the hub serves the request and says so.
+ */
+TEST_F(nl, keepalive_holds_requests_back)
+{
+	int grace = 500 * ph_timeout_scale(), seq, i;
+	long long served;
+	char val[16];
+
+	EXPECT_EQ(-ENOENT, nl_do(&self->ctl, PERSOHUB_CMD_CTRL_KEEPALIVE,
+				 NULL, NULL, ""));
+	EXPECT_STREQ("not the controller", self->ctl.errmsg);
+	snprintf(val, sizeof(val), "%d", grace);
+	ASSERT_EQ(0, set_param(GRACE, val));
+	ASSERT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_CTRL_ATTACH, NULL, NULL,
+			   ""));
+	served = ph_stat("c1p2", "requests") + ph_stat("c1p3", "requests");
+	seq = sim_start(SIM "--stations c0p0 --requests 1 --service-us 1000"
+			" --timeout-ms 60000");
+	ASSERT_LE(0, wait_event(&self->mon, &self->ev,
+				PERSOHUB_CMD_REQUEST_NEW, 20000));
+	/* Four grace periods with both servers idle: still waiting. */
+	for (i = 0; i < 16; i++) {
+		ph_sleep_ms(grace / 4);
+		ASSERT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_CTRL_KEEPALIVE,
+				   NULL, NULL, ""));
+	}
+	EXPECT_EQ(served,
+		  ph_stat("c1p2", "requests") + ph_stat("c1p3", "requests"));
+	phnl_drain(&self->mon, log_event, &self->ev);
+	EXPECT_EQ(1, count_events(&self->ev, PERSOHUB_CMD_CTRL_CHANGED));
+	/* Quiet now: the hub takes over (CTRL_CHANGED) and serves it. */
+	ASSERT_EQ(0, sim_wait(&self->res, seq, 60));
+	EXPECT_EQ(1, sim_get(&self->res, "total.ok"));
+	EXPECT_TRUE(wait_count(&self->mon, &self->ev,
+			       PERSOHUB_CMD_CTRL_CHANGED, 2, 1000));
+	EXPECT_EQ(served + 1,
+		  ph_stat("c1p2", "requests") + ph_stat("c1p3", "requests"));
+	/* Heard from again: it decides again. */
+	EXPECT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_CTRL_KEEPALIVE, NULL, NULL,
+			   ""));
+	EXPECT_TRUE(wait_count(&self->mon, &self->ev,
+			       PERSOHUB_CMD_CTRL_CHANGED, 3, 1000));
 }
 
 /* A controller taking over learns every waiting request from a dump. */

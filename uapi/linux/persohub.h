@@ -79,6 +79,14 @@
  *	serial server %PERSOHUB_A_SERVER_ID; its next complete frame returns
  *	it to service (%PERSOHUB_CMD_SERVER_READY). -EINVAL unless the
  *	server has failed, -EOPNOTSUPP for a userspace server. Admin.
+ * @PERSOHUB_CMD_CTRL_KEEPALIVE: the controller is alive and leaves the
+ *	requests that wait where they are on purpose (a station pinned to a
+ *	busy server, a disabled server). The hub takes over matching from a
+ *	controller only when a request has waited ctrl_grace_ms with a
+ *	server idle *and* the controller has sent nothing (a dispatch, an
+ *	attach, a keepalive) for as long; a controller that holds requests
+ *	back sends this more often than ctrl_grace_ms. -ENOENT if the sender
+ *	is not the controller. Admin.
  */
 enum persohub_cmd {
 	PERSOHUB_CMD_UNSPEC,
@@ -98,6 +106,7 @@ enum persohub_cmd {
 	PERSOHUB_CMD_PORT_CHANGED,
 	PERSOHUB_CMD_CTRL_CHANGED,
 	PERSOHUB_CMD_SERVER_PROBE,
+	PERSOHUB_CMD_CTRL_KEEPALIVE,
 
 	__PERSOHUB_CMD_MAX,
 	PERSOHUB_CMD_MAX = __PERSOHUB_CMD_MAX - 1
