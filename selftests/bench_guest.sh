@@ -113,6 +113,7 @@ teardown() {
 		kill -TERM $pid
 		wait $pid || true
 		pid=
+		cp /tmp/persohubd.log /host/persohubd.$2.log
 	fi
 	[ "$1" = baseline ] && cp /tmp/phbase.stats /host/phbase.$2
 	rm -f /tmp/persohubd.stats
