@@ -381,6 +381,15 @@ TEST_F(nl, dispatch_and_stale_cases)
 		       phnl_cmd_names[self->ev.cmd[k]] ?: "?",
 		       (unsigned long long)self->ev.req[k], self->ev.port[k],
 		       self->ev.server[k]);
+	for (int k = 0; i == self->ev.n && k < 2; k++) {
+		const char *p = k ? "c0p1" : "c0p0";
+
+		TH_LOG("%s: rx_bytes %lld rx_frames %lld fcs_errors %lld "
+		       "requests %lld overruns %lld breaks %lld", p,
+		       ph_stat(p, "rx_bytes"), ph_stat(p, "rx_frames"),
+		       ph_stat(p, "fcs_errors"), ph_stat(p, "requests"),
+		       ph_stat(p, "overruns"), ph_stat(p, "breaks"));
+	}
 	ASSERT_LT(i, self->ev.n);
 	EXPECT_EQ(-EBUSY, nl_do(&self->ctl, PERSOHUB_CMD_DISPATCH, NULL, NULL,
 				"qi", PERSOHUB_A_REQ_ID, self->ev.req[i],
