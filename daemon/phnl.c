@@ -267,6 +267,11 @@ static int talk_raw(struct phnl *h, struct nlmsghdr *nlh, mnl_cb_t cb,
 
 	h->errmsg[0] = '\0';
 	h->erroff = 0;
+	if (h->subscribed) {
+		snprintf(h->errmsg, sizeof(h->errmsg),
+			 "commands go on a socket without events");
+		return -EINVAL;
+	}
 	nlh->nlmsg_flags |= NLM_F_ACK;
 	if (mnl_socket_sendto(h->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
@@ -357,6 +362,7 @@ int phnl_subscribe(struct phnl *h)
 	if (mnl_socket_setsockopt(h->nl, NETLINK_ADD_MEMBERSHIP, &group,
 				  sizeof(group)) < 0)
 		return -errno;
+	h->subscribed = true;
 	return 0;
 }
 

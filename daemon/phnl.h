@@ -22,6 +22,7 @@ struct phnl {
 	char errmsg[256];	/* extack message of the last error */
 	int erroff;		/* offset of the attribute it names, or 0 */
 	uint64_t async_errors;	/* errors answering requests not waited for */
+	bool subscribed;	/* events arrive here: no phnl_talk() */
 };
 
 /* Attributes of one message, indexed by enum persohub_attr. */
@@ -47,7 +48,8 @@ struct nlmsghdr *phnl_msg(struct phnl *h, char *buf, uint8_t cmd,
 /*
  * Send @nlh and read until its answer is complete, calling @cb for every
  * reply message (may be NULL). Returns 0 or -errno; on error h->errmsg
- * holds the kernel's extack message, if any.
+ * holds the kernel's extack message, if any. Not on a subscribed socket
+ * (-EINVAL): the events queued there would be read and lost.
  */
 int phnl_talk(struct phnl *h, struct nlmsghdr *nlh, phnl_cb cb, void *data);
 

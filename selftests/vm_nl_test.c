@@ -71,6 +71,7 @@ static int collect_port(const struct phnl_attrs *at, void *data)
 /* Events seen on the monitor socket, in order. */
 struct evlog {
 	int payload_seen;	/* events that carried request or answer bytes */
+	int read_errors, last_error;	/* e.g. -ENOBUFS: events were lost */
 	int n;
 	uint8_t cmd[256];
 	uint64_t req[256];
@@ -102,13 +103,24 @@ static int log_event(const struct phnl_attrs *at, void *data)
 	return 0;
 }
 
+/* Read what the monitor socket holds into @l. */
+static void read_events(struct phnl *mon, struct evlog *l)
+{
+	int ret = phnl_drain(mon, log_event, l);
+
+	if (ret < 0) {
+		l->read_errors++;
+		l->last_error = ret;
+	}
+}
+
 /* Read events until one with @cmd arrives (or @ms pass); its index. */
 static int wait_event(struct phnl *mon, struct evlog *l, uint8_t cmd, int ms)
 {
 	int from = 0, i;
 
 	for (; ms > 0; ms -= 10) {
-		phnl_drain(mon, log_event, l);
+		read_events(mon, l);
 		for (i = from; i < l->n; i++)
 			if (l->cmd[i] == cmd)
 				return i;
@@ -125,7 +137,7 @@ static bool wait_count(struct phnl *mon, struct evlog *l, uint8_t cmd, int n,
 	int i, c;
 
 	for (; ms > 0; ms -= 10) {
-		phnl_drain(mon, log_event, l);
+		read_events(mon, l);
 		for (i = 0, c = 0; i < l->n; i++)
 			c += l->cmd[i] == cmd;
 		if (c >= n)
@@ -189,6 +201,9 @@ TEST_F(nl, port_dump_matches_sysfs)
 	struct nlmsghdr *nlh;
 
 	ASSERT_NE(0, self->mon.events_group);
+	/* Commands never go on a socket that receives events. */
+	EXPECT_EQ(-EINVAL, nl_do(&self->mon, PERSOHUB_CMD_PORT_GET, NULL,
+				 NULL, ""));
 	/* A do without a port says what it needs. */
 	EXPECT_EQ(-EINVAL, nl_do(&self->ctl, PERSOHUB_CMD_PORT_GET, NULL,
 				 NULL, ""));
@@ -314,16 +329,32 @@ TEST_F(nl, attach_detach)
 	i = wait_event(&self->mon, &self->ev, PERSOHUB_CMD_CTRL_CHANGED, 1000);
 	ASSERT_LE(0, i);
 	ph_sleep_ms(100);
-	phnl_drain(&self->mon, log_event, &self->ev);
+	read_events(&self->mon, &self->ev);
 	for (i = 0; i < self->ev.n; i++)
 		n += self->ev.cmd[i] == PERSOHUB_CMD_CTRL_CHANGED;
 	EXPECT_EQ(6, n);
+}
+
+static int dropped_cb(const struct phnl_attrs *at, void *data)
+{
+	*(uint64_t *)data = phnl_u64(at, PERSOHUB_A_HUB_EVENTS_DROPPED, 0);
+	return 0;
+}
+
+/* The hub's count of events it could not build. */
+static uint64_t hub_events_dropped(struct phnl *h)
+{
+	uint64_t v = 0;
+
+	nl_do(h, PERSOHUB_CMD_STATS_GET, dropped_cb, &v, "");
+	return v;
 }
 
 /* While attached the kernel waits for dispatch; stale ones are refused. */
 TEST_F(nl, dispatch_and_stale_cases)
 {
 	int seq, i, srv2 = port_id("c1p2"), srv3 = port_id("c1p3");
+	struct phnl other;
 	uint64_t req;
 
 	ASSERT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_CTRL_ATTACH, NULL, NULL,
@@ -351,9 +382,14 @@ TEST_F(nl, dispatch_and_stale_cases)
 	EXPECT_EQ(-EIO, nl_do(&self->ctl, PERSOHUB_CMD_DISPATCH, NULL, NULL,
 			      "qi", PERSOHUB_A_REQ_ID, req,
 			      PERSOHUB_A_SERVER_ID, srv2));
-	EXPECT_EQ(-EPERM, nl_do(&self->mon, PERSOHUB_CMD_DISPATCH, NULL, NULL,
+	/* Not from another socket. (Not the monitor: a command's answer is
+	 * read from its socket, and the events queued there with it.)
+	 */
+	ASSERT_EQ(0, phnl_open(&other));
+	EXPECT_EQ(-EPERM, nl_do(&other, PERSOHUB_CMD_DISPATCH, NULL, NULL,
 				"qi", PERSOHUB_A_REQ_ID, req,
 				PERSOHUB_A_SERVER_ID, srv3));
+	phnl_close(&other);
 	EXPECT_EQ(-EINVAL, nl_do(&self->ctl, PERSOHUB_CMD_DISPATCH, NULL,
 				 NULL, "q", PERSOHUB_A_REQ_ID, req));
 	/* Nothing changed: the request still waits. */
@@ -367,7 +403,7 @@ TEST_F(nl, dispatch_and_stale_cases)
 				 PERSOHUB_A_SERVER_ID, srv3));
 	/* The other station's request: the only good server is busy. */
 	for (int t = 0; t < 2000; t++) {
-		phnl_drain(&self->mon, log_event, &self->ev);
+		read_events(&self->mon, &self->ev);
 		for (i = 0; i < self->ev.n; i++)
 			if (self->ev.cmd[i] == PERSOHUB_CMD_REQUEST_NEW &&
 			    self->ev.req[i] != req)
@@ -381,6 +417,10 @@ TEST_F(nl, dispatch_and_stale_cases)
 		       phnl_cmd_names[self->ev.cmd[k]] ?: "?",
 		       (unsigned long long)self->ev.req[k], self->ev.port[k],
 		       self->ev.server[k]);
+	if (i == self->ev.n)
+		TH_LOG("monitor read errors %d (last %d), hub events dropped "
+		       "%llu", self->ev.read_errors, self->ev.last_error,
+		       (unsigned long long)hub_events_dropped(&self->ctl));
 	for (int k = 0; i == self->ev.n && k < 2; k++) {
 		const char *p = k ? "c0p1" : "c0p0";
 
@@ -412,7 +452,7 @@ TEST_F(nl, events_in_order)
 	ASSERT_EQ(0, sim_wait(&self->res, seq, 60));
 	ASSERT_EQ(1, sim_get(&self->res, "total.ok"));
 	ph_sleep_ms(100);
-	phnl_drain(&self->mon, log_event, &self->ev);
+	read_events(&self->mon, &self->ev);
 	/* REQUEST_NEW, SERVER_READY (the server is free again), DONE. */
 	for (i = 0; i < self->ev.n; i++)
 		if (self->ev.cmd[i] == PERSOHUB_CMD_REQUEST_NEW)
@@ -581,7 +621,7 @@ TEST_F(nl, keepalive_holds_requests_back)
 	}
 	EXPECT_EQ(served,
 		  ph_stat("c1p2", "requests") + ph_stat("c1p3", "requests"));
-	phnl_drain(&self->mon, log_event, &self->ev);
+	read_events(&self->mon, &self->ev);
 	EXPECT_EQ(1, count_events(&self->ev, PERSOHUB_CMD_CTRL_CHANGED));
 	/* Quiet now: the hub takes over (CTRL_CHANGED) and serves it. */
 	ASSERT_EQ(0, sim_wait(&self->res, seq, 60));
@@ -705,7 +745,7 @@ TEST_F(nl, failure_and_change_events)
 	EXPECT_EQ(1, sim_get(&self->res, "total.errors"));
 	ASSERT_EQ(0, ph_set("c0p2", "role", "off"));
 	ph_sleep_ms(100);
-	phnl_drain(&self->mon, log_event, &self->ev);
+	read_events(&self->mon, &self->ev);
 	for (i = 0; i < self->ev.n; i++) {
 		if (self->ev.cmd[i] == PERSOHUB_CMD_SERVER_FAILED &&
 		    self->ev.server[i] == (uint32_t)srv)
