@@ -337,27 +337,31 @@ out:
 	spin_unlock_irqrestore(&ph_hub.lock, flags);
 }
 
-/* The controller was heard from: it decides (again). -ENOENT if @portid
- * is not the controller.
- */
-int ph_hub_ctrl_alive(u32 portid)
+/* The controller was heard from: it decides (again). Hub lock held. */
+static void ph_ctrl_heard(void)
 {
 	struct ph_event ev = { .cmd = PERSOHUB_CMD_CTRL_CHANGED, .result = 1 };
+
+	ph_hub.ctrl_heard_ns = ktime_get_ns();
+	if (ph_hub.ctrl_stalled) {
+		ph_hub.ctrl_stalled = false;
+		pr_info("controller back\n");
+		ph_nl_event(&ev);
+		ph_grace_arm();
+	}
+}
+
+/* A command from @portid: -ENOENT if it is not the controller. */
+int ph_hub_ctrl_alive(u32 portid)
+{
 	unsigned long flags;
 	int ret = 0;
 
 	spin_lock_irqsave(&ph_hub.lock, flags);
-	if (!ph_hub.ctrl || ph_hub.ctrl_portid != portid) {
+	if (!ph_hub.ctrl || ph_hub.ctrl_portid != portid)
 		ret = -ENOENT;
-	} else {
-		ph_hub.ctrl_heard_ns = ktime_get_ns();
-		if (ph_hub.ctrl_stalled) {
-			ph_hub.ctrl_stalled = false;
-			pr_info("controller back\n");
-			ph_nl_event(&ev);
-			ph_grace_arm();
-		}
-	}
+	else
+		ph_ctrl_heard();
 	spin_unlock_irqrestore(&ph_hub.lock, flags);
 	return ret;
 }
@@ -862,6 +866,8 @@ int ph_hub_dispatch(u32 portid, u64 req_id, u32 server_id)
 		ret = -EPERM;
 		goto out;
 	}
+	/* Any dispatch, even a refused one, says the controller is alive. */
+	ph_ctrl_heard();
 	srv = ph_port_find(server_id, NULL);
 	if (!srv || srv->role != PH_ROLE_SERVER || srv->dead) {
 		ret = -ENODEV;

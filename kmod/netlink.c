@@ -521,7 +521,6 @@ static int ph_nl_dispatch_doit(struct sk_buff *skb, struct genl_info *info)
 	if (GENL_REQ_ATTR_CHECK(info, PERSOHUB_A_REQ_ID) ||
 	    GENL_REQ_ATTR_CHECK(info, PERSOHUB_A_SERVER_ID))
 		return -EINVAL;
-	ph_hub_ctrl_alive(info->snd_portid);
 	ret = ph_hub_dispatch(info->snd_portid,
 			      nla_get_u64(attrs[PERSOHUB_A_REQ_ID]),
 			      nla_get_u32(attrs[PERSOHUB_A_SERVER_ID]));
