@@ -171,6 +171,7 @@ static unsigned int read_grace_ms(void)
 	}
 	return ms;
 }
+
 static int event_cb(const struct phnl_attrs *at, void *data);
 
 /*
