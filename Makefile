@@ -2,7 +2,7 @@
 #
 # persohub top-level Makefile.
 #
-#   make            module (against the guest kernel's headers) + userspace
+#   make            module (for KVER, see below) + userspace
 #   make deps       install what is missing (Debian 12, as root)
 #   make check      every unit, style and VM test; ends with "N passed, N failed"
 #   make style      checkpatch --strict on kmod/
@@ -10,12 +10,18 @@
 #   make demo       a simulated site served by persohub
 #   make bench      persohub against a userspace baseline and the ideal
 #
-# KDIR=<kernel build dir> overrides the headers; the default is the newest
-# installed Debian linux-headers-*-amd64, which matches the guest kernel.
+# KVER names the kernel the module is built for: 6.1 (Debian 12's default,
+# the default here), 6.12, 6.1-rt, 6.12-rt, or an installed release
+# (scripts/kver). Each kernel's module is built in build/ko/<release>/ from
+# a copy of the sources, so kernels never share objects; the build says
+# which kernel it targets. KDIR=<kernel build dir> overrides the headers.
 
-KVER ?= $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | \
-		sed 's|.*/linux-headers-||' | sort -V | tail -n1)
-KDIR ?= /usr/src/linux-headers-$(KVER)
+KVER ?= 6.1
+KREL := $(shell $(CURDIR)/scripts/kver $(KVER))
+ifeq ($(KREL),)
+$(error no kernel '$(KVER)': see scripts/kver --help, or run make deps)
+endif
+KDIR ?= /usr/src/linux-headers-$(KREL)
 B := $(CURDIR)/build
 LINUX_SRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
 LSRC := $(B)/linux-src
@@ -44,11 +50,21 @@ PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
 all: module userspace
 
-module:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+# The module's sources, copied (with their times) where one kernel builds.
+KO_DIR := $(B)/ko/$(KREL)
+KMOD_SRCS := Kbuild $(wildcard kmod/*.c kmod/*.h) uapi/linux/persohub.h
 
-module-debug:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) ccflags-y+=-DDEBUG modules
+$(KO_DIR)/.sources: $(KMOD_SRCS)
+	@mkdir -p $(KO_DIR)
+	@cp -p --parents $(KMOD_SRCS) $(KO_DIR)/
+	@touch $@
+
+module: $(KO_DIR)/.sources
+	@echo "  MODULE  for $(KREL) in $(KO_DIR)"
+	$(MAKE) -C $(KDIR) M=$(KO_DIR) modules
+
+module-debug: $(KO_DIR)/.sources
+	$(MAKE) -C $(KDIR) M=$(KO_DIR) ccflags-y+=-DDEBUG modules
 
 userspace: $(HOST_TESTS) $(HOST_PROGS) $(GUEST_PROGS) $(BIN_PROGS)
 
@@ -153,16 +169,25 @@ fuzzers: $(FUZZERS)
 fuzz: $(FUZZERS)
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
+# compat.h is the one file that tests kernel versions: checkpatch's
+# objections to LINUX_VERSION_CODE are waived there, and only there.
 style: $(CHECKPATCH)
 	$(CHECKPATCH) --strict --no-tree --terse --show-types \
 		--ignore FILE_PATH_CHANGES \
-		-f kmod/*.c kmod/*.h
+		-f $(filter-out kmod/compat.h,$(wildcard kmod/*.c kmod/*.h))
+	$(CHECKPATCH) --strict --no-tree --terse --show-types \
+		--ignore FILE_PATH_CHANGES,LINUX_VERSION_CODE,CONSTANT_COMPARISON \
+		-f kmod/compat.h
 
-sparse:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) C=1 modules
+sparse: $(KO_DIR)/.sources
+	$(MAKE) -C $(KDIR) M=$(KO_DIR) C=2 modules
+
+# make check: everything on 6.1 and 6.12, the kernel-side suites on 6.12-rt;
+# make check KVER=6.1-rt: everything on that one kernel.
+CHECK_KVERS := $(if $(filter file,$(origin KVER)),6.1 6.12 6.12-rt:kernel,$(KVER))
 
 check: deps
-	@scripts/check.sh
+	@PH_KVERS="$(CHECK_KVERS)" scripts/check.sh
 
 # The VM suites on a debug kernel built once from linux-source-6.1 (long).
 check-debug: deps all
@@ -215,8 +240,7 @@ install: $(BIN_PROGS)
 # clean keeps the caches (the harness from linux-source, the unpacked
 # guest kernel); distclean removes them too.
 clean:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true
-	rm -rf $(B)/bin $(B)/guest $(HOST_TESTS) $(HOST_PROGS)
+	rm -rf $(B)/ko $(B)/bin $(B)/guest $(HOST_TESTS) $(HOST_PROGS)
 
 distclean: clean
 	rm -rf $(B)

@@ -192,7 +192,6 @@ static const struct file_operations ph_sdev_fops = {
 	.read = ph_sdev_read,
 	.write = ph_sdev_write,
 	.poll = ph_sdev_poll,
-	.llseek = no_llseek,
 };
 
 static void ph_sdev_free(struct device *dev)
@@ -269,7 +268,8 @@ void ph_station_dev_wake(struct ph_port *port)
 		wake_up_interruptible(&port->sdev->wq);
 }
 
-static char *ph_station_devnode(struct device *dev, umode_t *mode)
+static char *ph_station_devnode(PH_DEVNODE_CONST struct device *dev,
+				umode_t *mode)
 {
 	/* Root only unless the udev rule says otherwise. */
 	if (mode)
@@ -284,7 +284,7 @@ int ph_chardev_init(void)
 	ret = alloc_chrdev_region(&ph_devt, 0, PH_MINORS, "persohub");
 	if (ret)
 		return ret;
-	ph_station_class = class_create(THIS_MODULE, "persohub-station");
+	ph_station_class = ph_class_create("persohub-station");
 	if (IS_ERR(ph_station_class)) {
 		ret = PTR_ERR(ph_station_class);
 		goto err_region;

@@ -526,7 +526,7 @@ static void ph_request_requeue(struct ph_request *req, bool count_retry)
 
 static void ph_server_timeout(struct timer_list *t)
 {
-	struct ph_port *srv = from_timer(srv, t, timer);
+	struct ph_port *srv = timer_container_of(srv, t, timer);
 	struct ph_request *req;
 	unsigned long flags;
 
@@ -1075,7 +1075,7 @@ static void ph_port_unhook(struct ph_port *port)
 /* Free what an unhooked (or never hooked) port holds. */
 static void ph_port_release(struct ph_port *port)
 {
-	del_timer_sync(&port->timer);
+	timer_shutdown_sync(&port->timer);
 	ida_free(&ph_hub.port_ida, port->id);
 	kfree_sensitive(port->rxbuf);
 	port->rxbuf = NULL;
@@ -1106,7 +1106,7 @@ void ph_hub_exit(void)
 			ph_user_server_del(port);
 		}
 	}
-	del_timer_sync(&ph_hub.grace_timer);
+	timer_shutdown_sync(&ph_hub.grace_timer);
 	WARN_ON(!list_empty(&ph_hub.ports));
 	WARN_ON(!list_empty(&ph_hub.waiting));
 	ida_destroy(&ph_hub.port_ida);

@@ -23,6 +23,7 @@
 
 #include <linux/persohub.h>
 
+#include "compat.h"
 #include "frame.h"
 
 #define PH_NAME_LEN		32

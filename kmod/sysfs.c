@@ -351,7 +351,7 @@ int ph_sysfs_init(void)
 		sa->offset = ph_stat_descs[i + 1].offset;
 		ph_stat_attr_list[i] = &sa->attr.attr;
 	}
-	ph_class = class_create(THIS_MODULE, "persohub");
+	ph_class = ph_class_create("persohub");
 	return PTR_ERR_OR_ZERO(ph_class);
 }
 

@@ -7,6 +7,10 @@
 # "N passed, N failed, N skipped". Exit status 0 only if nothing failed.
 #
 # CHECK_ONLY="name ..." runs only the named steps (see the list at the end).
+# PH_KVERS="6.1 6.12 6.12-rt:kernel" says which kernels (scripts/kver names)
+# the module is built, checked and tested on; a ":kernel" suffix limits that
+# kernel to the kernel-side VM suites (hub, fault, nl, cdev, card). The
+# first kernel is the one the kernel-independent steps use.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -60,18 +64,28 @@ tap() {
 	count "$step" "$log"
 }
 
+kvers=${PH_KVERS:-6.1}
+read -r -a kvers <<<"$kvers"
+
 no_warnings() {
-	# The module and userspace, rebuilt from scratch: no warning at all.
+	# The module for every kernel and userspace, rebuilt from scratch: no
+	# warning at all.
+	local k
 	make -s clean >/dev/null 2>&1
 	mkdir -p "$out"
-	make all 2>&1 | tee "$out/build.out"
+	: >"$out/build.out"
+	for k in "${kvers[@]}"; do
+		make module KVER="${k%:*}" 2>&1 | tee -a "$out/build.out"
+		[ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+	done
+	make userspace 2>&1 | tee -a "$out/build.out"
 	[ "${PIPESTATUS[0]}" -eq 0 ] && ! grep -qi 'warning:' "$out/build.out"
 }
 
 sparse_clean() {
-	make -s sparse 2>&1 | tee "$out/sparse.out"
+	make -s sparse KVER="$1" 2>&1 | tee "$out/sparse-$1.out"
 	[ "${PIPESTATUS[0]}" -eq 0 ] &&
-		! grep -E '(warning|error):' "$out/sparse.out"
+		! grep -E '(warning|error):' "$out/sparse-$1.out"
 }
 
 # PH_TIMEOUT_SCALE=N (make check-debug: a slow debug kernel) multiplies the
@@ -98,8 +112,78 @@ vm() {
 	rm -rf "$share"
 }
 
+# One kernel's VM suites; $1 is its name, $2 "kernel" for the kernel-side
+# suites only. Step names carry the kernel: vm-hub@6.12.
+vm_suites() {
+	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-card vm-fuzz)
+	[ "$only" != kernel ] || suites=(vm-hub vm-fault vm-nl vm-cdev vm-card)
+	for s in "${suites[@]}"; do
+		want "$s" || continue
+		t=$SECONDS
+		vm_suite "$s" "$k"
+		echo "== $s@$k took $((SECONDS - t)) s"
+	done
+}
+
+vm_suite() {
+	local s=$1 k=$2 kv
+	kv="--kver $k"
+	# the debug kernel names its own kernel (VM_ARGS)
+	[[ "${VM_ARGS:-}" != *--kver* ]] || kv=
+	case $s in
+	vm-hub)
+		# shellcheck disable=SC2086
+		vm "$s@$k" $kv --cards 2 --telnet --timeout $((600 * scale)) \
+			--host "$top/selftests/simd.sh" -- \
+			'PH_EXPECT_CARDS=2 vm_hub_test'
+		;;
+	vm-fault)
+		# shellcheck disable=SC2086
+		vm "$s@$k" $kv --cards 2 --telnet --timeout $((900 * scale)) \
+			--host "$top/selftests/simd.sh" -- \
+			"${SEED:+SEED=$SEED }vm_fault_test"
+		;;
+	vm-nl)
+		# shellcheck disable=SC2086
+		vm "$s@$k" $kv --cards 2 --telnet --timeout $((600 * scale)) \
+			--host "$top/selftests/simd.sh" -- vm_nl_test
+		;;
+	vm-cdev)
+		# shellcheck disable=SC2086
+		vm "$s@$k" $kv --cards 2 --telnet --timeout $((600 * scale)) \
+			--host "$top/selftests/simd.sh" -- vm_cdev_test
+		;;
+	vm-daemon)
+		# shellcheck disable=SC2086
+		vm "$s@$k" $kv --cards 2 --telnet --timeout $((600 * scale)) \
+			--host "$top/selftests/simd.sh" -- \
+			'sh /usr/share/persohub/selftests/vm_daemon.sh'
+		;;
+	vm-fuzz)
+		# Stations on card 0 so the devices exist; the seed is printed.
+		# shellcheck disable=SC2086
+		tap "$s@$k" scripts/vm-run ${VM_ARGS:-} $kv --cards 2 --timeout $((600 * scale)) -- \
+			"$guest_env"'for p in 0 1 2 3; do echo station > /sys/class/persohub/0000:00:10.0-$p/role; done; vm_nlfuzz 200000'
+		;;
+	vm-card)
+		# shellcheck disable=SC2086
+		vm "$s@$k" $kv --cards 3 --timeout $((600 * scale)) \
+			--host "$top/selftests/simd.sh" -- \
+			'sh /usr/share/persohub/selftests/vm_card.sh 3'
+		;;
+	esac
+}
+
 steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-card vm-fuzz)
 [ -n "${CHECK_ONLY:-}" ] && read -r -a steps <<<"$CHECK_ONLY"
+want() {
+	local s
+	for s in "${steps[@]}"; do
+		[ "$s" != "$1" ] || return 0
+	done
+	return 1
+}
+
 start=$SECONDS
 for s in "${steps[@]}"; do
 	t=$SECONDS
@@ -110,46 +194,27 @@ for s in "${steps[@]}"; do
 		tap unit-daemon build/daemon_test
 		;;
 	style) one style make -s style ;;
-	sparse) one sparse sparse_clean ;;
-	dkms) tap dkms selftests/dkms.sh ;;
+	sparse)
+		for k in "${kvers[@]}"; do
+			[[ $k == *:kernel ]] || one "sparse@$k" sparse_clean "$k"
+		done
+		;;
+	dkms)
+		for k in "${kvers[@]}"; do
+			k=${k%:*}
+			KVER=$("$top/scripts/kver" "$k") tap "dkms@$k" selftests/dkms.sh
+		done
+		;;
 	fuzz) make -s fuzzers >/dev/null && tap fuzz scripts/fuzz.sh 60 ;;
-	vm-hub)
-		vm vm-hub --cards 2 --telnet --timeout $((600 * scale)) \
-			--host "$top/selftests/simd.sh" -- \
-			'PH_EXPECT_CARDS=2 vm_hub_test'
-		;;
-	vm-fault)
-		vm vm-fault --cards 2 --telnet --timeout $((900 * scale)) \
-			--host "$top/selftests/simd.sh" -- \
-			"${SEED:+SEED=$SEED }vm_fault_test"
-		;;
-	vm-nl)
-		vm vm-nl --cards 2 --telnet --timeout $((600 * scale)) \
-			--host "$top/selftests/simd.sh" -- vm_nl_test
-		;;
-	vm-cdev)
-		vm vm-cdev --cards 2 --telnet --timeout $((600 * scale)) \
-			--host "$top/selftests/simd.sh" -- vm_cdev_test
-		;;
-	vm-daemon)
-		vm vm-daemon --cards 2 --telnet --timeout $((600 * scale)) \
-			--host "$top/selftests/simd.sh" -- \
-			'sh /usr/share/persohub/selftests/vm_daemon.sh'
-		;;
-	vm-fuzz)
-		# Stations on card 0 so the devices exist; the seed is printed.
-		# shellcheck disable=SC2086
-		tap vm-fuzz scripts/vm-run ${VM_ARGS:-} --cards 2 --timeout $((600 * scale)) -- \
-			"$guest_env"'for p in 0 1 2 3; do echo station > /sys/class/persohub/0000:00:10.0-$p/role; done; vm_nlfuzz 200000'
-		;;
-	vm-card)
-		vm vm-card --cards 3 --timeout $((600 * scale)) \
-			--host "$top/selftests/simd.sh" -- \
-			'sh /usr/share/persohub/selftests/vm_card.sh 3'
-		;;
+	vm-*) continue ;;
 	*) echo "unknown step $s" >&2; fail=$((fail + 1)) ;;
 	esac
 	echo "== $s took $((SECONDS - t)) s"
+done
+for k in "${kvers[@]}"; do
+	only=
+	[[ $k != *:kernel ]] || only=kernel
+	vm_suites "${k%:*}" "$only"
 done
 
 echo

@@ -8,7 +8,11 @@ set -euo pipefail
 
 pkgs=(
 	build-essential pkg-config kmod xz-utils cpio
+	# the guest kernels: Debian 12's 6.1, 6.12, and both PREEMPT_RT builds
 	linux-headers-amd64 linux-image-amd64 linux-source-6.1
+	linux-headers-6.12-amd64 linux-image-6.12-amd64 linux-source-6.12
+	linux-headers-rt-amd64 linux-image-rt-amd64
+	linux-headers-6.12-rt-amd64 linux-image-6.12-rt-amd64
 	qemu-system-x86 seabios busybox-static
 	libmnl-dev libnl-genl-3-dev libinih-dev libsystemd-dev
 	dkms sparse clang libclang-rt-14-dev gnuplot-nox jq

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What differs between the kernels persohub supports: Debian 12's 6.1 and
+ * 6.12, with and without PREEMPT_RT. Every version test of the module is
+ * here; the other files use the newer interface and this header maps it
+ * onto the older kernel.
+ */
+#ifndef PERSOHUB_COMPAT_H
+#define PERSOHUB_COMPAT_H
+
+#include <linux/device.h>
+#include <linux/timer.h>
+#include <linux/version.h>
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+/* 6.2 made the device argument of class devnode() callbacks const. */
+#define PH_DEVNODE_CONST
+#else
+#define PH_DEVNODE_CONST	const
+#endif
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 4, 0)
+/* 6.4 dropped the owner argument of class_create(). */
+#define ph_class_create(name)	class_create(THIS_MODULE, name)
+#else
+#define ph_class_create(name)	class_create(name)
+#endif
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 16, 0)
+/* 6.16 renamed from_timer(). */
+#define timer_container_of(var, t, field)	from_timer(var, t, field)
+#endif
+
+#endif /* PERSOHUB_COMPAT_H */
