@@ -75,18 +75,20 @@ deps:
 # tarball; extracting them takes a few seconds, so they are cached here.
 HARNESS := $(LSRC)/tools/testing/selftests/kselftest_harness.h
 CHECKPATCH := $(LSRC)/scripts/checkpatch.pl
+KERNELDOC := $(LSRC)/scripts/kernel-doc
 
 harness: $(HARNESS)
 
-$(HARNESS) $(CHECKPATCH): $(LINUX_SRC_TAR)
+$(HARNESS) $(CHECKPATCH) $(KERNELDOC): $(LINUX_SRC_TAR)
 	@mkdir -p $(LSRC)
 	tar -xJf $(LINUX_SRC_TAR) -C $(LSRC) --strip-components=1 \
 		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
 		linux-source-6.1/tools/testing/selftests/kselftest.h \
 		linux-source-6.1/scripts/checkpatch.pl \
+		linux-source-6.1/scripts/kernel-doc \
 		linux-source-6.1/scripts/spelling.txt \
 		linux-source-6.1/scripts/const_structs.checkpatch
-	@touch $(HARNESS) $(CHECKPATCH)
+	@touch $(HARNESS) $(CHECKPATCH) $(KERNELDOC)
 
 TEST_CPPFLAGS := -isystem $(LSRC)/tools/testing/selftests
 # The harness is included as a system header (-isystem): its macros leave
@@ -123,7 +125,7 @@ $(B)/guest/vm_nl_test $(B)/guest/vm_cdev_test: $(B)/guest/%: selftests/%.c \
 		$(PHNL_HDRS) $(HARNESS)
 	@mkdir -p $(B)/guest
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ $< \
-		$(PHNL_SRCS) -lmnl
+		$(PHNL_SRCS) -lmnl -lpthread
 
 $(B)/daemon_test: selftests/daemon_test.c daemon/config.c daemon/match.c \
 		daemon/plan.c daemon/config.h daemon/match.h daemon/plan.h \
@@ -171,13 +173,16 @@ fuzz: $(FUZZERS)
 
 # compat.h is the one file that tests kernel versions: checkpatch's
 # objections to LINUX_VERSION_CODE are waived there, and only there.
-style: $(CHECKPATCH)
+style: $(CHECKPATCH) $(KERNELDOC)
 	$(CHECKPATCH) --strict --no-tree --terse --show-types \
 		--ignore FILE_PATH_CHANGES \
 		-f $(filter-out kmod/compat.h,$(wildcard kmod/*.c kmod/*.h))
 	$(CHECKPATCH) --strict --no-tree --terse --show-types \
 		--ignore FILE_PATH_CHANGES,LINUX_VERSION_CODE,CONSTANT_COMPARISON \
 		-f kmod/compat.h
+	@# kernel-doc: every documented item complete, in kmod/ and the uapi
+	@out=$$(perl $(KERNELDOC) -none kmod/*.c kmod/*.h uapi/linux/persohub.h 2>&1); \
+		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 
 sparse: $(KO_DIR)/.sources
 	$(MAKE) -C $(KDIR) M=$(KO_DIR) C=2 modules

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef uint8_t u8;
 typedef uint16_t u16;
@@ -25,5 +26,8 @@ typedef int64_t s64;
  * final XOR; daemon/crc_ccitt.c.
  */
 u16 crc_ccitt(u16 crc, const u8 *buffer, size_t len);
+
+/* A wipe the compiler may not drop, as the kernel's. */
+#define memzero_explicit(p, n)	explicit_bzero(p, n)
 
 #endif /* PERSOHUB_KCOMPAT_H */

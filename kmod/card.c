@@ -61,16 +61,6 @@ static irqreturn_t ph_card_irq(int irq, void *dev_id)
 	return IRQ_RETVAL(handled);
 }
 
-static void ph_card_stop_ports(struct ph_card *card)
-{
-	unsigned int i;
-
-	spin_lock_irq(&ph_hub.lock);
-	for (i = 0; i < card->nports; i++)
-		ph_uart_shutdown(&card->ports[i]);
-	spin_unlock_irq(&ph_hub.lock);
-}
-
 static void ph_card_release_ports(struct ph_card *card, unsigned int n)
 {
 	/* The hub first: a station device is a child of its port. */
@@ -110,10 +100,23 @@ static int ph_card_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	card->pdev = pdev;
 	card->board = board;
 	card->nports = board->nports;
-	card->base = pcim_iomap(pdev, board->bar, 0);
-	if (!card->base)
-		return -ENOMEM;
+	card->base = pcim_iomap_region(pdev, board->bar, KBUILD_MODNAME);
+	if (IS_ERR(card->base))
+		return PTR_ERR(card->base);
 	pci_set_drvdata(pdev, card);
+
+	/* A wrong board (new_id) or a card that is gone: touch nothing more. */
+	for (i = 0; i < card->nports; i++) {
+		void __iomem *regs = card->base + board->offset +
+				     i * board->stride;
+
+		if (!ph_uart_present(regs, board->regshift)) {
+			dev_err(&pdev->dev,
+				"no 16550 at port %u (BAR%u + %#x): wrong board for this card?\n",
+				i, board->bar, board->offset + i * board->stride);
+			return -ENODEV;
+		}
+	}
 
 	for (i = 0; i < card->nports; i++) {
 		struct ph_port *port = &card->ports[i];
@@ -157,14 +160,23 @@ static void ph_card_remove(struct pci_dev *pdev)
 	struct ph_card *card = pci_get_drvdata(pdev);
 	unsigned int i;
 
-	ph_card_stop_ports(card);
-	free_irq(pdev->irq, card);
-
-	/* Requests of these ports end or move elsewhere; none is lost. */
 	spin_lock_irq(&ph_hub.lock);
+	/*
+	 * Dead first, under the lock that every dispatch takes: from here
+	 * on nothing queues a frame for these ports or enables their
+	 * transmit interrupt. Then their interrupts off, and only then the
+	 * handler goes: a shared line must never be left asserted by a UART
+	 * nobody services.
+	 */
+	for (i = 0; i < card->nports; i++)
+		card->ports[i].dead = true;
+	for (i = 0; i < card->nports; i++)
+		ph_uart_shutdown(&card->ports[i]);
+	/* Requests of these ports end or move elsewhere; none is lost. */
 	for (i = 0; i < card->nports; i++)
 		ph_hub_port_dead(&card->ports[i]);
 	spin_unlock_irq(&ph_hub.lock);
+	free_irq(pdev->irq, card);
 
 	ph_card_release_ports(card, card->nports);
 	dev_info(&pdev->dev, "removed\n");

@@ -104,7 +104,7 @@ static ssize_t ph_sdev_read(struct file *file, char __user *buf, size_t count,
 			if (count < size)
 				goto out_unlock;
 			msg->req_id = req->id;
-			msg->server_id = req->server->id;
+			msg->server_id = req->server_id;
 			msg->len = req->len;
 			memcpy(msg + 1, req->data, req->len);
 			req->holder = file;
@@ -203,8 +203,8 @@ static void ph_sdev_free(struct device *dev)
 	kfree(sdev);
 }
 
-/* Called with cfg_lock held, before @port becomes a station. */
-int ph_station_dev_create(struct ph_port *port)
+/* Called with cfg_lock held, before @port becomes station @name. */
+int ph_station_dev_create(struct ph_port *port, const char *name)
 {
 	struct ph_station_dev *sdev;
 	int minor, ret;
@@ -223,7 +223,7 @@ int ph_station_dev_create(struct ph_port *port)
 	sdev->dev.parent = port->dev;
 	sdev->dev.devt = MKDEV(MAJOR(ph_devt), minor);
 	sdev->dev.release = ph_sdev_free;
-	ret = dev_set_name(&sdev->dev, "%s", port->name);
+	ret = dev_set_name(&sdev->dev, "%s", name);
 	if (ret)
 		goto err_put;
 	cdev_init(&sdev->cdev, &ph_sdev_fops);

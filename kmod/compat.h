@@ -9,6 +9,8 @@
 #define PERSOHUB_COMPAT_H
 
 #include <linux/device.h>
+#include <linux/io.h>
+#include <linux/pci.h>
 #include <linux/timer.h>
 #include <linux/version.h>
 
@@ -29,6 +31,17 @@
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 16, 0)
 /* 6.16 renamed from_timer(). */
 #define timer_container_of(var, t, field)	from_timer(var, t, field)
+#endif
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 11, 0)
+/* 6.11 made pcim_iomap_region() public: request and map one BAR. */
+static inline void __iomem *pcim_iomap_region(struct pci_dev *pdev, int bar,
+					      const char *name)
+{
+	int ret = pcim_iomap_regions(pdev, BIT(bar), name);
+
+	return ret ? IOMEM_ERR_PTR(ret) : pcim_iomap_table(pdev)[bar];
+}
 #endif
 
 #endif /* PERSOHUB_COMPAT_H */

@@ -30,10 +30,13 @@ void ph_deframer_init(struct ph_deframer *d, u8 *buf, u16 max_payload)
  * @d: receive state
  *
  * Used when the line loses bytes (break, overrun): whatever follows up to the
- * next flag is then dropped as a broken frame.
+ * next flag is then dropped as a broken frame. The bytes collected so far
+ * are wiped: frames carry key material.
  */
 void ph_deframer_reset(struct ph_deframer *d)
 {
+	if (d->len)
+		memzero_explicit(d->buf, d->len);
 	d->len = 0;
 	d->esc = false;
 	d->overflow = false;
@@ -70,20 +73,21 @@ enum ph_rx_event ph_deframer_feed(struct ph_deframer *d, u8 c)
 	enum ph_rx_event ev;
 	u16 len;
 
-	if (d->done) {
-		d->done = false;
-		d->len = 0;
-	}
+	if (d->done)
+		ph_deframer_release(d);
 
 	if (c == PH_FLAG) {
 		ev = ph_deframer_end(d);
-		len = d->len;
-		ph_deframer_reset(d);
-		if (ev == PH_RX_FRAME) {
-			/* Keep the length for ph_deframer_payload_len(). */
-			d->len = len;
-			d->done = true;
+		if (ev != PH_RX_FRAME) {
+			ph_deframer_reset(d);
+			return ev;
 		}
+		/* Keep the frame and its length until it is released. */
+		len = d->len;
+		d->len = 0;
+		ph_deframer_reset(d);
+		d->len = len;
+		d->done = true;
 		return ev;
 	}
 
@@ -100,6 +104,19 @@ enum ph_rx_event ph_deframer_feed(struct ph_deframer *d, u8 c)
 	else
 		d->overflow = true;
 	return PH_RX_NONE;
+}
+
+/**
+ * ph_deframer_release() - the frame just received has been used: wipe it
+ * @d: receive state, after ph_deframer_feed() returned PH_RX_FRAME
+ *
+ * Nothing of a frame stays in the buffer once its receiver is done with it;
+ * the next ph_deframer_feed() does the same if the receiver did not.
+ */
+void ph_deframer_release(struct ph_deframer *d)
+{
+	d->done = false;
+	ph_deframer_reset(d);
 }
 
 /**

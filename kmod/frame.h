@@ -17,6 +17,7 @@
 #ifdef __KERNEL__
 #include <linux/types.h>
 #include <linux/crc-ccitt.h>
+#include <linux/string.h>
 #else
 #include "kcompat.h"
 #endif
@@ -79,9 +80,11 @@ void ph_deframer_reset(struct ph_deframer *d);
 
 /*
  * Feed one received byte. On PH_RX_FRAME the payload is d->buf, of
- * ph_deframer_payload_len(d) bytes, valid until the next call.
+ * ph_deframer_payload_len(d) bytes, valid until ph_deframer_release() or
+ * the next call, which wipe it. Dropped frames are wiped at once.
  */
 enum ph_rx_event ph_deframer_feed(struct ph_deframer *d, u8 c);
+void ph_deframer_release(struct ph_deframer *d);
 
 static inline u16 ph_deframer_payload_len(const struct ph_deframer *d)
 {

@@ -33,9 +33,29 @@ struct ph_hub ph_hub = {
 };
 
 unsigned int ph_max_retries = 1;
-module_param_named(max_retries, ph_max_retries, uint, 0644);
+
+static int ph_max_retries_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int ret;
+
+	ret = kstrtouint(val, 0, &n);
+	if (ret)
+		return ret;
+	if (n > PH_MAX_RETRIES)
+		return -ERANGE;
+	WRITE_ONCE(ph_max_retries, n);
+	return 0;
+}
+
+static const struct kernel_param_ops ph_max_retries_ops = {
+	.set = ph_max_retries_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_retries, &ph_max_retries_ops, &ph_max_retries, 0644);
 MODULE_PARM_DESC(max_retries,
-		 "times a request is dispatched again after a server timeout");
+		 "times a request is dispatched again after a server timeout (0-1000)");
 
 unsigned int ph_ctrl_grace_ms = 1000;
 module_param_named(ctrl_grace_ms, ph_ctrl_grace_ms, uint, 0644);
@@ -100,12 +120,12 @@ static void ph_hist_add(u64 *hist, u64 ns)
 
 /* Events: metadata only, never payload. */
 
-static void ev_request(u8 cmd, struct ph_request *req, u32 result)
+static void ph_ev_request(u8 cmd, struct ph_request *req, u32 result)
 {
 	struct ph_event ev = {
 		.cmd = cmd,
 		.port_id = req->station->id,
-		.server_id = req->server ? req->server->id : 0,
+		.server_id = req->server_id,
 		.req_id = req->id,
 		.len = req->len,
 		.rx_ns = req->rx_ns,
@@ -117,7 +137,7 @@ static void ev_request(u8 cmd, struct ph_request *req, u32 result)
 	ph_nl_event(&ev);
 }
 
-static void ev_server(u8 cmd, struct ph_port *srv, u32 reason)
+static void ph_ev_server(u8 cmd, struct ph_port *srv, u32 reason)
 {
 	struct ph_event ev = {
 		.cmd = cmd,
@@ -129,6 +149,30 @@ static void ev_server(u8 cmd, struct ph_port *srv, u32 reason)
 	ph_nl_event(&ev);
 }
 
+/* One frame, encoded for the wire; NULL if there is no memory. */
+static struct ph_txbuf *ph_txbuf_new(const u8 *payload, u16 len)
+{
+	struct ph_txbuf *tb;
+
+	tb = kmalloc(struct_size(tb, data, PH_ENCODED_MAX(len)), GFP_ATOMIC);
+	if (!tb)
+		return NULL;
+	tb->pos = 0;
+	tb->len = ph_frame_encode(tb->data, payload, len);
+	return tb;
+}
+
+/* Send @tb on @port, which owns it from now on. Hub lock held. */
+static void ph_port_queue_txbuf(struct ph_port *port, struct ph_txbuf *tb)
+{
+	if (port->dead || port->user) {
+		kfree_sensitive(tb);
+		return;
+	}
+	list_add_tail(&tb->node, &port->txq);
+	ph_uart_start_tx(port);
+}
+
 /* Queue one frame for transmission on @port. Caller holds ph_hub.lock. */
 int ph_port_queue_frame(struct ph_port *port, const u8 *payload, u16 len)
 {
@@ -136,15 +180,12 @@ int ph_port_queue_frame(struct ph_port *port, const u8 *payload, u16 len)
 
 	if (port->dead || port->user)
 		return -ENODEV;
-	tb = kmalloc(struct_size(tb, data, PH_ENCODED_MAX(len)), GFP_ATOMIC);
+	tb = ph_txbuf_new(payload, len);
 	if (!tb) {
 		port->stats.dropped++;
 		return -ENOMEM;
 	}
-	tb->pos = 0;
-	tb->len = ph_frame_encode(tb->data, payload, len);
-	list_add_tail(&tb->node, &port->txq);
-	ph_uart_start_tx(port);
+	ph_port_queue_txbuf(port, tb);
 	return 0;
 }
 
@@ -160,6 +201,7 @@ static void ph_txq_purge(struct ph_port *port)
 
 static void ph_request_free(struct ph_request *req)
 {
+	kfree(req->errtb);
 	kfree_sensitive(req->resp);
 	kfree_sensitive(req);
 }
@@ -187,25 +229,36 @@ static void ph_waiting_del(struct ph_request *req)
 	ph_hub.nwaiting--;
 }
 
-/* Send every answered request at the head of the station's list. */
+/*
+ * Send every answered request at the head of the station's list. A
+ * response that cannot be encoded (no memory) becomes the error frame,
+ * which each request carries from its arrival: a station always gets its
+ * answer, and the event says which one.
+ */
 static void ph_station_flush(struct ph_port *st)
 {
 	struct ph_request *req, *tmp;
+	struct ph_txbuf *tb;
 	u32 result;
 
 	list_for_each_entry_safe(req, tmp, &st->reqs, station_node) {
 		if (req->state != PH_REQ_ANSWERED)
 			break;
-		if (req->resp) {
-			ph_port_queue_frame(st, req->resp, req->resp_len);
+		tb = req->resp ? ph_txbuf_new(req->resp, req->resp_len) : NULL;
+		if (tb) {
+			st->stats.responses++;
 			result = PERSOHUB_RESULT_OK;
 		} else {
-			ph_port_queue_frame(st, NULL, 0);
+			if (req->resp)
+				st->stats.dropped++;
+			tb = req->errtb;
+			req->errtb = NULL;
 			st->stats.errors_sent++;
 			result = req->accepted ? PERSOHUB_RESULT_ERROR :
 						 PERSOHUB_RESULT_REJECTED;
 		}
-		ev_request(PERSOHUB_CMD_REQUEST_DONE, req, result);
+		ph_port_queue_txbuf(st, tb);
+		ph_ev_request(PERSOHUB_CMD_REQUEST_DONE, req, result);
 		list_del(&req->station_node);
 		st->backlog--;
 		if (req->accepted)
@@ -231,16 +284,25 @@ static void ph_server_make_idle(struct ph_port *srv, u64 now)
 	srv->cur = NULL;
 	srv->idle_since = now;
 	list_add_tail(&srv->idle_node, &ph_hub.idle);
-	ev_server(PERSOHUB_CMD_SERVER_READY, srv, 0);
+	ph_ev_server(PERSOHUB_CMD_SERVER_READY, srv, 0);
 }
 
+/*
+ * @srv is done with its request, whatever the outcome. The request forgets
+ * its server here: a server can go away (USER_SERVER_DEL, card unbind)
+ * while the request waits for its turn on the station, and only the id
+ * recorded at dispatch may be used after this.
+ */
 static void ph_server_end_busy(struct ph_port *srv, u64 now)
 {
 	struct ph_request *req = srv->cur;
 
 	srv->stats.busy_ns += now - srv->busy_start;
 	srv->cur = NULL;
-	if (req && srv->user) {
+	if (!req)
+		return;
+	req->server = NULL;
+	if (srv->user) {
 		/* Not readable on the station device any more. */
 		list_del_init(&req->user_node);
 		req->holder = NULL;
@@ -254,7 +316,7 @@ static void ph_server_fail(struct ph_port *srv, u32 reason)
 	list_del_init(&srv->idle_node);
 	srv->state = PH_STATE_FAILED;
 	srv->cur = NULL;
-	ev_server(PERSOHUB_CMD_SERVER_FAILED, srv, reason);
+	ph_ev_server(PERSOHUB_CMD_SERVER_FAILED, srv, reason);
 }
 
 static void ph_dispatch(struct ph_request *req, struct ph_port *srv)
@@ -265,6 +327,7 @@ static void ph_dispatch(struct ph_request *req, struct ph_port *srv)
 	list_del_init(&srv->idle_node);
 	req->state = PH_REQ_ACTIVE;
 	req->server = srv;
+	req->server_id = srv->id;
 	srv->state = PH_STATE_BUSY;
 	srv->cur = req;
 	srv->busy_start = now;
@@ -329,8 +392,8 @@ static void ph_grace_expired(struct timer_list *t)
 		goto out;
 	}
 	ph_hub.ctrl_stalled = true;
-	pr_warn("controller silent for %u ms: the hub matches by itself\n",
-		ph_ctrl_grace_ms);
+	pr_warn_ratelimited("controller silent for %u ms: the hub matches by itself\n",
+			    ph_ctrl_grace_ms);
 	ph_nl_event(&ev);
 	ph_hub_match();
 out:
@@ -345,7 +408,7 @@ static void ph_ctrl_heard(void)
 	ph_hub.ctrl_heard_ns = ktime_get_ns();
 	if (ph_hub.ctrl_stalled) {
 		ph_hub.ctrl_stalled = false;
-		pr_info("controller back\n");
+		pr_info_ratelimited("controller back\n");
 		ph_nl_event(&ev);
 		ph_grace_arm();
 	}
@@ -396,14 +459,23 @@ static void ph_station_rx(struct ph_port *st, const u8 *data, u16 len)
 	}
 	st->stats.requests++;
 	accept = st->outstanding < st->queue_depth;
-	if (!accept)
+	if (!accept) {
 		st->stats.queue_full++;
-	if (st->backlog >= PH_STATION_BACKLOG_MAX) {
-		st->stats.dropped++;
-		return;
+		/*
+		 * A station that sends on without waiting for its answers
+		 * gets a few error frames in turn, then nothing: past that
+		 * its frames cost a counter, no memory and no event.
+		 */
+		if (st->backlog - st->outstanding >= PH_STATION_REJECT_MAX) {
+			st->stats.dropped++;
+			return;
+		}
 	}
 	req = kzalloc(struct_size(req, data, accept ? len : 0), GFP_ATOMIC);
-	if (!req) {
+	if (req)
+		req->errtb = ph_txbuf_new(NULL, 0);
+	if (!req || !req->errtb) {
+		kfree(req);
 		st->stats.dropped++;
 		return;
 	}
@@ -426,7 +498,7 @@ static void ph_station_rx(struct ph_port *st, const u8 *data, u16 len)
 	req->state = PH_REQ_WAITING;
 	list_add_tail(&req->wait_node, &ph_hub.waiting);
 	ph_hub.nwaiting++;
-	ev_request(PERSOHUB_CMD_REQUEST_NEW, req, 0);
+	ph_ev_request(PERSOHUB_CMD_REQUEST_NEW, req, 0);
 	ph_hub_match();
 }
 
@@ -465,8 +537,6 @@ static void ph_server_answer(struct ph_port *srv, const u8 *data, u16 len)
 			req->station->stats.dropped++;
 		req->resp_len = len;
 	}
-	if (req->resp)
-		req->station->stats.responses++;
 	ph_station_flush(req->station);
 	ph_hub_match();
 }
@@ -511,7 +581,7 @@ static void ph_request_requeue(struct ph_request *req, bool count_retry)
 	struct ph_port *st = req->station;
 
 	if (count_retry) {
-		if (req->retries >= ph_max_retries) {
+		if (req->retries >= READ_ONCE(ph_max_retries)) {
 			ph_request_fail(req);
 			return;
 		}
@@ -521,7 +591,7 @@ static void ph_request_requeue(struct ph_request *req, bool count_retry)
 	req->state = PH_REQ_WAITING;
 	req->server = NULL;
 	ph_waiting_insert(req);
-	ev_request(PERSOHUB_CMD_REQUEST_NEW, req, 0);
+	ph_ev_request(PERSOHUB_CMD_REQUEST_NEW, req, 0);
 }
 
 static void ph_server_timeout(struct timer_list *t)
@@ -545,7 +615,7 @@ static void ph_server_timeout(struct timer_list *t)
 	ph_server_end_busy(srv, ktime_get_ns());
 	ph_txq_purge(srv);
 	ph_server_fail(srv, PERSOHUB_REASON_TIMEOUT);
-	pr_warn("server %s timed out, marked failed\n", srv->name);
+	pr_warn_ratelimited("server %s timed out, marked failed\n", srv->name);
 	if (req)
 		ph_request_requeue(req, true);
 	ph_hub_match();
@@ -558,20 +628,23 @@ static void ph_station_drop_all(struct ph_port *st)
 {
 	struct ph_request *req, *tmp;
 
+	struct ph_port *srv;
+
 	list_for_each_entry_safe(req, tmp, &st->reqs, station_node) {
-		if (req->state == PH_REQ_ACTIVE && req->server) {
+		srv = req->server;
+		if (req->state == PH_REQ_ACTIVE && srv) {
 			/* The server's answer will go nowhere. */
-			ph_server_end_busy(req->server, ktime_get_ns());
+			ph_server_end_busy(srv, ktime_get_ns());
 			/* A userspace server cannot even see it: free it. */
-			if (req->server->user)
-				ph_server_make_idle(req->server, ktime_get_ns());
+			if (srv->user)
+				ph_server_make_idle(srv, ktime_get_ns());
 		}
 		ph_waiting_del(req);
 		list_del_init(&req->user_node);
 		list_del(&req->station_node);
 		st->stats.dropped++;
-		ev_request(PERSOHUB_CMD_REQUEST_DONE, req,
-			   PERSOHUB_RESULT_DROPPED);
+		ph_ev_request(PERSOHUB_CMD_REQUEST_DONE, req,
+			      PERSOHUB_RESULT_DROPPED);
 		ph_request_free(req);
 	}
 	st->backlog = 0;
@@ -627,120 +700,28 @@ bool ph_port_busy(struct ph_port *port)
 	}
 }
 
-struct ph_port *ph_port_find(int id, const char *name)
+/* The port with id @id, or NULL. Caller holds ph_hub.lock. */
+struct ph_port *ph_port_find_id(u32 id)
 {
 	struct ph_port *port;
 
 	lockdep_assert_held(&ph_hub.lock);
-	list_for_each_entry(port, &ph_hub.ports, hub_node) {
-		if (id >= 0 && port->id != id)
-			continue;
-		if (name && strcmp(port->name, name))
-			continue;
-		return port;
-	}
+	list_for_each_entry(port, &ph_hub.ports, hub_node)
+		if (port->id == id)
+			return port;
 	return NULL;
 }
 
-/* Caller holds ph_hub.cfg_lock. */
-int __ph_port_set_role(struct ph_port *port, enum ph_role role)
+/* The port named @name, or NULL. Caller holds ph_hub.lock. */
+struct ph_port *ph_port_find_name(const char *name)
 {
-	enum ph_role old;
-	int ret = 0;
+	struct ph_port *port;
 
-	lockdep_assert_held(&ph_hub.cfg_lock);
-	old = READ_ONCE(port->role);
-	if (port->user)
-		return -EOPNOTSUPP;
-	if (old == role)
-		return 0;
-	/* The station device is made before the role, removed after it. */
-	if (role == PH_ROLE_STATION) {
-		ret = ph_station_dev_create(port);
-		if (ret)
-			return ret;
-	}
-
-	spin_lock_irq(&ph_hub.lock);
-	if (port->dead)
-		ret = -ENODEV;
-	else if (ph_port_busy(port))
-		ret = -EBUSY;
-	if (ret) {
-		spin_unlock_irq(&ph_hub.lock);
-		if (role == PH_ROLE_STATION)
-			ph_station_dev_destroy(port);
-		return ret;
-	}
-	if (old == PH_ROLE_SERVER)
-		list_del_init(&port->idle_node);
-	port->role = role;
-	port->state = PH_STATE_IDLE;
-	port->cur = NULL;
-	ph_deframer_reset(&port->rx);
-	if (role == PH_ROLE_SERVER) {
-		ph_server_make_idle(port, ktime_get_ns());
-		ph_hub_match();
-	}
-	ph_nl_port_changed(port);
-	spin_unlock_irq(&ph_hub.lock);
-
-	if (old == PH_ROLE_STATION)
-		ph_station_dev_destroy(port);
-	return 0;
-}
-
-int ph_port_set_role(struct ph_port *port, enum ph_role role)
-{
-	int ret;
-
-	mutex_lock(&ph_hub.cfg_lock);
-	ret = __ph_port_set_role(port, role);
-	mutex_unlock(&ph_hub.cfg_lock);
-	return ret;
-}
-
-int ph_port_set_state(struct ph_port *port, enum ph_state state)
-{
-	int ret = 0;
-
-	spin_lock_irq(&ph_hub.lock);
-	if (port->dead) {
-		ret = -ENODEV;
-		goto out;
-	}
-	if (port->role != PH_ROLE_SERVER) {
-		ret = -EOPNOTSUPP;
-		goto out;
-	}
-	if (port->state == state)
-		goto out;
-	switch (state) {
-	case PH_STATE_IDLE:
-		/* Back to service; a busy server is in service already. */
-		if (port->state == PH_STATE_BUSY) {
-			ret = -EBUSY;
-			goto out;
-		}
-		ph_server_make_idle(port, ktime_get_ns());
-		ph_hub_match();
-		break;
-	case PH_STATE_FAILED:
-		/* Out of service; only when it holds no request. */
-		if (port->state == PH_STATE_BUSY) {
-			ret = -EBUSY;
-			goto out;
-		}
-		ph_server_fail(port, PERSOHUB_REASON_ADMIN);
-		break;
-	default:
-		ret = -EINVAL;
-		goto out;
-	}
-	ph_nl_port_changed(port);
-out:
-	spin_unlock_irq(&ph_hub.lock);
-	return ret;
+	lockdep_assert_held(&ph_hub.lock);
+	list_for_each_entry(port, &ph_hub.ports, hub_node)
+		if (!strcmp(port->name, name))
+			return port;
+	return NULL;
 }
 
 bool ph_name_valid(const char *name)
@@ -755,64 +736,194 @@ bool ph_name_valid(const char *name)
 	return true;
 }
 
-/* Caller holds ph_hub.cfg_lock. */
-int __ph_port_set_name(struct ph_port *port, const char *name)
+/* Can @port take @ch now? Hub lock held; 0 or why not. */
+static int ph_port_change_ok(struct ph_port *port,
+			     const struct ph_port_change *ch)
 {
-	struct ph_port *p;
-	int ret = 0;
+	enum ph_role role = ch->set & PH_CHG_ROLE ? ch->role : port->role;
+	struct ph_port *other;
+
+	if (port->dead)
+		return -ENODEV;
+	if ((ch->set & PH_CHG_ROLE) && ch->role != port->role) {
+		if (port->user)
+			return -EOPNOTSUPP;
+		if (ph_port_busy(port))
+			return -EBUSY;
+	}
+	if (ch->set & PH_CHG_STATE) {
+		if (role != PH_ROLE_SERVER)
+			return -EOPNOTSUPP;
+		if (ch->state == PH_STATE_BUSY)
+			return -EINVAL;
+		if (port->role == PH_ROLE_SERVER && port->state == PH_STATE_BUSY &&
+		    ch->state != PH_STATE_BUSY)
+			return -EBUSY;
+	}
+	if (ch->set & PH_CHG_NAME) {
+		other = ph_port_find_name(ch->name);
+		if (other && other != port)
+			return -EEXIST;
+		/* A device node is named after its station: rename when off. */
+		if (other != port && port->role == PH_ROLE_STATION &&
+		    role == PH_ROLE_STATION)
+			return -EBUSY;
+	}
+	if (ch->set & PH_CHG_LINE)
+		return ph_uart_check_line(port, &ch->line);
+	return 0;
+}
+
+/*
+ * Apply every setting of @ch to @port at once, or none. Caller holds
+ * cfg_lock, under which every configuration change is made, so that what
+ * was read and checked before stays true; only traffic moves meanwhile,
+ * and it is checked again under the hub lock, with the change.
+ */
+int ph_port_change(struct ph_port *port, const struct ph_port_change *ch)
+{
+	enum ph_role old_role;
+	bool leaves_station, new_station;
+	u8 *buf = NULL, *old_buf = NULL;
+	int ret;
 
 	lockdep_assert_held(&ph_hub.cfg_lock);
-	if (!ph_name_valid(name))
+	if ((ch->set & PH_CHG_NAME) && !ph_name_valid(ch->name))
 		return -EINVAL;
+	if ((ch->set & PH_CHG_MAX_PAYLOAD) &&
+	    (ch->max_payload < 1 || ch->max_payload > PH_PAYLOAD_MAX))
+		return -ERANGE;
+	old_role = READ_ONCE(port->role);
+	new_station = (ch->set & PH_CHG_ROLE) && ch->role == PH_ROLE_STATION &&
+		      old_role != PH_ROLE_STATION;
+	leaves_station = (ch->set & PH_CHG_ROLE) &&
+			 ch->role != PH_ROLE_STATION &&
+			 old_role == PH_ROLE_STATION;
+
+	/* What may sleep or fail for want of memory comes first. */
+	if (ch->set & PH_CHG_MAX_PAYLOAD) {
+		buf = kzalloc(PH_DEFRAMER_BUF(ch->max_payload), GFP_KERNEL);
+		if (!buf)
+			return -ENOMEM;
+	}
+	if (new_station) {
+		spin_lock_irq(&ph_hub.lock);
+		ret = ph_port_change_ok(port, ch);
+		spin_unlock_irq(&ph_hub.lock);
+		if (!ret)
+			ret = ph_station_dev_create(port, ch->set & PH_CHG_NAME ?
+						    ch->name : port->name);
+		if (ret)
+			goto err_free;
+	}
+
 	spin_lock_irq(&ph_hub.lock);
-	p = ph_port_find(-1, name);
-	if (p && p != port) {
-		ret = -EEXIST;
-		goto out;
+	ret = ph_port_change_ok(port, ch);
+	if (ret) {
+		spin_unlock_irq(&ph_hub.lock);
+		if (new_station)
+			ph_station_dev_destroy(port);
+		goto err_free;
 	}
-	if (port->role == PH_ROLE_STATION && strcmp(port->name, name)) {
-		/* Its device node is named after it; rename when off. */
-		ret = -EBUSY;
-		goto out;
+	if (ch->set & PH_CHG_NAME)
+		strscpy(port->name, ch->name, sizeof(port->name));
+	if (ch->set & PH_CHG_LINE)
+		ph_uart_set_line(port, &ch->line);
+	if (ch->set & PH_CHG_MAX_PAYLOAD) {
+		old_buf = port->rxbuf;
+		port->rxbuf = buf;
+		port->max_payload = ch->max_payload;
+		ph_deframer_init(&port->rx, buf, ch->max_payload);
 	}
-	strscpy(port->name, name, sizeof(port->name));
+	if (ch->set & PH_CHG_TIMEOUT)
+		port->timeout_ms = ch->timeout_ms;
+	if (ch->set & PH_CHG_QUEUE_DEPTH)
+		port->queue_depth = ch->queue_depth;
+	if (ch->set & PH_CHG_SETTLE)
+		port->settle_ms = ch->settle_ms;
+	if ((ch->set & PH_CHG_ROLE) && ch->role != old_role) {
+		if (old_role == PH_ROLE_SERVER)
+			list_del_init(&port->idle_node);
+		port->role = ch->role;
+		port->state = PH_STATE_IDLE;
+		port->cur = NULL;
+		ph_deframer_reset(&port->rx);
+		/* A new server starts idle unless it is set failed as well. */
+		if (ch->role == PH_ROLE_SERVER &&
+		    !((ch->set & PH_CHG_STATE) && ch->state == PH_STATE_FAILED))
+			ph_server_make_idle(port, ktime_get_ns());
+		else if (ch->role == PH_ROLE_SERVER)
+			ph_server_fail(port, PERSOHUB_REASON_ADMIN);
+	} else if ((ch->set & PH_CHG_STATE) && ch->state != port->state) {
+		if (ch->state == PH_STATE_IDLE)
+			ph_server_make_idle(port, ktime_get_ns());
+		else
+			ph_server_fail(port, PERSOHUB_REASON_ADMIN);
+	}
 	ph_nl_port_changed(port);
-out:
+	ph_hub_match();
 	spin_unlock_irq(&ph_hub.lock);
+
+	if (leaves_station)
+		ph_station_dev_destroy(port);
+	kfree_sensitive(old_buf);
+	return 0;
+
+err_free:
+	kfree(buf);
 	return ret;
 }
 
-int ph_port_set_name(struct ph_port *port, const char *name)
+/* One change on its own, as sysfs makes them. */
+int ph_port_change_locked(struct ph_port *port, struct ph_port_change *ch)
 {
 	int ret;
 
 	mutex_lock(&ph_hub.cfg_lock);
-	ret = __ph_port_set_name(port, name);
+	ret = ph_port_change(port, ch);
 	mutex_unlock(&ph_hub.cfg_lock);
 	return ret;
 }
 
+int ph_port_set_role(struct ph_port *port, enum ph_role role)
+{
+	struct ph_port_change ch = { .set = PH_CHG_ROLE, .role = role };
+
+	return ph_port_change_locked(port, &ch);
+}
+
+int ph_port_set_state(struct ph_port *port, enum ph_state state)
+{
+	struct ph_port_change ch = { .set = PH_CHG_STATE, .state = state };
+
+	return ph_port_change_locked(port, &ch);
+}
+
+int ph_port_set_name(struct ph_port *port, const char *name)
+{
+	struct ph_port_change ch = { .set = PH_CHG_NAME };
+
+	if (strscpy(ch.name, name, sizeof(ch.name)) < 0)
+		return -EINVAL;
+	return ph_port_change_locked(port, &ch);
+}
+
 int ph_port_set_max_payload(struct ph_port *port, unsigned int max)
 {
-	u8 *buf, *old;
+	struct ph_port_change ch = { .set = PH_CHG_MAX_PAYLOAD,
+				     .max_payload = max };
 
-	if (max < 1 || max > PH_PAYLOAD_MAX)
-		return -ERANGE;
-	buf = kzalloc(PH_DEFRAMER_BUF(max), GFP_KERNEL);
-	if (!buf)
+	return ph_port_change_locked(port, &ch);
+}
+
+/* The receive buffer of a new port. */
+static int ph_port_alloc_rxbuf(struct ph_port *port, unsigned int max)
+{
+	port->rxbuf = kzalloc(PH_DEFRAMER_BUF(max), GFP_KERNEL);
+	if (!port->rxbuf)
 		return -ENOMEM;
-	spin_lock_irq(&ph_hub.lock);
-	if (port->dead) {
-		spin_unlock_irq(&ph_hub.lock);
-		kfree(buf);
-		return -ENODEV;
-	}
-	old = port->rxbuf;
-	port->rxbuf = buf;
 	port->max_payload = max;
-	ph_deframer_init(&port->rx, buf, max);
-	spin_unlock_irq(&ph_hub.lock);
-	kfree_sensitive(old);
+	ph_deframer_init(&port->rx, port->rxbuf, max);
 	return 0;
 }
 
@@ -868,7 +979,7 @@ int ph_hub_dispatch(u32 portid, u64 req_id, u32 server_id)
 	}
 	/* Any dispatch, even a refused one, says the controller is alive. */
 	ph_ctrl_heard();
-	srv = ph_port_find(server_id, NULL);
+	srv = ph_port_find_id(server_id);
 	if (!srv || srv->role != PH_ROLE_SERVER || srv->dead) {
 		ret = -ENODEV;
 		goto out;
@@ -902,7 +1013,7 @@ int ph_hub_probe(u32 server_id, const u8 *data, u16 len)
 	int ret = 0;
 
 	spin_lock_irq(&ph_hub.lock);
-	srv = ph_port_find(server_id, NULL);
+	srv = ph_port_find_id(server_id);
 	if (!srv || srv->role != PH_ROLE_SERVER || srv->dead)
 		ret = -ENODEV;
 	else if (srv->user)
@@ -940,7 +1051,7 @@ struct ph_port *ph_user_server_add(const char *name, u32 timeout_ms)
 
 	mutex_lock(&ph_hub.cfg_lock);
 	spin_lock_irq(&ph_hub.lock);
-	if (ph_port_find(-1, name)) {
+	if (ph_port_find_name(name)) {
 		ret = -EEXIST;
 	} else {
 		strscpy(srv->name, name, sizeof(srv->name));
@@ -1020,6 +1131,7 @@ void ph_user_release(struct ph_port *st, const void *holder)
 
 int ph_port_setup(struct ph_port *port)
 {
+	unsigned int n;
 	int ret;
 
 	INIT_LIST_HEAD(&port->txq);
@@ -1035,7 +1147,7 @@ int ph_port_setup(struct ph_port *port)
 	port->queue_depth = 1;
 	port->timeout_ms = 2000;
 
-	ret = ph_port_set_max_payload(port, PH_PAYLOAD_DEFAULT);
+	ret = ph_port_alloc_rxbuf(port, PH_PAYLOAD_DEFAULT);
 	if (ret)
 		return ret;
 	ret = ida_alloc_min(&ph_hub.port_ida, 1, GFP_KERNEL);
@@ -1048,9 +1160,15 @@ int ph_port_setup(struct ph_port *port)
 		return 0;
 
 	spin_lock_irq(&ph_hub.lock);
-	/* Stable default name: card address and port index. */
+	/*
+	 * Stable default name: card address and port index, made unique if
+	 * a userspace server or a renamed port took it first.
+	 */
 	snprintf(port->name, sizeof(port->name), "%s-%u",
 		 pci_name(port->card->pdev), port->index);
+	for (n = 1; ph_port_find_name(port->name); n++)
+		snprintf(port->name, sizeof(port->name), "%s-%u.%u",
+			 pci_name(port->card->pdev), port->index, n);
 	list_add_tail(&port->hub_node, &ph_hub.ports);
 	spin_unlock_irq(&ph_hub.lock);
 	return 0;

@@ -26,8 +26,9 @@ static bool ph_nl_ready;		/* the family is registered */
 static struct sk_buff_head ph_nl_evq;
 static struct tasklet_struct ph_nl_tasklet;
 
+/* Events tell who asks what and how fast each server is: admins only. */
 static const struct genl_multicast_group ph_nl_mcgrps[] = {
-	{ .name = PERSOHUB_MCGRP_EVENTS },
+	{ .name = PERSOHUB_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 static struct netlink_range_validation ph_timeout_range = {
@@ -169,7 +170,6 @@ static struct ph_port *ph_nl_port(struct genl_info *info)
 {
 	struct nlattr **attrs = info->attrs;
 	struct ph_port *port;
-	int id = -1;
 
 	if (!attrs[PERSOHUB_A_PORT_ID] && !attrs[PERSOHUB_A_PORT_NAME]) {
 		GENL_SET_ERR_MSG(info, "port id or name required");
@@ -177,9 +177,9 @@ static struct ph_port *ph_nl_port(struct genl_info *info)
 	}
 	/* An id selects; a name selects only without an id. */
 	if (attrs[PERSOHUB_A_PORT_ID])
-		id = nla_get_u32(attrs[PERSOHUB_A_PORT_ID]);
-	port = ph_port_find(id, id < 0 && attrs[PERSOHUB_A_PORT_NAME] ?
-			    nla_data(attrs[PERSOHUB_A_PORT_NAME]) : NULL);
+		port = ph_port_find_id(nla_get_u32(attrs[PERSOHUB_A_PORT_ID]));
+	else
+		port = ph_port_find_name(nla_data(attrs[PERSOHUB_A_PORT_NAME]));
 	if (!port) {
 		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_PORT_ID] ?
 				    attrs[PERSOHUB_A_PORT_ID] :
@@ -390,7 +390,7 @@ static int ph_nl_port_set_check(struct genl_info *info, struct ph_port *port,
 			ph_nl_name_err(info, -EINVAL);
 			return -EINVAL;
 		}
-		other = ph_port_find(-1, nla_data(name));
+		other = ph_port_find_name(nla_data(name));
 		if (other && other != port) {
 			ph_nl_name_err(info, -EEXIST);
 			return -EEXIST;
@@ -405,63 +405,62 @@ static int ph_nl_port_set_check(struct genl_info *info, struct ph_port *port,
 }
 
 /*
- * Check all, then change: what can still fail (a role, a name, a state,
- * racing with traffic) goes first, then what cannot.
+ * Check all with a message for each refusal, then change all at once
+ * (ph_port_change() checks again what traffic may have changed).
  */
 static int ph_nl_port_set(struct genl_info *info)
 {
 	struct nlattr **attrs = info->attrs;
+	struct ph_port_change ch = { };
 	struct nlattr *name;
 	struct ph_port *port;
-	struct ph_line line;
-	u32 role;
 	int ret;
 
 	spin_lock_irq(&ph_hub.lock);
 	port = ph_nl_port(info);
 	ret = IS_ERR(port) ? PTR_ERR(port) :
-			     ph_nl_port_set_check(info, port, &line);
+			     ph_nl_port_set_check(info, port, &ch.line);
 	spin_unlock_irq(&ph_hub.lock);
 	if (ret)
 		return ret;
 
 	name = attrs[PERSOHUB_A_PORT_ID] ? attrs[PERSOHUB_A_PORT_NAME] : NULL;
-	role = attrs[PERSOHUB_A_PORT_ROLE] ?
-	       nla_get_u32(attrs[PERSOHUB_A_PORT_ROLE]) : port->role;
-	/* A station is renamed while off: the name before it becomes one. */
-	if (name && port->role != PH_ROLE_STATION) {
-		ret = __ph_port_set_name(port, nla_data(name));
-		name = NULL;
+	if (name) {
+		ch.set |= PH_CHG_NAME;
+		nla_strscpy(ch.name, name, sizeof(ch.name));
 	}
-	if (!ret && attrs[PERSOHUB_A_PORT_ROLE])
-		ret = __ph_port_set_role(port, role);
-	if (!ret && name)
-		ret = __ph_port_set_name(port, nla_data(name));
-	if (!ret && attrs[PERSOHUB_A_PORT_STATE])
-		ret = ph_port_set_state(port,
-					nla_get_u32(attrs[PERSOHUB_A_PORT_STATE]));
-	if (!ret && attrs[PERSOHUB_A_PORT_MAX_PAYLOAD]) {
-		u32 max = nla_get_u32(attrs[PERSOHUB_A_PORT_MAX_PAYLOAD]);
-
-		ret = ph_port_set_max_payload(port, max);
+	if (attrs[PERSOHUB_A_PORT_ROLE]) {
+		ch.set |= PH_CHG_ROLE;
+		ch.role = nla_get_u32(attrs[PERSOHUB_A_PORT_ROLE]);
 	}
-	if (ret) {
-		GENL_SET_ERR_MSG(info, "changed while being set; try again");
-		return ret;
+	if (attrs[PERSOHUB_A_PORT_STATE]) {
+		ch.set |= PH_CHG_STATE;
+		ch.state = nla_get_u32(attrs[PERSOHUB_A_PORT_STATE]);
 	}
-
-	spin_lock_irq(&ph_hub.lock);
-	if (!port->user)
-		ph_uart_set_line(port, &line);
-	if (attrs[PERSOHUB_A_PORT_TIMEOUT_MS])
-		port->timeout_ms = nla_get_u32(attrs[PERSOHUB_A_PORT_TIMEOUT_MS]);
-	if (attrs[PERSOHUB_A_PORT_QUEUE_DEPTH])
-		port->queue_depth =
-			nla_get_u32(attrs[PERSOHUB_A_PORT_QUEUE_DEPTH]);
-	if (attrs[PERSOHUB_A_PORT_SETTLE_MS])
-		port->settle_ms = nla_get_u32(attrs[PERSOHUB_A_PORT_SETTLE_MS]);
-	spin_unlock_irq(&ph_hub.lock);
-	return 0;
+	if (attrs[PERSOHUB_A_PORT_BAUD] || attrs[PERSOHUB_A_PORT_DATA_BITS] ||
+	    attrs[PERSOHUB_A_PORT_STOP_BITS] || attrs[PERSOHUB_A_PORT_PARITY])
+		ch.set |= PH_CHG_LINE;
+	if (attrs[PERSOHUB_A_PORT_MAX_PAYLOAD]) {
+		ch.set |= PH_CHG_MAX_PAYLOAD;
+		ch.max_payload = nla_get_u32(attrs[PERSOHUB_A_PORT_MAX_PAYLOAD]);
+	}
+	if (attrs[PERSOHUB_A_PORT_TIMEOUT_MS]) {
+		ch.set |= PH_CHG_TIMEOUT;
+		ch.timeout_ms = nla_get_u32(attrs[PERSOHUB_A_PORT_TIMEOUT_MS]);
+	}
+	if (attrs[PERSOHUB_A_PORT_QUEUE_DEPTH]) {
+		ch.set |= PH_CHG_QUEUE_DEPTH;
+		ch.queue_depth = nla_get_u32(attrs[PERSOHUB_A_PORT_QUEUE_DEPTH]);
+	}
+	if (attrs[PERSOHUB_A_PORT_SETTLE_MS]) {
+		ch.set |= PH_CHG_SETTLE;
+		ch.settle_ms = nla_get_u32(attrs[PERSOHUB_A_PORT_SETTLE_MS]);
+	}
+	ret = ph_port_change(port, &ch);
+	if (ret)
+		GENL_SET_ERR_MSG(info,
+				 "port changed while being set: nothing applied, try again");
+	return ret;
 }
 
 static int ph_nl_ctrl_attach_doit(struct sk_buff *skb, struct genl_info *info)
@@ -655,9 +654,9 @@ static int ph_nl_request_get_dumpit(struct sk_buff *skb,
 			    nla_put_u32(skb, PERSOHUB_A_REQ_LEN, req->len) ||
 			    nla_put_u64_64bit(skb, PERSOHUB_A_REQ_RX_NS,
 					      req->rx_ns, PERSOHUB_A_PAD) ||
-			    (req->state == PH_REQ_ACTIVE && req->server &&
+			    (req->state == PH_REQ_ACTIVE &&
 			     nla_put_u32(skb, PERSOHUB_A_SERVER_ID,
-					 req->server->id))) {
+					 req->server_id))) {
 				genlmsg_cancel(skb, hdr);
 				goto out;
 			}
@@ -762,13 +761,42 @@ static void ph_nl_queue(struct sk_buff *skb)
 	tasklet_schedule(&ph_nl_tasklet);
 }
 
+/*
+ * What each event holds, at most. Events are built in the receive path,
+ * several per request: each is sized to its attributes (a few dozen
+ * bytes), not to a page, so a burst fits a listener's receive buffer.
+ */
+static size_t ph_nl_event_size(u8 cmd)
+{
+	const size_t u32a = nla_total_size(sizeof(u32));
+	const size_t u64a = nla_total_size_64bit(sizeof(u64));
+
+	switch (cmd) {
+	case PERSOHUB_CMD_REQUEST_NEW:
+		return 2 * u64a + 2 * u32a;
+	case PERSOHUB_CMD_REQUEST_DONE:
+		return 2 * u64a + 3 * u32a;
+	case PERSOHUB_CMD_SERVER_READY:
+		return u32a;
+	case PERSOHUB_CMD_SERVER_FAILED:
+		return 2 * u32a;
+	case PERSOHUB_CMD_CTRL_CHANGED:
+		return nla_total_size(sizeof(u8));
+	case PERSOHUB_CMD_PORT_CHANGED:
+		/* ph_nl_fill_port(): two names, the flag, the numbers */
+		return 2 * nla_total_size(PH_NAME_LEN) + nla_total_size(0) +
+		       16 * u32a;
+	}
+	return NLMSG_DEFAULT_SIZE;
+}
+
 static struct sk_buff *ph_nl_event_new(u8 cmd, void **hdr)
 {
 	struct sk_buff *skb;
 
 	if (!ph_nl_ready || !genl_has_listeners(&ph_nl_family, &init_net, 0))
 		return NULL;
-	skb = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_ATOMIC);
+	skb = genlmsg_new(ph_nl_event_size(cmd), GFP_ATOMIC);
 	if (!skb) {
 		ph_hub.events_dropped++;
 		return NULL;
@@ -861,10 +889,16 @@ static int ph_nl_notify(struct notifier_block *nb, unsigned long state,
 {
 	struct netlink_notify *notify = _notify;
 
-	if (state != NETLINK_URELEASE || notify->protocol != NETLINK_GENERIC)
+	/*
+	 * Port ids are per network namespace: the controller's socket lives
+	 * in init_net (the family is not netnsok), and a socket closed in
+	 * another namespace under the same port id is not the controller.
+	 */
+	if (state != NETLINK_URELEASE || notify->protocol != NETLINK_GENERIC ||
+	    !net_eq(notify->net, &init_net))
 		return NOTIFY_DONE;
 	if (!ph_hub_detach(notify->portid, false)) {
-		pr_info("controller gone, the hub matches again\n");
+		pr_info_ratelimited("controller gone, the hub matches again\n");
 		ph_nl_ctrl_detached();
 	}
 	return NOTIFY_DONE;

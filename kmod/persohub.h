@@ -30,8 +30,9 @@
 #define PH_UART_FIFO		16
 #define PH_QUEUE_DEPTH_MAX	16
 /* Rejected requests still answer in order; past this many we drop. */
-#define PH_STATION_BACKLOG_MAX	64
+#define PH_STATION_REJECT_MAX	4
 #define PH_HIST_BUCKETS		40
+#define PH_MAX_RETRIES		1000
 
 enum ph_role {
 	PH_ROLE_OFF = PERSOHUB_ROLE_OFF,
@@ -104,7 +105,7 @@ struct ph_txbuf {
 struct ph_port {
 	struct ph_card *card;
 	unsigned int index;		/* on its card */
-	int id;				/* hub-wide, for netlink */
+	u32 id;				/* hub-wide, for netlink; from 1 */
 	struct list_head hub_node;	/* ph_hub.ports */
 	struct device *dev;
 	void __iomem *regs;
@@ -190,11 +191,13 @@ struct ph_request {
 	u64 id;
 	u64 rx_ns;
 	struct ph_port *station;
-	struct ph_port *server;
+	struct ph_port *server;		/* while active on it, else NULL */
+	u32 server_id;			/* the last server it was sent to */
 	enum ph_req_state state;
 	bool accepted;			/* counted in station->outstanding */
-	u8 retries;
+	unsigned int retries;
 	u8 *resp;			/* NULL once answered: error frame */
+	struct ph_txbuf *errtb;		/* the error frame, ready to send */
 	u16 resp_len;
 	u16 len;
 	u8 data[];
@@ -219,6 +222,40 @@ struct ph_hub {
 	u64 events_dropped;
 };
 
+/* What ph_port_change() sets, and to what. */
+#define PH_CHG_NAME		BIT(0)
+#define PH_CHG_ROLE		BIT(1)
+#define PH_CHG_STATE		BIT(2)
+#define PH_CHG_LINE		BIT(3)
+#define PH_CHG_MAX_PAYLOAD	BIT(4)
+#define PH_CHG_TIMEOUT		BIT(5)
+#define PH_CHG_QUEUE_DEPTH	BIT(6)
+#define PH_CHG_SETTLE		BIT(7)
+
+/**
+ * struct ph_port_change - settings applied to one port at once, or none
+ * @set: which of them (PH_CHG_*)
+ * @name: new name
+ * @role: new role
+ * @state: new server state (idle or failed)
+ * @line: the whole new line
+ * @max_payload: largest request accepted
+ * @timeout_ms: server response timeout
+ * @queue_depth: requests a station may have outstanding
+ * @settle_ms: quiet time a server needs after an answer
+ */
+struct ph_port_change {
+	u32 set;
+	char name[PH_NAME_LEN];
+	enum ph_role role;
+	enum ph_state state;
+	struct ph_line line;
+	u32 max_payload;
+	u32 timeout_ms;
+	u32 queue_depth;
+	u32 settle_ms;
+};
+
 /* What an event says; which fields count depends on the command. */
 struct ph_event {
 	u8 cmd;			/* enum persohub_cmd */
@@ -241,6 +278,7 @@ int ph_card_init(void);
 void ph_card_exit(void);
 
 /* uart.c */
+bool ph_uart_present(void __iomem *regs, unsigned int regshift);
 void ph_uart_startup(struct ph_port *port);
 void ph_uart_shutdown(struct ph_port *port);
 int ph_uart_check_line(const struct ph_port *port, const struct ph_line *line);
@@ -250,7 +288,8 @@ void ph_uart_start_tx(struct ph_port *port);
 unsigned int ph_uart_max_baud(const struct ph_port *port);
 
 /* hub.c */
-struct ph_port *ph_port_find(int id, const char *name);
+struct ph_port *ph_port_find_id(u32 id);
+struct ph_port *ph_port_find_name(const char *name);
 bool ph_name_valid(const char *name);
 bool ph_port_busy(struct ph_port *port);
 struct ph_port *ph_user_server_add(const char *name, u32 timeout_ms);
@@ -269,12 +308,12 @@ int ph_port_setup(struct ph_port *port);
 void ph_port_teardown(struct ph_port *port);
 void ph_hub_rx_frame(struct ph_port *port, const u8 *data, u16 len);
 void ph_hub_port_dead(struct ph_port *port);
+int ph_port_change(struct ph_port *port, const struct ph_port_change *ch);
 int ph_port_set_role(struct ph_port *port, enum ph_role role);
-int __ph_port_set_role(struct ph_port *port, enum ph_role role);
-int __ph_port_set_name(struct ph_port *port, const char *name);
 int ph_port_set_state(struct ph_port *port, enum ph_state state);
 int ph_port_set_name(struct ph_port *port, const char *name);
 int ph_port_set_max_payload(struct ph_port *port, unsigned int max);
+int ph_port_change_locked(struct ph_port *port, struct ph_port_change *ch);
 int ph_port_queue_frame(struct ph_port *port, const u8 *payload, u16 len);
 const char *ph_role_name(enum ph_role role);
 const char *ph_state_name(enum ph_state state);
@@ -288,7 +327,7 @@ void ph_nl_port_changed(struct ph_port *port);
 /* chardev.c */
 int ph_chardev_init(void);
 void ph_chardev_exit(void);
-int ph_station_dev_create(struct ph_port *port);
+int ph_station_dev_create(struct ph_port *port, const char *name);
 void ph_station_dev_destroy(struct ph_port *port);
 void ph_station_dev_wake(struct ph_port *port);
 

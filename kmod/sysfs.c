@@ -13,7 +13,7 @@
 
 static struct class *ph_class;
 
-static struct ph_port *to_port(struct device *dev)
+static struct ph_port *ph_to_port(struct device *dev)
 {
 	return dev_get_drvdata(dev);
 }
@@ -21,7 +21,7 @@ static struct ph_port *to_port(struct device *dev)
 static ssize_t role_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
 {
-	return sysfs_emit(buf, "%s\n", ph_role_name(READ_ONCE(to_port(dev)->role)));
+	return sysfs_emit(buf, "%s\n", ph_role_name(READ_ONCE(ph_to_port(dev)->role)));
 }
 
 static ssize_t role_store(struct device *dev, struct device_attribute *attr,
@@ -38,7 +38,7 @@ static ssize_t role_store(struct device *dev, struct device_attribute *attr,
 		role = PH_ROLE_SERVER;
 	else
 		return -EINVAL;
-	ret = ph_port_set_role(to_port(dev), role);
+	ret = ph_port_set_role(ph_to_port(dev), role);
 	return ret ? ret : len;
 }
 static DEVICE_ATTR_RW(role);
@@ -46,7 +46,7 @@ static DEVICE_ATTR_RW(role);
 static ssize_t state_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
-	struct ph_port *port = to_port(dev);
+	struct ph_port *port = ph_to_port(dev);
 	const char *s = "-";
 
 	spin_lock_irq(&ph_hub.lock);
@@ -70,7 +70,7 @@ static ssize_t state_store(struct device *dev, struct device_attribute *attr,
 		state = PH_STATE_FAILED;
 	else
 		return -EINVAL;
-	ret = ph_port_set_state(to_port(dev), state);
+	ret = ph_port_set_state(ph_to_port(dev), state);
 	return ret ? ret : len;
 }
 static DEVICE_ATTR_RW(state);
@@ -78,7 +78,7 @@ static DEVICE_ATTR_RW(state);
 static ssize_t name_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
 {
-	struct ph_port *port = to_port(dev);
+	struct ph_port *port = ph_to_port(dev);
 	char name[PH_NAME_LEN];
 
 	spin_lock_irq(&ph_hub.lock);
@@ -98,7 +98,7 @@ static ssize_t name_store(struct device *dev, struct device_attribute *attr,
 	memcpy(name, buf, len);
 	name[len] = '\0';
 	strim(name);
-	ret = ph_port_set_name(to_port(dev), strim(name));
+	ret = ph_port_set_name(ph_to_port(dev), strim(name));
 	return ret ? ret : len;
 }
 static DEVICE_ATTR_RW(name);
@@ -106,21 +106,21 @@ static DEVICE_ATTR_RW(name);
 static ssize_t card_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
 {
-	return sysfs_emit(buf, "%s\n", pci_name(to_port(dev)->card->pdev));
+	return sysfs_emit(buf, "%s\n", pci_name(ph_to_port(dev)->card->pdev));
 }
 static DEVICE_ATTR_RO(card);
 
 static ssize_t port_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
 {
-	return sysfs_emit(buf, "%u\n", to_port(dev)->index);
+	return sysfs_emit(buf, "%u\n", ph_to_port(dev)->index);
 }
 static DEVICE_ATTR_RO(port);
 
 static ssize_t id_show(struct device *dev, struct device_attribute *attr,
 		       char *buf)
 {
-	return sysfs_emit(buf, "%d\n", to_port(dev)->id);
+	return sysfs_emit(buf, "%u\n", ph_to_port(dev)->id);
 }
 static DEVICE_ATTR_RO(id);
 
@@ -131,52 +131,53 @@ static DEVICE_ATTR_RO(id);
 struct ph_uint_attr {
 	struct device_attribute attr;
 	size_t offset;		/* in struct ph_port, or in its ph_line */
+	u32 chg;		/* PH_CHG_* of a port setting */
 	u32 lo, hi;
 	bool line;		/* a line setting: validated by the UART code */
 };
 
-#define PH_UINT_ATTR(_f, _lo, _hi) {					\
+#define PH_UINT_ATTR(_f, _chg, _lo, _hi) {				\
 	.attr = {							\
 		.attr = { .name = #_f, .mode = 0644 },			\
-		.show = uint_show,					\
-		.store = uint_store,					\
+		.show = ph_uint_show,					\
+		.store = ph_uint_store,					\
 	},								\
 	.offset = offsetof(struct ph_port, _f),				\
-	.lo = _lo, .hi = _hi,						\
+	.chg = _chg, .lo = _lo, .hi = _hi,				\
 }
 
 #define PH_LINE_ATTR(_f) {						\
 	.attr = {							\
 		.attr = { .name = #_f, .mode = 0644 },			\
-		.show = uint_show,					\
-		.store = uint_store,					\
+		.show = ph_uint_show,					\
+		.store = ph_uint_store,					\
 	},								\
 	.offset = offsetof(struct ph_line, _f),				\
 	.lo = 0, .hi = U32_MAX, .line = true,				\
 }
 
-static u32 *uint_field(struct ph_port *port, struct ph_uint_attr *ua,
-		       struct ph_line *line)
+static u32 *ph_uint_field(struct ph_port *port, struct ph_uint_attr *ua,
+			  struct ph_line *line)
 {
 	return (u32 *)((u8 *)(ua->line ? line : (void *)port) + ua->offset);
 }
 
-static ssize_t uint_show(struct device *dev, struct device_attribute *attr,
-			 char *buf)
+static ssize_t ph_uint_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
 {
 	struct ph_uint_attr *ua = container_of(attr, struct ph_uint_attr, attr);
-	struct ph_port *port = to_port(dev);
+	struct ph_port *port = ph_to_port(dev);
 
 	return sysfs_emit(buf, "%u\n",
-			  READ_ONCE(*uint_field(port, ua, &port->line)));
+			  READ_ONCE(*ph_uint_field(port, ua, &port->line)));
 }
 
-static ssize_t uint_store(struct device *dev, struct device_attribute *attr,
-			  const char *buf, size_t len)
+static ssize_t ph_uint_store(struct device *dev, struct device_attribute *attr,
+			     const char *buf, size_t len)
 {
 	struct ph_uint_attr *ua = container_of(attr, struct ph_uint_attr, attr);
-	struct ph_port *port = to_port(dev);
-	struct ph_line line;
+	struct ph_port *port = ph_to_port(dev);
+	struct ph_port_change ch = { };
 	u32 val;
 	int ret;
 
@@ -185,16 +186,20 @@ static ssize_t uint_store(struct device *dev, struct device_attribute *attr,
 		return ret;
 	if (val < ua->lo || val > ua->hi)
 		return -ERANGE;
-	spin_lock_irq(&ph_hub.lock);
+	/* Under cfg_lock: the line copied is the line changed. */
+	mutex_lock(&ph_hub.cfg_lock);
 	if (ua->line) {
-		/* Change one field of a copy; the UART code validates it. */
-		line = port->line;
-		*uint_field(port, ua, &line) = val;
-		ret = ph_uart_set_line(port, &line);
+		ch.set = PH_CHG_LINE;
+		ch.line = port->line;
+		*ph_uint_field(port, ua, &ch.line) = val;
 	} else {
-		WRITE_ONCE(*uint_field(port, ua, NULL), val);
+		ch.set = ua->chg;
+		ch.timeout_ms = val;
+		ch.queue_depth = val;
+		ch.settle_ms = val;
 	}
-	spin_unlock_irq(&ph_hub.lock);
+	ret = ph_port_change(port, &ch);
+	mutex_unlock(&ph_hub.cfg_lock);
 	return ret ? ret : len;
 }
 
@@ -202,9 +207,9 @@ static struct ph_uint_attr ph_uint_attrs[] = {
 	PH_LINE_ATTR(baud),
 	PH_LINE_ATTR(data_bits),
 	PH_LINE_ATTR(stop_bits),
-	PH_UINT_ATTR(queue_depth, 1, PH_QUEUE_DEPTH_MAX),
-	PH_UINT_ATTR(timeout_ms, 1, 600000),
-	PH_UINT_ATTR(settle_ms, 0, 10000),
+	PH_UINT_ATTR(queue_depth, PH_CHG_QUEUE_DEPTH, 1, PH_QUEUE_DEPTH_MAX),
+	PH_UINT_ATTR(timeout_ms, PH_CHG_TIMEOUT, 1, 600000),
+	PH_UINT_ATTR(settle_ms, PH_CHG_SETTLE, 0, 10000),
 };
 
 static const char * const ph_parity_names[] = {
@@ -214,7 +219,7 @@ static const char * const ph_parity_names[] = {
 static ssize_t parity_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
 {
-	char p = READ_ONCE(to_port(dev)->line.parity);
+	char p = READ_ONCE(ph_to_port(dev)->line.parity);
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(ph_parity_names); i++)
@@ -227,17 +232,17 @@ static ssize_t parity_store(struct device *dev, struct device_attribute *attr,
 			    const char *buf, size_t len)
 {
 	int i = sysfs_match_string(ph_parity_names, buf);
-	struct ph_port *port = to_port(dev);
-	struct ph_line line;
+	struct ph_port_change ch = { .set = PH_CHG_LINE };
+	struct ph_port *port = ph_to_port(dev);
 	int ret;
 
 	if (i < 0)
 		return i;
-	spin_lock_irq(&ph_hub.lock);
-	line = port->line;
-	line.parity = ph_parity_names[i][0];
-	ret = ph_uart_set_line(port, &line);
-	spin_unlock_irq(&ph_hub.lock);
+	mutex_lock(&ph_hub.cfg_lock);
+	ch.line = port->line;
+	ch.line.parity = ph_parity_names[i][0];
+	ret = ph_port_change(port, &ch);
+	mutex_unlock(&ph_hub.cfg_lock);
 	return ret ? ret : len;
 }
 static DEVICE_ATTR_RW(parity);
@@ -245,7 +250,7 @@ static DEVICE_ATTR_RW(parity);
 static ssize_t max_payload_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%u\n", READ_ONCE(to_port(dev)->max_payload));
+	return sysfs_emit(buf, "%u\n", READ_ONCE(ph_to_port(dev)->max_payload));
 }
 
 static ssize_t max_payload_store(struct device *dev,
@@ -257,7 +262,7 @@ static ssize_t max_payload_store(struct device *dev,
 
 	if (ret)
 		return ret;
-	ret = ph_port_set_max_payload(to_port(dev), val);
+	ret = ph_port_set_max_payload(ph_to_port(dev), val);
 	return ret ? ret : len;
 }
 static DEVICE_ATTR_RW(max_payload);
@@ -290,11 +295,11 @@ struct ph_stat_attr {
 	size_t offset;		/* in struct ph_port_stats */
 };
 
-static ssize_t stat_show(struct device *dev, struct device_attribute *attr,
-			 char *buf)
+static ssize_t ph_stat_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
 {
 	struct ph_stat_attr *sa = container_of(attr, struct ph_stat_attr, attr);
-	struct ph_port *port = to_port(dev);
+	struct ph_port *port = ph_to_port(dev);
 	u64 v;
 
 	spin_lock_irq(&ph_hub.lock);
@@ -347,7 +352,7 @@ int ph_sysfs_init(void)
 		sysfs_attr_init(&sa->attr.attr);
 		sa->attr.attr.name = ph_stat_descs[i + 1].name;
 		sa->attr.attr.mode = 0444;
-		sa->attr.show = stat_show;
+		sa->attr.show = ph_stat_show;
 		sa->offset = ph_stat_descs[i + 1].offset;
 		ph_stat_attr_list[i] = &sa->attr.attr;
 	}

@@ -26,12 +26,31 @@ static void ph_out(struct ph_port *port, unsigned int reg, u8 val)
 	iowrite8(val, port->regs + (reg << port->regshift));
 }
 
+/*
+ * Is there a 16550 at @regs? The test of 8250's autoconfig: the low four
+ * bits of IER hold what was written to them. A card that is gone reads
+ * all ones, a register that is not a UART rarely holds both values.
+ */
+bool ph_uart_present(void __iomem *regs, unsigned int regshift)
+{
+	void __iomem *ier = regs + (UART_IER << regshift);
+	u8 old, a, b;
+
+	old = ioread8(ier);
+	iowrite8(0, ier);
+	a = ioread8(ier);
+	iowrite8(0x0f, ier);
+	b = ioread8(ier);
+	iowrite8(old, ier);
+	return !(a & 0x0f) && (b & 0x0f) == 0x0f;
+}
+
 unsigned int ph_uart_max_baud(const struct ph_port *port)
 {
 	return port->card->board->uartclk / 16;
 }
 
-static u8 line_lcr(const struct ph_line *line)
+static u8 ph_line_lcr(const struct ph_line *line)
 {
 	u8 lcr = line->data_bits - 5;	/* UART_LCR_WLEN5..8 */
 
@@ -54,8 +73,8 @@ static u8 line_lcr(const struct ph_line *line)
 	return lcr;
 }
 
-static unsigned int line_divisor(const struct ph_port *port,
-				 const struct ph_line *line)
+static unsigned int ph_line_divisor(const struct ph_port *port,
+				    const struct ph_line *line)
 {
 	return DIV_ROUND_CLOSEST(port->card->board->uartclk, 16 * line->baud);
 }
@@ -75,7 +94,7 @@ int ph_uart_check_line(const struct ph_port *port, const struct ph_line *line)
 		return -EINVAL;
 	if (!line->parity || !strchr("noems", line->parity))
 		return -EINVAL;
-	div = line_divisor(port, line);
+	div = ph_line_divisor(port, line);
 	if (!div || div > 0xffff)
 		return -ERANGE;
 	return 0;
@@ -89,9 +108,9 @@ int ph_uart_set_line(struct ph_port *port, const struct ph_line *line)
 	ret = ph_uart_check_line(port, line);
 	if (ret)
 		return ret;
-	div = line_divisor(port, line);
+	div = ph_line_divisor(port, line);
 	port->line = *line;
-	port->lcr = line_lcr(line);
+	port->lcr = ph_line_lcr(line);
 	if (port->dead)
 		return 0;
 	ph_out(port, UART_LCR, port->lcr | UART_LCR_DLAB);
@@ -103,15 +122,21 @@ int ph_uart_set_line(struct ph_port *port, const struct ph_line *line)
 
 void ph_uart_startup(struct ph_port *port)
 {
+	unsigned int n;
+
 	ph_out(port, UART_IER, 0);
 	ph_out(port, UART_FCR, UART_FCR_ENABLE_FIFO);
 	ph_out(port, UART_FCR, UART_FCR_ENABLE_FIFO | UART_FCR_CLEAR_RCVR |
 	       UART_FCR_CLEAR_XMIT | UART_FCR_TRIGGER_1);
 	ph_uart_set_line(port, &port->line);
 	ph_out(port, UART_MCR, UART_MCR_DTR | UART_MCR_RTS | UART_MCR_OUT2);
-	/* Clear anything pending before interrupts are enabled. */
+	/*
+	 * Clear anything pending before interrupts are enabled; bounded, as
+	 * a UART that vanished reads all ones (DR set) forever.
+	 */
 	ph_in(port, UART_LSR);
-	while (ph_in(port, UART_LSR) & UART_LSR_DR)
+	for (n = 0; n < 4 * PH_UART_FIFO &&
+	     (ph_in(port, UART_LSR) & UART_LSR_DR); n++)
 		ph_in(port, UART_RX);
 	ph_in(port, UART_IIR);
 	ph_in(port, UART_MSR);
@@ -157,6 +182,7 @@ static void ph_uart_rx_byte(struct ph_port *port, u8 c)
 		port->stats.rx_frames++;
 		ph_hub_rx_frame(port, port->rx.buf,
 				ph_deframer_payload_len(&port->rx));
+		ph_deframer_release(&port->rx);
 		break;
 	case PH_RX_BAD_FCS:
 		port->stats.fcs_errors++;

@@ -87,6 +87,8 @@
  *	attach, a keepalive) for as long; a controller that holds requests
  *	back sends this more often than ctrl_grace_ms. -ENOENT if the sender
  *	is not the controller. Admin.
+ * @__PERSOHUB_CMD_MAX: one past the last command
+ * @PERSOHUB_CMD_MAX: the last command
  */
 enum persohub_cmd {
 	PERSOHUB_CMD_UNSPEC,
@@ -154,6 +156,8 @@ enum persohub_cmd {
  *	quiet after an answer before the server takes the next request, 0 to
  *	10000 (default 0); frames in that time are unexpected (a second
  *	answer) and drop
+ * @__PERSOHUB_A_MAX: one past the last attribute
+ * @PERSOHUB_A_MAX: the last attribute
  */
 enum persohub_attr {
 	PERSOHUB_A_UNSPEC,
@@ -265,6 +269,30 @@ enum persohub_reason {
 /**
  * enum persohub_stat - per-port counters, in %PERSOHUB_A_STATS; the same
  * names as /sys/class/persohub/<port>/statistics/
+ * @PERSOHUB_STAT_UNSPEC: not a counter
+ * @PERSOHUB_STAT_RX_BYTES: bytes received
+ * @PERSOHUB_STAT_TX_BYTES: bytes sent
+ * @PERSOHUB_STAT_OVERRUNS: receive overruns (bytes lost by the UART)
+ * @PERSOHUB_STAT_FRAMING_ERRORS: bytes received with a framing error
+ * @PERSOHUB_STAT_PARITY_ERRORS: bytes received with a parity error
+ * @PERSOHUB_STAT_BREAKS: line breaks received
+ * @PERSOHUB_STAT_RX_FRAMES: frames received with a good check
+ * @PERSOHUB_STAT_TX_FRAMES: frames sent
+ * @PERSOHUB_STAT_FCS_ERRORS: frames dropped for a bad FCS
+ * @PERSOHUB_STAT_FRAME_TOO_LONG: frames dropped for exceeding max_payload
+ * @PERSOHUB_STAT_FRAME_TOO_SHORT: frames dropped for being too short (or empty requests)
+ * @PERSOHUB_STAT_FRAME_ABORTS: frames aborted by their sender
+ * @PERSOHUB_STAT_REQUESTS: station: request frames received; server: requests dispatched to it
+ * @PERSOHUB_STAT_RESPONSES: station: responses sent to it; server: responses received from it
+ * @PERSOHUB_STAT_ERRORS_SENT: error frames sent to a station
+ * @PERSOHUB_STAT_TIMEOUTS: server: responses not received in time
+ * @PERSOHUB_STAT_RETRIES: station: its requests dispatched again after a server failed
+ * @PERSOHUB_STAT_QUEUE_FULL: station: requests beyond queue_depth
+ * @PERSOHUB_STAT_UNEXPECTED_FRAMES: frames nobody asked for (late, duplicate, on an off port)
+ * @PERSOHUB_STAT_DROPPED: requests, responses or frames dropped (station gone, no memory, a flooding station)
+ * @PERSOHUB_STAT_BUSY_NS: server: nanoseconds spent serving requests
+ * @__PERSOHUB_STAT_MAX: one past the last counter
+ * @PERSOHUB_STAT_MAX: the last counter
  */
 enum persohub_stat {
 	PERSOHUB_STAT_UNSPEC,
