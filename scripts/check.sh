@@ -106,8 +106,11 @@ vm() {
 	shift
 	cmd=${*: -1}
 	share=$(mktemp -d)
+	# slub_debug=P: freed objects are poisoned, so that a use after free
+	# shows in the tests (as wrong values) even without KASAN.
 	# shellcheck disable=SC2086 # VM_ARGS: words for vm-run (debug kernel)
-	tap "$step" scripts/vm-run ${VM_ARGS:-} --share "$share" "${@:1:$#-1}" \
+	tap "$step" scripts/vm-run ${VM_ARGS:-} --append slub_debug=P \
+		--share "$share" "${@:1:$#-1}" \
 		"$guest_env$cmd; rc=\$?; : >/host/quit; exit \$rc"
 	rm -rf "$share"
 }
@@ -168,6 +171,7 @@ vm_suite() {
 	vm-card)
 		# shellcheck disable=SC2086
 		vm "$s@$k" $kv --cards 3 --timeout $((600 * scale)) \
+			--device pci-testdev,addr=0x1e \
 			--host "$top/selftests/simd.sh" -- \
 			'sh /usr/share/persohub/selftests/vm_card.sh 3'
 		;;

@@ -870,4 +870,54 @@ TEST_F(deframer, reset_mid_frame)
 	round_trip(_metadata, self, self->a, len);
 }
 
+/* Frames carry keys: nothing of one stays in the receive buffer. */
+static bool all_zero(const u8 *p, size_t n)
+{
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
+}
+
+TEST(received_frames_are_wiped)
+{
+	u8 payload[32], out[PH_ENCODED_MAX(32)], buf[PH_DEFRAMER_BUF(64)];
+	struct ph_deframer d;
+	size_t n, i;
+
+	for (i = 0; i < sizeof(payload); i++)
+		payload[i] = 0xa0 + i;
+	n = ph_frame_encode(out, payload, sizeof(payload));
+	ph_deframer_init(&d, buf, 64);
+	memset(buf, 0, sizeof(buf));
+
+	/* A good frame: in the buffer until released, then wiped. */
+	for (i = 0; i < n - 1; i++)
+		ASSERT_EQ(PH_RX_NONE, ph_deframer_feed(&d, out[i]));
+	ASSERT_EQ(PH_RX_FRAME, ph_deframer_feed(&d, out[n - 1]));
+	ASSERT_EQ(0, memcmp(buf, payload, sizeof(payload)));
+	ph_deframer_release(&d);
+	EXPECT_TRUE(all_zero(buf, sizeof(buf)));
+
+	/* Not released: the next byte wipes it before anything else. */
+	for (i = 0; i < n; i++)
+		ph_deframer_feed(&d, out[i]);
+	ASSERT_EQ(sizeof(payload), ph_deframer_payload_len(&d));
+	ASSERT_EQ(PH_RX_NONE, ph_deframer_feed(&d, PH_FLAG));
+	EXPECT_TRUE(all_zero(buf, sizeof(buf)));
+
+	/* A frame dropped for its FCS is wiped when it ends. */
+	out[3] ^= 0x01;
+	for (i = 1; i < n - 1; i++)
+		ph_deframer_feed(&d, out[i]);
+	ASSERT_EQ(PH_RX_BAD_FCS, ph_deframer_feed(&d, out[n - 1]));
+	EXPECT_TRUE(all_zero(buf, sizeof(buf)));
+
+	/* And so is a frame cut by a reset (a line break). */
+	for (i = 0; i < n / 2; i++)
+		ph_deframer_feed(&d, out[i]);
+	ph_deframer_reset(&d);
+	EXPECT_TRUE(all_zero(buf, sizeof(buf)));
+}
+
 TEST_HARNESS_MAIN

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,6 +262,15 @@ static inline int sim_start(const char *fmt, ...)
 	if (rename(tmp, path))
 		return -1;
 	return getpid() * 1000 + seq;
+}
+
+/* Has the simulator run @seq finished? */
+static inline bool sim_done(int seq)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), PH_SHARE "/done.%d", seq);
+	return !access(path, F_OK);
 }
 
 /*

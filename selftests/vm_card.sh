@@ -46,7 +46,7 @@ wait_gone() {
 }
 
 echo "TAP version 13"
-echo "1..10"
+echo "1..13"
 
 # 1-2: N cards give 4N ports, named <pci address>-<index>.
 nports=$(ls "$sysfs" | wc -l)
@@ -73,6 +73,16 @@ sleep 1
 echo "$addr1" >/sys/bus/pci/drivers/persohub/unbind
 wait_gone "$sysfs/$addr1-0"
 ok $? "unbind of card $addr1 with requests in flight removes its ports"
+# Its UARTs were left with every interrupt off (IER 0): a shared line must
+# never stay asserted by a UART nobody services.
+base=$(($(head -n1 "/sys/bus/pci/devices/$addr1/resource" | cut -d' ' -f1)))
+ier=
+for p in 0 1 2 3; do
+	ier="$ier$(dd if=/dev/port bs=1 skip=$((base + 8 * p + 1)) count=1 \
+		2>/dev/null | od -An -tu1 | tr -d ' ')"
+done
+[ "$ier" = 0000 ]
+ok $? "unbound UARTs have their interrupts off (IER $ier)"
 sleep 0.5
 persohub-bind >/dev/null
 i=0
@@ -109,5 +119,30 @@ ok $? "modprobe and bind again"
 nports=$(ls "$sysfs" | wc -l)
 [ "$nports" -eq $((4 * cards)) ] && [ "$(stat c0p0 requests)" = 0 ]
 ok $? "ports back after reload ($nports)"
+
+# 12: a device with no 16550 where its board says (a wrong new_id) is
+# refused at probe, and nothing reads its registers in a loop.
+tdev=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor")" = 0x1b36 ] && [ "$(cat "$d/device")" = 0x0005 ] &&
+		tdev=${d##*/}
+done
+echo "1b36 0005 ffffffff ffffffff 0 0 2" >/sys/bus/pci/drivers/persohub/new_id
+[ -n "$tdev" ] && [ ! -e "/sys/bus/pci/drivers/persohub/$tdev" ] &&
+	dmesg | grep -q "$tdev: no 16550 at port 0"
+ok $? "a board with no UART behind it is refused (device ${tdev:-none})"
+echo "1b36 0005" >/sys/bus/pci/drivers/persohub/remove_id
+
+# 13: a port's default name taken by a userspace server: the port gets a
+# name of its own, no duplicate.
+echo "$addr1" >/sys/bus/pci/drivers/persohub/unbind
+wait_gone "$sysfs/$addr1-0"
+persohubctl user-server add "$addr1-0" >/dev/null
+echo "$addr1" >/sys/bus/pci/drivers/persohub/bind
+i=0
+while [ ! -e "$sysfs/$addr1-0" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+[ "$(cat "$sysfs/$addr1-0/name")" = "$addr1-0.1" ]
+ok $? "default names stay unique ($(cat "$sysfs/$addr1-0/name" 2>/dev/null))"
+persohubctl user-server del "$addr1-0" >/dev/null
 
 [ $failures -eq 0 ]

@@ -79,14 +79,6 @@ static ssize_t answer(int fd, const struct msgbuf *m)
 	return write(fd, &r, sizeof(r.h) + SP_RESP_LEN);
 }
 
-static bool sim_done(int seq)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), PH_SHARE "/done.%d", seq);
-	return !access(path, F_OK);
-}
-
 FIXTURE(cdev) {
 	struct phnl h;
 	uint32_t us1;

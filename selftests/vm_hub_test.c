@@ -354,6 +354,28 @@ TEST_F(hub, queue_overflow)
 	EXPECT_EQ(1, DELTA(st_responses));
 }
 
+/*
+ * A station that floods the hub: a few error frames in turn, then its
+ * frames are dropped and counted, with no allocation and no event each.
+ */
+TEST_F(hub, flooding_station_bounded)
+{
+	ASSERT_EQ(0, sim_run(&self->res, 90, "--telnet --stations c0p2"
+			     " --servers " SERVERS " --requests 1"
+			     " --service-us 300000 --burst c0p2=40"
+			     " --timeout-ms 3000 --expect-errors"));
+	site_counts(&self->now);
+	EXPECT_EQ(1, sim_get(&self->res, "total.ok"));
+	EXPECT_EQ(4, sim_get(&self->res, "total.errors"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.wrong"));
+	EXPECT_EQ(40, DELTA(st_requests));
+	EXPECT_EQ(39, DELTA(st_queue_full));
+	EXPECT_EQ(4, DELTA(st_errors));
+	EXPECT_EQ(35, DELTA(st_dropped));
+	EXPECT_EQ(1, DELTA(st_responses));
+	EXPECT_EQ(1, DELTA(sv_requests));
+}
+
 /* A role cannot change while the port has work in hand. */
 TEST_F(hub, role_change_refused_while_busy)
 {
