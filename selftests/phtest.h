@@ -264,6 +264,17 @@ static inline int sim_start(const char *fmt, ...)
 	return getpid() * 1000 + seq;
 }
 
+/* Open the station device of port @port ("c0p1"): a file descriptor, or -1. */
+static inline int ph_open_station(const char *port, int flags)
+{
+	char name[32], path[64];
+
+	if (ph_get(port, "name", name, sizeof(name)))
+		return -1;
+	snprintf(path, sizeof(path), "/dev/persohub/%s", name);
+	return open(path, flags);
+}
+
 /* Has the simulator run @seq finished? */
 static inline bool sim_done(int seq)
 {

@@ -57,16 +57,6 @@ static uint32_t port_id_nl(struct phnl *h, const char *name)
 	return c.id;
 }
 
-static int open_station(const char *port, int flags)
-{
-	char name[32], path[64];
-
-	if (ph_get(port, "name", name, sizeof(name)))
-		return -1;
-	snprintf(path, sizeof(path), "/dev/persohub/%s", name);
-	return open(path, flags);
-}
-
 /* Answer @m as a server should. */
 static ssize_t answer(int fd, const struct msgbuf *m)
 {
@@ -110,8 +100,8 @@ TEST_F(cdev, user_server_end_to_end)
 	int seq, i, served = 0;
 	ssize_t n;
 
-	pfd[0].fd = open_station("c0p0", O_RDWR | O_NONBLOCK);
-	pfd[1].fd = open_station("c0p1", O_RDWR | O_NONBLOCK);
+	pfd[0].fd = ph_open_station("c0p0", O_RDWR | O_NONBLOCK);
+	pfd[1].fd = ph_open_station("c0p1", O_RDWR | O_NONBLOCK);
 	ASSERT_LE(0, pfd[0].fd);
 	ASSERT_LE(0, pfd[1].fd);
 	seq = sim_start(SIM "--stations c0p0,c0p1 --requests 15 --size-max 300");
@@ -147,8 +137,8 @@ TEST_F(cdev, misuse_refused)
 	int fd, fd1, seq;
 	char small[16];
 
-	fd = open_station("c0p0", O_RDWR);
-	fd1 = open_station("c0p1", O_RDWR | O_NONBLOCK);
+	fd = ph_open_station("c0p0", O_RDWR);
+	fd1 = ph_open_station("c0p1", O_RDWR | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	ASSERT_LE(0, fd1);
 	/* Nothing to read yet. */
@@ -201,7 +191,7 @@ TEST_F(cdev, close_in_hand_retried)
 	ASSERT_EQ(0, ph_roles("c1p3", "server"));
 	ASSERT_EQ(0, ph_set("c1p3", "state", "failed"));
 	retries = ph_stat("c0p0", "retries");
-	fd = open_station("c0p0", O_RDWR);
+	fd = ph_open_station("c0p0", O_RDWR);
 	ASSERT_LE(0, fd);
 	seq = sim_start(SIM "--stations c0p0 --servers c1p3 --requests 1");
 	ASSERT_LT(0, read(fd, &m, sizeof(m)));
@@ -223,7 +213,7 @@ TEST_F(cdev, user_server_del_in_hand)
 
 	ASSERT_EQ(0, ph_roles("c1p3", "server"));
 	ASSERT_EQ(0, ph_set("c1p3", "state", "failed"));
-	fd = open_station("c0p1", O_RDWR);
+	fd = ph_open_station("c0p1", O_RDWR);
 	ASSERT_LE(0, fd);
 	seq = sim_start(SIM "--stations c0p1 --servers c1p3 --requests 1");
 	ASSERT_LT(0, read(fd, &m, sizeof(m)));

@@ -767,16 +767,6 @@ struct msgbuf {
 	uint8_t data[PERSOHUB_PAYLOAD_MAX];
 };
 
-static int open_station(const char *port)
-{
-	char name[32], path[64];
-
-	if (ph_get(port, "name", name, sizeof(name)))
-		return -1;
-	snprintf(path, sizeof(path), "/dev/persohub/%s", name);
-	return open(path, O_RDWR);
-}
-
 static int answer_msg(int fd, const struct msgbuf *m)
 {
 	struct msgbuf r = { .h = m->h };
@@ -828,7 +818,7 @@ TEST_F(nl, answer_outlives_its_server)
 	u2 = user_server_add(&self->ctl, "uaf2", 20000);
 	ASSERT_NE(0, u1);
 	ASSERT_NE(0, u2);
-	fd = open_station("c0p0");
+	fd = ph_open_station("c0p0", O_RDWR);
 	ASSERT_LE(0, fd);
 	seq = sim_start("--telnet --key 4242 --stations c0p0 --requests 1"
 			" --burst c0p0=2 --depth 2");
