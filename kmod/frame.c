@@ -20,8 +20,10 @@ void ph_deframer_init(struct ph_deframer *d, u8 *buf, u16 max_payload)
 {
 	if (max_payload > PH_PAYLOAD_MAX)
 		max_payload = PH_PAYLOAD_MAX;
+	/* A new buffer: nothing of it to wipe (the old one is its owner's). */
 	d->buf = buf;
 	d->max_payload = max_payload;
+	d->len = 0;
 	ph_deframer_reset(d);
 }
 
