@@ -106,10 +106,10 @@ vm() {
 	shift
 	cmd=${*: -1}
 	share=$(mktemp -d)
-	# slub_debug=P: freed objects are poisoned, so that a use after free
-	# shows in the tests (as wrong values) even without KASAN.
+	# PH_POISON (vm-nl): freed objects are poisoned (slub_debug=P), so that
+	# a use after free shows as wrong values even without KASAN.
 	# shellcheck disable=SC2086 # VM_ARGS: words for vm-run (debug kernel)
-	tap "$step" scripts/vm-run ${VM_ARGS:-} --append slub_debug=P \
+	tap "$step" scripts/vm-run ${VM_ARGS:-} ${PH_POISON:-} \
 		--share "$share" "${@:1:$#-1}" \
 		"$guest_env$cmd; rc=\$?; : >/host/quit; exit \$rc"
 	rm -rf "$share"
@@ -148,7 +148,8 @@ vm_suite() {
 		;;
 	vm-nl)
 		# shellcheck disable=SC2086
-		vm "$s@$k" $kv --cards 2 --telnet --timeout $((600 * scale)) \
+		PH_POISON="--append slub_debug=P" \
+			vm "$s@$k" $kv --cards 2 --telnet --timeout $((600 * scale)) \
 			--host "$top/selftests/simd.sh" -- vm_nl_test
 		;;
 	vm-cdev)
