@@ -8,15 +8,22 @@
 #
 # Built once with debootstrap, then cached outside the tree in
 # $PERSOHUB_IMAGE_CACHE/debian12-KEY (default /var/cache/persohub), KEY being
-# a hash of this script and the kernel version: changing either builds a new
-# image. The directory holds root.raw (ext4, made with mkfs.ext4 -d: no loop
-# mount), vmlinuz and initrd.img taken from the image's /boot, and "ready".
-# The image is never booted read-write: the test boots a copy-on-write
-# overlay of it. Prints the directory on stdout as its last line.
+# a hash of this script and the kernel release: changing either builds a new
+# image, which replaces the older one of the same kernel only (each kernel
+# keeps its own). The directory holds root.raw (ext4, made with mkfs.ext4
+# -d: no loop mount), vmlinuz and initrd.img taken from the image's /boot,
+# "kver" (the release), "name" (the kernel's name) and "ready". The image is
+# never booted read-write: the test boots a copy-on-write overlay of it.
+# Prints the directory on stdout as its last line.
 #
-# Usage: debian-image.sh [--kver KVER] [--print-dir]
-#   --kver      kernel ABI (default: newest /usr/src/linux-headers-*-amd64,
-#               as the top Makefile: the guest runs what the tree builds for)
+# The kernel is the release scripts/kver resolves on this machine, the one
+# the tree builds for, installed with its Debian metapackages as a site PC
+# has them: for 6.1 linux-image-amd64 and linux-headers-amd64, for 6.12
+# linux-image-6.12-amd64 and linux-headers-6.12-amd64 (bookworm-security).
+#
+# Usage: debian-image.sh [--kver NAME] [--print-dir]
+#   --kver      the guest kernel: a scripts/kver name (6.1, 6.12, 6.1-rt,
+#               6.12-rt; default 6.1) or an installed release
 #   --print-dir print the directory the image would have and exit
 # Environment: DEBIAN_MIRROR (default http://deb.debian.org/debian),
 # DEBIAN_SECURITY (default http://deb.debian.org/debian-security),
@@ -30,28 +37,41 @@ SECURITY=${DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
 CACHE=${PERSOHUB_IMAGE_CACHE:-/var/cache/persohub}
 IMAGE_SIZE=4G
 
-KVER=
+KNAME=6.1
 PRINT=0
 while [ $# -gt 0 ]; do
 	case $1 in
-	--kver) KVER=${2:?--kver needs a value}; shift 2 ;;
+	--kver) KNAME=${2:?--kver needs a value}; shift 2 ;;
 	--print-dir) PRINT=1; shift ;;
 	-h|--help) sed -n '4,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
 	*) echo "$SELF: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
-if [ -z "$KVER" ]; then
-	KVER=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null |
-		sed 's|.*/linux-headers-||' | sort -V | tail -n1)
+# The release, resolved as the tree's builds resolve it; a release given
+# as such takes the name that resolves to it, if one does.
+KVER=$("$(dirname "$0")/kver" "$KNAME") ||
+	{ echo "$SELF: no kernel '$KNAME' on this machine" >&2; exit 2; }
+if [ "$KNAME" = "$KVER" ]; then
+	KNAME=$("$(dirname "$0")/kver" --list | awk -v r="$KVER" '$2 == r { print $1; exit }')
+	KNAME=${KNAME:-$KVER}
 fi
-[ -n "$KVER" ] || { echo "$SELF: no linux-headers-*-amd64: give --kver" >&2; exit 2; }
+case $KNAME in
+6.1) META=amd64 ;;
+6.12) META=6.12-amd64 ;;
+6.1-rt) META=rt-amd64 ;;
+6.12-rt) META=6.12-rt-amd64 ;;
+*) META= ;;
+esac
 
-# The system, then what a site PC installs before "make install" (the list
-# of Documentation/admin-guide.md, with the kernel pinned to KVER).
+# The system with the kernel pinned to KVER (and its metapackage), then
+# what a site PC installs before "make install": the list of
+# Documentation/admin-guide.md (linux-headers-amd64 included), with the
+# headers of the kernel it runs.
 BASE_PKGS=(systemd systemd-sysv udev kmod iproute2 procps initramfs-tools
-	"linux-image-$KVER")
-SITE_PKGS=(make gcc libc6-dev dkms "linux-headers-$KVER"
+	"linux-image-$KVER" ${META:+"linux-image-$META"})
+SITE_PKGS=(make gcc libc6-dev dkms linux-headers-amd64 "linux-headers-$KVER"
 	libmnl-dev libinih-dev libsystemd-dev)
+[ -z "$META" ] || [ "$META" = amd64 ] || SITE_PKGS+=("linux-headers-$META")
 
 KEY=$( (cat "$0"; echo "$KVER") | sha256sum | cut -c1-16)
 DIR=$CACHE/debian12-$KEY
@@ -112,8 +132,8 @@ debootstrap --variant=minbase bookworm "$ROOT" "$MIRROR" >"$WORK/debootstrap.log
 	exit 1
 }
 
-# The kernel the tree builds for is the newest bookworm one: it may be in
-# the security suite only.
+# Debian 12's kernels (6.1's newest ABI, and 6.12) come from the security
+# suite.
 cat >"$ROOT/etc/apt/sources.list" <<EOF
 deb $MIRROR bookworm main
 deb $MIRROR bookworm-updates main
@@ -205,12 +225,20 @@ echo "$SELF: making the ext4 image" >&2
 cp "$ROOT/boot/vmlinuz-$KVER" "$WORK/vmlinuz"
 cp "$ROOT/boot/initrd.img-$KVER" "$WORK/initrd.img"
 echo "$KVER" >"$WORK/kver"
+echo "$KNAME" >"$WORK/name"
 mkfs.ext4 -q -F -L persohub-root -d "$ROOT" "$WORK/root.raw" "$IMAGE_SIZE" >&2
 rm -rf "$ROOT"
 touch "$WORK/ready"
-# Older images of this kind go; the new one takes its place.
+# Older images of this kernel go (same name or same release); the new one
+# takes their place. Other kernels' images stay.
 for old in "$CACHE"/debian12-*; do
-	[ -d "$old" ] && [ "$old" != "$DIR" ] && rm -rf "$old"
+	if [ ! -d "$old" ] || [ "$old" = "$DIR" ]; then
+		continue
+	fi
+	if [ "$(cat "$old/name" 2>/dev/null)" = "$KNAME" ] ||
+		[ "$(cat "$old/kver" 2>/dev/null)" = "$KVER" ]; then
+		rm -rf "$old"
+	fi
 done
 rm -f "$WORK"/*.log
 mv "$WORK" "$DIR"

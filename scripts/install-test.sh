@@ -20,39 +20,106 @@
 # non-zero exit status if anything failed, a kernel warning, oops or panic
 # on the console included; every wait is bounded. Ends with the line
 # "N passed, N failed". Logs: the consoles, the guest's journals, make
-# install's output with its times, in INSTALL_TEST_LOG.
+# install's output with its times, in INSTALL_TEST_LOG/NAME.
+#
+# Usage: install-test.sh [NAME...]
+# NAME is a guest kernel as scripts/kver names it (6.1, 6.12, 6.1-rt,
+# 6.12-rt, or an installed release); each has its own image, with that
+# release and its Debian metapackages. Default: KVER if set, else 6.1 then
+# 6.12. With several kernels each runs in turn (one failing does not stop
+# the next), its results prefixed by its name, and the totals end the run.
 #
 # Environment: INSTALL_TEST_TIMEOUT (s, each boot; default 1200),
-# INSTALL_TEST_LOG (directory that keeps the console logs and the guest's
-# files; default build/install-test), INSTALL_TEST_VERBOSE=1 (stream the
-# console), KVER, QEMU, and those of scripts/debian-image.sh.
+# INSTALL_TEST_LOG (directory that keeps, in NAME/, the console logs and
+# the guest's files; default build/install-test), INSTALL_TEST_VERBOSE=1
+# (stream the console), KVER, QEMU, and those of scripts/debian-image.sh.
 set -euo pipefail
 
 SELF=${0##*/}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 QEMU=${QEMU:-qemu-system-x86_64}
 TIMEOUT=${INSTALL_TEST_TIMEOUT:-1200}
-LOGDIR=${INSTALL_TEST_LOG:-$TOP/build/install-test}
+LOGTOP=${INSTALL_TEST_LOG:-$TOP/build/install-test}
 VERBOSE=${INSTALL_TEST_VERBOSE:-0}
 CARDS=2
-KVER=${KVER:-$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null |
-	sed 's|.*/linux-headers-||' | sort -V | tail -n1)}
 
 # TAP results: ok STATUS DESCRIPTION, counted in $n and $failures.
 . "$TOP/selftests/lib.sh"
 
+KNAMES=("$@")
+[ ${#KNAMES[@]} -gt 0 ] || read -r -a KNAMES <<<"${KVER:-6.1 6.12}"
+[ ${#KNAMES[@]} -gt 0 ] || { echo "$SELF: no kernel named" >&2; exit 2; }
+
 echo "TAP version 13"
 T0=$SECONDS
 
-# ---------------------------------------------------------------- image
+# ---------------------------------------------------------------- kernels
 
-if ! IMG=$("$TOP/scripts/debian-image.sh" --kver "$KVER" | tail -n1) ||
-	[ ! -e "$IMG/ready" ]; then
-	ok 1 "the Debian 12 image (scripts/debian-image.sh)"
+# Several kernels: this script once per kernel, its TAP renumbered here.
+if [ ${#KNAMES[@]} -gt 1 ]; then
+	CHILD=
+	trap '[ -z "$CHILD" ] || kill -TERM "$CHILD" 2>/dev/null; exit 130' INT
+	trap '[ -z "$CHILD" ] || kill -TERM "$CHILD" 2>/dev/null; exit 143' TERM
+	summary=()
+	for k in "${KNAMES[@]}"; do
+		t=$SECONDS
+		echo "# ---- kernel $k"
+		line=
+		exec {out}< <(INSTALL_TEST_LOG=$LOGTOP "$0" "$k")
+		CHILD=$!
+		while IFS= read -r -u "$out" l; do
+			case $l in
+			"ok "*) ok 0 "$k: $(echo "${l#ok }" | cut -d' ' -f2-)" ;;
+			"not ok "*) ok 1 "$k: $(echo "${l#not ok }" | cut -d' ' -f2-)" ;;
+			[0-9]*" passed, "[0-9]*" failed") line=$l ;;
+			"TAP version"* | 1..*) ;;
+			*) echo "$l" ;;
+			esac
+		done
+		exec {out}<&-
+		wait "$CHILD" 2>/dev/null || true
+		CHILD=
+		if [ -z "$line" ]; then
+			ok 1 "$k: the run ended with its counts (none)"
+			line="no counts"
+		fi
+		summary+=("# kernel $k: $line, $((SECONDS - t)) s")
+	done
+	printf '%s\n' "${summary[@]}"
 	echo "1..$n"
+	echo "# $SELF: $((SECONDS - T0)) s in all"
+	echo "$((n - failures)) passed, $failures failed"
+	[ "$failures" -eq 0 ]
+	exit
+fi
+
+# One kernel.
+KNAME=${KNAMES[0]}
+LOGDIR=$LOGTOP/$KNAME
+if ! KVER=$("$TOP/scripts/kver" "$KNAME" 2>&1); then
+	ok 1 "kernel $KNAME: $KVER"
+	echo "1..$n"
+	echo "$((n - failures)) passed, $failures failed"
 	exit 1
 fi
-ok 0 "the Debian 12 image: $IMG ($((SECONDS - T0)) s)"
+echo "# kernel $KNAME: $KVER"
+
+# ---------------------------------------------------------------- image
+
+if ! IMG=$("$TOP/scripts/debian-image.sh" --kver "$KNAME" | tail -n1) ||
+	[ ! -e "$IMG/ready" ]; then
+	ok 1 "the Debian 12 image of $KVER (scripts/debian-image.sh)"
+	echo "1..$n"
+	echo "$((n - failures)) passed, $failures failed"
+	exit 1
+fi
+if [ "$(cat "$IMG/kver")" != "$KVER" ]; then
+	ok 1 "the Debian 12 image runs $KVER (it has $(cat "$IMG/kver"))"
+	echo "1..$n"
+	echo "$((n - failures)) passed, $failures failed"
+	exit 1
+fi
+ok 0 "the Debian 12 image of $KVER: $IMG ($((SECONDS - T0)) s)"
 if [ ! -x "$TOP/build/sitesim" ]; then
 	make -s -C "$TOP" "$TOP/build/sitesim" >&2
 fi
@@ -102,7 +169,12 @@ else
 		-cf - .) | tar -xf - -C "$WORK/src"
 fi
 for f in Makefile dkms.conf selftests/install_guest.sh; do
-	[ -e "$WORK/src/$f" ] || { ok 1 "source copy: no $f"; echo "1..$n"; exit 1; }
+	if [ ! -e "$WORK/src/$f" ]; then
+		ok 1 "source copy: no $f"
+		echo "1..$n"
+		echo "$((n - failures)) passed, $failures failed"
+		exit 1
+	fi
 done
 # Per run: the cached image stays as it was built.
 qemu-img create -q -f qcow2 -F raw -b "$IMG/root.raw" "$WORK/disk.qcow2"
@@ -125,7 +197,7 @@ boot() {
 	qargs=(-accel tcg -machine pc -no-reboot -nodefaults -display none
 		-no-user-config -smp 2 -m 1024
 		-kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img"
-		-append "root=/dev/vda rw console=ttyS0 panic=-1 panic_on_warn=1 oops=panic 8250.nr_uarts=32 ph_phase=$phase"
+		-append "root=/dev/vda rw console=ttyS0 panic=-1 panic_on_warn=1 oops=panic 8250.nr_uarts=32 ph_phase=$phase ph_kver=$KVER"
 		-drive "file=$WORK/disk.qcow2,format=qcow2,if=none,id=root,cache=unsafe"
 		-device virtio-blk-pci,drive=root,addr=0x1d
 		-fsdev "local,id=src,path=$WORK/src,security_model=none,readonly=on"

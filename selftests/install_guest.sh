@@ -23,7 +23,9 @@
 #
 # The source tree is /mnt/src (read-only), the host's directory /host (tag
 # "ctl"): the site simulator runs there at the guest's request
-# (selftests/simd.sh).
+# (selftests/simd.sh). ph_kver= on the kernel command line is the release
+# the host meant to boot (6.1's or 6.12's); the module is persohub.ko or,
+# where the kernel's modules are compressed (Debian's 6.12), persohub.ko.xz.
 set -euo pipefail
 
 phase=${1:?usage: install_guest.sh boot|install|serve}
@@ -53,6 +55,7 @@ fi
 src=/mnt/src
 tree=/root/persohub
 kver=$(uname -r)
+want_kver=$(sed -n 's/.* ph_kver=\([^ ]*\).*/\1/p' /proc/cmdline)
 ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$src/dkms.conf")
 sysfs=/sys/class/persohub
 c0=0000:00:10.0
@@ -95,6 +98,9 @@ is() {		# actual expected [what]: equal, or say what differs
 
 echo "TAP version 13"
 echo "# phase $phase, kernel $kver, persohub $ver"
+if [ -n "$want_kver" ]; then
+	check "the guest runs kernel $want_kver" is "$kver" "$want_kver" "uname -r"
+fi
 
 # ---------------------------------------------------------------- install
 
@@ -159,11 +165,12 @@ libraries_found() {
 dkms_installed() {
 	local st
 	st=$(dkms status -m persohub -v "$ver" -k "$kver" 2>/dev/null)
-	echo "$st" | sed 's/^/# dkms status: /'
+	printf '%s\n' "$st" | sed 's/^/# dkms status: /'
 	[[ $st == *": installed"* ]]
 }
 
-module_file() {	# the module modprobe would load: DKMS's, for this kernel
+module_file() {	# the module modprobe would load: DKMS's, for this kernel,
+		# compressed or not
 	local ko vm
 	ko=$(modinfo -n persohub 2>/dev/null) || { echo "# modinfo: no persohub"; return 1; }
 	vm=$(modinfo -F vermagic persohub)
@@ -198,7 +205,7 @@ if [ "$phase" = install ]; then
 		cmp /etc/persohub/persohub.conf scripts/persohub.conf.example
 	check "group persohub" getent group persohub
 	check "dkms: persohub $ver installed for $kver" dkms_installed
-	check "modprobe would load DKMS's persohub.ko for $kver" module_file
+	check "modprobe would load DKMS's persohub.ko[.xz] for $kver" module_file
 	check "modules.alias: the module is loaded for pci-serial-4x" module_alias
 	check "/usr/src/persohub-$ver holds the module's source" \
 		test -f "/usr/src/persohub-$ver/dkms.conf"
@@ -313,7 +320,7 @@ nothing_left() {
 check "the module was loaded at boot" wait_for 120 test -d /sys/module/persohub
 check "it is DKMS's module for $kver" module_file
 check "udev handed both cards to persohub" wait_for 60 cards_on persohub
-check "8 ports in $sysfs" is "$(ls $sysfs | wc -l)" 8 ports
+check "8 ports in $sysfs" is "$(find $sysfs -mindepth 1 -maxdepth 1 | wc -l)" 8 ports
 check "udev had systemd start persohubd" \
 	wait_for 60 systemctl is-active -q persohubd
 check "nothing but udev starts it (the unit is not enabled)" \
