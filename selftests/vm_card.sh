@@ -46,7 +46,7 @@ wait_gone() {
 }
 
 echo "TAP version 13"
-echo "1..13"
+echo "1..14"
 
 # 1-2: N cards give 4N ports, named <pci address>-<index>.
 nports=$(ls "$sysfs" | wc -l)
@@ -144,5 +144,37 @@ while [ ! -e "$sysfs/$addr1-0" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1));
 [ "$(cat "$sysfs/$addr1-0/name")" = "$addr1-0.1" ]
 ok $? "default names stay unique ($(cat "$sysfs/$addr1-0/name" 2>/dev/null))"
 persohubctl user-server del "$addr1-0" >/dev/null
+
+# 14: unbind and bind card 1 again and again while the hub dispatches to
+# its servers as fast as the stations ask: whatever dispatch races with the
+# unbind, the card's UARTs are left with their interrupts off.
+uart_iers() {
+	b=$(($(head -n1 "/sys/bus/pci/devices/$1/resource" | cut -d' ' -f1)))
+	for p in 0 1 2 3; do
+		dd if=/dev/port bs=1 skip=$((b + 8 * p + 1)) count=1 2>/dev/null |
+			od -An -tu1 | tr -d ' '
+	done | tr -d '\n'
+}
+set_role c0p0,c0p1,c0p2,c0p3,c2p0,c2p1 station
+set_role c1p0,c1p1,c1p2,c1p3 server
+t=$(sim_start --stations c0p0,c0p1,c0p2,c0p3,c2p0,c2p1 \
+	--servers c1p0,c1p1,c1p2,c1p3 --requests 1000000 --service-us 50 \
+	--duration 25 --timeout-ms 1000 --expect-errors --max-seconds 60)
+sleep 1
+bad=
+for cyc in $(seq 20); do
+	echo "$addr1" >/sys/bus/pci/drivers/persohub/unbind
+	wait_gone "$sysfs/$addr1-0"
+	ier=$(uart_iers "$addr1")
+	[ "$ier" = 0000 ] || bad="$bad $cyc:$ier"
+	echo "$addr1" >/sys/bus/pci/drivers/persohub/bind
+	j=0
+	while [ ! -e "$sysfs/$addr1-3" ] && [ $j -lt 100 ]; do sleep 0.02; j=$((j + 1)); done
+	set_role c1p0,c1p1,c1p2,c1p3 server
+	sleep 0.2
+done
+sim_wait "$t" 90 >/dev/null
+[ -z "$bad" ]
+ok $? "20 unbinds racing dispatches leave every UART interrupt off${bad:+ (not:$bad)}"
 
 [ $failures -eq 0 ]
