@@ -67,6 +67,8 @@ const char *const phnl_cmd_names[PERSOHUB_CMD_MAX + 1] = {
 	[PERSOHUB_CMD_CTRL_CHANGED] = "ctrl-changed",
 	[PERSOHUB_CMD_SERVER_PROBE] = "server-probe",
 	[PERSOHUB_CMD_CTRL_KEEPALIVE] = "ctrl-keepalive",
+	[PERSOHUB_CMD_PORT_ADD] = "port-add",
+	[PERSOHUB_CMD_PORT_DEL] = "port-del",
 };
 
 struct family_info {

@@ -73,6 +73,7 @@ static void ph_card_release_ports(struct ph_card *card, unsigned int n)
 static int ph_card_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	const struct ph_board *board;
+	char name[PH_NAME_LEN];
 	struct ph_card *card;
 	unsigned int i;
 	int ret;
@@ -121,14 +122,17 @@ static int ph_card_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	for (i = 0; i < card->nports; i++) {
 		struct ph_port *port = &card->ports[i];
 
+		port->ops = &ph_uart_ops;
 		port->card = card;
 		port->index = i;
 		port->regs = card->base + board->offset + i * board->stride;
 		port->regshift = board->regshift;
-		ret = ph_port_setup(port);
+		/* Stable names: the card's PCI address and the port's index. */
+		snprintf(name, sizeof(name), "%s-%u", pci_name(pdev), i);
+		ret = ph_port_setup(port, name);
 		if (ret)
 			goto err_ports;
-		ret = ph_port_register(port);
+		ret = ph_port_register(port, &pdev->dev, name);
 		if (ret) {
 			ph_port_teardown(port);
 			goto err_ports;

@@ -22,10 +22,21 @@
 #endif
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 4, 0)
-/* 6.4 dropped the owner argument of class_create(). */
+/* 6.4 dropped the owner argument of class_create(), made classes const. */
 #define ph_class_create(name)	class_create(THIS_MODULE, name)
+#define PH_CLASS_CONST
 #else
 #define ph_class_create(name)	class_create(name)
+#define PH_CLASS_CONST		const
+#endif
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 6, 0)
+/* 6.6 made the received bytes and flags u8, and their count a size_t. */
+#define PH_LDISC_RX_ARGS	struct tty_struct *tty, const unsigned char *cp, \
+				const char *fp, int count
+#else
+#define PH_LDISC_RX_ARGS	struct tty_struct *tty, const u8 *cp, \
+				const u8 *fp, size_t count
 #endif
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 16, 0)

@@ -21,6 +21,7 @@
 #include <linux/log2.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <net/netlink.h>
 
 #include "persohub.h"
 
@@ -170,7 +171,89 @@ static void ph_port_queue_txbuf(struct ph_port *port, struct ph_txbuf *tb)
 		return;
 	}
 	list_add_tail(&tb->node, &port->txq);
-	ph_uart_start_tx(port);
+	port->ops->start_tx(port);
+}
+
+/*
+ * Move up to @room bytes of the frames queued on @port into @buf, for its
+ * backend to send. Hub lock held. Returns the number of bytes.
+ */
+unsigned int ph_port_tx_take(struct ph_port *port, u8 *buf, unsigned int room)
+{
+	struct ph_txbuf *tb;
+	unsigned int n = 0, k;
+
+	lockdep_assert_held(&ph_hub.lock);
+	while (n < room) {
+		tb = list_first_entry_or_null(&port->txq, struct ph_txbuf, node);
+		if (!tb)
+			break;
+		k = min(room - n, tb->len - tb->pos);
+		memcpy(buf + n, tb->data + tb->pos, k);
+		tb->pos += k;
+		n += k;
+		if (tb->pos == tb->len) {
+			list_del(&tb->node);
+			port->stats.tx_frames++;
+			kfree_sensitive(tb);
+		}
+	}
+	port->stats.tx_bytes += n;
+	return n;
+}
+
+/*
+ * One byte received on @port, from its backend's receive path (the card's
+ * interrupt, the tty's receive work). Hub lock held.
+ */
+void ph_port_rx_byte(struct ph_port *port, u8 c)
+{
+	enum ph_rx_event ev;
+
+	lockdep_assert_held(&ph_hub.lock);
+	port->stats.rx_bytes++;
+	if (port->settling) {
+		/* Not quiet yet: the settle time starts again. */
+		port->deadline = jiffies + msecs_to_jiffies(port->settle_ms);
+		mod_timer(&port->timer, port->deadline);
+	}
+	ev = ph_deframer_feed(&port->rx, c);
+	switch (ev) {
+	case PH_RX_NONE:
+		break;
+	case PH_RX_FRAME:
+		port->stats.rx_frames++;
+		ph_hub_rx_frame(port, port->rx.buf,
+				ph_deframer_payload_len(&port->rx));
+		ph_deframer_release(&port->rx);
+		break;
+	case PH_RX_BAD_FCS:
+		port->stats.fcs_errors++;
+		break;
+	case PH_RX_TOO_SHORT:
+		port->stats.frame_too_short++;
+		break;
+	case PH_RX_TOO_LONG:
+		port->stats.frame_too_long++;
+		break;
+	case PH_RX_ABORT:
+		port->stats.frame_aborts++;
+		break;
+	}
+}
+
+/* Line settings any backend can check: 0, or why they cannot be. */
+int ph_line_check_common(const struct ph_line *line, u32 max_baud)
+{
+	if (line->baud < 50 || line->baud > max_baud)
+		return -ERANGE;
+	if (line->data_bits < 5 || line->data_bits > 8)
+		return -EINVAL;
+	if (line->stop_bits != 1 && line->stop_bits != 2)
+		return -EINVAL;
+	if (!line->parity || !strchr("noems", line->parity))
+		return -EINVAL;
+	return 0;
 }
 
 /* Queue one frame for transmission on @port. Caller holds ph_hub.lock. */
@@ -770,7 +853,7 @@ static int ph_port_change_ok(struct ph_port *port,
 			return -EBUSY;
 	}
 	if (ch->set & PH_CHG_LINE)
-		return ph_uart_check_line(port, &ch->line);
+		return port->ops->check_line(port, &ch->line);
 	return 0;
 }
 
@@ -828,7 +911,7 @@ int ph_port_change(struct ph_port *port, const struct ph_port_change *ch)
 	if (ch->set & PH_CHG_NAME)
 		strscpy(port->name, ch->name, sizeof(port->name));
 	if (ch->set & PH_CHG_LINE)
-		ph_uart_set_line(port, &ch->line);
+		port->line = ch->line;
 	if (ch->set & PH_CHG_MAX_PAYLOAD) {
 		old_buf = port->rxbuf;
 		port->rxbuf = buf;
@@ -864,6 +947,9 @@ int ph_port_change(struct ph_port *port, const struct ph_port_change *ch)
 	ph_hub_match();
 	spin_unlock_irq(&ph_hub.lock);
 
+	/* The hardware last: a tty's line settings sleep. */
+	if ((ch->set & PH_CHG_LINE) && port->ops->set_line)
+		port->ops->set_line(port);
 	if (leaves_station)
 		ph_station_dev_destroy(port);
 	kfree_sensitive(old_buf);
@@ -1041,7 +1127,8 @@ struct ph_port *ph_user_server_add(const char *name, u32 timeout_ms)
 	if (!srv)
 		return ERR_PTR(-ENOMEM);
 	srv->user = true;
-	ret = ph_port_setup(srv);
+	srv->ops = &ph_user_ops;
+	ret = ph_port_setup(srv, NULL);
 	if (ret) {
 		kfree(srv);
 		return ERR_PTR(ret);
@@ -1129,7 +1216,11 @@ void ph_user_release(struct ph_port *st, const void *holder)
 	spin_unlock_irq(&ph_hub.lock);
 }
 
-int ph_port_setup(struct ph_port *port)
+/*
+ * Make @port known to the hub, named @name (a stable name of its hardware)
+ * or, for a userspace server, by its caller.
+ */
+int ph_port_setup(struct ph_port *port, const char *name)
 {
 	unsigned int n;
 	int ret;
@@ -1164,11 +1255,9 @@ int ph_port_setup(struct ph_port *port)
 	 * Stable default name: card address and port index, made unique if
 	 * a userspace server or a renamed port took it first.
 	 */
-	snprintf(port->name, sizeof(port->name), "%s-%u",
-		 pci_name(port->card->pdev), port->index);
+	strscpy(port->name, name, sizeof(port->name));
 	for (n = 1; ph_port_find_name(port->name); n++)
-		snprintf(port->name, sizeof(port->name), "%s-%u.%u",
-			 pci_name(port->card->pdev), port->index, n);
+		snprintf(port->name, sizeof(port->name), "%s.%u", name, n);
 	list_add_tail(&port->hub_node, &ph_hub.ports);
 	spin_unlock_irq(&ph_hub.lock);
 	return 0;
@@ -1229,3 +1318,26 @@ void ph_hub_exit(void)
 	WARN_ON(!list_empty(&ph_hub.waiting));
 	ida_destroy(&ph_hub.port_ida);
 }
+
+/* Userspace servers: no line, nothing to send; the station device serves. */
+static int ph_user_check_line(const struct ph_port *port,
+			      const struct ph_line *line)
+{
+	return -EOPNOTSUPP;
+}
+
+static void ph_user_start_tx(struct ph_port *port)
+{
+}
+
+static int ph_user_fill(struct sk_buff *skb, const struct ph_port *port)
+{
+	return nla_put_flag(skb, PERSOHUB_A_PORT_USER) ? -EMSGSIZE : 0;
+}
+
+const struct ph_port_ops ph_user_ops = {
+	.name = "user",
+	.check_line = ph_user_check_line,
+	.start_tx = ph_user_start_tx,
+	.fill = ph_user_fill,
+};

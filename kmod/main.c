@@ -18,9 +18,13 @@ static int __init ph_init(void)
 
 	ph_hub_init();
 
-	ret = ph_sysfs_init();
+	ret = ph_tty_init();
 	if (ret)
 		goto err_hub;
+
+	ret = ph_sysfs_init();
+	if (ret)
+		goto err_tty;
 
 	ret = ph_chardev_init();
 	if (ret)
@@ -43,6 +47,8 @@ err_chardev:
 	ph_chardev_exit();
 err_sysfs:
 	ph_sysfs_exit();
+err_tty:
+	ph_tty_exit();
 err_hub:
 	ph_hub_exit();
 	return ret;
@@ -50,11 +56,13 @@ err_hub:
 
 static void __exit ph_exit(void)
 {
+	ph_tty_detach_all();
 	ph_card_exit();
 	ph_netlink_exit();
 	ph_hub_exit();
 	ph_chardev_exit();
 	ph_sysfs_exit();
+	ph_tty_exit();
 	pr_info("unloaded\n");
 }
 

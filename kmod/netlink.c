@@ -87,6 +87,12 @@ static const struct nla_policy ph_probe_policy[PERSOHUB_A_PAYLOAD + 1] = {
 	[PERSOHUB_A_PAYLOAD] = { .type = NLA_BINARY, .len = PH_PAYLOAD_MAX },
 };
 
+static const struct nla_policy ph_tty_policy[PERSOHUB_A_PORT_TTY + 1] = {
+	PH_PORT_SELECT,
+	[PERSOHUB_A_PORT_TTY] = { .type = NLA_NUL_STRING,
+				  .len = PH_NAME_LEN - 1 },
+};
+
 static const char ph_parity_chars[] = "noems";
 
 /* Fill the attributes of one port. Caller holds ph_hub.lock. */
@@ -107,12 +113,12 @@ static int ph_nl_fill_port(struct sk_buff *skb, struct ph_port *port)
 	    nla_put_u32(skb, PERSOHUB_A_PORT_QUEUE, port->outstanding) ||
 	    nla_put_u32(skb, PERSOHUB_A_PORT_SETTLE_MS, port->settle_ms))
 		return -EMSGSIZE;
+	if (nla_put_string(skb, PERSOHUB_A_PORT_BACKEND, port->ops->name) ||
+	    port->ops->fill(skb, port))
+		return -EMSGSIZE;
 	if (port->user)
-		return nla_put_flag(skb, PERSOHUB_A_PORT_USER) ? -EMSGSIZE : 0;
-	if (nla_put_string(skb, PERSOHUB_A_PORT_CARD,
-			   pci_name(port->card->pdev)) ||
-	    nla_put_u32(skb, PERSOHUB_A_PORT_INDEX, port->index) ||
-	    nla_put_u32(skb, PERSOHUB_A_PORT_BAUD, port->line.baud) ||
+		return 0;
+	if (nla_put_u32(skb, PERSOHUB_A_PORT_BAUD, port->line.baud) ||
 	    nla_put_u32(skb, PERSOHUB_A_PORT_DATA_BITS, port->line.data_bits) ||
 	    nla_put_u32(skb, PERSOHUB_A_PORT_STOP_BITS, port->line.stop_bits) ||
 	    nla_put_u32(skb, PERSOHUB_A_PORT_PARITY,
@@ -333,7 +339,7 @@ static int ph_nl_port_set_check(struct genl_info *info, struct ph_port *port,
 			ph_parity_chars[nla_get_u32(attrs[PERSOHUB_A_PORT_PARITY])];
 	if (attrs[PERSOHUB_A_PORT_BAUD] || attrs[PERSOHUB_A_PORT_DATA_BITS] ||
 	    attrs[PERSOHUB_A_PORT_STOP_BITS] || attrs[PERSOHUB_A_PORT_PARITY]) {
-		ret = ph_uart_check_line(port, line);
+		ret = port->ops->check_line(port, line);
 		if (ret == -EOPNOTSUPP) {
 			GENL_SET_ERR_MSG(info,
 					 "a userspace server has no serial line");
@@ -628,6 +634,67 @@ static int ph_nl_user_server_del_doit(struct sk_buff *skb,
 	return 0;
 }
 
+static int ph_nl_port_add_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tty = info->attrs[PERSOHUB_A_PORT_TTY];
+	struct sk_buff *msg;
+	void *hdr;
+	int id;
+
+	if (GENL_REQ_ATTR_CHECK(info, PERSOHUB_A_PORT_TTY))
+		return -EINVAL;
+	msg = nlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	id = ph_tty_attach(nla_data(tty));
+	if (id < 0) {
+		nlmsg_free(msg);
+		if (id == -ENODEV)
+			NL_SET_ERR_MSG_ATTR(info->extack, tty, "no such tty");
+		else if (id == -EBUSY)
+			NL_SET_ERR_MSG_ATTR(info->extack, tty,
+					    "tty open elsewhere");
+		else if (id == -EEXIST)
+			NL_SET_ERR_MSG_ATTR(info->extack, tty,
+					    "tty attached already");
+		return id;
+	}
+	hdr = genlmsg_put_reply(msg, info, &ph_nl_family, 0,
+				info->genlhdr->cmd);
+	if (!hdr || nla_put_u32(msg, PERSOHUB_A_PORT_ID, id)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static int ph_nl_port_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **attrs = info->attrs;
+	char name[PH_NAME_LEN];
+	struct ph_port *port;
+	int ret;
+
+	if (attrs[PERSOHUB_A_PORT_TTY]) {
+		nla_strscpy(name, attrs[PERSOHUB_A_PORT_TTY], sizeof(name));
+	} else {
+		spin_lock_irq(&ph_hub.lock);
+		port = ph_nl_port(info);
+		if (!IS_ERR(port))
+			strscpy(name, port->name, sizeof(name));
+		spin_unlock_irq(&ph_hub.lock);
+		if (IS_ERR(port))
+			return PTR_ERR(port);
+	}
+	ret = ph_tty_detach(name);
+	if (ret == -EOPNOTSUPP)
+		GENL_SET_ERR_MSG(info, "not a tty port");
+	else if (ret == -ENODEV)
+		GENL_SET_ERR_MSG(info, "no such tty port");
+	return ret;
+}
+
 /* Dump every request not answered yet; cb->args[0]: how many sent. */
 static int ph_nl_request_get_dumpit(struct sk_buff *skb,
 				    struct netlink_callback *cb)
@@ -739,6 +806,20 @@ static const struct genl_ops ph_nl_ops[] = {
 		.doit = ph_nl_ctrl_keepalive_doit,
 		.flags = GENL_ADMIN_PERM,
 	},
+	{
+		.cmd = PERSOHUB_CMD_PORT_ADD,
+		.doit = ph_nl_port_add_doit,
+		.policy = ph_tty_policy,
+		.maxattr = ARRAY_SIZE(ph_tty_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PERSOHUB_CMD_PORT_DEL,
+		.doit = ph_nl_port_del_doit,
+		.policy = ph_tty_policy,
+		.maxattr = ARRAY_SIZE(ph_tty_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
 };
 
 static struct genl_family ph_nl_family __ro_after_init = {
@@ -783,8 +864,10 @@ static size_t ph_nl_event_size(u8 cmd)
 	case PERSOHUB_CMD_CTRL_CHANGED:
 		return nla_total_size(sizeof(u8));
 	case PERSOHUB_CMD_PORT_CHANGED:
-		/* ph_nl_fill_port(): two names, the flag, the numbers */
-		return 2 * nla_total_size(PH_NAME_LEN) + nla_total_size(0) +
+		/* ph_nl_fill_port(): three names, the backend, the flag,
+		 * the numbers
+		 */
+		return 4 * nla_total_size(PH_NAME_LEN) + nla_total_size(0) +
 		       16 * u32a;
 	}
 	return NLMSG_DEFAULT_SIZE;

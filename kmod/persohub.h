@@ -92,8 +92,38 @@ struct ph_line {
 };
 
 struct ph_card;
+struct ph_port;
 struct ph_request;
 struct ph_station_dev;
+struct ph_tty;
+struct sk_buff;
+
+/**
+ * struct ph_port_ops - what a port's backend does for the hub
+ * @name: the backend, as sysfs "backend" shows it ("uart", "tty", "user")
+ * @check_line: can the port run with these line settings? 0 or why not
+ * @set_line: apply port->line to the hardware; called with cfg_lock held
+ *	and the hub lock not held: it may sleep
+ * @start_tx: frames were queued on port->txq: send them. Hub lock held,
+ *	any context: it must not sleep
+ * @fill: the netlink attributes saying which hardware the port is
+ *
+ * The hub sees a port only through these: it never touches a register or
+ * a tty. A backend receives bytes in its own context and hands each to
+ * ph_port_rx_byte() under the hub lock.
+ */
+struct ph_port_ops {
+	const char *name;
+	int (*check_line)(const struct ph_port *port,
+			  const struct ph_line *line);
+	void (*set_line)(struct ph_port *port);
+	void (*start_tx)(struct ph_port *port);
+	int (*fill)(struct sk_buff *skb, const struct ph_port *port);
+};
+
+extern const struct ph_port_ops ph_uart_ops;
+extern const struct ph_port_ops ph_tty_ops;
+extern const struct ph_port_ops ph_user_ops;
 
 struct ph_txbuf {
 	struct list_head node;
@@ -103,7 +133,8 @@ struct ph_txbuf {
 };
 
 struct ph_port {
-	struct ph_card *card;
+	const struct ph_port_ops *ops;	/* its backend */
+	struct ph_card *card;		/* uart: its card */
 	unsigned int index;		/* on its card */
 	u32 id;				/* hub-wide, for netlink; from 1 */
 	struct list_head hub_node;	/* ph_hub.ports */
@@ -281,11 +312,17 @@ void ph_card_exit(void);
 bool ph_uart_present(void __iomem *regs, unsigned int regshift);
 void ph_uart_startup(struct ph_port *port);
 void ph_uart_shutdown(struct ph_port *port);
-int ph_uart_check_line(const struct ph_port *port, const struct ph_line *line);
-int ph_uart_set_line(struct ph_port *port, const struct ph_line *line);
 bool ph_uart_interrupt(struct ph_port *port);
-void ph_uart_start_tx(struct ph_port *port);
 unsigned int ph_uart_max_baud(const struct ph_port *port);
+
+/* tty.c */
+int ph_tty_init(void);
+void ph_tty_exit(void);
+int ph_tty_attach(const char *name);
+int ph_tty_detach(const char *name);
+void ph_tty_detach_all(void);
+const char *ph_tty_name(const struct ph_port *port);
+int ph_line_check_common(const struct ph_line *line, u32 max_baud);
 
 /* hub.c */
 struct ph_port *ph_port_find_id(u32 id);
@@ -304,7 +341,10 @@ int ph_user_response(struct ph_port *st, const void *holder, u64 req_id,
 void ph_user_release(struct ph_port *st, const void *holder);
 void ph_hub_init(void);
 void ph_hub_exit(void);
-int ph_port_setup(struct ph_port *port);
+int ph_port_setup(struct ph_port *port, const char *name);
+void ph_port_rx_byte(struct ph_port *port, u8 c);
+unsigned int ph_port_tx_take(struct ph_port *port, u8 *buf,
+			     unsigned int room);
 void ph_port_teardown(struct ph_port *port);
 void ph_hub_rx_frame(struct ph_port *port, const u8 *data, u16 len);
 void ph_hub_port_dead(struct ph_port *port);
@@ -334,7 +374,8 @@ void ph_station_dev_wake(struct ph_port *port);
 /* sysfs.c */
 int ph_sysfs_init(void);
 void ph_sysfs_exit(void);
-int ph_port_register(struct ph_port *port);
+int ph_port_register(struct ph_port *port, struct device *parent,
+		     const char *devname);
 void ph_port_unregister(struct ph_port *port);
 
 #endif /* PERSOHUB_H */

@@ -110,6 +110,20 @@ static ssize_t card_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(card);
 
+static ssize_t backend_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%s\n", ph_to_port(dev)->ops->name);
+}
+static DEVICE_ATTR_RO(backend);
+
+static ssize_t tty_show(struct device *dev, struct device_attribute *attr,
+			char *buf)
+{
+	return sysfs_emit(buf, "%s\n", ph_tty_name(ph_to_port(dev)));
+}
+static DEVICE_ATTR_RO(tty);
+
 static ssize_t port_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
 {
@@ -271,8 +285,10 @@ static struct attribute *ph_port_attrs[] = {
 	&dev_attr_role.attr,
 	&dev_attr_state.attr,
 	&dev_attr_name.attr,
+	&dev_attr_backend.attr,
 	&dev_attr_card.attr,
 	&dev_attr_port.attr,
+	&dev_attr_tty.attr,
 	&dev_attr_id.attr,
 	&dev_attr_parity.attr,
 	&dev_attr_max_payload.attr,
@@ -285,8 +301,22 @@ static struct attribute *ph_port_attrs[] = {
 	NULL,
 };
 
+/* card and port on card ports, tty on tty ports; the rest on all. */
+static umode_t ph_port_attr_visible(struct kobject *kobj,
+				    struct attribute *attr, int n)
+{
+	struct ph_port *port = ph_to_port(kobj_to_dev(kobj));
+
+	if (attr == &dev_attr_card.attr || attr == &dev_attr_port.attr)
+		return port->ops == &ph_uart_ops ? attr->mode : 0;
+	if (attr == &dev_attr_tty.attr)
+		return port->ops == &ph_tty_ops ? attr->mode : 0;
+	return attr->mode;
+}
+
 static const struct attribute_group ph_port_group = {
 	.attrs = ph_port_attrs,
+	.is_visible = ph_port_attr_visible,
 };
 
 /* Counters: one show for all, named and placed by ph_stat_descs. */
@@ -322,14 +352,14 @@ static const struct attribute_group *ph_port_groups[] = {
 	NULL,
 };
 
-int ph_port_register(struct ph_port *port)
+/* /sys/class/persohub/@devname, under @parent (its card) if any. */
+int ph_port_register(struct ph_port *port, struct device *parent,
+		     const char *devname)
 {
 	struct device *dev;
 
-	dev = device_create_with_groups(ph_class, &port->card->pdev->dev,
-					MKDEV(0, 0), port, ph_port_groups,
-					"%s-%u", pci_name(port->card->pdev),
-					port->index);
+	dev = device_create_with_groups(ph_class, parent, MKDEV(0, 0), port,
+					ph_port_groups, "%s", devname);
 	if (IS_ERR(dev))
 		return PTR_ERR(dev);
 	port->dev = dev;
@@ -342,10 +372,54 @@ void ph_port_unregister(struct ph_port *port)
 	port->dev = NULL;
 }
 
+/*
+ * /sys/class/persohub/attach and detach: a tty's name as /dev has it
+ * (ttyUSB0, ttyS4), one per write. Root only (0200).
+ */
+static int ph_tty_name_arg(const char *buf, size_t len, char *name,
+			   size_t size)
+{
+	if (len >= size)
+		return -EINVAL;
+	memcpy(name, buf, len);
+	name[len] = '\0';
+	strim(name);
+	return *name ? 0 : -EINVAL;
+}
+
+static ssize_t attach_store(PH_CLASS_CONST struct class *class,
+			    PH_CLASS_CONST struct class_attribute *attr,
+			    const char *buf, size_t len)
+{
+	char name[PH_NAME_LEN];
+	int ret;
+
+	ret = ph_tty_name_arg(buf, len, name, sizeof(name));
+	if (!ret)
+		ret = ph_tty_attach(strim(name));
+	return ret < 0 ? ret : len;
+}
+static CLASS_ATTR_WO(attach);
+
+static ssize_t detach_store(PH_CLASS_CONST struct class *class,
+			    PH_CLASS_CONST struct class_attribute *attr,
+			    const char *buf, size_t len)
+{
+	char name[PH_NAME_LEN];
+	int ret;
+
+	ret = ph_tty_name_arg(buf, len, name, sizeof(name));
+	if (!ret)
+		ret = ph_tty_detach(strim(name));
+	return ret ? ret : len;
+}
+static CLASS_ATTR_WO(detach);
+
 int ph_sysfs_init(void)
 {
 	struct ph_stat_attr *sa;
 	unsigned int i;
+	int ret;
 
 	for (i = 0; i < ARRAY_SIZE(ph_stat_attrs); i++) {
 		sa = &ph_stat_attrs[i];
@@ -357,7 +431,16 @@ int ph_sysfs_init(void)
 		ph_stat_attr_list[i] = &sa->attr.attr;
 	}
 	ph_class = ph_class_create("persohub");
-	return PTR_ERR_OR_ZERO(ph_class);
+	if (IS_ERR(ph_class))
+		return PTR_ERR(ph_class);
+	ret = class_create_file(ph_class, &class_attr_attach);
+	if (!ret)
+		ret = class_create_file(ph_class, &class_attr_detach);
+	if (ret) {
+		class_destroy(ph_class);
+		return ret;
+	}
+	return 0;
 }
 
 void ph_sysfs_exit(void)

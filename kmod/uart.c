@@ -13,6 +13,7 @@
 #include <linux/io.h>
 #include <linux/jiffies.h>
 #include <linux/serial_reg.h>
+#include <net/netlink.h>
 
 #include "persohub.h"
 
@@ -80,44 +81,40 @@ static unsigned int ph_line_divisor(const struct ph_port *port,
 }
 
 /* Can @port run with @line? 0, or why not. */
-int ph_uart_check_line(const struct ph_port *port, const struct ph_line *line)
+static int ph_uart_check_line(const struct ph_port *port,
+			      const struct ph_line *line)
 {
 	unsigned int div;
+	int ret;
 
-	if (port->user)
-		return -EOPNOTSUPP;
-	if (line->baud < 50 || line->baud > ph_uart_max_baud(port))
-		return -ERANGE;
-	if (line->data_bits < 5 || line->data_bits > 8)
-		return -EINVAL;
-	if (line->stop_bits != 1 && line->stop_bits != 2)
-		return -EINVAL;
-	if (!line->parity || !strchr("noems", line->parity))
-		return -EINVAL;
+	ret = ph_line_check_common(line, ph_uart_max_baud(port));
+	if (ret)
+		return ret;
 	div = ph_line_divisor(port, line);
 	if (!div || div > 0xffff)
 		return -ERANGE;
 	return 0;
 }
 
-int ph_uart_set_line(struct ph_port *port, const struct ph_line *line)
+/* Program port->line into the UART. Hub lock held. */
+static void ph_uart_program_line(struct ph_port *port)
 {
-	unsigned int div;
-	int ret;
+	unsigned int div = ph_line_divisor(port, &port->line);
 
-	ret = ph_uart_check_line(port, line);
-	if (ret)
-		return ret;
-	div = ph_line_divisor(port, line);
-	port->line = *line;
-	port->lcr = ph_line_lcr(line);
+	port->lcr = ph_line_lcr(&port->line);
 	if (port->dead)
-		return 0;
+		return;
 	ph_out(port, UART_LCR, port->lcr | UART_LCR_DLAB);
 	ph_out(port, UART_DLL, div & 0xff);
 	ph_out(port, UART_DLM, div >> 8);
 	ph_out(port, UART_LCR, port->lcr);
-	return 0;
+}
+
+static void ph_uart_set_line(struct ph_port *port)
+{
+	spin_lock_irq(&ph_hub.lock);
+	ph_uart_program_line(port);
+	spin_unlock_irq(&ph_hub.lock);
 }
 
 void ph_uart_startup(struct ph_port *port)
@@ -128,7 +125,7 @@ void ph_uart_startup(struct ph_port *port)
 	ph_out(port, UART_FCR, UART_FCR_ENABLE_FIFO);
 	ph_out(port, UART_FCR, UART_FCR_ENABLE_FIFO | UART_FCR_CLEAR_RCVR |
 	       UART_FCR_CLEAR_XMIT | UART_FCR_TRIGGER_1);
-	ph_uart_set_line(port, &port->line);
+	ph_uart_program_line(port);
 	ph_out(port, UART_MCR, UART_MCR_DTR | UART_MCR_RTS | UART_MCR_OUT2);
 	/*
 	 * Clear anything pending before interrupts are enabled; bounded, as
@@ -164,41 +161,6 @@ static void ph_uart_count_errors(struct ph_port *port, u8 lsr)
 		port->stats.framing_errors++;
 }
 
-static void ph_uart_rx_byte(struct ph_port *port, u8 c)
-{
-	enum ph_rx_event ev;
-
-	port->stats.rx_bytes++;
-	if (port->settling) {
-		/* Not quiet yet: the settle time starts again. */
-		port->deadline = jiffies + msecs_to_jiffies(port->settle_ms);
-		mod_timer(&port->timer, port->deadline);
-	}
-	ev = ph_deframer_feed(&port->rx, c);
-	switch (ev) {
-	case PH_RX_NONE:
-		break;
-	case PH_RX_FRAME:
-		port->stats.rx_frames++;
-		ph_hub_rx_frame(port, port->rx.buf,
-				ph_deframer_payload_len(&port->rx));
-		ph_deframer_release(&port->rx);
-		break;
-	case PH_RX_BAD_FCS:
-		port->stats.fcs_errors++;
-		break;
-	case PH_RX_TOO_SHORT:
-		port->stats.frame_too_short++;
-		break;
-	case PH_RX_TOO_LONG:
-		port->stats.frame_too_long++;
-		break;
-	case PH_RX_ABORT:
-		port->stats.frame_aborts++;
-		break;
-	}
-}
-
 static void ph_uart_rx(struct ph_port *port, u8 lsr)
 {
 	unsigned int budget = 256;
@@ -216,7 +178,7 @@ static void ph_uart_rx(struct ph_port *port, u8 lsr)
 			ph_in(port, UART_RX);
 			ph_deframer_reset(&port->rx);
 		} else {
-			ph_uart_rx_byte(port, ph_in(port, UART_RX));
+			ph_port_rx_byte(port, ph_in(port, UART_RX));
 		}
 		lsr = ph_in(port, UART_LSR);
 	} while ((lsr & UART_LSR_DR) && --budget);
@@ -224,24 +186,13 @@ static void ph_uart_rx(struct ph_port *port, u8 lsr)
 
 static void ph_uart_tx(struct ph_port *port)
 {
-	unsigned int room = PH_UART_FIFO;
-	struct ph_txbuf *tb;
+	u8 buf[PH_UART_FIFO];
+	unsigned int i, n;
 
-	while (room) {
-		tb = list_first_entry_or_null(&port->txq, struct ph_txbuf, node);
-		if (!tb)
-			break;
-		while (room && tb->pos < tb->len) {
-			ph_out(port, UART_TX, tb->data[tb->pos++]);
-			port->stats.tx_bytes++;
-			room--;
-		}
-		if (tb->pos == tb->len) {
-			list_del(&tb->node);
-			port->stats.tx_frames++;
-			kfree_sensitive(tb);
-		}
-	}
+	n = ph_port_tx_take(port, buf, sizeof(buf));
+	for (i = 0; i < n; i++)
+		ph_out(port, UART_TX, buf[i]);
+	memzero_explicit(buf, n);
 	if (list_empty(&port->txq) && (port->ier & UART_IER_THRI)) {
 		port->ier &= ~UART_IER_THRI;
 		ph_out(port, UART_IER, port->ier);
@@ -249,7 +200,7 @@ static void ph_uart_tx(struct ph_port *port)
 }
 
 /* Called after a frame was queued: send now if the UART is idle. */
-void ph_uart_start_tx(struct ph_port *port)
+static void ph_uart_start_tx(struct ph_port *port)
 {
 	if (port->dead || (port->ier & UART_IER_THRI))
 		return;
@@ -279,3 +230,20 @@ bool ph_uart_interrupt(struct ph_port *port)
 		ph_uart_tx(port);
 	return true;
 }
+
+static int ph_uart_fill(struct sk_buff *skb, const struct ph_port *port)
+{
+	if (nla_put_string(skb, PERSOHUB_A_PORT_CARD,
+			   pci_name(port->card->pdev)) ||
+	    nla_put_u32(skb, PERSOHUB_A_PORT_INDEX, port->index))
+		return -EMSGSIZE;
+	return 0;
+}
+
+const struct ph_port_ops ph_uart_ops = {
+	.name = "uart",
+	.check_line = ph_uart_check_line,
+	.set_line = ph_uart_set_line,
+	.start_tx = ph_uart_start_tx,
+	.fill = ph_uart_fill,
+};

@@ -87,6 +87,13 @@
  *	attach, a keepalive) for as long; a controller that holds requests
  *	back sends this more often than ctrl_grace_ms. -ENOENT if the sender
  *	is not the controller. Admin.
+ * @PERSOHUB_CMD_PORT_ADD: attach a tty (%PERSOHUB_A_PORT_TTY, its name in
+ *	/dev: ttyUSB0, ttyS4) as a port of the tty backend; the reply holds
+ *	its %PERSOHUB_A_PORT_ID. -ENODEV: no such tty; -EBUSY: it is open
+ *	elsewhere; -EEXIST: attached already. Admin.
+ * @PERSOHUB_CMD_PORT_DEL: detach a tty port (%PERSOHUB_A_PORT_TTY, or the
+ *	port's id or name); its requests end as when its hardware goes.
+ *	-EOPNOTSUPP for a port of another backend. Admin.
  * @__PERSOHUB_CMD_MAX: one past the last command
  * @PERSOHUB_CMD_MAX: the last command
  */
@@ -109,6 +116,8 @@ enum persohub_cmd {
 	PERSOHUB_CMD_CTRL_CHANGED,
 	PERSOHUB_CMD_SERVER_PROBE,
 	PERSOHUB_CMD_CTRL_KEEPALIVE,
+	PERSOHUB_CMD_PORT_ADD,
+	PERSOHUB_CMD_PORT_DEL,
 
 	__PERSOHUB_CMD_MAX,
 	PERSOHUB_CMD_MAX = __PERSOHUB_CMD_MAX - 1
@@ -156,6 +165,10 @@ enum persohub_cmd {
  *	quiet after an answer before the server takes the next request, 0 to
  *	10000 (default 0); frames in that time are unexpected (a second
  *	answer) and drop
+ * @PERSOHUB_A_PORT_BACKEND: string, the port's backend: "uart" (a card
+ *	persohub drives), "tty" (a tty through persohub's line discipline)
+ *	or "user" (a userspace server)
+ * @PERSOHUB_A_PORT_TTY: string, tty ports: the tty's name in /dev
  * @__PERSOHUB_A_MAX: one past the last attribute
  * @PERSOHUB_A_MAX: the last attribute
  */
@@ -192,6 +205,8 @@ enum persohub_attr {
 	PERSOHUB_A_PAYLOAD,
 	PERSOHUB_A_HUB_EVENTS_DROPPED,
 	PERSOHUB_A_PORT_SETTLE_MS,
+	PERSOHUB_A_PORT_BACKEND,
+	PERSOHUB_A_PORT_TTY,
 
 	__PERSOHUB_A_MAX,
 	PERSOHUB_A_MAX = __PERSOHUB_A_MAX - 1
