@@ -7,6 +7,8 @@
 # arguments; the answer is res.TAG.kv (report), res.TAG.rc (exit status),
 # res.TAG.log (output) and last done.TAG. Started by scripts/vm-run --host;
 # ends when the guest creates $PERSOHUB_SHARE/quit (or the runner kills it).
+# The simulator runs in the shared directory: a relative path the guest
+# passes (e.g. --go-file go.1) is /host/go.1 for the guest.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 sim=${SITESIM:-$here/build/sitesim}
@@ -17,8 +19,8 @@ run() {
 	local tag=$1 args
 	args=$(cat "$share/taken.$tag")
 	# shellcheck disable=SC2086 # the guest passes a word list
-	"$sim" --sockdir "$sockdir" --kv "$share/res.$tag.kv" $args \
-		>"$share/res.$tag.log" 2>&1
+	(cd "$share" && exec "$sim" --sockdir "$sockdir" \
+		--kv "$share/res.$tag.kv" $args) >"$share/res.$tag.log" 2>&1
 	echo $? >"$share/res.$tag.rc"
 	touch "$share/done.$tag"
 }

@@ -28,7 +28,18 @@
 #include "frame.h"
 #include "siteproto.h"
 
-#define MAX_PORTS	128
+/*
+ * Port names and their index (the station number in a request, the server
+ * number in a response, the slot in by_index): persohub's cards cCpP, the
+ * tty cards tCpP and the USB serial adapters uN of scripts/vm-run, each
+ * kind in a range of its own.
+ */
+#define MAX_CARDS	16	/* per kind: cCpP and tCpP */
+#define MAX_USB		64	/* uN */
+#define IDX_C		0
+#define IDX_T		(IDX_C + MAX_CARDS * 4)
+#define IDX_U		(IDX_T + MAX_CARDS * 4)
+#define MAX_PORTS	(IDX_U + MAX_USB)
 #define MAX_OUT		64	/* outstanding requests per station */
 #define MAX_LAT		(1 << 20)
 #define TELNET_INIT	12
@@ -49,7 +60,7 @@ struct outreq {
 
 struct port {
 	char name[16];
-	int index;		/* card * 4 + port */
+	int index;		/* port_index() of its name */
 	enum kind kind;
 	int fd;
 	bool connected;
@@ -80,6 +91,8 @@ struct port {
 	uint16_t pending_len;
 	/* raw */
 	uint64_t raw_left;
+	uint64_t expect_left;	/* --expect-raw bytes still to come */
+	uint64_t expect_got, expect_wrong;
 	uint64_t raw_done_ns;	/* when the last raw byte left */
 	/* counters */
 	uint64_t sent, ok, wrong, errors, timeouts, late;
@@ -93,7 +106,7 @@ struct port {
 static struct port ports[MAX_PORTS];
 static unsigned int nports;
 static int epfd;
-static struct port *by_index[MAX_PORTS];	/* card * 4 + port */
+static struct port *by_index[MAX_PORTS];	/* port_index() */
 
 /* One answered request, for --trace and the benchmark figures. */
 struct trace_rec {
@@ -110,7 +123,7 @@ static struct {
 	uint32_t service_us, think_us, timeout_ms;
 	uint64_t seed, key;
 	bool key_set, telnet, expect_errors, service_exp;
-	const char *kv, *wait_file, *done_file, *trace;
+	const char *kv, *wait_file, *go_file, *done_file, *trace;
 	unsigned int max_seconds, connect_timeout, duration;
 } opt = {
 	.requests = 100, .size = 64, .depth = 1, .service_us = 1000,
@@ -149,32 +162,70 @@ static void die(const char *fmt, ...)
 	exit(2);
 }
 
+/* "c1p2", "t0p3", "u4": the port's index, or -1 if not a port name. */
+static int port_index(const char *name)
+{
+	int a, b, n = -1;
+
+	if (sscanf(name, "c%dp%d%n", &a, &b, &n) == 2 && n > 0 &&
+	    !name[n] && a >= 0 && a < MAX_CARDS && b >= 0 && b <= 3)
+		return IDX_C + a * 4 + b;
+	n = -1;
+	if (sscanf(name, "t%dp%d%n", &a, &b, &n) == 2 && n > 0 &&
+	    !name[n] && a >= 0 && a < MAX_CARDS && b >= 0 && b <= 3)
+		return IDX_T + a * 4 + b;
+	n = -1;
+	if (sscanf(name, "u%d%n", &a, &n) == 1 && n > 0 && !name[n] &&
+	    a >= 0 && a < MAX_USB)
+		return IDX_U + a;
+	return -1;
+}
+
+/* The name (and socket) of index @i. */
+static void port_name(int i, char *buf, size_t len)
+{
+	if (i >= IDX_U)
+		snprintf(buf, len, "u%d", i - IDX_U);
+	else if (i >= IDX_T)
+		snprintf(buf, len, "t%dp%d", (i - IDX_T) / 4, (i - IDX_T) % 4);
+	else
+		snprintf(buf, len, "c%dp%d", i / 4, i % 4);
+}
+
+/* The kind of index @i: 'c', 't' or 'u'. */
+static char port_kind(int i)
+{
+	return i >= IDX_U ? 'u' : i >= IDX_T ? 't' : 'c';
+}
+
 static struct port *port_get(const char *name)
 {
 	unsigned int i;
-	int c, p;
-	char end;
+	int idx = port_index(name);
 
-	if (sscanf(name, "c%dp%d%c", &c, &p, &end) != 2 || c < 0 || p < 0 ||
-	    p > 3 || c >= MAX_PORTS / 4)
-		die("bad port name '%s' (want cCpP)", name);
+	if (idx < 0)
+		die("bad port name '%s' (want cCpP or tCpP with C < %d, P < 4, "
+		    "or uN with N < %d)", name, MAX_CARDS, MAX_USB);
 	for (i = 0; i < nports; i++)
-		if (ports[i].index == c * 4 + p)
+		if (ports[i].index == idx)
 			return &ports[i];
 	if (nports == MAX_PORTS)
 		die("too many ports");
-	ports[nports].index = c * 4 + p;
-	by_index[c * 4 + p] = &ports[nports];
-	snprintf(ports[nports].name, sizeof(ports[0].name), "c%dp%d", c, p);
+	ports[nports].index = idx;
+	by_index[idx] = &ports[nports];
+	port_name(idx, ports[nports].name, sizeof(ports[0].name));
 	ports[nports].fd = -1;
 	return &ports[nports++];
 }
 
-/* "c0p0,c0p1" or ranges "c0p0-c1p1", card-major. */
+/*
+ * "c0p0,t0p1,u0" or ranges of one kind "c0p0-c1p1" (card-major),
+ * "t0p0-t0p3", "u0-u3".
+ */
 static void port_list(const char *list, enum kind kind)
 {
 	char buf[1024], *save = NULL, *tok, *dash;
-	int a, b, i, c1, p1, c2, p2;
+	int a, b, i;
 
 	snprintf(buf, sizeof(buf), "%s", list);
 	for (tok = strtok_r(buf, ",", &save); tok;
@@ -182,21 +233,23 @@ static void port_list(const char *list, enum kind kind)
 		dash = strchr(tok, '-');
 		if (dash) {
 			*dash = '\0';
-			if (sscanf(tok, "c%dp%d", &c1, &p1) != 2 ||
-			    sscanf(dash + 1, "c%dp%d", &c2, &p2) != 2)
-				die("bad range '%s-%s'", tok, dash + 1);
-			a = c1 * 4 + p1;
-			b = c2 * 4 + p2;
+			a = port_index(tok);
+			b = port_index(dash + 1);
+			if (a < 0 || b < 0 || a > b ||
+			    port_kind(a) != port_kind(b))
+				die("bad range '%s-%s' (one kind, in order)", tok,
+				    dash + 1);
 		} else {
-			if (sscanf(tok, "c%dp%d", &c1, &p1) != 2)
-				die("bad port '%s'", tok);
-			a = b = c1 * 4 + p1;
+			a = b = port_index(tok);
+			if (a < 0)
+				die("bad port '%s' (want cCpP, tCpP or uN)",
+				    tok);
 		}
 		for (i = a; i <= b; i++) {
 			char n[16];
 			struct port *p;
 
-			snprintf(n, sizeof(n), "c%dp%d", i / 4, i % 4);
+			port_name(i, n, sizeof(n));
 			p = port_get(n);
 			if (p->kind != K_NONE && p->kind != kind)
 				die("%s given two roles", n);
@@ -575,6 +628,18 @@ static void port_rx(struct port *p, const uint8_t *b, size_t n)
 			continue;
 		}
 		p->rx_bytes++;
+		if (p->kind == K_RAW) {
+			/* --expect-raw: the --raw pattern, nothing more */
+			if (p->expect_left) {
+				if (b[i] != 1 + p->expect_got % 0x7c)
+					p->expect_wrong++;
+				p->expect_got++;
+				p->expect_left--;
+			} else {
+				p->expect_wrong++;
+			}
+			continue;
+		}
 		switch (ph_deframer_feed(&p->rx, b[i])) {
 		case PH_RX_FRAME:
 			if (p->kind == K_STATION)
@@ -704,8 +769,14 @@ static void report(FILE *kv, double secs)
 			       (unsigned long long)p->bad_frames,
 			       secs > 0 ? p->busy_ns / 1e7 / secs : 0);
 		} else if (p->kind == K_RAW) {
-			printf("  raw     %-5s wrote %llu bytes\n", p->name,
-			       (unsigned long long)p->tx_bytes);
+			printf("  raw     %-5s wrote %llu bytes, read %llu "
+			       "(%llu wrong)\n", p->name,
+			       (unsigned long long)p->tx_bytes,
+			       (unsigned long long)p->rx_bytes,
+			       (unsigned long long)p->expect_wrong);
+			if (kv)
+				fprintf(kv, "%s.expect_wrong %llu\n", p->name,
+					(unsigned long long)p->expect_wrong);
 		}
 	}
 	qsort(all, nall, sizeof(uint32_t), cmp_u32);
@@ -974,9 +1045,13 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage: sitesim [options]\n"
 "Plays stations and servers at the far end of the test machine's serial\n"
-"ports (Unix sockets DIR/cCpP, see scripts/vm-run --help).\n"
+"ports (Unix sockets DIR/NAME, see scripts/vm-run --help). A port is named\n"
+"cCpP (persohub's card C, port P), tCpP (tty card C, port P: a ttyS in the\n"
+"guest) or uN (USB serial adapter N: a ttyUSB, plugged in only while\n"
+"connected), C < 16, P < 4, N < 64; every PORT and LIST below takes them.\n"
 "  --sockdir DIR        sockets (default $PERSOHUB_SOCKDIR)\n"
-"  --stations LIST      station ports: c0p0,c0p1 or ranges c0p0-c1p1\n"
+"  --stations LIST      station ports: c0p0,t0p1,u0 or ranges of one kind\n"
+"                       c0p0-c1p1, t0p0-t0p3, u0-u3\n"
 "  --servers LIST       server ports\n"
 "  --requests N         requests per station (default 100)\n"
 "  --duration S         stop sending new requests after S seconds\n"
@@ -996,7 +1071,10 @@ static void usage(FILE *f)
 "  --biterr PORT        every 4th request with one bit flipped (the hub\n"
 "                       drops it; the station expects no answer)\n"
 "  --reconnect PORT     drop and reopen the line every 5 requests\n"
-"  --raw PORT=N         write N bytes (0x01..0x7c) to PORT\n"
+"  --raw PORT=N         write N bytes (0x01..0x7c, repeated) to PORT\n"
+"  --expect-raw PORT=N  read N bytes from PORT, which must be that same\n"
+"                       pattern (from its start); fails on any other byte\n"
+"                       or if they do not all come\n"
 "  --telnet             sockets speak telnet (vm-run --telnet)\n"
 "  --seed S             replay a run (printed every run)\n"
 "  --key K              response key (default derived from the seed)\n"
@@ -1005,7 +1083,10 @@ static void usage(FILE *f)
 "  --trace FILE         one line per answered request (times in us from the\n"
 "                       first request): station server sent srv_in done\n"
 "                       service added; and bench.* figures in the report\n"
-"  --wait-file PATH     start when PATH exists\n"
+"  --wait-file PATH     start when PATH exists (before connecting)\n"
+"  --go-file PATH       connect every port, then wait until PATH exists\n"
+"                       before the first byte (uN: the guest sees its\n"
+"                       adapter, opens it, then creates PATH)\n"
 "  --done-file PATH     create PATH when finished\n"
 "  --max-seconds N      give up after N s (default 120)\n"
 "  --connect-timeout N  keep trying sockets for N s (default 30)\n"
@@ -1020,7 +1101,7 @@ static void parse(int argc, char **argv)
 	       O_SIZE_MAX, O_DEPTH, O_THINK, O_SERVICE, O_TIMEOUT, O_MODE,
 	       O_NOISE, O_BREAK, O_BURST, O_RAW, O_TELNET, O_SEED, O_KEY,
 	       O_EXPECT, O_KV, O_WAIT, O_DONE, O_MAXS, O_CONNT, O_DUR,
-	       O_BITERR, O_RECONNECT, O_SDIST, O_TRACE };
+	       O_BITERR, O_RECONNECT, O_SDIST, O_TRACE, O_GO, O_EXPRAW };
 	static const struct option lo[] = {
 		{ "sockdir", 1, 0, O_SOCKDIR }, { "stations", 1, 0, O_STATIONS },
 		{ "servers", 1, 0, O_SERVERS }, { "requests", 1, 0, O_REQUESTS },
@@ -1034,6 +1115,7 @@ static void parse(int argc, char **argv)
 		{ "seed", 1, 0, O_SEED }, { "key", 1, 0, O_KEY },
 		{ "expect-errors", 0, 0, O_EXPECT }, { "kv", 1, 0, O_KV },
 		{ "wait-file", 1, 0, O_WAIT }, { "done-file", 1, 0, O_DONE },
+		{ "go-file", 1, 0, O_GO }, { "expect-raw", 1, 0, O_EXPRAW },
 		{ "max-seconds", 1, 0, O_MAXS },
 		{ "connect-timeout", 1, 0, O_CONNT },
 		{ "duration", 1, 0, O_DUR },
@@ -1092,6 +1174,8 @@ static void parse(int argc, char **argv)
 			break;
 		case O_RAW:
 			p = port_eq(optarg, &val);
+			if (p->kind != K_NONE && p->kind != K_RAW)
+				die("%s given two roles", p->name);
 			p->kind = K_RAW;
 			p->raw_left = val ? strtoull(val, NULL, 0) : 0;
 			break;
@@ -1110,6 +1194,14 @@ static void parse(int argc, char **argv)
 		case O_EXPECT: opt.expect_errors = true; break;
 		case O_KV: opt.kv = optarg; break;
 		case O_WAIT: opt.wait_file = optarg; break;
+		case O_GO: opt.go_file = optarg; break;
+		case O_EXPRAW:
+			p = port_eq(optarg, &val);
+			if (p->kind != K_NONE && p->kind != K_RAW)
+				die("%s given two roles", p->name);
+			p->kind = K_RAW;
+			p->expect_left = val ? strtoull(val, NULL, 0) : 0;
+			break;
 		case O_DONE: opt.done_file = optarg; break;
 		case O_MAXS: opt.max_seconds = atoi(optarg); break;
 		case O_CONNT: opt.connect_timeout = atoi(optarg); break;
@@ -1172,6 +1264,14 @@ int main(int argc, char **argv)
 	/* Let QEMU's telnet negotiation arrive before the first bytes. */
 	if (opt.telnet)
 		usleep(50000);
+	/* Connected (a uN adapter is plugged in from now on): wait for go. */
+	if (opt.go_file) {
+		for (i = 0; i < opt.max_seconds * 20 &&
+		     access(opt.go_file, F_OK); i++)
+			usleep(50000);
+		if (access(opt.go_file, F_OK))
+			die("%s never came", opt.go_file);
+	}
 	start = now_ns();
 	deadline = start + opt.max_seconds * 1000000000ULL;
 	if (opt.duration)
@@ -1229,7 +1329,8 @@ int main(int argc, char **argv)
 					p->raw_left -= m;
 					flush(p);
 				}
-				if (p->raw_left || p->outlen) {
+				if (p->raw_left || p->outlen ||
+				    p->expect_left) {
 					done = false;
 				} else if (!p->raw_done_ns) {
 					p->raw_done_ns = now;
@@ -1324,6 +1425,18 @@ int main(int argc, char **argv)
 			fprintf(stderr, "sitesim: %s: not every request got its "
 				"own answer (seed %llu)\n", p->name,
 				(unsigned long long)opt.seed);
+			rc = 1;
+		}
+	}
+	for (i = 0; i < nports; i++) {
+		struct port *p = &ports[i];
+
+		if (p->kind == K_RAW && (p->expect_left || p->expect_wrong)) {
+			fprintf(stderr, "sitesim: %s: %llu bytes read, %llu "
+				"missing, %llu not the --raw pattern\n", p->name,
+				(unsigned long long)p->rx_bytes,
+				(unsigned long long)p->expect_left,
+				(unsigned long long)p->expect_wrong);
 			rc = 1;
 		}
 	}
