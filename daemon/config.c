@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +218,34 @@ static struct config_port *port_section(struct parse *p, const char *ident)
 	return cp;
 }
 
+/* [tty /dev/serial/by-id/...]: a tty, by a path that names it for good. */
+static struct config_port *tty_section(struct parse *p, const char *path)
+{
+	struct config *cfg = p->cfg;
+	struct config_port *cp;
+	unsigned int i;
+
+	if (strncmp(path, "/dev/", 5) || strlen(path) >= sizeof(cp->tty) ||
+	    strstr(path, "/../")) {
+		fail(p, "tty section '%s': want [tty /dev/...], e.g. a "
+		     "/dev/serial/by-id or by-path name", path, NULL);
+		return NULL;
+	}
+	for (i = 0; i < cfg->nports; i++)
+		if (!strcmp(cfg->ports[i].tty, path))
+			return &cfg->ports[i];
+	if (cfg->nports == CONFIG_MAX_PORTS) {
+		fail(p, "too many port sections", NULL, NULL);
+		return NULL;
+	}
+	cp = &cfg->ports[cfg->nports++];
+	memset(cp, 0, sizeof(*cp));
+	snprintf(cp->tty, sizeof(cp->tty), "%s", path);
+	cp->weight = 1;
+	cp->enabled = true;
+	return cp;
+}
+
 static struct config_tcp *tcp_section(struct parse *p, const char *name)
 {
 	struct config *cfg = p->cfg;
@@ -278,6 +307,10 @@ static int handler(void *user, const char *section, const char *key,
 
 	if (!strncmp(section, "port ", 5)) {
 		cp = port_section(p, section + 5);
+		return cp ? port_key(p, cp, key, val) : 0;
+	}
+	if (!strncmp(section, "tty ", 4)) {
+		cp = tty_section(p, section + 4);
 		return cp ? port_key(p, cp, key, val) : 0;
 	}
 	if (!strncmp(section, "tcp ", 4)) {
@@ -436,8 +469,41 @@ const struct config_port *config_port_find(const struct config *cfg,
 	unsigned int i;
 
 	for (i = 0; i < cfg->nports; i++)
-		if (!strcmp(cfg->ports[i].card, card) &&
+		if (!cfg->ports[i].tty[0] && !strcmp(cfg->ports[i].card, card) &&
 		    cfg->ports[i].index == index)
+			return &cfg->ports[i];
+	return NULL;
+}
+
+/*
+ * The tty a [tty PATH] section names now (ttyUSB0), through the links
+ * udev keeps: 0, or -errno (-ENOENT: not plugged in).
+ */
+int config_tty_name(const struct config_port *cp, char *buf, size_t len)
+{
+	char real[PATH_MAX];
+
+	if (!cp->tty[0])
+		return -EINVAL;
+	if (!realpath(cp->tty, real))
+		return -errno;
+	if (strncmp(real, "/dev/", 5) || strchr(real + 5, '/') ||
+	    strlen(real + 5) >= len)
+		return -EINVAL;
+	snprintf(buf, len, "%s", real + 5);
+	return 0;
+}
+
+const struct config_port *config_port_find_tty(const struct config *cfg,
+					       const char *ttyname)
+{
+	char name[CONFIG_NAME_LEN];
+	unsigned int i;
+
+	for (i = 0; i < cfg->nports; i++)
+		if (cfg->ports[i].tty[0] &&
+		    !config_tty_name(&cfg->ports[i], name, sizeof(name)) &&
+		    !strcmp(name, ttyname))
 			return &cfg->ports[i];
 	return NULL;
 }

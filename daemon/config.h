@@ -45,8 +45,9 @@ struct config_u32 {
 };
 
 struct config_port {
-	char card[32];		/* PCI address */
+	char card[32];		/* PCI address; "" for a tty */
 	uint32_t index;
+	char tty[128];		/* [tty PATH]: /dev/... of the tty, else "" */
 	char name[CONFIG_NAME_LEN];
 	struct config_u32 role, baud, data_bits, parity, stop_bits;
 	struct config_u32 timeout_ms, queue_depth, max_payload;
@@ -90,5 +91,8 @@ int config_parse(const char *text, const char *name, struct config *cfg,
 void config_defaults(struct config *cfg);
 const struct config_port *config_port_find(const struct config *cfg,
 					   const char *card, uint32_t index);
+const struct config_port *config_port_find_tty(const struct config *cfg,
+					       const char *ttyname);
+int config_tty_name(const struct config_port *cp, char *buf, size_t len);
 
 #endif /* PH_CONFIG_H */

@@ -595,6 +595,8 @@ struct port {
 	uint32_t id;
 	char name[NAME_MAX_LEN];
 	char card[NAME_MAX_LEN];
+	char tty[NAME_MAX_LEN];
+	char backend[8];
 	uint32_t role, state, queue, queue_depth, index;
 	uint32_t baud, data_bits, parity, stop_bits;
 	uint32_t timeout_ms, max_payload;
@@ -678,6 +680,10 @@ static void port_parse(const struct phnl_attrs *at, struct port *p)
 			 phnl_str(at, PERSOHUB_A_PORT_NAME));
 	snprintf(p->card, sizeof(p->card), "%s",
 		 phnl_str(at, PERSOHUB_A_PORT_CARD));
+	snprintf(p->tty, sizeof(p->tty), "%s",
+		 phnl_str(at, PERSOHUB_A_PORT_TTY));
+	snprintf(p->backend, sizeof(p->backend), "%s",
+		 phnl_str(at, PERSOHUB_A_PORT_BACKEND));
 	p->user = at->a[PERSOHUB_A_PORT_USER];
 	p->seen = true;
 }
@@ -764,7 +770,11 @@ static void status_row(struct table *t, const struct port *p)
 	if (p->user) {
 		table_set(t, 5, "user");
 	} else {
-		table_set(t, 5, "card %s port %" PRIu32, p->card, p->index);
+		if (p->tty[0])
+			table_set(t, 5, "tty %s", p->tty);
+		else
+			table_set(t, 5, "card %s port %" PRIu32, p->card,
+				  p->index);
 		table_set(t, 6, "%" PRIu32 " %" PRIu32 "%c%" PRIu32, p->baud,
 			  p->data_bits,
 			  p->parity < sizeof(parity_letters) - 1 ?
@@ -785,11 +795,13 @@ static const struct {
 } port_json_fields[] = {
 	{ "id", PK_U32, offsetof(struct port, id), false },
 	{ "name", PK_STR, offsetof(struct port, name), false },
+	{ "backend", PK_STR, offsetof(struct port, backend), false },
 	{ "role", PK_ROLE, offsetof(struct port, role), false },
 	{ "state", PK_STATE, offsetof(struct port, state), false },
 	{ "queue", PK_U32, offsetof(struct port, queue), false },
 	{ "queue_depth", PK_U32, offsetof(struct port, queue_depth), false },
 	{ "card", PK_STR, offsetof(struct port, card), true },
+	{ "tty", PK_STR, offsetof(struct port, tty), true },
 	{ "port", PK_U32, offsetof(struct port, index), true },
 	{ "baud", PK_U32, offsetof(struct port, baud), true },
 	{ "data_bits", PK_U32, offsetof(struct port, data_bits), true },
@@ -1413,6 +1425,73 @@ static int cmd_user_server(int argc, char **argv)
 		return talk(h, nlh, NULL, NULL, &am) ? EXIT_RUNTIME : 0;
 	}
 	usage_error("user-server: unknown subcommand '%s' (add, del)", sub);
+}
+
+/* attach, detach: ttys as ports of the tty backend */
+
+/* "/dev/ttyUSB0" or a /dev/serial/by-id link -> "ttyUSB0". */
+static const char *tty_arg(const char *arg, char *buf, size_t len)
+{
+	char real[PATH_MAX];
+
+	if (!strchr(arg, '/'))
+		return arg;
+	if (!realpath(arg, real))
+		fatal("%s: %s", arg, strerror(errno));
+	if (strncmp(real, "/dev/", 5) || strchr(real + 5, '/') ||
+	    strlen(real + 5) >= len)
+		fatal("%s: not a tty of /dev (%s)", arg, real);
+	snprintf(buf, len, "%s", real + 5);
+	return buf;
+}
+
+static int cmd_attach(int argc, char **argv)
+{
+	char buf[MSG_BUF], name[32], idstr[16];
+	struct argmap am = { 0 };
+	struct nlmsghdr *nlh;
+	struct phnl *h;
+	uint32_t id = 0;
+	int i = cmd_options(argc, argv, NULL, NULL, NULL);
+
+	if (i < 0)
+		return -1;
+	if (argc - i != 1)
+		usage_error("attach: TTY, and only that");
+	h = nl();
+	nlh = phnl_msg(h, buf, PERSOHUB_CMD_PORT_ADD, 0);
+	if (!mnl_attr_put_strz_check(nlh, MSG_BUF, PERSOHUB_A_PORT_TTY,
+				     tty_arg(argv[i], name, sizeof(name))))
+		usage_error("attach: tty name too long");
+	am.tok[PERSOHUB_A_PORT_TTY] = argv[i];
+	if (talk(h, nlh, id_cb, &id, &am))
+		return EXIT_RUNTIME;
+	snprintf(idstr, sizeof(idstr), "%" PRIu32, id);
+	return cmd_status(2, (char *[]){ "status", idstr, NULL });
+}
+
+static int cmd_detach(int argc, char **argv)
+{
+	char buf[MSG_BUF], name[32];
+	struct argmap am = { 0 };
+	struct nlmsghdr *nlh;
+	struct phnl *h;
+	int i = cmd_options(argc, argv, NULL, NULL, NULL);
+
+	if (i < 0)
+		return -1;
+	if (argc - i != 1)
+		usage_error("detach: PORT or TTY, and only that");
+	h = nl();
+	nlh = phnl_msg(h, buf, PERSOHUB_CMD_PORT_DEL, 0);
+	if (strchr(argv[i], '/')) {
+		mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_TTY,
+				  tty_arg(argv[i], name, sizeof(name)));
+		am.tok[PERSOHUB_A_PORT_TTY] = argv[i];
+	} else {
+		put_port(nlh, argv[i], &am);
+	}
+	return talk(h, nlh, NULL, NULL, &am) ? EXIT_RUNTIME : 0;
 }
 
 /* Signals end monitor and top cleanly: read through a signalfd. */
@@ -2251,6 +2330,15 @@ static void usage(FILE *f)
 "  user-server del NAME|ID\n"
 "      Remove it; a request it holds is dispatched again.\n"
 "\n"
+"  attach TTY\n"
+"      Make a tty the kernel drives a port (the tty backend): ttyUSB0,\n"
+"      /dev/ttyS4 or a /dev/serial/by-id/... link. It is then held by the\n"
+"      kernel, off, at 115200 8N1, named after the tty; prints it as status\n"
+"      does. Fails if the tty is open elsewhere.\n"
+"  detach PORT|TTY\n"
+"      Give a tty port back to the system; its requests end as when its\n"
+"      hardware goes (a server's go to another server).\n"
+"\n"
 "  monitor [--count N] [--rcvbuf BYTES]\n"
 "      Print every event as it arrives, one line each, after the CLOCK_MONOTONIC\n"
 "      time it was read: request-new, server-ready, request-done (result ok,\n"
@@ -2321,6 +2409,8 @@ static const struct {
 	{ "top", cmd_top },
 	{ "plan", cmd_plan },
 	{ "user-server", cmd_user_server },
+	{ "attach", cmd_attach },
+	{ "detach", cmd_detach },
 	{ "help", NULL },
 };
 

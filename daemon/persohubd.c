@@ -131,7 +131,9 @@ static int resync_port_cb(const struct phnl_attrs *at, void *data)
 
 	if (phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0) != PERSOHUB_ROLE_SERVER)
 		return 0;
-	cp = config_port_find(&d.cfg, phnl_str(at, PERSOHUB_A_PORT_CARD),
+	cp = at->a[PERSOHUB_A_PORT_TTY] ?
+	     config_port_find_tty(&d.cfg, phnl_str(at, PERSOHUB_A_PORT_TTY)) :
+	     config_port_find(&d.cfg, phnl_str(at, PERSOHUB_A_PORT_CARD),
 			      phnl_u32(at, PERSOHUB_A_PORT_INDEX, 0));
 	if (cp && !at->a[PERSOHUB_A_PORT_USER])
 		match_server_config(&d.m, id, cp->weight, cp->enabled);
@@ -393,13 +395,34 @@ static void save_stats(void)
 }
 
 /* PORT_SET for every configured port found on this machine. */
+/* How the configuration names a port: card-index, or the tty's path. */
+static const char *port_label(const struct config_port *cp)
+{
+	static char buf[48];
+
+	if (cp->tty[0])
+		return cp->tty;
+	snprintf(buf, sizeof(buf), "%s-%u", cp->card, cp->index);
+	return buf;
+}
+
 struct port_ident {
 	int n;
 	struct {
 		uint32_t id, index, role;
-		char card[32], name[32];
+		char card[32], name[32], tty[32];
 	} p[256];
 };
+
+/* The section of @cfg for port @i of @pi, if any. */
+static const struct config_port *ident_config(const struct config *cfg,
+					      const struct port_ident *pi,
+					      int i)
+{
+	if (pi->p[i].tty[0])
+		return config_port_find_tty(cfg, pi->p[i].tty);
+	return config_port_find(cfg, pi->p[i].card, pi->p[i].index);
+}
 
 static int ident_cb(const struct phnl_attrs *at, void *data)
 {
@@ -414,6 +437,8 @@ static int ident_cb(const struct phnl_attrs *at, void *data)
 	pi->p[pi->n].role = phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0);
 	snprintf(pi->p[pi->n].name, 32, "%s",
 		 phnl_str(at, PERSOHUB_A_PORT_NAME));
+	snprintf(pi->p[pi->n].tty, 32, "%s",
+		 phnl_str(at, PERSOHUB_A_PORT_TTY));
 	pi->n++;
 	return 0;
 }
@@ -440,13 +465,13 @@ static int rename_station(const struct config_port *cp, uint32_t role,
 	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ROLE, PERSOHUB_ROLE_OFF);
 	ret = phnl_talk(&d.cmd, nlh, NULL, NULL);
 	if (ret) {
-		warn("port %s-%u: renaming %s to %s: %s%s%s; reload when it is "
-		     "idle", cp->card, cp->index, cur, cp->name,
+		warn("port %s: renaming %s to %s: %s%s%s; reload when it is "
+		     "idle", port_label(cp), cur, cp->name,
 		     strerror(-ret), d.cmd.errmsg[0] ? ": " : "",
 		     d.cmd.errmsg);
 		return -1;
 	}
-	info("port %s-%u: station %s renamed %s", cp->card, cp->index, cur,
+	info("port %s: station %s renamed %s", port_label(cp), cur,
 	     cp->name);
 	return 1;
 }
@@ -470,12 +495,12 @@ static int apply_pins(const struct config *cfg, const struct port_ident *pi)
 
 	for (i = 0; i < pi->n; i++) {
 		match_station_pin(&d.m, pi->p[i].id, 0);
-		cp = config_port_find(cfg, pi->p[i].card, pi->p[i].index);
+		cp = ident_config(cfg, pi, i);
 		if (!cp || !cp->pin_card[0])
 			continue;
 		s = ident_find(pi, cp->pin_card, cp->pin_index);
 		if (s < 0) {
-			warn("port %s-%u: server %s-%u: no such port", cp->card,
+			warn("port %s: server %s-%u: no such port", port_label(cp),
 			     cp->index, cp->pin_card, cp->pin_index);
 			failed++;
 			continue;
@@ -491,6 +516,38 @@ static void put_opt(struct nlmsghdr *nlh, int type, struct config_u32 v)
 		mnl_attr_put_u32(nlh, type, v.v);
 }
 
+/*
+ * Attach every configured tty that is plugged in ([tty PATH] sections);
+ * one plugged in later is attached when udev reloads persohubd.
+ */
+static void attach_ttys(const struct config *cfg)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE], name[32];
+	struct nlmsghdr *nlh;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < cfg->nports; i++) {
+		if (!cfg->ports[i].tty[0])
+			continue;
+		ret = config_tty_name(&cfg->ports[i], name, sizeof(name));
+		if (ret) {
+			info("tty %s: %s; attached when it appears",
+			     cfg->ports[i].tty, strerror(-ret));
+			continue;
+		}
+		nlh = phnl_msg(&d.cmd, buf, PERSOHUB_CMD_PORT_ADD, 0);
+		mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_TTY, name);
+		ret = phnl_talk(&d.cmd, nlh, NULL, NULL);
+		if (ret == 0)
+			info("tty %s: %s attached", cfg->ports[i].tty, name);
+		else if (ret != -EEXIST)
+			warn("tty %s: attaching %s: %s%s%s", cfg->ports[i].tty,
+			     name, strerror(-ret), d.cmd.errmsg[0] ? ": " : "",
+			     d.cmd.errmsg);
+	}
+}
+
 static int apply_config(const struct config *cfg)
 {
 	static struct port_ident pi;
@@ -500,13 +557,14 @@ static int apply_config(const struct config *cfg)
 	int i, ret, off, failed = 0;
 
 	cmd_drain();
+	attach_ttys(cfg);
 	pi.n = 0;
 	ret = phnl_talk(&d.cmd, phnl_msg(&d.cmd, buf, PERSOHUB_CMD_PORT_GET,
 					 NLM_F_DUMP), ident_cb, &pi);
 	if (ret)
 		return ret;
 	for (i = 0; i < pi.n; i++) {
-		cp = config_port_find(cfg, pi.p[i].card, pi.p[i].index);
+		cp = ident_config(cfg, &pi, i);
 		if (!cp)
 			continue;
 		off = rename_station(cp, pi.p[i].role, pi.p[i].id,
@@ -531,7 +589,7 @@ static int apply_config(const struct config *cfg)
 					 PERSOHUB_ROLE_STATION);
 		ret = phnl_talk(&d.cmd, nlh, NULL, NULL);
 		if (ret) {
-			warn("port %s-%u: %s%s%s", cp->card, cp->index,
+			warn("port %s: %s%s%s", port_label(cp),
 			     strerror(-ret), d.cmd.errmsg[0] ? ": " : "",
 			     d.cmd.errmsg);
 			failed++;
