@@ -49,6 +49,12 @@ CARDS=2
 KNAMES=("$@")
 [ ${#KNAMES[@]} -gt 0 ] || read -r -a KNAMES <<<"${KVER:-6.1 6.12}"
 [ ${#KNAMES[@]} -gt 0 ] || { echo "$SELF: no kernel named" >&2; exit 2; }
+for a in "${KNAMES[@]}"; do
+	case $a in
+	-h | --help) sed -n '4,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+	-*) echo "$SELF: unknown option $a (usage: $SELF [NAME...])" >&2; exit 2 ;;
+	esac
+done
 
 echo "TAP version 13"
 T0=$SECONDS
