@@ -56,7 +56,7 @@ echo "cards served (4 requests a card): $((ok / 4)), $((ok / 4 * 3600 / DEMO_SEC
 echo "round trip at the stations: p50 ${p50} us, p99 ${p99} us (service 20 ms)"
 echo "server utilisation:"
 for d in /sys/class/persohub/*; do
-	[ "$(cat $d/role)" = server ] || continue
+	[ -d "$d" ] && [ "$(cat $d/role)" = server ] || continue
 	b=$(cat $d/statistics/busy_ns)
 	echo "  $(cat $d/name): $(cat $d/statistics/responses) answers, busy $((b / 10000000 / DEMO_SECONDS))%"
 done

@@ -11,9 +11,16 @@ cards=${1:-2}
 sysfs=/sys/class/persohub
 . /usr/share/persohub/selftests/lib.sh
 
+# The ports: the directories of the class (attach and detach are files).
+port_names() {
+	for d in "$sysfs"/*; do
+		[ -d "$d" ] && echo "${d##*/}"
+	done
+}
+
 # PCI addresses of the cards persohub drives, in order.
 card_addrs() {
-	ls "$sysfs" 2>/dev/null | sed 's/-[0-9]*$//' | sort -u
+	port_names | grep -- '-[0-9]*$' | sed 's/-[0-9]*$//' | sort -u
 }
 
 card_addr() {
@@ -49,7 +56,7 @@ echo "TAP version 13"
 echo "1..14"
 
 # 1-2: N cards give 4N ports, named <pci address>-<index>.
-nports=$(ls "$sysfs" | wc -l)
+nports=$(port_names | wc -l)
 [ "$nports" -eq $((4 * cards)) ]
 ok $? "$cards cards give $((4 * cards)) ports (found $nports)"
 bad=0
@@ -108,7 +115,7 @@ h=$(sim_start --stations c0p0,c0p1 --servers c1p0 --requests 1000 \
 sleep 1
 rmmod persohub
 ok $? "rmmod under traffic"
-[ ! -e "$sysfs" ] || [ -z "$(ls "$sysfs")" ]
+[ ! -e "$sysfs" ] || [ -z "$(port_names)" ]
 ok $? "no port left after rmmod"
 sim_wait "$h" 60 >/dev/null
 sim_wait "$r" 60 >/dev/null
@@ -116,7 +123,7 @@ sim_wait "$r" 60 >/dev/null
 # 9-10: load again, bind, ports back with zeroed counters.
 modprobe persohub && persohub-bind >/dev/null
 ok $? "modprobe and bind again"
-nports=$(ls "$sysfs" | wc -l)
+nports=$(port_names | wc -l)
 [ "$nports" -eq $((4 * cards)) ] && [ "$(stat c0p0 requests)" = 0 ]
 ok $? "ports back after reload ($nports)"
 
