@@ -41,7 +41,7 @@ BIN_PROGS := $(B)/bin/persohubd $(if $(wildcard daemon/persohubctl.c),$(B)/bin/p
 GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_fault_test \
 	       $(B)/guest/vm_nl_test \
 	       $(B)/guest/vm_cdev_test $(B)/guest/tcpserver \
-	       $(B)/guest/vm_nlfuzz $(B)/guest/phbase
+	       $(B)/guest/vm_nlfuzz $(B)/guest/phbase $(B)/guest/vm_setd
 PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
@@ -138,6 +138,10 @@ $(B)/daemon_test: selftests/daemon_test.c daemon/config.c daemon/match.c \
 $(B)/guest/vm_nlfuzz: selftests/vm_nlfuzz.c $(PHNL_SRCS) $(PHNL_HDRS)
 	@mkdir -p $(B)/guest
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(PHNL_SRCS) -lmnl
+
+$(B)/guest/vm_setd: selftests/vm_setd.c
+	@mkdir -p $(B)/guest
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
 
 $(B)/guest/tcpserver: selftests/tcpserver.c selftests/siteproto.h \
 		$(FRAME_SRCS) $(FRAME_HDRS)

@@ -118,8 +118,8 @@ vm() {
 # One kernel's VM suites; $1 is its name, $2 "kernel" for the kernel-side
 # suites only. Step names carry the kernel: vm-hub@6.12.
 vm_suites() {
-	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-card vm-fuzz)
-	[ "$only" != kernel ] || suites=(vm-hub vm-fault vm-nl vm-cdev vm-card)
+	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-card vm-tty vm-fuzz)
+	[ "$only" != kernel ] || suites=(vm-hub vm-fault vm-nl vm-cdev vm-card vm-tty)
 	for s in "${suites[@]}"; do
 		want "$s" || continue
 		t=$SECONDS
@@ -169,6 +169,14 @@ vm_suite() {
 		tap "$s@$k" scripts/vm-run ${VM_ARGS:-} $kv --cards 2 --timeout $((600 * scale)) -- \
 			"$guest_env"'for p in 0 1 2 3; do echo station > /sys/class/persohub/0000:00:10.0-$p/role; done; vm_nlfuzz 200000'
 		;;
+	vm-tty)
+		# the tty backend: a card, a tty card left to 8250, USB adapters
+		# shellcheck disable=SC2086
+		vm "$s@$k" $kv --cards 1 --tty-cards 1 --usb-serial 2 --telnet \
+			--timeout $((600 * scale)) \
+			--host "$top/selftests/simd.sh" -- \
+			'sh /usr/share/persohub/selftests/vm_tty.sh'
+		;;
 	vm-card)
 		# shellcheck disable=SC2086
 		vm "$s@$k" $kv --cards 3 --timeout $((600 * scale)) \
@@ -179,7 +187,7 @@ vm_suite() {
 	esac
 }
 
-steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-card vm-fuzz)
+steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-card vm-tty vm-fuzz)
 [ -n "${CHECK_ONLY:-}" ] && read -r -a steps <<<"$CHECK_ONLY"
 want() {
 	local s

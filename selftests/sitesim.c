@@ -71,6 +71,7 @@ struct port {
 	struct ph_deframer rx;
 	uint8_t rxbuf[PH_DEFRAMER_BUF(PH_PAYLOAD_MAX)];
 	unsigned int telnet_skip;
+	bool telnet;		/* --telnet, and not a USB adapter (uN) */
 	/* station */
 	struct outreq *q;	/* ring of MAX_OUT */
 	unsigned int qhead, qlen;
@@ -286,7 +287,7 @@ static void out_add(struct port *p, const uint8_t *b, size_t n, bool data)
 	for (i = 0; i < n; i++) {
 		p->out[p->outlen++] = b[i];
 		/* Telnet: a data 0xff goes doubled. */
-		if (data && opt.telnet && b[i] == 0xff)
+		if (data && p->telnet && b[i] == 0xff)
 			p->out[p->outlen++] = 0xff;
 	}
 	if (data)
@@ -355,7 +356,7 @@ static void station_send(struct port *p, uint64_t now)
 		out_add(p, junk, n, true);
 		p->noise_n++;
 	}
-	if (p->sent && p->brk && opt.telnet && !p->break_sent) {
+	if (p->sent && p->brk && p->telnet && !p->break_sent) {
 		static const uint8_t brk[2] = { 0xff, 0xf3 };
 
 		/* A break goes in a write of its own, then a pause. */
@@ -682,7 +683,9 @@ static int connect_port(struct port *p, uint64_t deadline)
 	}
 	fcntl(p->fd, F_SETFL, O_NONBLOCK);
 	p->connected = true;
-	p->telnet_skip = opt.telnet ? TELNET_INIT : 0;
+	/* QEMU's usb-serial chardevs never speak telnet. */
+	p->telnet = opt.telnet && p->name[0] != 'u';
+	p->telnet_skip = p->telnet ? TELNET_INIT : 0;
 	ph_deframer_init(&p->rx, p->rxbuf, PH_PAYLOAD_MAX);
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, p->fd, &e);
 }

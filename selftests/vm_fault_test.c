@@ -149,7 +149,7 @@ FIXTURE_TEARDOWN(fault)
 	ph_roles(STATIONS "," SERVERS, "off");
 }
 
-TEST_F(fault, invariant_holds)
+TEST_F_TIMEOUT(fault, invariant_holds, 200)
 {
 	const char *seed = getenv("SEED");
 	char key[64];
