@@ -235,6 +235,8 @@ install: $(BIN_PROGS)
 		$(DESTDIR)/lib/udev/rules.d/60-persohub.rules
 	install -D -m 0644 scripts/persohubd.service \
 		$(DESTDIR)/lib/systemd/system/persohubd.service
+	install -D -m 0644 scripts/persohub-modules-load.conf \
+		$(DESTDIR)/usr/lib/modules-load.d/persohub.conf
 	install -D -m 0644 scripts/persohub.conf.example \
 		$(DESTDIR)/usr/share/doc/persohub/persohub.conf.example
 	install -D -m 0644 Documentation/man/persohubd.8 \
