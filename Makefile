@@ -198,9 +198,12 @@ CHECK_KVERS := $(if $(filter file,$(origin KVER)),6.1 6.12 6.12-rt:kernel,$(KVER
 check: deps
 	@PH_KVERS="$(CHECK_KVERS)" scripts/check.sh
 
-# The VM suites on a debug kernel built once from linux-source-6.1 (long).
+# The VM suites on debug kernels built once from linux-source-6.1 and
+# linux-source-6.12 (long); make check-debug KVER=6.12: on that one only.
+CHECK_DEBUG_KVERS := $(if $(filter file,$(origin KVER)),6.1 6.12,$(KVER))
+
 check-debug: deps all
-	@scripts/check-debug.sh
+	@scripts/check-debug.sh $(CHECK_DEBUG_KVERS)
 
 # The install path of a site (make install, DKMS, udev, systemd, persohubd)
 # on a Debian 12 system in the test machine, booted on 6.1 then on 6.12;

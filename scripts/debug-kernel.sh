@@ -1,30 +1,49 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build (once) a debug kernel from Debian's linux-source-6.1 with KASAN,
-# lockdep, DEBUG_ATOMIC_SLEEP, kmemleak, UBSAN and DEBUG_OBJECTS, for the
-# test machine. It is cached outside the checkout, keyed by the source
-# tarball and scripts/debug-kernel.config: a second call prints its place
-# at once. Its modules go to /lib/modules/<version> so scripts/vm-run can
-# use it with --kernel and --kver. Prints "KERNEL KVER BUILD_DIR" on stdout.
+# Usage: debug-kernel.sh [6.1|6.12]
+#
+# Build (once) a debug kernel from Debian's linux-source-VERSION (6.1 by
+# default; 6.12 is Debian 12's backported kernel) with KASAN, lockdep,
+# DEBUG_ATOMIC_SLEEP, kmemleak, UBSAN and DEBUG_OBJECTS, for the test
+# machine. Each is cached outside the checkout, keyed by the version, the
+# source tarball and scripts/debug-kernel.config: a second call prints its
+# place at once. Its modules go to /lib/modules/<release> so scripts/vm-run
+# can use it with --kernel and --kver. Prints "KERNEL KVER BUILD_DIR" on
+# stdout. LINUX_SRC_TAR names another tarball (its top directory must be
+# named like the file: linux-source-X.tar.xz holds linux-source-X/).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-tarball=${LINUX_SRC_TAR:-/usr/src/linux-source-6.1.tar.xz}
+ver=${1:-6.1}
+case $ver in
+6.1 | 6.12) ;;
+*) echo "debug-kernel.sh: unknown version '$ver' (6.1 or 6.12)" >&2; exit 2 ;;
+esac
+tarball=${LINUX_SRC_TAR:-/usr/src/linux-source-$ver.tar.xz}
+if [ ! -r "$tarball" ]; then
+	echo "debug-kernel.sh: no $tarball (apt-get install linux-source-$ver)" >&2
+	exit 1
+fi
+name=$(basename "$tarball" .tar.xz)
 cache=${PERSOHUB_DEBUG_CACHE:-/var/cache/persohub}
-key=$( (stat -c '%s %Y' "$tarball"; cat "$top/scripts/debug-kernel.config") |
-	sha256sum | cut -c1-12)
-dir=$cache/linux-debug-$key
-src=$dir/linux-source-6.1
+key=$( (echo "$ver $tarball"; stat -c '%s %Y' "$tarball"
+	cat "$top/scripts/debug-kernel.config") | sha256sum | cut -c1-12)
+dir=$cache/linux-debug-$ver-$key
+src=$dir/$name
 
+mkdir -p "$dir"
+# The machine is shared: a second run wanting the same kernel waits for the
+# first one's build instead of building into the same tree.
+exec 9>"$dir/lock"
+flock 9
 if [ ! -e "$dir/done" ]; then
-	mkdir -p "$dir"
-	echo "debug kernel: extracting the source into $dir" >&2
 	if [ ! -d "$src" ]; then
+		echo "debug kernel $ver: extracting the source into $dir" >&2
 		# Whole or not at all: an interrupted extraction starts over.
 		rm -rf "$dir/extract"
 		mkdir "$dir/extract"
 		tar -xJf "$tarball" -C "$dir/extract"
-		mv "$dir/extract/linux-source-6.1" "$src"
+		mv "$dir/extract/$name" "$src"
 		rmdir "$dir/extract"
 	fi
 	(
@@ -33,8 +52,25 @@ if [ ! -e "$dir/done" ]; then
 		scripts/kconfig/merge_config.sh -m .config \
 			"$top/scripts/debug-kernel.config" >&2
 		make -s olddefconfig >&2
-		echo "debug kernel: building (this takes a while)" >&2
+		# Every option of the fragment must have survived olddefconfig:
+		# an option renamed or with an unmet dependency in this kernel
+		# would otherwise silently drop a checker.
+		bad=0
+		while IFS='=' read -r opt val; do
+			val=${val//\"/}
+			got=$(sed -n "s/^$opt=//p" .config | tr -d '"')
+			if [ "$val" = n ]; then
+				[ -z "$got" ] && continue
+			elif [ "$got" = "$val" ]; then
+				continue
+			fi
+			echo "debug kernel $ver: $opt=$val wanted, .config has '${got:-not set}'" >&2
+			bad=1
+		done < <(grep -E '^CONFIG_[A-Z0-9_]+=' "$top/scripts/debug-kernel.config")
+		[ "$bad" = 0 ] || exit 1
+		echo "debug kernel $ver: building (this takes a while)" >&2
 		make -s -j"$(nproc)" bzImage modules >&2
+		rm -rf "$dir/root"
 		make -s modules_install INSTALL_MOD_PATH="$dir/root" >&2
 	)
 	kver=$(cat "$src/include/config/kernel.release")
