@@ -19,7 +19,12 @@
 struct parse {
 	struct config *cfg;
 	char reason[160];
+	/* [tty PATH] headers, set aside: inih keeps 49 bytes of a section */
+	char (*ttys)[128];
+	unsigned int nttys;
 };
+
+#define TTY_REF		"tty @"
 
 void config_defaults(struct config *cfg)
 {
@@ -219,11 +224,16 @@ static struct config_port *port_section(struct parse *p, const char *ident)
 }
 
 /* [tty /dev/serial/by-id/...]: a tty, by a path that names it for good. */
-static struct config_port *tty_section(struct parse *p, const char *path)
+static struct config_port *tty_section(struct parse *p, const char *ref)
 {
 	struct config *cfg = p->cfg;
 	struct config_port *cp;
+	const char *path = ref;
 	unsigned int i;
+
+	/* A header config_parse() set aside (see there). */
+	if (ref[0] == '@' && sscanf(ref + 1, "%u", &i) == 1 && i < p->nttys)
+		path = p->ttys[i];
 
 	if (strncmp(path, "/dev/", 5) || strlen(path) >= sizeof(cp->tty) ||
 	    strstr(path, "/../")) {
@@ -393,9 +403,10 @@ int config_parse(const char *text, const char *name, struct config *cfg,
 		 char *err, size_t errlen)
 {
 	struct parse p = { .cfg = cfg };
+	char *copy, *s, *eol;
 	unsigned int i, j;
 	FILE *f;
-	int line;
+	int line, n;
 
 	config_defaults(cfg);
 	f = fmemopen((void *)text, strlen(text), "r");
@@ -409,7 +420,42 @@ int config_parse(const char *text, const char *name, struct config *cfg,
 		snprintf(err, errlen, "%s:%d: syntax error", name, line);
 		return -1;
 	}
-	line = ini_parse_string(text, handler, &p);
+	/*
+	 * inih keeps only the first 49 bytes of a section header, and a
+	 * /dev/serial/by-id path is longer: each [tty PATH] header is handed
+	 * to it as [tty @N], its path kept here. Lines stay where they were.
+	 */
+	copy = strdup(text);
+	p.ttys = calloc(CONFIG_MAX_PORTS, sizeof(*p.ttys));
+	if (!copy || !p.ttys) {
+		free(copy);
+		free(p.ttys);
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	for (s = copy; *s; s = eol + (*eol == '\n')) {
+		char *open, *close;
+
+		eol = s + strcspn(s, "\n");
+		open = s + strspn(s, " \t");
+		if (strncmp(open, "[tty ", 5) || p.nttys == CONFIG_MAX_PORTS)
+			continue;
+		close = memchr(open, ']', eol - open);
+		if (!close || close - (open + 5) >= (long)sizeof(p.ttys[0]))
+			continue;
+		memcpy(p.ttys[p.nttys], open + 5, close - (open + 5));
+		p.ttys[p.nttys][close - (open + 5)] = '\0';
+		/* "[tty @N]" is never longer than what it replaces */
+		n = snprintf(open, close - open + 1, "[" TTY_REF "%u",
+			     p.nttys++);
+		if (n < close - open) {
+			memmove(open + n, close, strlen(close) + 1);
+			eol = open + n + strcspn(open + n, "\n");
+		}
+	}
+	line = ini_parse_string(copy, handler, &p);
+	free(copy);
+	free(p.ttys);
 	if (line) {
 		snprintf(err, errlen, "%s:%d: %s", name, line,
 			 p.reason[0] ? p.reason : "syntax error");

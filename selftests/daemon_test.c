@@ -3,6 +3,7 @@
  * Host unit tests of persohubd's matching and configuration parser.
  */
 #include <math.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +243,51 @@ TEST(config_bad_files)
 			TH_LOG("file %u: got '%s'", i, err);
 		}
 	}
+}
+
+/*
+ * [tty PATH]: a by-id path is longer than inih keeps of a section header;
+ * it is kept whole, on the lines it was, and resolved through its link.
+ */
+TEST(config_tty_sections)
+{
+	static const char by_id[] =
+		"/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0";
+	char err[512] = "", text[512], dir[] = "/tmp/persohub-tty-XXXXXX";
+	char link[128], name[32];
+
+	snprintf(text, sizeof(text), "[daemon]\nrealtime = no\n"
+		 "[tty %s]\nrole = station\nname = usb-st\n"
+		 "[tty /dev/ttyS4]\nrole = server\ntimeout_ms = 700\n", by_id);
+	ASSERT_EQ(0, load(text, &cfg, err));
+	EXPECT_STREQ("", err);
+	ASSERT_EQ(2, cfg.nports);
+	EXPECT_STREQ(by_id, cfg.ports[0].tty);
+	EXPECT_STREQ("usb-st", cfg.ports[0].name);
+	EXPECT_EQ(1, cfg.ports[0].role.v);
+	EXPECT_STREQ("/dev/ttyS4", cfg.ports[1].tty);
+	EXPECT_EQ(700, cfg.ports[1].timeout_ms.v);
+	/* Card lookups never return a tty section. */
+	EXPECT_EQ(NULL, config_port_find(&cfg, "", 0));
+
+	/* Errors name the line of their first key, as for every section. */
+	snprintf(text, sizeof(text), "[tty %s]\nrole = station\n"
+		 "[tty ttyS4]\nrole = server\n", by_id);
+	EXPECT_EQ(-1, load(text, &cfg, err));
+	EXPECT_NE(NULL, strstr(err, ":4: tty section 'ttyS4'"))
+		TH_LOG("got '%s'", err);
+
+	/* A link that leads to a tty names it; a missing one is -ENOENT. */
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(link, sizeof(link), "%s/port0", dir);
+	ASSERT_EQ(0, symlink("/dev/null", link));
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(cfg.ports[0].tty, sizeof(cfg.ports[0].tty), "%s", link);
+	EXPECT_EQ(0, config_tty_name(&cfg.ports[0], name, sizeof(name)));
+	EXPECT_STREQ("null", name);
+	unlink(link);
+	EXPECT_EQ(-ENOENT, config_tty_name(&cfg.ports[0], name, sizeof(name)));
+	rmdir(dir);
 }
 
 TEST(config_missing_file)

@@ -69,7 +69,7 @@ go() {
 }
 
 echo "TAP version 13"
-echo "1..12"
+echo "1..14"
 
 # 1-2: three ports of the tty card attached: each a port named after its
 # tty, backend tty, beside the card's own ports (backend uart).
@@ -223,5 +223,56 @@ r4=$?
 [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ $r3 -eq 0 ] && [ $r4 -eq 0 ] &&
 	[ "$(sim_get "$s" total.wrong)" = 0 ]
 ok $? "detach and rmmod under load, ttys free after, module back ($r1 $r2 $r3 $r4)"
+
+# 13-14: persohubd attaches and configures the ttys persohub.conf names
+# by a stable path, at start, and an adapter plugged in later on SIGHUP
+# (the reload that the udev rule asks for). The by-id link is made here
+# as udev would make it.
+name_of() {
+	cat "$sysfs/$1/name" 2>/dev/null
+}
+wait_name() {	# TTY NAME ROLE
+	i=0
+	while { [ "$(name_of "$1")" != "$2" ] ||
+		[ "$(cat "$sysfs/$1/role" 2>/dev/null)" != "$3" ]; } &&
+		[ $i -lt $((100 * scale)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$(name_of "$1")" = "$2" ]
+}
+mkdir -p /dev/serial/by-id
+link=/dev/serial/by-id/usb-QEMU_QEMU_USB_SERIAL_u0-if00-port0
+rm -f "$link"
+ts=$(vm-ttys t0p1)
+cat >/tmp/tty.conf <<EOC
+[tty /dev/$ts]
+role = server
+name = tty-hsm
+timeout_ms = 1500
+[tty $link]
+role = station
+name = usb-st
+EOC
+persohubd -c /tmp/tty.conf -s /tmp/tty.stats >/tmp/persohubd.log 2>&1 &
+pd=$!
+wait_name "$ts" tty-hsm server &&
+	[ "$(cat "$sysfs/$ts/timeout_ms")" = 1500 ] &&
+	[ "$(cat "$sysfs/$ts/backend")" = tty ]
+ok $? "persohubd attaches a configured tty at start, with its settings"
+s=$(sim_start --stations u0 --servers t0p1 --requests 20 --go-file go.hup)
+tu=$(vm-ttys -w $((10 * scale)) u0)
+ln -sf "../../$tu" "$link"
+kill -HUP $pd
+wait_name "$tu" usb-st station
+r=$?
+go hup
+sim_wait "$s" 60 >/dev/null
+rc=$?
+kill $pd
+wait $pd 2>/dev/null
+sed 's/^/# persohubd: /' /tmp/persohubd.log | tail -n 8
+[ $r -eq 0 ] && [ $rc -eq 0 ] && [ "$(sim_get "$s" total.ok)" = 20 ]
+ok $? "an adapter plugged in later is attached and configured on SIGHUP: 20 of 20 served"
 
 [ $failures -eq 0 ]
