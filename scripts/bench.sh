@@ -17,11 +17,17 @@
 #   baseline  Linux's 8250 driver, raw termios, one epoll loop with the
 #             same framing and matching (selftests/phbase.c)
 #   static    persohub, each station pinned to one server (prior art)
+#   tty       persohub's tty backend: the same ports left to 8250, attached
+#             through persohub's line discipline; the hub's own matching
 #   ideal     zero-overhead work-conserving FIFO of the same trace
 # Scaling: daemon and baseline again at 8 and 16 ports, rho 0.8.
 # The configurations share one boot per port count and take turns at each
 # load (the order rotating), so what else the machine does weighs on them
 # alike.
+#
+# Kernels: the whole benchmark runs on each of BENCH_KVERS (default "6.1
+# 6.12-rt": Debian 12's default kernel and PREEMPT_RT), each in DIR/<kernel>/
+# with its own report, then a side-by-side table of the two (DIR/kernels.txt).
 #
 # Environment: BENCH_SECONDS (per phase, default 30), BENCH_SERVICE_US
 # (mean service time, default 200000), SEED, BENCH_OUT (default
@@ -63,14 +69,15 @@ if [ "${1:-}" = --drive ]; then
 	exit 0
 fi
 
-out=${BENCH_OUT:-$top/build/bench}
+top_out=${BENCH_OUT:-$top/build/bench}
+kvers=${BENCH_KVERS:-"6.1 6.12-rt"}
 export SECONDS_PER_PHASE=${BENCH_SECONDS:-30}
 export SERVICE=${BENCH_SERVICE_US:-200000}
 export SEED=${SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
-configs=${BENCH_CONFIGS:-"daemon kernel baseline static"}
+configs=${BENCH_CONFIGS:-"daemon kernel tty baseline static"}
 rhos=${BENCH_RHOS:-"0.5 0.8 0.95 sat"}
-rm -rf "$out"
-mkdir -p "$out"
+rm -rf "$top_out"
+mkdir -p "$top_out"
 
 # Ports of a layout: stations on the first cards, servers after them.
 # Card C is 0000:00:(10+C).0 in the guest, cCpP on the host.
@@ -107,7 +114,7 @@ run() {
 		>"$share/layout"
 	echo "bench: $((cards * 4)) ports ($nst stations, $nsrv servers):" \
 		"${modes[*]} at rho $*" >&2
-	"$top/scripts/vm-run" --cards "$cards" --share "$share" --quiet \
+	"$top/scripts/vm-run" --kver "$kver" --cards "$cards" --share "$share" --quiet \
 		--log "$dir/console.log" \
 		--timeout $(($(wc -l <"$share/phases") * (SECONDS_PER_PHASE + 60) + 120)) \
 		--host "$0 --drive" -- \
@@ -121,11 +128,40 @@ run() {
 }
 
 # A failed run is reported; what it measured still counts.
-t0=$(date +%s)
-run 8 24 6 "$configs" $rhos || true
-if [ "${BENCH_SCALING:-1}" = 1 ]; then
-	run 2 6 2 "daemon baseline" 0.8 || true
-	run 4 12 4 "daemon baseline" 0.8 || true
+for kver in $kvers; do
+	out=$top_out/$kver
+	mkdir -p "$out"
+	echo "bench: kernel $kver ($("$top/scripts/kver" "$kver"))" >&2
+	t0=$(date +%s)
+	run 8 24 6 "$configs" $rhos || true
+	if [ "${BENCH_SCALING:-1}" = 1 ]; then
+		run 2 6 2 "daemon baseline" 0.8 || true
+		run 4 12 4 "daemon baseline" 0.8 || true
+	fi
+	echo "bench: runs on $kver took $(($(date +%s) - t0)) s" >&2
+	echo "== kernel $kver"
+	"$top/scripts/bench-report.sh" "$out" | tee "$out/report.txt"
+done
+
+# The kernels side by side: hub overhead and added latency of each
+# configuration at each load, on 32 ports.
+# shellcheck disable=SC2086
+set -- $kvers
+if [ $# -ge 2 ] && [ -e "$top_out/$1/bench.json" ] && [ -e "$top_out/$2/bench.json" ]; then
+	{
+		echo
+		echo "kernels side by side, 32 ports: hub overhead p50/p99 and added latency p50/p99, ms"
+		printf '%-9s %5s  %-23s  %-23s\n' config rho "$1" "$2"
+		jq -r -n --slurpfile a "$top_out/$1/bench.json" \
+			--slurpfile b "$top_out/$2/bench.json" '
+		def f: if . == null then "-" else (. / 1000 * 10 | round / 10 | tostring) end;
+		def row($p): "\($p.overhead_us.p50 | f)/\($p.overhead_us.p99 | f) \($p.added_us.p50 | f)/\($p.added_us.p99 | f)";
+		($b[0].phases | map(select(.ports == 32)
+			| {key: "\(.config) \(.rho_offered)", value: .}) | from_entries) as $bb
+		| $a[0].phases[] | select(.ports == 32)
+		| "\(.config) \(.rho_offered) \(row(.)) \(($bb["\(.config) \(.rho_offered)"] // {}) | row(.))"' |
+		while read -r c r a1 a2 b1 b2; do
+			printf '%-9s %5s  %-11s %-11s  %-11s %-11s\n' "$c" "$r" "$a1" "$a2" "$b1" "$b2"
+		done
+	} | tee "$top_out/kernels.txt"
 fi
-echo "bench: runs took $(($(date +%s) - t0)) s" >&2
-exec "$top/scripts/bench-report.sh" "$out"

@@ -68,7 +68,44 @@ write_conf() {
 	done
 }
 
+# The ttyS 8250 gives the card port ADDR-IDX: its I/O port is BAR0 + 8 * IDX.
+tty_of() {
+	base=$(($(head -n1 "/sys/bus/pci/devices/${1%-*}/resource" | cut -d' ' -f1)))
+	want=$((base + 8 * ${1##*-}))
+	for t in /sys/class/tty/ttyS*; do
+		p=$(cat "$t/port" 2>/dev/null) || continue
+		[ $((p)) -eq $want ] && { echo "${t##*/}"; return 0; }
+	done
+	return 1
+}
+
+# tty: the same ports through 8250 and persohub's line discipline, the
+# hub's own matching (as "kernel"), no daemon.
+setup_tty() {
+	persohub-bind --unbind -q
+	for p in $stations $servers; do
+		i=0
+		until t=$(tty_of "$p"); do
+			# 8250_pci may still be registering the ports
+			sleep 0.2
+			i=$((i + 1))
+			[ $i -lt 50 ] || { echo "bench: no ttyS for $p" >&2; return 1; }
+		done
+		echo "$t" >/sys/class/persohub/attach || return 1
+		if echo " $servers " | grep -q " $p "; then
+			echo server >"/sys/class/persohub/$t/role"
+			echo 60000 >"/sys/class/persohub/$t/timeout_ms"
+		else
+			echo station >"/sys/class/persohub/$t/role"
+		fi
+	done
+}
+
 setup() {
+	if [ "$1" = tty ]; then
+		setup_tty
+		return
+	fi
 	if [ "$1" = baseline ]; then
 		persohub-bind --unbind -q
 		args=
@@ -109,6 +146,11 @@ setup() {
 }
 
 teardown() {
+	if [ "$1" = tty ]; then
+		for t in /sys/class/persohub/tty*; do
+			[ -d "$t" ] && echo "${t##*/}" >/sys/class/persohub/detach
+		done
+	fi
 	if [ -n "$pid" ]; then
 		kill -TERM $pid
 		wait $pid || true
