@@ -358,6 +358,28 @@ int ph_port_queue_frame(struct ph_port *port, const u8 *payload, u16 len);
 const char *ph_role_name(enum ph_role role);
 const char *ph_state_name(enum ph_state state);
 
+/* hub.c, between the hub's files (port.c, ctrl.c, user.c); hub lock held */
+void ph_hub_match(void);
+void ph_dispatch(struct ph_request *req, struct ph_port *srv);
+void ph_server_make_idle(struct ph_port *srv, u64 now);
+void ph_server_end_busy(struct ph_port *srv, u64 now);
+void ph_server_fail(struct ph_port *srv, u32 reason);
+void ph_server_answer(struct ph_port *srv, const u8 *data, u16 len);
+void ph_request_requeue(struct ph_request *req, bool count_retry);
+void ph_server_timeout(struct timer_list *t);
+
+/* port.c */
+struct ph_txbuf *ph_txbuf_new(const u8 *payload, u16 len);
+void ph_port_queue_txbuf(struct ph_port *port, struct ph_txbuf *tb);
+void ph_txq_purge(struct ph_port *port);
+void ph_port_unhook(struct ph_port *port);
+void ph_port_release(struct ph_port *port);
+
+/* ctrl.c */
+void ph_ctrl_init(void);
+void ph_ctrl_exit(void);
+void ph_grace_arm(void);
+
 /* netlink.c */
 int ph_netlink_init(void);
 void ph_netlink_exit(void);

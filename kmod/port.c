@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Ports, whatever their backend: their place in the hub (setup, teardown,
+ * lookup), their settings (one change applied at once, or none), and the
+ * bytes between their backend and the hub: ph_port_rx_byte() frames what
+ * a backend receives, ph_port_tx_take() gives it what to send.
+ */
+
+#include <linux/ctype.h>
+#include <linux/jiffies.h>
+#include <linux/ktime.h>
+#include <linux/slab.h>
+
+#include "persohub.h"
+
+#define PH_STAT(_f) { #_f, offsetof(struct ph_port_stats, _f) }
+
+const struct ph_stat_desc ph_stat_descs[__PERSOHUB_STAT_MAX] = {
+	[PERSOHUB_STAT_RX_BYTES] = PH_STAT(rx_bytes),
+	[PERSOHUB_STAT_TX_BYTES] = PH_STAT(tx_bytes),
+	[PERSOHUB_STAT_OVERRUNS] = PH_STAT(overruns),
+	[PERSOHUB_STAT_FRAMING_ERRORS] = PH_STAT(framing_errors),
+	[PERSOHUB_STAT_PARITY_ERRORS] = PH_STAT(parity_errors),
+	[PERSOHUB_STAT_BREAKS] = PH_STAT(breaks),
+	[PERSOHUB_STAT_RX_FRAMES] = PH_STAT(rx_frames),
+	[PERSOHUB_STAT_TX_FRAMES] = PH_STAT(tx_frames),
+	[PERSOHUB_STAT_FCS_ERRORS] = PH_STAT(fcs_errors),
+	[PERSOHUB_STAT_FRAME_TOO_LONG] = PH_STAT(frame_too_long),
+	[PERSOHUB_STAT_FRAME_TOO_SHORT] = PH_STAT(frame_too_short),
+	[PERSOHUB_STAT_FRAME_ABORTS] = PH_STAT(frame_aborts),
+	[PERSOHUB_STAT_REQUESTS] = PH_STAT(requests),
+	[PERSOHUB_STAT_RESPONSES] = PH_STAT(responses),
+	[PERSOHUB_STAT_ERRORS_SENT] = PH_STAT(errors_sent),
+	[PERSOHUB_STAT_TIMEOUTS] = PH_STAT(timeouts),
+	[PERSOHUB_STAT_RETRIES] = PH_STAT(retries),
+	[PERSOHUB_STAT_QUEUE_FULL] = PH_STAT(queue_full),
+	[PERSOHUB_STAT_UNEXPECTED_FRAMES] = PH_STAT(unexpected_frames),
+	[PERSOHUB_STAT_DROPPED] = PH_STAT(dropped),
+	[PERSOHUB_STAT_BUSY_NS] = PH_STAT(busy_ns),
+};
+
+static const char * const ph_role_names[] = {
+	[PH_ROLE_OFF] = "off",
+	[PH_ROLE_STATION] = "station",
+	[PH_ROLE_SERVER] = "server",
+};
+
+static const char * const ph_state_names[] = {
+	[PH_STATE_IDLE] = "idle",
+	[PH_STATE_BUSY] = "busy",
+	[PH_STATE_FAILED] = "failed",
+};
+
+const char *ph_role_name(enum ph_role role)
+{
+	return ph_role_names[role];
+}
+
+const char *ph_state_name(enum ph_state state)
+{
+	return ph_state_names[state];
+}
+
+/* One frame, encoded for the wire; NULL if there is no memory. */
+struct ph_txbuf *ph_txbuf_new(const u8 *payload, u16 len)
+{
+	struct ph_txbuf *tb;
+
+	tb = kmalloc(struct_size(tb, data, PH_ENCODED_MAX(len)), GFP_ATOMIC);
+	if (!tb)
+		return NULL;
+	tb->pos = 0;
+	tb->len = ph_frame_encode(tb->data, payload, len);
+	return tb;
+}
+
+/* Send @tb on @port, which owns it from now on. Hub lock held. */
+void ph_port_queue_txbuf(struct ph_port *port, struct ph_txbuf *tb)
+{
+	if (port->dead || port->user) {
+		kfree_sensitive(tb);
+		return;
+	}
+	list_add_tail(&tb->node, &port->txq);
+	port->ops->start_tx(port);
+}
+
+/*
+ * Move up to @room bytes of the frames queued on @port into @buf, for its
+ * backend to send. Hub lock held. Returns the number of bytes.
+ */
+unsigned int ph_port_tx_take(struct ph_port *port, u8 *buf, unsigned int room)
+{
+	struct ph_txbuf *tb;
+	unsigned int n = 0, k;
+
+	lockdep_assert_held(&ph_hub.lock);
+	while (n < room) {
+		tb = list_first_entry_or_null(&port->txq, struct ph_txbuf, node);
+		if (!tb)
+			break;
+		k = min(room - n, tb->len - tb->pos);
+		memcpy(buf + n, tb->data + tb->pos, k);
+		tb->pos += k;
+		n += k;
+		if (tb->pos == tb->len) {
+			list_del(&tb->node);
+			port->stats.tx_frames++;
+			kfree_sensitive(tb);
+		}
+	}
+	port->stats.tx_bytes += n;
+	return n;
+}
+
+/*
+ * One byte received on @port, from its backend's receive path (the card's
+ * interrupt, the tty's receive work). Hub lock held.
+ */
+void ph_port_rx_byte(struct ph_port *port, u8 c)
+{
+	enum ph_rx_event ev;
+
+	lockdep_assert_held(&ph_hub.lock);
+	port->stats.rx_bytes++;
+	if (port->settling) {
+		/* Not quiet yet: the settle time starts again. */
+		port->deadline = jiffies + msecs_to_jiffies(port->settle_ms);
+		mod_timer(&port->timer, port->deadline);
+	}
+	ev = ph_deframer_feed(&port->rx, c);
+	switch (ev) {
+	case PH_RX_NONE:
+		break;
+	case PH_RX_FRAME:
+		port->stats.rx_frames++;
+		ph_hub_rx_frame(port, port->rx.buf,
+				ph_deframer_payload_len(&port->rx));
+		ph_deframer_release(&port->rx);
+		break;
+	case PH_RX_BAD_FCS:
+		port->stats.fcs_errors++;
+		break;
+	case PH_RX_TOO_SHORT:
+		port->stats.frame_too_short++;
+		break;
+	case PH_RX_TOO_LONG:
+		port->stats.frame_too_long++;
+		break;
+	case PH_RX_ABORT:
+		port->stats.frame_aborts++;
+		break;
+	}
+}
+
+/* Line settings any backend can check: 0, or why they cannot be. */
+int ph_line_check_common(const struct ph_line *line, u32 max_baud)
+{
+	if (line->baud < 50 || line->baud > max_baud)
+		return -ERANGE;
+	if (line->data_bits < 5 || line->data_bits > 8)
+		return -EINVAL;
+	if (line->stop_bits != 1 && line->stop_bits != 2)
+		return -EINVAL;
+	if (!line->parity || !strchr("noems", line->parity))
+		return -EINVAL;
+	return 0;
+}
+
+/* Queue one frame for transmission on @port. Caller holds ph_hub.lock. */
+int ph_port_queue_frame(struct ph_port *port, const u8 *payload, u16 len)
+{
+	struct ph_txbuf *tb;
+
+	if (port->dead || port->user)
+		return -ENODEV;
+	tb = ph_txbuf_new(payload, len);
+	if (!tb) {
+		port->stats.dropped++;
+		return -ENOMEM;
+	}
+	ph_port_queue_txbuf(port, tb);
+	return 0;
+}
+
+void ph_txq_purge(struct ph_port *port)
+{
+	struct ph_txbuf *tb, *tmp;
+
+	list_for_each_entry_safe(tb, tmp, &port->txq, node) {
+		list_del(&tb->node);
+		kfree_sensitive(tb);
+	}
+}
+
+bool ph_port_busy(struct ph_port *port)
+{
+	if (!list_empty(&port->txq))
+		return true;
+	switch (port->role) {
+	case PH_ROLE_STATION:
+		return port->backlog != 0;
+	case PH_ROLE_SERVER:
+		return port->state == PH_STATE_BUSY;
+	default:
+		return false;
+	}
+}
+
+/* The port with id @id, or NULL. Caller holds ph_hub.lock. */
+struct ph_port *ph_port_find_id(u32 id)
+{
+	struct ph_port *port;
+
+	lockdep_assert_held(&ph_hub.lock);
+	list_for_each_entry(port, &ph_hub.ports, hub_node)
+		if (port->id == id)
+			return port;
+	return NULL;
+}
+
+/* The port named @name, or NULL. Caller holds ph_hub.lock. */
+struct ph_port *ph_port_find_name(const char *name)
+{
+	struct ph_port *port;
+
+	lockdep_assert_held(&ph_hub.lock);
+	list_for_each_entry(port, &ph_hub.ports, hub_node)
+		if (!strcmp(port->name, name))
+			return port;
+	return NULL;
+}
+
+bool ph_name_valid(const char *name)
+{
+	size_t n = strnlen(name, PH_NAME_LEN);
+
+	if (!n || n >= PH_NAME_LEN || name[0] == '.')
+		return false;
+	for (; *name; name++)
+		if (!isalnum(*name) && !strchr("._:-", *name))
+			return false;
+	return true;
+}
+
+/* Can @port take @ch now? Hub lock held; 0 or why not. */
+static int ph_port_change_ok(struct ph_port *port,
+			     const struct ph_port_change *ch)
+{
+	enum ph_role role = ch->set & PH_CHG_ROLE ? ch->role : port->role;
+	struct ph_port *other;
+
+	if (port->dead)
+		return -ENODEV;
+	if ((ch->set & PH_CHG_ROLE) && ch->role != port->role) {
+		if (port->user)
+			return -EOPNOTSUPP;
+		if (ph_port_busy(port))
+			return -EBUSY;
+	}
+	if (ch->set & PH_CHG_STATE) {
+		if (role != PH_ROLE_SERVER)
+			return -EOPNOTSUPP;
+		if (ch->state == PH_STATE_BUSY)
+			return -EINVAL;
+		if (port->role == PH_ROLE_SERVER && port->state == PH_STATE_BUSY &&
+		    ch->state != PH_STATE_BUSY)
+			return -EBUSY;
+	}
+	if (ch->set & PH_CHG_NAME) {
+		other = ph_port_find_name(ch->name);
+		if (other && other != port)
+			return -EEXIST;
+		/* A device node is named after its station: rename when off. */
+		if (other != port && port->role == PH_ROLE_STATION &&
+		    role == PH_ROLE_STATION)
+			return -EBUSY;
+	}
+	if (ch->set & PH_CHG_LINE)
+		return port->ops->check_line(port, &ch->line);
+	return 0;
+}
+
+/*
+ * Apply every setting of @ch to @port at once, or none. Caller holds
+ * cfg_lock, under which every configuration change is made, so that what
+ * was read and checked before stays true; only traffic moves meanwhile,
+ * and it is checked again under the hub lock, with the change.
+ */
+int ph_port_change(struct ph_port *port, const struct ph_port_change *ch)
+{
+	enum ph_role old_role;
+	bool leaves_station, new_station;
+	u8 *buf = NULL, *old_buf = NULL;
+	int ret;
+
+	lockdep_assert_held(&ph_hub.cfg_lock);
+	if ((ch->set & PH_CHG_NAME) && !ph_name_valid(ch->name))
+		return -EINVAL;
+	if ((ch->set & PH_CHG_MAX_PAYLOAD) &&
+	    (ch->max_payload < 1 || ch->max_payload > PH_PAYLOAD_MAX))
+		return -ERANGE;
+	old_role = READ_ONCE(port->role);
+	new_station = (ch->set & PH_CHG_ROLE) && ch->role == PH_ROLE_STATION &&
+		      old_role != PH_ROLE_STATION;
+	leaves_station = (ch->set & PH_CHG_ROLE) &&
+			 ch->role != PH_ROLE_STATION &&
+			 old_role == PH_ROLE_STATION;
+
+	/* What may sleep or fail for want of memory comes first. */
+	if (ch->set & PH_CHG_MAX_PAYLOAD) {
+		buf = kzalloc(PH_DEFRAMER_BUF(ch->max_payload), GFP_KERNEL);
+		if (!buf)
+			return -ENOMEM;
+	}
+	if (new_station) {
+		spin_lock_irq(&ph_hub.lock);
+		ret = ph_port_change_ok(port, ch);
+		spin_unlock_irq(&ph_hub.lock);
+		if (!ret)
+			ret = ph_station_dev_create(port, ch->set & PH_CHG_NAME ?
+						    ch->name : port->name);
+		if (ret)
+			goto err_free;
+	}
+
+	spin_lock_irq(&ph_hub.lock);
+	ret = ph_port_change_ok(port, ch);
+	if (ret) {
+		spin_unlock_irq(&ph_hub.lock);
+		if (new_station)
+			ph_station_dev_destroy(port);
+		goto err_free;
+	}
+	if (ch->set & PH_CHG_NAME)
+		strscpy(port->name, ch->name, sizeof(port->name));
+	if (ch->set & PH_CHG_LINE)
+		port->line = ch->line;
+	if (ch->set & PH_CHG_MAX_PAYLOAD) {
+		old_buf = port->rxbuf;
+		port->rxbuf = buf;
+		port->max_payload = ch->max_payload;
+		ph_deframer_init(&port->rx, buf, ch->max_payload);
+	}
+	if (ch->set & PH_CHG_TIMEOUT)
+		port->timeout_ms = ch->timeout_ms;
+	if (ch->set & PH_CHG_QUEUE_DEPTH)
+		port->queue_depth = ch->queue_depth;
+	if (ch->set & PH_CHG_SETTLE)
+		port->settle_ms = ch->settle_ms;
+	if ((ch->set & PH_CHG_ROLE) && ch->role != old_role) {
+		if (old_role == PH_ROLE_SERVER)
+			list_del_init(&port->idle_node);
+		port->role = ch->role;
+		port->state = PH_STATE_IDLE;
+		port->cur = NULL;
+		ph_deframer_reset(&port->rx);
+		/* A new server starts idle unless it is set failed as well. */
+		if (ch->role == PH_ROLE_SERVER &&
+		    !((ch->set & PH_CHG_STATE) && ch->state == PH_STATE_FAILED))
+			ph_server_make_idle(port, ktime_get_ns());
+		else if (ch->role == PH_ROLE_SERVER)
+			ph_server_fail(port, PERSOHUB_REASON_ADMIN);
+	} else if ((ch->set & PH_CHG_STATE) && ch->state != port->state) {
+		if (ch->state == PH_STATE_IDLE)
+			ph_server_make_idle(port, ktime_get_ns());
+		else
+			ph_server_fail(port, PERSOHUB_REASON_ADMIN);
+	}
+	ph_nl_port_changed(port);
+	ph_hub_match();
+	spin_unlock_irq(&ph_hub.lock);
+
+	/* The hardware last: a tty's line settings sleep. */
+	if ((ch->set & PH_CHG_LINE) && port->ops->set_line)
+		port->ops->set_line(port);
+	if (leaves_station)
+		ph_station_dev_destroy(port);
+	kfree_sensitive(old_buf);
+	return 0;
+
+err_free:
+	kfree(buf);
+	return ret;
+}
+
+/* One change on its own, as sysfs makes them. */
+int ph_port_change_locked(struct ph_port *port, struct ph_port_change *ch)
+{
+	int ret;
+
+	mutex_lock(&ph_hub.cfg_lock);
+	ret = ph_port_change(port, ch);
+	mutex_unlock(&ph_hub.cfg_lock);
+	return ret;
+}
+
+int ph_port_set_role(struct ph_port *port, enum ph_role role)
+{
+	struct ph_port_change ch = { .set = PH_CHG_ROLE, .role = role };
+
+	return ph_port_change_locked(port, &ch);
+}
+
+int ph_port_set_state(struct ph_port *port, enum ph_state state)
+{
+	struct ph_port_change ch = { .set = PH_CHG_STATE, .state = state };
+
+	return ph_port_change_locked(port, &ch);
+}
+
+int ph_port_set_name(struct ph_port *port, const char *name)
+{
+	struct ph_port_change ch = { .set = PH_CHG_NAME };
+
+	if (strscpy(ch.name, name, sizeof(ch.name)) < 0)
+		return -EINVAL;
+	return ph_port_change_locked(port, &ch);
+}
+
+int ph_port_set_max_payload(struct ph_port *port, unsigned int max)
+{
+	struct ph_port_change ch = { .set = PH_CHG_MAX_PAYLOAD,
+				     .max_payload = max };
+
+	return ph_port_change_locked(port, &ch);
+}
+
+/* The receive buffer of a new port. */
+static int ph_port_alloc_rxbuf(struct ph_port *port, unsigned int max)
+{
+	port->rxbuf = kzalloc(PH_DEFRAMER_BUF(max), GFP_KERNEL);
+	if (!port->rxbuf)
+		return -ENOMEM;
+	port->max_payload = max;
+	ph_deframer_init(&port->rx, port->rxbuf, max);
+	return 0;
+}
+
+/*
+ * Make @port known to the hub, named @name (a stable name of its hardware)
+ * or, for a userspace server, by its caller.
+ */
+int ph_port_setup(struct ph_port *port, const char *name)
+{
+	unsigned int n;
+	int ret;
+
+	INIT_LIST_HEAD(&port->txq);
+	INIT_LIST_HEAD(&port->reqs);
+	INIT_LIST_HEAD(&port->user_reqs);
+	INIT_LIST_HEAD(&port->idle_node);
+	INIT_LIST_HEAD(&port->hub_node);
+	timer_setup(&port->timer, ph_server_timeout, 0);
+	port->role = PH_ROLE_OFF;
+	port->state = PH_STATE_IDLE;
+	port->line = (struct ph_line){ .baud = 115200, .data_bits = 8,
+				       .parity = 'n', .stop_bits = 1 };
+	port->queue_depth = 1;
+	port->timeout_ms = 2000;
+
+	ret = ph_port_alloc_rxbuf(port, PH_PAYLOAD_DEFAULT);
+	if (ret)
+		return ret;
+	ret = ida_alloc_min(&ph_hub.port_ida, 1, GFP_KERNEL);
+	if (ret < 0) {
+		kfree(port->rxbuf);
+		return ret;
+	}
+	port->id = ret;
+	if (port->user)
+		return 0;
+
+	spin_lock_irq(&ph_hub.lock);
+	/*
+	 * Stable default name: card address and port index, made unique if
+	 * a userspace server or a renamed port took it first.
+	 */
+	strscpy(port->name, name, sizeof(port->name));
+	for (n = 1; ph_port_find_name(port->name); n++)
+		snprintf(port->name, sizeof(port->name), "%s.%u", name, n);
+	list_add_tail(&port->hub_node, &ph_hub.ports);
+	spin_unlock_irq(&ph_hub.lock);
+	return 0;
+}
+
+/* Take @port out of the hub. Caller holds cfg_lock. */
+void ph_port_unhook(struct ph_port *port)
+{
+	bool station;
+
+	lockdep_assert_held(&ph_hub.cfg_lock);
+	spin_lock_irq(&ph_hub.lock);
+	if (!port->dead)
+		ph_hub_port_dead(port);
+	station = port->role == PH_ROLE_STATION;
+	list_del_init(&port->hub_node);
+	spin_unlock_irq(&ph_hub.lock);
+	if (station)
+		ph_station_dev_destroy(port);
+}
+
+/* Free what an unhooked (or never hooked) port holds. */
+void ph_port_release(struct ph_port *port)
+{
+	timer_shutdown_sync(&port->timer);
+	ida_free(&ph_hub.port_ida, port->id);
+	kfree_sensitive(port->rxbuf);
+	port->rxbuf = NULL;
+}
+
+void ph_port_teardown(struct ph_port *port)
+{
+	mutex_lock(&ph_hub.cfg_lock);
+	ph_port_unhook(port);
+	mutex_unlock(&ph_hub.cfg_lock);
+	ph_port_release(port);
+}
