@@ -69,7 +69,7 @@ go() {
 }
 
 echo "TAP version 13"
-echo "1..14"
+echo "1..15"
 
 # 1-2: three ports of the tty card attached: each a port named after its
 # tty, backend tty, beside the card's own ports (backend uart).
@@ -274,5 +274,27 @@ wait $pd 2>/dev/null
 sed 's/^/# persohubd: /' /tmp/persohubd.log | tail -n 8
 [ $r -eq 0 ] && [ $rc -eq 0 ] && [ "$(sim_get "$s" total.ok)" = 20 ]
 ok $? "an adapter plugged in later is attached and configured on SIGHUP: 20 of 20 served"
+
+# 15: the same over netlink (persohubctl attach/detach, PORT_ADD/DEL),
+# by a link's path, and its errors in words.
+t3=$(vm-ttys t0p3)
+echo "$t3" >"$sysfs/detach" 2>/dev/null
+ln -sf "../../$t3" /dev/serial/by-id/pci-t0p3
+out=$(persohubctl attach /dev/serial/by-id/pci-t0p3 2>&1)
+r1=$?
+echo "$out" | sed 's/^/# /'
+again=$(persohubctl attach "$t3" 2>&1)
+r2=$?
+persohubctl detach "$t3"
+r3=$?
+none=$(persohubctl attach ttyS99 2>&1)
+r4=$?
+echo "# $again / $none"
+[ $r1 -eq 0 ] && echo "$out" | grep -q "tty $t3" && [ -d "$sysfs/$t3" ] ||
+	r1=1
+[ $r1 -eq 0 ] && [ $r2 -ne 0 ] && echo "$again" | grep -q "attached already" &&
+	[ $r3 -eq 0 ] && [ ! -e "$sysfs/$t3" ] &&
+	[ $r4 -ne 0 ] && echo "$none" | grep -q "no such tty"
+ok $? "persohubctl attach by a by-id link, detach, and their errors"
 
 [ $failures -eq 0 ]
