@@ -283,6 +283,8 @@ ln -sf "../../$t3" /dev/serial/by-id/pci-t0p3
 out=$(persohubctl attach /dev/serial/by-id/pci-t0p3 2>&1)
 r1=$?
 echo "$out" | sed 's/^/# /'
+[ $r1 -eq 0 ] && echo "$out" | grep -q "tty $t3" && [ -d "$sysfs/$t3" ] ||
+	r1=1
 again=$(persohubctl attach "$t3" 2>&1)
 r2=$?
 persohubctl detach "$t3"
@@ -290,8 +292,6 @@ r3=$?
 none=$(persohubctl attach ttyS99 2>&1)
 r4=$?
 echo "# $again / $none"
-[ $r1 -eq 0 ] && echo "$out" | grep -q "tty $t3" && [ -d "$sysfs/$t3" ] ||
-	r1=1
 [ $r1 -eq 0 ] && [ $r2 -ne 0 ] && echo "$again" | grep -q "attached already" &&
 	[ $r3 -eq 0 ] && [ ! -e "$sysfs/$t3" ] &&
 	[ $r4 -ne 0 ] && echo "$none" | grep -q "no such tty"
