@@ -362,6 +362,8 @@ TEST_F(hub, queue_overflow)
  */
 TEST_F(hub, flooding_station_bounded)
 {
+	ASSERT_EQ(0, ph_set("c1p2", "timeout_ms", "10000"));
+	ASSERT_EQ(0, ph_set("c1p3", "timeout_ms", "10000"));
 	ASSERT_EQ(0, sim_run(&self->res, 90, "--telnet --stations c0p2"
 			     " --servers " SERVERS " --requests 1"
 			     " --service-us 3000000 --burst c0p2=40"
