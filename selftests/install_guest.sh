@@ -147,6 +147,7 @@ installed_files() {
 	for f in /usr/sbin/persohubd /usr/sbin/persohubctl /usr/sbin/persohub-bind \
 		/lib/udev/rules.d/60-persohub.rules \
 		/lib/systemd/system/persohubd.service \
+		/usr/lib/modules-load.d/persohub.conf \
 		/usr/share/doc/persohub/persohub.conf.example \
 		/usr/share/man/man8/persohubd.8 /usr/share/man/man8/persohubctl.8 \
 		/usr/share/man/man5/persohub.conf.5; do
@@ -199,7 +200,8 @@ if [ "$phase" = install ]; then
 		ok 1 "make install (see make-install.log)"
 		tail -n 30 /host/make-install.log | sed 's/^/# /'
 	fi
-	check "programs, udev rules, unit and man pages installed" installed_files
+	check "programs, udev rules, unit, modules-load.d and man pages installed" \
+		installed_files
 	check "the daemon and the tool find their libraries" libraries_found
 	check "/etc/persohub/persohub.conf is the example" \
 		cmp /etc/persohub/persohub.conf scripts/persohub.conf.example
