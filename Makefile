@@ -17,11 +17,14 @@
 # which kernel it targets. KDIR=<kernel build dir> overrides the headers.
 
 KVER ?= 6.1
-KREL := $(shell $(CURDIR)/scripts/kver $(KVER))
-ifeq ($(KREL),)
-$(error no kernel '$(KVER)': see scripts/kver --help, or run make deps)
-endif
+# Resolved only by what builds the module: make install (DKMS builds for
+# the running kernel) and the userspace targets need no kernel headers.
+KREL = $(or $(_KREL),$(eval _KREL := $(shell $(CURDIR)/scripts/kver $(KVER) \
+	2>/dev/null))$(_KREL))
 KDIR ?= /usr/src/linux-headers-$(KREL)
+need-krel = @[ -n "$(KREL)" ] || { $(CURDIR)/scripts/kver $(KVER); \
+	echo "no kernel '$(KVER)': see scripts/kver --help, or run make deps" >&2; \
+	exit 1; }
 B := $(CURDIR)/build
 LINUX_SRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
 LSRC := $(B)/linux-src
@@ -51,7 +54,7 @@ PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 all: module userspace
 
 # The module's sources, copied (with their times) where one kernel builds.
-KO_DIR := $(B)/ko/$(KREL)
+KO_DIR = $(B)/ko/$(KREL)
 KMOD_SRCS := Kbuild $(wildcard kmod/*.c kmod/*.h) uapi/linux/persohub.h
 
 $(KO_DIR)/.sources: $(KMOD_SRCS)
@@ -60,6 +63,7 @@ $(KO_DIR)/.sources: $(KMOD_SRCS)
 	@touch $@
 
 module: $(KO_DIR)/.sources
+	$(need-krel)
 	@echo "  MODULE  for $(KREL) in $(KO_DIR)"
 	$(MAKE) -C $(KDIR) M=$(KO_DIR) modules
 
