@@ -14,6 +14,9 @@
  *
  * A failing run prints the simulator's seed (replay with SEED=...).
  */
+#include <signal.h>
+#include <sys/wait.h>
+
 #include "kselftest_harness.h"
 #include "phtest.h"
 
@@ -149,6 +152,29 @@ FIXTURE_TEARDOWN(fault)
 	ph_roles(STATIONS "," SERVERS, "off");
 }
 
+/*
+ * A failed server comes back, as persohubd's probes would bring it: on a
+ * loaded machine a server may miss its 300 ms, and with both failed and
+ * no controller the site would wait for ever. Returns the child's pid.
+ */
+static pid_t revive_servers(void)
+{
+	pid_t pid = fork();
+	char st[16];
+
+	if (pid)
+		return pid;
+	for (;;) {
+		if (!ph_get("c1p2", "state", st, sizeof(st)) &&
+		    !strcmp(st, "failed"))
+			ph_set("c1p2", "state", "idle");
+		if (!ph_get("c1p3", "state", st, sizeof(st)) &&
+		    !strcmp(st, "failed"))
+			ph_set("c1p3", "state", "idle");
+		ph_sleep_ms(200);
+	}
+}
+
 TEST_F_TIMEOUT(fault, invariant_holds, 200)
 {
 	const char *seed = getenv("SEED");
@@ -157,12 +183,19 @@ TEST_F_TIMEOUT(fault, invariant_holds, 200)
 	long long sent, ok, errors, corrupted, d;
 	int t;
 
+	pid_t reviver = revive_servers();
+	int ret;
+
+	ASSERT_LT(0, reviver);
 	/* A seed from the environment replays a run; else a new one. */
-	ASSERT_LE(0, sim_run(&self->res, 180, "--telnet --stations " STATIONS
-			     " --servers " SERVERS " --requests 25"
-			     " --service-us 2000 --timeout-ms 8000 %s%s"
-			     " --expect-errors %s", seed ? "--seed " : "",
-			     seed ? seed : "", variant->sim));
+	ret = sim_run(&self->res, 180, "--telnet --stations " STATIONS
+		      " --servers " SERVERS " --requests 25"
+		      " --service-us 2000 --timeout-ms 8000 %s%s"
+		      " --expect-errors %s", seed ? "--seed " : "",
+		      seed ? seed : "", variant->sim);
+	kill(reviver, SIGKILL);
+	waitpid(reviver, NULL, 0);
+	ASSERT_LE(0, ret);
 	for (t = 0; t < 200 && !all_quiet(); t++)
 		ph_sleep_ms(20);
 	snapshot(&self->after);
