@@ -579,14 +579,30 @@ static int ph_nl_server_probe_doit(struct sk_buff *skb,
 	return ret;
 }
 
+/*
+ * Reply to a command that made a port with its id, in @msg, allocated
+ * before the port was made so that a made port always gets its reply.
+ */
+static int ph_nl_reply_id(struct genl_info *info, struct sk_buff *msg, u32 id)
+{
+	void *hdr;
+
+	hdr = genlmsg_put_reply(msg, info, &ph_nl_family, 0,
+				info->genlhdr->cmd);
+	if (!hdr || nla_put_u32(msg, PERSOHUB_A_PORT_ID, id)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
 static int ph_nl_user_server_add_doit(struct sk_buff *skb,
 				      struct genl_info *info)
 {
 	struct nlattr **attrs = info->attrs;
 	struct ph_port *srv;
 	struct sk_buff *msg;
-	void *hdr;
-	u32 id;
 
 	if (GENL_REQ_ATTR_CHECK(info, PERSOHUB_A_PORT_NAME))
 		return -EINVAL;
@@ -602,15 +618,7 @@ static int ph_nl_user_server_add_doit(struct sk_buff *skb,
 		ph_nl_name_err(info, PTR_ERR(srv));
 		return PTR_ERR(srv);
 	}
-	id = srv->id;
-	hdr = genlmsg_put_reply(msg, info, &ph_nl_family, 0,
-				info->genlhdr->cmd);
-	if (!hdr || nla_put_u32(msg, PERSOHUB_A_PORT_ID, id)) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
-	genlmsg_end(msg, hdr);
-	return genlmsg_reply(msg, info);
+	return ph_nl_reply_id(info, msg, srv->id);
 }
 
 static int ph_nl_user_server_del_doit(struct sk_buff *skb,
@@ -638,7 +646,6 @@ static int ph_nl_port_add_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *tty = info->attrs[PERSOHUB_A_PORT_TTY];
 	struct sk_buff *msg;
-	void *hdr;
 	int id;
 
 	if (GENL_REQ_ATTR_CHECK(info, PERSOHUB_A_PORT_TTY))
@@ -659,14 +666,7 @@ static int ph_nl_port_add_doit(struct sk_buff *skb, struct genl_info *info)
 					    "tty attached already");
 		return id;
 	}
-	hdr = genlmsg_put_reply(msg, info, &ph_nl_family, 0,
-				info->genlhdr->cmd);
-	if (!hdr || nla_put_u32(msg, PERSOHUB_A_PORT_ID, id)) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
-	genlmsg_end(msg, hdr);
-	return genlmsg_reply(msg, info);
+	return ph_nl_reply_id(info, msg, id);
 }
 
 static int ph_nl_port_del_doit(struct sk_buff *skb, struct genl_info *info)

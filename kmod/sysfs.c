@@ -387,17 +387,24 @@ static int ph_tty_name_arg(const char *buf, size_t len, char *name,
 	return *name ? 0 : -EINVAL;
 }
 
-static ssize_t attach_store(PH_CLASS_CONST struct class *class,
-			    PH_CLASS_CONST struct class_attribute *attr,
-			    const char *buf, size_t len)
+/* @op on the tty named in @buf: attach (>= 0 is a port id) or detach. */
+static ssize_t ph_tty_store(const char *buf, size_t len,
+			    int (*op)(const char *name))
 {
 	char name[PH_NAME_LEN];
 	int ret;
 
 	ret = ph_tty_name_arg(buf, len, name, sizeof(name));
 	if (!ret)
-		ret = ph_tty_attach(strim(name));
+		ret = op(strim(name));
 	return ret < 0 ? ret : len;
+}
+
+static ssize_t attach_store(PH_CLASS_CONST struct class *class,
+			    PH_CLASS_CONST struct class_attribute *attr,
+			    const char *buf, size_t len)
+{
+	return ph_tty_store(buf, len, ph_tty_attach);
 }
 static CLASS_ATTR_WO(attach);
 
@@ -405,13 +412,7 @@ static ssize_t detach_store(PH_CLASS_CONST struct class *class,
 			    PH_CLASS_CONST struct class_attribute *attr,
 			    const char *buf, size_t len)
 {
-	char name[PH_NAME_LEN];
-	int ret;
-
-	ret = ph_tty_name_arg(buf, len, name, sizeof(name));
-	if (!ret)
-		ret = ph_tty_detach(strim(name));
-	return ret ? ret : len;
+	return ph_tty_store(buf, len, ph_tty_detach);
 }
 static CLASS_ATTR_WO(detach);
 
