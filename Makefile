@@ -48,7 +48,7 @@ GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_fault_test \
 PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
-.PHONY: all module userspace deps check style sparse clean harness demo \
+.PHONY: all module test-module userspace deps check style sparse clean harness demo \
 	dkms-install install distclean fuzz fuzzers soak check-debug bench
 
 all: module userspace
@@ -66,6 +66,13 @@ module: $(KO_DIR)/.sources
 	$(need-krel)
 	@echo "  MODULE  for $(KREL) in $(KO_DIR)"
 	$(MAKE) -C $(KDIR) M=$(KO_DIR) modules
+
+# The tests' fault injection module (selftests/kfail), beside the module.
+test-module: module
+	@mkdir -p $(KO_DIR)/kfail
+	@cp -p selftests/kfail/Kbuild selftests/kfail/persohub_fail.c \
+		$(KO_DIR)/kfail/
+	$(MAKE) -C $(KDIR) M=$(KO_DIR)/kfail modules
 
 module-debug: $(KO_DIR)/.sources
 	$(MAKE) -C $(KDIR) M=$(KO_DIR) ccflags-y+=-DDEBUG modules

@@ -135,6 +135,15 @@ static void ph_waiting_del(struct ph_request *req)
 }
 
 /*
+ * The frame of @req's answer. Not inlined: the tests make it fail (a
+ * kretprobe, selftests/kfail) to see the error frame take its place.
+ */
+static noinline struct ph_txbuf *ph_txbuf_answer(const struct ph_request *req)
+{
+	return ph_txbuf_new(req->resp, req->resp_len);
+}
+
+/*
  * Send every answered request at the head of the station's list. A
  * response that cannot be encoded (no memory) becomes the error frame,
  * which each request carries from its arrival: a station always gets its
@@ -149,7 +158,7 @@ static void ph_station_flush(struct ph_port *st)
 	list_for_each_entry_safe(req, tmp, &st->reqs, station_node) {
 		if (req->state != PH_REQ_ANSWERED)
 			break;
-		tb = req->resp ? ph_txbuf_new(req->resp, req->resp_len) : NULL;
+		tb = req->resp ? ph_txbuf_answer(req) : NULL;
 		if (tb) {
 			st->stats.responses++;
 			result = PERSOHUB_RESULT_OK;

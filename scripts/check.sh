@@ -75,7 +75,8 @@ no_warnings() {
 	mkdir -p "$out"
 	: >"$out/build.out"
 	for k in "${kvers[@]}"; do
-		make module KVER="${k%:*}" 2>&1 | tee -a "$out/build.out"
+		make module test-module KVER="${k%:*}" 2>&1 |
+			tee -a "$out/build.out"
 		[ "${PIPESTATUS[0]}" -eq 0 ] || return 1
 	done
 	make userspace 2>&1 | tee -a "$out/build.out"

@@ -380,6 +380,46 @@ TEST_F(hub, flooding_station_bounded)
 	EXPECT_EQ(1, DELTA(sv_requests));
 }
 
+/*
+ * An answer whose frame cannot be allocated: the station gets the error
+ * frame in its place, never silence, and the counters say so. The
+ * allocation is failed by the test module persohub_fail (a kretprobe).
+ */
+#define FAIL_PARAM "/sys/module/persohub_fail/parameters/"
+
+TEST_F(hub, error_frame_when_answer_cannot_be_sent)
+{
+	char failed[16];
+	FILE *f;
+
+	if (system("modprobe persohub_fail 2>/dev/null"))
+		SKIP(return, "no persohub_fail module for this kernel");
+	f = fopen(FAIL_PARAM "fail", "w");
+	ASSERT_NE(NULL, f);
+	fputs("1", f);
+	ASSERT_EQ(0, fclose(f));
+	ASSERT_EQ(0, sim_run(&self->res, 60, "--telnet --stations c0p0"
+			     " --servers " SERVERS " --requests 2"
+			     " --expect-errors"));
+	site_counts(&self->now);
+	f = fopen(FAIL_PARAM "failed", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(failed, sizeof(failed), f));
+	fclose(f);
+	EXPECT_STREQ("1\n", failed);
+	/* The first answer is lost, its error frame sent; the second is. */
+	EXPECT_EQ(1, sim_get(&self->res, "total.errors"));
+	EXPECT_EQ(1, sim_get(&self->res, "total.ok"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.wrong"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.timeouts"));
+	EXPECT_EQ(2, DELTA(st_requests));
+	EXPECT_EQ(1, DELTA(st_errors));
+	EXPECT_EQ(1, DELTA(st_responses));
+	EXPECT_EQ(1, DELTA(st_dropped));
+	EXPECT_EQ(2, DELTA(sv_responses));
+	EXPECT_EQ(0, system("rmmod persohub_fail"));
+}
+
 /* A role cannot change while the port has work in hand. */
 TEST_F(hub, role_change_refused_while_busy)
 {
