@@ -86,15 +86,17 @@ for v in "${vers[@]}"; do
 	t=$SECONDS
 	run_one "$v" 2>&1 | tee "$out/$v.log"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
-	# check.sh's last line: "N passed, N failed[, N skipped]"
-	if read -r p _ f _ s _ < <(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out/$v.log" | tail -n 1); then
-		pass=$((pass + p)) fail=$((fail + ${f%,}))
-		[[ $s =~ ^[0-9]+$ ]] && skip=$((skip + s))
-	else
-		fail=$((fail + 1))
-		echo "not ok 1 check-debug@$v: no result (see $out/$v.log)"
-	fi
+	# Each step's count ("== vm-hub@6.1: N passed, N failed, N skipped"),
+	# summed here, so that what ran still counts if check.sh ended early.
+	while read -r p f s; do
+		pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+	done < <(sed -nE 's/^== [^ ]+: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' "$out/$v.log")
 	while IFS= read -r line; do failed+=("$line"); done < <(grep '^FAILED ' "$out/$v.log")
+	# check.sh's last line: "N passed, N failed[, N skipped]"
+	if ! grep -qE '^[0-9]+ passed, [0-9]+ failed' "$out/$v.log"; then
+		fail=$((fail + 1))
+		failed+=("FAILED check-debug@$v: the run did not finish (see $out/$v.log)")
+	fi
 	echo "== check-debug@$v took $((SECONDS - t)) s"
 done
 
