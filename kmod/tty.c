@@ -51,6 +51,7 @@ MODULE_PARM_DESC(ldisc,
  * @gone_work: removes the port after a hangup
  * @attached: on the hub's port list, under ph_tty_lock
  * @releasing: persohub is closing the tty itself
+ * @gone: it hung up and @gone_work is queued (once), under the hub lock
  * @txlen: bytes in @txbuf
  * @txpos: bytes of @txbuf written so far
  * @txbuf: bytes taken from the port's frames, on their way to the tty
@@ -64,6 +65,7 @@ struct ph_tty {
 	struct work_struct gone_work;
 	bool attached;
 	bool releasing;
+	bool gone;
 	unsigned int txlen;
 	unsigned int txpos;
 	u8 txbuf[PH_TTY_TXBUF];
@@ -219,13 +221,18 @@ static void ph_tty_tx_work(struct work_struct *work)
 
 /*
  * The tty hung up: the port is dead now (its requests go elsewhere or end
- * at once), and leaves when the work runs. Any context.
+ * at once), and leaves when the work runs. A hangup reaches the discipline
+ * twice (hangup, then close): the work is queued once, as it frees @tp.
+ * Any context.
  */
 static void ph_tty_gone(struct ph_tty *tp)
 {
 	unsigned long flags;
+	bool queue;
 
 	spin_lock_irqsave(&ph_hub.lock, flags);
+	queue = !tp->gone;
+	tp->gone = true;
 	if (!tp->port.dead) {
 		tp->port.dead = true;
 		ph_hub_port_dead(&tp->port);
@@ -233,7 +240,8 @@ static void ph_tty_gone(struct ph_tty *tp)
 				    tp->port.name);
 	}
 	spin_unlock_irqrestore(&ph_hub.lock, flags);
-	queue_work(ph_tty_wq, &tp->gone_work);
+	if (queue)
+		queue_work(ph_tty_wq, &tp->gone_work);
 }
 
 static int ph_ldisc_open(struct tty_struct *tty)
