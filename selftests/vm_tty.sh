@@ -69,7 +69,7 @@ go() {
 }
 
 echo "TAP version 13"
-echo "1..15"
+echo "1..16"
 
 # 1-2: three ports of the tty card attached: each a port named after its
 # tty, backend tty, beside the card's own ports (backend uart).
@@ -296,5 +296,40 @@ echo "# $again / $none"
 	[ $r3 -eq 0 ] && [ ! -e "$sysfs/$t3" ] &&
 	[ $r4 -ne 0 ] && echo "$none" | grep -q "no such tty"
 ok $? "persohubctl attach by a by-id link, detach, and their errors"
+
+# 16: a USB station pulled out while its request is in service: the
+# request is dropped with its station, the server's late answer goes
+# nowhere, and the server serves the next station at once.
+attach t0p0 && attach t0p2
+roles t0p1 off	# persohubd made it a server (13)
+roles t0p2 server
+echo 5000 >"$(dir t0p2)/timeout_ms"
+r0=$(stat t0p2 responses)
+a=$(sim_start --stations u0 --requests 1 --timeout-ms 600 --expect-errors \
+	--go-file go.st)
+b=$(sim_start --stations c0p3 --requests 1 --timeout-ms 4000 \
+	--expect-errors --servers t0p2 --service-us 2000000 --go-file go.st)
+attach u0 && roles u0 station
+go st
+sim_wait "$a" 30 >/tmp/st.log
+tty_gone u0
+left=0
+for d in "$sysfs"/ttyUSB*; do [ -d "$d" ] && left=$((left + 1)); done
+sim_wait "$b" 30 >>/tmp/st.log
+i=0
+while [ "$(cat "$(dir t0p2)/state")" != idle ] && [ $i -lt $((50 * scale)) ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+roles t0p0 station
+c=$(sim_start --stations t0p0 --servers t0p2 --requests 3)
+sim_wait "$c" 30 >>/tmp/st.log
+rc=$?
+cat /tmp/st.log
+echo "# t0p2 answers $(($(stat t0p2 responses) - r0)), unexpected $(stat t0p2 unexpected_frames)"
+[ $left -eq 0 ] && [ "$(sim_get "$b" t0p2.received)" = 1 ] &&
+	[ $rc -eq 0 ] && [ "$(sim_get "$c" total.ok)" = 3 ] &&
+	[ $(($(stat t0p2 responses) - r0)) = 4 ]
+ok $? "a USB station pulled out in flight: its request dropped, the server free again"
 
 [ $failures -eq 0 ]
