@@ -11,6 +11,7 @@
 #include <linux/device.h>
 #include <linux/io.h>
 #include <linux/pci.h>
+#include <linux/serial_reg.h>
 #include <linux/timer.h>
 #include <linux/version.h>
 
@@ -53,6 +54,12 @@ static inline void __iomem *pcim_iomap_region(struct pci_dev *pdev, int bar,
 
 	return ret ? IOMEM_ERR_PTR(ret) : pcim_iomap_table(pdev)[bar];
 }
+#endif
+
+/* 6.1's serial_reg.h does not name the IIR FIFO bits yet. */
+#ifndef UART_IIR_FIFO_ENABLED
+#define UART_IIR_FIFO_ENABLED		0xc0
+#define UART_IIR_FIFO_ENABLED_16550A	0xc0
 #endif
 
 #endif /* PERSOHUB_COMPAT_H */

@@ -28,22 +28,36 @@ static void ph_out(struct ph_port *port, unsigned int reg, u8 val)
 }
 
 /*
- * Is there a 16550 at @regs? The test of 8250's autoconfig: the low four
- * bits of IER hold what was written to them. A card that is gone reads
- * all ones, a register that is not a UART rarely holds both values.
+ * Is there a 16550 at @regs? Its scratch register holds what was written
+ * to it, and with the FIFOs enabled the top bits of IIR read 11: a card
+ * that is gone reads all ones, and a register that merely stores what it
+ * is given (memory, or a device that is no UART) fails the FIFO test.
+ *
+ * Nothing here may raise an interrupt. 8250's test through IER would: on
+ * a line shared with a card already bound, a UART asserting it with no
+ * handler makes the other card's handler thread (PREEMPT_RT, threadirqs)
+ * run again and again at its real-time priority, starving this probe
+ * before it can restore IER, until the kernel disables the line.
  */
 bool ph_uart_present(void __iomem *regs, unsigned int regshift)
 {
-	void __iomem *ier = regs + (UART_IER << regshift);
-	u8 old, a, b;
+	void __iomem *scr = regs + (UART_SCR << regshift);
+	void __iomem *fcr = regs + (UART_FCR << regshift);
+	u8 old, a, b, iir;
 
-	old = ioread8(ier);
-	iowrite8(0, ier);
-	a = ioread8(ier);
-	iowrite8(0x0f, ier);
-	b = ioread8(ier);
-	iowrite8(old, ier);
-	return !(a & 0x0f) && (b & 0x0f) == 0x0f;
+	old = ioread8(scr);
+	iowrite8(0xa5, scr);
+	a = ioread8(scr);
+	iowrite8(0x5a, scr);
+	b = ioread8(scr);
+	iowrite8(old, scr);
+	if (a != 0xa5 || b != 0x5a)
+		return false;
+
+	iowrite8(UART_FCR_ENABLE_FIFO, fcr);
+	iir = ioread8(regs + (UART_IIR << regshift));
+	iowrite8(0, fcr);
+	return (iir & UART_IIR_FIFO_ENABLED) == UART_IIR_FIFO_ENABLED_16550A;
 }
 
 unsigned int ph_uart_max_baud(const struct ph_port *port)
