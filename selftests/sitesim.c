@@ -124,7 +124,7 @@ static struct {
 	uint32_t service_us, think_us, timeout_ms;
 	uint64_t seed, key;
 	bool key_set, telnet, expect_errors, service_exp;
-	const char *kv, *wait_file, *go_file, *done_file, *trace;
+	const char *kv, *wait_file, *go_file, *done_file, *hold_file, *trace;
 	unsigned int max_seconds, connect_timeout, duration;
 } opt = {
 	.requests = 100, .size = 64, .depth = 1, .service_us = 1000,
@@ -1091,6 +1091,9 @@ static void usage(FILE *f)
 "                       before the first byte (uN: the guest sees its\n"
 "                       adapter, opens it, then creates PATH)\n"
 "  --done-file PATH     create PATH when finished\n"
+"  --hold-file PATH     then keep every port connected (uN adapters\n"
+"                       plugged in) until PATH exists, so that the guest\n"
+"                       can read the counters of their ports\n"
 "  --max-seconds N      give up after N s (default 120)\n"
 "  --connect-timeout N  keep trying sockets for N s (default 30)\n"
 "Exit: 0 when every request got its own answer (or, with --expect-errors,\n"
@@ -1104,7 +1107,8 @@ static void parse(int argc, char **argv)
 	       O_SIZE_MAX, O_DEPTH, O_THINK, O_SERVICE, O_TIMEOUT, O_MODE,
 	       O_NOISE, O_BREAK, O_BURST, O_RAW, O_TELNET, O_SEED, O_KEY,
 	       O_EXPECT, O_KV, O_WAIT, O_DONE, O_MAXS, O_CONNT, O_DUR,
-	       O_BITERR, O_RECONNECT, O_SDIST, O_TRACE, O_GO, O_EXPRAW };
+	       O_BITERR, O_RECONNECT, O_SDIST, O_TRACE, O_GO, O_EXPRAW,
+	       O_HOLD };
 	static const struct option lo[] = {
 		{ "sockdir", 1, 0, O_SOCKDIR }, { "stations", 1, 0, O_STATIONS },
 		{ "servers", 1, 0, O_SERVERS }, { "requests", 1, 0, O_REQUESTS },
@@ -1118,6 +1122,7 @@ static void parse(int argc, char **argv)
 		{ "seed", 1, 0, O_SEED }, { "key", 1, 0, O_KEY },
 		{ "expect-errors", 0, 0, O_EXPECT }, { "kv", 1, 0, O_KV },
 		{ "wait-file", 1, 0, O_WAIT }, { "done-file", 1, 0, O_DONE },
+		{ "hold-file", 1, 0, O_HOLD },
 		{ "go-file", 1, 0, O_GO }, { "expect-raw", 1, 0, O_EXPRAW },
 		{ "max-seconds", 1, 0, O_MAXS },
 		{ "connect-timeout", 1, 0, O_CONNT },
@@ -1198,6 +1203,7 @@ static void parse(int argc, char **argv)
 		case O_KV: opt.kv = optarg; break;
 		case O_WAIT: opt.wait_file = optarg; break;
 		case O_GO: opt.go_file = optarg; break;
+		case O_HOLD: opt.hold_file = optarg; break;
 		case O_EXPRAW:
 			p = port_eq(optarg, &val);
 			if (p->kind != K_NONE && p->kind != K_RAW)
@@ -1445,5 +1451,15 @@ int main(int argc, char **argv)
 	}
 	if (opt.done_file)
 		close(open(opt.done_file, O_CREAT | O_WRONLY, 0644));
+	if (opt.hold_file) {
+		for (i = 0; i < opt.max_seconds * 20 &&
+		     access(opt.hold_file, F_OK); i++)
+			usleep(50000);
+		if (access(opt.hold_file, F_OK)) {
+			fprintf(stderr, "sitesim: %s never came\n",
+				opt.hold_file);
+			rc = 1;
+		}
+	}
 	return rc;
 }
