@@ -119,8 +119,8 @@ vm() {
 # One kernel's VM suites; $1 is its name, $2 "kernel" for the kernel-side
 # suites only. Step names carry the kernel: vm-hub@6.12.
 vm_suites() {
-	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-card vm-tty vm-fuzz)
-	[ "$only" != kernel ] || suites=(vm-hub vm-fault vm-nl vm-cdev vm-card vm-tty)
+	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-card vm-tty vm-fault-tty vm-fuzz)
+	[ "$only" != kernel ] || suites=(vm-hub vm-fault vm-nl vm-cdev vm-card vm-tty vm-fault-tty)
 	for s in "${suites[@]}"; do
 		want "$s" || continue
 		t=$SECONDS
@@ -146,6 +146,19 @@ vm_suite() {
 		vm "$s@$k" $kv --cards 2 --telnet --timeout $((900 * scale)) \
 			--host "$top/selftests/simd.sh" -- \
 			"${SEED:+SEED=$SEED }vm_fault_test"
+		;;
+	vm-fault-tty)
+		# The same faults on tty ports: four 8250 ports of a tty card,
+		# a USB adapter and a card port as stations; an 8250 port and a
+		# USB adapter as servers. Faults that reconnect a line (which
+		# unplugs an adapter) fall on the 8250 and card ports. The
+		# test attaches the ttys itself: an adapter is plugged in only
+		# while the simulator is connected.
+		# shellcheck disable=SC2086
+		vm "$s@$k" $kv --cards 1 --tty-cards 2 --usb-serial 2 --telnet \
+			--timeout $((900 * scale)) \
+			--host "$top/selftests/simd.sh" -- \
+			"${SEED:+SEED=$SEED }PH_FAULT_STATIONS=t0p0,t0p1,t0p2,t0p3,c0p0,u0 PH_FAULT_SERVERS=t1p0,u1 vm_fault_test"
 		;;
 	vm-nl)
 		# shellcheck disable=SC2086
@@ -188,7 +201,7 @@ vm_suite() {
 	esac
 }
 
-steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-card vm-tty vm-fuzz)
+steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-card vm-tty vm-fault-tty vm-fuzz)
 [ -n "${CHECK_ONLY:-}" ] && read -r -a steps <<<"$CHECK_ONLY"
 want() {
 	local s

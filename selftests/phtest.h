@@ -9,7 +9,8 @@
  * them and writes /host/res.TAG.kv (its report, "key value" lines), its exit
  * status to /host/res.TAG.rc and its output to /host/res.TAG.log, then creates
  * /host/done.TAG. Ports are named as the runner names their sockets: cCpP is
- * port P of the C-th card in PCI address order.
+ * port P of the C-th card in PCI address order; tCpP and uN are ports of the
+ * kernel's own drivers (a tty card's port, a USB adapter) attached as ttys.
  */
 #ifndef PHTEST_H
 #define PHTEST_H
@@ -104,7 +105,57 @@ static inline int ph_cards(char addrs[][16], int max)
 	return n;
 }
 
-/* "c1p2" -> "/sys/class/persohub/0000:00:03.0-2"; NULL if no such port. */
+/*
+ * A port the kernel's own drivers own, tCpP (tty card) or uN (USB serial
+ * adapter), attached to persohub as its tty: "t0p1" -> "/sys/class/persohub/
+ * ttyS9". The tty comes from vm-ttys (scripts/vm-ttys) and is kept, as
+ * that runs a shell; it is looked up again once the port is gone (an
+ * adapter plugged back in may have another ttyUSB).
+ */
+static inline const char *ph_tty_port_dir(const char *name)
+{
+	static struct { char name[16]; char dir[64]; } cache[32];
+	char cmd[64], tty[32];
+	unsigned int i, free_slot = 32;
+	FILE *f;
+
+	for (i = 0; i < 32; i++) {
+		if (!cache[i].name[0]) {
+			free_slot = free_slot < 32 ? free_slot : i;
+			continue;
+		}
+		if (strcmp(cache[i].name, name))
+			continue;
+		if (!access(cache[i].dir, F_OK))
+			return cache[i].dir;
+		cache[i].name[0] = '\0';
+		free_slot = i;
+		break;
+	}
+	if (free_slot == 32 || strlen(name) >= sizeof(cache[0].name) ||
+	    strspn(name, "tpu0123456789") != strlen(name))
+		return NULL;
+	snprintf(cmd, sizeof(cmd), "vm-ttys %s 2>/dev/null", name);
+	f = popen(cmd, "r");
+	if (!f)
+		return NULL;
+	if (!fgets(tty, sizeof(tty), f))
+		tty[0] = '\0';
+	pclose(f);
+	tty[strcspn(tty, "\n")] = '\0';
+	if (!tty[0])
+		return NULL;
+	snprintf(cache[free_slot].dir, sizeof(cache[0].dir), PH_SYSFS "/%s", tty);
+	if (access(cache[free_slot].dir, F_OK))
+		return NULL;
+	strcpy(cache[free_slot].name, name);
+	return cache[free_slot].dir;
+}
+
+/*
+ * "c1p2" -> "/sys/class/persohub/0000:00:03.0-2"; tCpP and uN as
+ * ph_tty_port_dir(); NULL if no such port.
+ */
 static inline const char *ph_port_dir(const char *name)
 {
 	static char paths[8][128];
@@ -113,6 +164,8 @@ static inline const char *ph_port_dir(const char *name)
 	int c, p, n;
 	char *buf;
 
+	if (name[0] == 't' || name[0] == 'u')
+		return ph_tty_port_dir(name);
 	if (sscanf(name, "c%dp%d", &c, &p) != 2)
 		return NULL;
 	n = ph_cards(addrs, PH_MAX_CARDS);
@@ -121,6 +174,46 @@ static inline const char *ph_port_dir(const char *name)
 	buf = paths[slot++ % 8];
 	snprintf(buf, sizeof(paths[0]), PH_SYSFS "/%s-%d", addrs[c], p);
 	return access(buf, F_OK) ? NULL : buf;
+}
+
+/*
+ * Attach the tty of port @name (tCpP, uN) to persohub, waiting up to @secs
+ * seconds for it to exist (an adapter being plugged in): 0 (also when it
+ * is attached already) or -errno.
+ */
+static inline int ph_tty_attach(const char *name, int secs)
+{
+	char cmd[64], tty[32];
+	ssize_t n;
+	FILE *f;
+	int fd;
+
+	if (ph_port_dir(name))
+		return 0;
+	if (strspn(name, "tpu0123456789") != strlen(name))
+		return -EINVAL;
+	snprintf(cmd, sizeof(cmd), "vm-ttys -w %d %s 2>/dev/null",
+		 secs * ph_timeout_scale(), name);
+	f = popen(cmd, "r");
+	if (!f)
+		return -errno;
+	if (!fgets(tty, sizeof(tty), f))
+		tty[0] = '\0';
+	pclose(f);
+	tty[strcspn(tty, "\n")] = '\0';
+	if (!tty[0])
+		return -ENODEV;
+	fd = open(PH_SYSFS "/attach", O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, tty, strlen(tty));
+	if (n < 0 && errno != EEXIST) {
+		n = -errno;
+		close(fd);
+		return n;
+	}
+	close(fd);
+	return ph_port_dir(name) ? 0 : -ENODEV;
 }
 
 static inline int ph_attr_path(char *buf, size_t sz, const char *port,

@@ -20,16 +20,77 @@
 #include "kselftest_harness.h"
 #include "phtest.h"
 
-#define STATIONS	"c0p0,c0p1,c0p2,c0p3,c1p0,c1p1"
-#define SERVERS		"c1p2,c1p3"
+/*
+ * The site: six stations and two servers, on cards unless
+ * PH_FAULT_STATIONS and PH_FAULT_SERVERS ("name,name,...", six and two)
+ * put them elsewhere, e.g. on tty ports (tCpP, uN: see phtest.h), which
+ * must then be attached. In the variants below Sn stands for station n
+ * and Vn for server n.
+ */
+#define NST	6
+#define NSV	2
 
-static const char * const stations[] = {
-	"c0p0", "c0p1", "c0p2", "c0p3", "c1p0", "c1p1",
-};
-static const char * const servers[] = { "c1p2", "c1p3" };
+static const char *const card_stations = "c0p0,c0p1,c0p2,c0p3,c1p0,c1p1";
+static const char *const card_servers = "c1p2,c1p3";
 
-#define NST	(sizeof(stations) / sizeof(stations[0]))
-#define NSV	(sizeof(servers) / sizeof(servers[0]))
+static char stations[NST][16], servers[NSV][16];
+static char station_list[NST * 16], server_list[NSV * 16];
+
+/* "a,b,c" from @env (or @def) into @names: 0, or -1 if not @n names. */
+static int site_split(const char *env, const char *def, char names[][16],
+		      unsigned int n, char *list, size_t list_sz)
+{
+	const char *v = getenv(env) ?: def;
+	unsigned int i = 0;
+	char *dup, *tok, *save = NULL;
+
+	snprintf(list, list_sz, "%s", v);
+	dup = strdup(v);
+	if (!dup)
+		return -1;
+	for (tok = strtok_r(dup, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (i == n || strlen(tok) >= 16)
+			break;
+		strcpy(names[i++], tok);
+	}
+	free(dup);
+	return i == n && !tok ? 0 : -1;
+}
+
+static int site_init(void)
+{
+	return site_split("PH_FAULT_STATIONS", card_stations, stations, NST,
+			  station_list, sizeof(station_list)) ||
+	       site_split("PH_FAULT_SERVERS", card_servers, servers, NSV,
+			  server_list, sizeof(server_list)) ? -1 : 0;
+}
+
+/* @in with every Sn and Vn (at the start or after a space) named. */
+static void site_expand(char *out, size_t sz, const char *in)
+{
+	size_t o = 0;
+
+	for (; *in && o + 1 < sz; in++) {
+		bool word = in[0] == 'S' || in[0] == 'V';
+		const char *name;
+
+		if (word && in[1] >= '0' && in[1] <= '9' &&
+		    (o == 0 || out[o - 1] == ' ')) {
+			unsigned int k = in[1] - '0';
+
+			name = in[0] == 'S' ? (k < NST ? stations[k] : "?")
+					    : (k < NSV ? servers[k] : "?");
+			o += snprintf(out + o, sz - o, "%s", name);
+			if (o >= sz)
+				o = sz - 1;
+			in++;
+			continue;
+		}
+		out[o++] = *in;
+	}
+	out[o] = '\0';
+}
 
 struct counts {
 	long long st[NST][4];	/* requests responses errors_sent dropped */
@@ -75,6 +136,7 @@ FIXTURE(fault) {
 	long long unexpected0;
 	struct counts before, after;
 	struct sim_result res;
+	char go[64], fin[64], hold[64];	/* the simulator's files */
 };
 
 FIXTURE_VARIANT(fault) {
@@ -85,71 +147,120 @@ FIXTURE_VARIANT(fault) {
 };
 
 FIXTURE_VARIANT_ADD(fault, noisy_lines) {
-	.injected = "c0p2.breaks",
-	.sim = "--noise c0p0 --noise c0p1 --break c0p2 --break c0p3",
+	.injected = "S2.breaks",
+	.sim = "--noise S0 --noise S1 --break S2 --break S3",
 };
 
 FIXTURE_VARIANT_ADD(fault, bit_errors) {
-	.injected = "c0p0.corrupted",
-	.sim = "--biterr c0p0 --biterr c1p0 --biterr c1p1",
+	.injected = "S0.corrupted",
+	.sim = "--biterr S0 --biterr S4 --biterr S5",
 };
 
 FIXTURE_VARIANT_ADD(fault, lines_reconnect) {
-	.injected = "c0p1.reconnects",
-	.sim = "--reconnect c0p1 --reconnect c1p0",
+	.injected = "S1.reconnects",
+	.sim = "--reconnect S1 --reconnect S4",
 };
 
 FIXTURE_VARIANT_ADD(fault, bursts_beyond_depth) {
 	.injected = "total.errors",
-	.sim = "--burst c0p0=4 --burst c0p3=3",
+	.sim = "--burst S0=4 --burst S3=3",
 	.errors_ok = true,
 };
 
 FIXTURE_VARIANT_ADD(fault, garbage_server) {
-	.injected = "c1p3.garbage",
-	.sim = "--server-mode c1p3=garbage",
+	.injected = "V1.garbage",
+	.sim = "--server-mode V1=garbage",
 };
 
 FIXTURE_VARIANT_ADD(fault, truncating_server) {
-	.injected = "c1p2.garbage",
-	.sim = "--server-mode c1p2=truncate",
+	.injected = "V0.garbage",
+	.sim = "--server-mode V0=truncate",
 };
 
 FIXTURE_VARIANT_ADD(fault, flapping_server) {
-	.injected = "c1p3.silent",
-	.sim = "--server-mode c1p3=flap:3",
+	.injected = "V1.silent",
+	.sim = "--server-mode V1=flap:3",
 };
 
 FIXTURE_VARIANT_ADD(fault, duplicating_server) {
-	.injected = "c1p3.garbage",
-	.sim = "--server-mode c1p3=dup",
+	.injected = "V1.garbage",
+	.sim = "--server-mode V1=dup",
 	.settle_ms = "100",
 };
 
 FIXTURE_VARIANT_ADD(fault, everything_at_once) {
-	.injected = "c0p2.corrupted",
-	.sim = "--noise c0p0 --break c0p1 --biterr c0p2 --reconnect c0p3"
-	       " --burst c1p0=3 --server-mode c1p3=flap:4",
+	.injected = "S2.corrupted",
+	.sim = "--noise S0 --break S1 --biterr S2 --reconnect S3"
+	       " --burst S4=3 --server-mode V1=flap:4",
 	.errors_ok = true,
 };
 
 FIXTURE_SETUP(fault)
 {
-	ASSERT_EQ(0, ph_roles(STATIONS, "station"));
-	ASSERT_EQ(0, ph_roles(SERVERS, "server"));
-	ASSERT_EQ(0, ph_set("c1p2", "timeout_ms", "300"));
-	ASSERT_EQ(0, ph_set("c1p3", "timeout_ms", "300"));
-	ASSERT_EQ(0, ph_set("c1p2", "settle_ms", variant->settle_ms ?: "0"));
-	ASSERT_EQ(0, ph_set("c1p3", "settle_ms", variant->settle_ms ?: "0"));
-	self->unexpected0 = ph_stat("c1p3", "unexpected_frames");
-	snapshot(&self->before);
+	ASSERT_EQ(0, site_init()) TH_LOG("PH_FAULT_STATIONS/SERVERS: 6 and 2");
+	snprintf(self->go, sizeof(self->go), "go.%d", getpid());
+	snprintf(self->fin, sizeof(self->fin), "fin.%d", getpid());
+	snprintf(self->hold, sizeof(self->hold), "hold.%d", getpid());
+}
+
+/* Create (or remove) one of the simulator's files in the shared directory. */
+static void share_file(const char *name, bool create)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), PH_SHARE "/%s", name);
+	if (create)
+		close(open(path, O_CREAT | O_WRONLY, 0644));
+	else
+		unlink(path);
 }
 
 FIXTURE_TEARDOWN(fault)
 {
-	ph_set("c1p2", "state", "idle");
-	ph_set("c1p3", "state", "idle");
-	ph_roles(STATIONS "," SERVERS, "off");
+	/* A simulator still waiting for either file is let go. */
+	share_file(self->go, true);
+	share_file(self->hold, true);
+	ph_set(servers[0], "state", "idle");
+	ph_set(servers[1], "state", "idle");
+	ph_roles(station_list, "off");
+	ph_roles(server_list, "off");
+}
+
+/*
+ * The site's ports, tty ports attached first, configured. A USB adapter
+ * (uN) exists only while the simulator is connected, so this runs while
+ * the simulator waits for its go file.
+ */
+static int site_setup(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(fault) *self,
+		      const FIXTURE_VARIANT(fault) *variant)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < NST + NSV; i++) {
+		const char *p = i < NST ? stations[i] : servers[i - NST];
+
+		if (p[0] != 't' && p[0] != 'u')
+			continue;
+		err = ph_tty_attach(p, 30);
+		if (err) {
+			TH_LOG("attach %s: %s", p, strerror(-err));
+			return err;
+		}
+	}
+	err = ph_roles(station_list, "station") ?:
+	      ph_roles(server_list, "server");
+	for (i = 0; !err && i < NSV; i++)
+		err = ph_set(servers[i], "timeout_ms", "300") ?:
+		      ph_set(servers[i], "settle_ms", variant->settle_ms ?: "0");
+	if (err) {
+		TH_LOG("configuring the site: %s", strerror(-err));
+		return err;
+	}
+	self->unexpected0 = ph_stat(servers[1], "unexpected_frames");
+	snapshot(&self->before);
+	return 0;
 }
 
 /*
@@ -167,11 +278,11 @@ static pid_t revive_servers(void)
 	if (pid)
 		return pid;
 	for (;;) {
-		if (!ph_get("c1p2", "state", a, sizeof(a)) &&
-		    !ph_get("c1p3", "state", b, sizeof(b)) &&
+		if (!ph_get(servers[0], "state", a, sizeof(a)) &&
+		    !ph_get(servers[1], "state", b, sizeof(b)) &&
 		    !strcmp(a, "failed") && !strcmp(b, "failed")) {
-			ph_set("c1p2", "state", "idle");
-			ph_set("c1p3", "state", "idle");
+			ph_set(servers[0], "state", "idle");
+			ph_set(servers[1], "state", "idle");
 		}
 		ph_sleep_ms(200);
 	}
@@ -180,31 +291,51 @@ static pid_t revive_servers(void)
 TEST_F_TIMEOUT(fault, invariant_holds, 200)
 {
 	const char *seed = getenv("SEED");
-	char key[64];
+	char key[128], sim[512], injected[64], path[128];
 	unsigned int i;
 	long long sent, ok, errors, corrupted, d;
-	int t;
+	pid_t reviver;
+	int t, seq, ret;
 
-	pid_t reviver = revive_servers();
-	int ret;
-
+	site_expand(sim, sizeof(sim), variant->sim);
+	site_expand(injected, sizeof(injected), variant->injected);
+	share_file(self->fin, false);
+	/*
+	 * A seed from the environment replays a run; else a new one. The
+	 * simulator connects, waits for the site to be set up, runs, and
+	 * stays connected until the counters are read.
+	 */
+	seq = sim_start("--telnet --stations %s --servers %s"
+			" --requests 25 --service-us 2000 --timeout-ms 8000 %s%s"
+			" --go-file %s --done-file %s --hold-file %s"
+			" --max-seconds 170 --expect-errors %s", station_list,
+			server_list, seed ? "--seed " : "", seed ? seed : "",
+			self->go, self->fin, self->hold, sim);
+	ASSERT_LE(0, seq);
+	ASSERT_EQ(0, site_setup(_metadata, self, variant));
+	reviver = revive_servers();
 	ASSERT_LT(0, reviver);
-	/* A seed from the environment replays a run; else a new one. */
-	ret = sim_run(&self->res, 180, "--telnet --stations " STATIONS
-		      " --servers " SERVERS " --requests 25"
-		      " --service-us 2000 --timeout-ms 8000 %s%s"
-		      " --expect-errors %s", seed ? "--seed " : "",
-		      seed ? seed : "", variant->sim);
+	share_file(self->go, true);
+
+	snprintf(path, sizeof(path), PH_SHARE "/%s", self->fin);
+	for (t = 0; t < 180 * 20 * ph_timeout_scale() && access(path, F_OK);
+	     t++)
+		ph_sleep_ms(50);
 	kill(reviver, SIGKILL);
 	waitpid(reviver, NULL, 0);
-	ASSERT_LE(0, ret);
 	for (t = 0; t < 200 && !all_quiet(); t++)
 		ph_sleep_ms(20);
 	snapshot(&self->after);
+	share_file(self->hold, true);
+	ret = sim_wait(&self->res, seq, 30);
+	share_file(self->go, false);
+	share_file(self->fin, false);
+	share_file(self->hold, false);
+	ASSERT_LE(0, ret);
 	TH_LOG("seed %lld", sim_get(&self->res, "seed"));
 
-	EXPECT_LE(1, sim_get(&self->res, variant->injected))
-		TH_LOG("the fault was not injected: %s", variant->injected);
+	EXPECT_LE(1, sim_get(&self->res, injected))
+		TH_LOG("the fault was not injected: %s", injected);
 	EXPECT_EQ(0, sim_get(&self->res, "total.wrong"));
 	EXPECT_EQ(0, sim_get(&self->res, "total.late"));
 	EXPECT_EQ(0, sim_get(&self->res, "total.timeouts"));
@@ -232,10 +363,12 @@ TEST_F_TIMEOUT(fault, invariant_holds, 200)
 #undef D
 	}
 	/* A second answer is caught while the server settles. */
-	if (variant->settle_ms)
-		EXPECT_EQ(sim_get(&self->res, "c1p3.garbage"),
-			  ph_stat("c1p3", "unexpected_frames") -
+	if (variant->settle_ms) {
+		snprintf(key, sizeof(key), "%s.garbage", servers[1]);
+		EXPECT_EQ(sim_get(&self->res, key),
+			  ph_stat(servers[1], "unexpected_frames") -
 			  self->unexpected0);
+	}
 	for (i = 0; i < NSV; i++) {
 		d = self->after.sv[i][0] - self->before.sv[i][0];
 		EXPECT_EQ(d, self->after.sv[i][1] - self->before.sv[i][1] +
