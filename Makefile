@@ -177,7 +177,8 @@ $(B)/fuzz/fuzz_frame: selftests/fuzz_frame.c $(FRAME_SRCS) $(FRAME_HDRS)
 	@mkdir -p $(B)/fuzz
 	clang $(FUZZ_CFLAGS) -o $@ selftests/fuzz_frame.c $(FRAME_SRCS)
 
-$(B)/fuzz/fuzz_config: selftests/fuzz_config.c daemon/config.c daemon/config.h
+$(B)/fuzz/fuzz_config: selftests/fuzz_config.c daemon/config.c daemon/config.h \
+		daemon/phlimits.h
 	@mkdir -p $(B)/fuzz
 	clang $(FUZZ_CFLAGS) -o $@ selftests/fuzz_config.c daemon/config.c -linih
 

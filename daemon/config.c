@@ -4,6 +4,7 @@
  * same limits as the kernel, so a bad file is refused as a whole with its
  * file and line before anything is applied.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <limits.h>
@@ -16,12 +17,23 @@
 
 #include "config.h"
 
+/* inih keeps this much of a section header (its MAX_SECTION, less 1) */
+#define SECTION_KEPT	49
+
+struct header {
+	char text[SECTION_KEPT + 1];	/* between '[' and ']', as inih has it */
+	unsigned int line;
+};
+
 struct parse {
 	struct config *cfg;
 	char reason[160];
 	/* [tty PATH] headers, set aside: inih keeps 49 bytes of a section */
 	char (*ttys)[128];
 	unsigned int nttys;
+	/* every section header and its line, for messages about sections */
+	struct header *headers;
+	unsigned int nheaders, cap;
 };
 
 #define TTY_REF		"tty @"
@@ -32,6 +44,7 @@ void config_defaults(struct config *cfg)
 	cfg->priority = 50;
 	cfg->cpu = -1;
 	cfg->resync_ms = 1000;
+	cfg->event_buffer = 4 << 20;
 	cfg->probe_interval_ms = 1000;
 	memcpy(cfg->probe_frame, "PROBE", 5);
 	cfg->probe_len = 5;
@@ -63,16 +76,23 @@ static int fail(struct parse *p, const char *fmt, const char *a,
 	return 0;
 }
 
+/*
+ * A decimal number in [lo, hi]: digits only (leading zeros are fine, "010"
+ * is ten); no sign, no space, no 0x.
+ */
 static bool parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *v)
 {
-	unsigned long n;
-	char *end;
+	uint64_t n = 0;
+	size_t len = strspn(s, "0123456789"), i;
 
-	if (!*s || *s == '-')
+	if (!len || s[len])
 		return false;
-	errno = 0;
-	n = strtoul(s, &end, 0);
-	if (errno || *end || n < lo || n > hi)
+	for (i = 0; i < len; i++) {
+		n = n * 10 + (s[i] - '0');
+		if (n > hi)
+			return false;
+	}
+	if (n < lo)
 		return false;
 	*v = n;
 	return true;
@@ -126,6 +146,7 @@ static const struct {
 	{ "timeout_ms", offsetof(struct config_port, timeout_ms), 1, 600000 },
 	{ "queue_depth", offsetof(struct config_port, queue_depth), 1, 16 },
 	{ "max_payload", offsetof(struct config_port, max_payload), 1, 4096 },
+	{ "settle_ms", offsetof(struct config_port, settle_ms), 0, 10000 },
 };
 
 /* "<pci address>-<index>" into @card (32 bytes) and @index. */
@@ -134,8 +155,7 @@ static bool port_ident(const char *ident, char *card, unsigned int *index)
 	const char *dash = strrchr(ident, '-');
 
 	if (!dash || dash == ident || dash - ident >= 32 ||
-	    sscanf(dash + 1, "%u", index) != 1 || *index > 255 ||
-	    strspn(dash + 1, "0123456789") != strlen(dash + 1))
+	    !parse_u32(dash + 1, 0, 255, index))
 		return false;
 	memcpy(card, ident, dash - ident);
 	card[dash - ident] = '\0';
@@ -194,8 +214,21 @@ static int port_key(struct parse *p, struct config_port *cp,
 	return 1;
 }
 
-static struct config_port *port_section(struct parse *p, const char *ident)
+/* The line of the first header of section @name (as inih passes it). */
+static unsigned int section_line(const struct parse *p, const char *name)
 {
+	unsigned int i;
+
+	for (i = 0; i < p->nheaders; i++)
+		if (!strcmp(p->headers[i].text, name))
+			return p->headers[i].line;
+	return 0;
+}
+
+/* [port IDENT]: @section is "port IDENT". */
+static struct config_port *port_section(struct parse *p, const char *section)
+{
+	const char *ident = section + 5;
 	struct config *cfg = p->cfg;
 	struct config_port *cp;
 	char card[32];
@@ -218,14 +251,16 @@ static struct config_port *port_section(struct parse *p, const char *ident)
 	memset(cp, 0, sizeof(*cp));
 	snprintf(cp->card, sizeof(cp->card), "%s", card);
 	cp->index = index;
+	cp->line = section_line(p, section);
 	cp->weight = 1;
 	cp->enabled = true;
 	return cp;
 }
 
 /* [tty /dev/serial/by-id/...]: a tty, by a path that names it for good. */
-static struct config_port *tty_section(struct parse *p, const char *ref)
+static struct config_port *tty_section(struct parse *p, const char *section)
 {
+	const char *ref = section + 4;
 	struct config *cfg = p->cfg;
 	struct config_port *cp;
 	const char *path = ref;
@@ -251,13 +286,15 @@ static struct config_port *tty_section(struct parse *p, const char *ref)
 	cp = &cfg->ports[cfg->nports++];
 	memset(cp, 0, sizeof(*cp));
 	snprintf(cp->tty, sizeof(cp->tty), "%s", path);
+	cp->line = section_line(p, section);
 	cp->weight = 1;
 	cp->enabled = true;
 	return cp;
 }
 
-static struct config_tcp *tcp_section(struct parse *p, const char *name)
+static struct config_tcp *tcp_section(struct parse *p, const char *section)
 {
+	const char *name = section + 4;
 	struct config *cfg = p->cfg;
 	struct config_tcp *t;
 	unsigned int i;
@@ -277,25 +314,89 @@ static struct config_tcp *tcp_section(struct parse *p, const char *name)
 	t = &cfg->tcp[cfg->ntcp++];
 	memset(t, 0, sizeof(*t));
 	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->line = section_line(p, section);
 	t->timeout_ms = 2000;
 	return t;
+}
+
+/* A host name: labels of [A-Za-z0-9-], dot-separated. */
+static bool hostname_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (!n || s[0] == '.' || s[0] == '-' || s[n - 1] == '.')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "0123456789.-", s[i]) ||
+		    (s[i] == '.' && s[i + 1] == '.'))
+			return false;
+	return true;
+}
+
+/*
+ * HOST:PORT, HOST a name or an IPv4 address, or [IPV6]:PORT, the IPv6
+ * address optionally with its %zone (fe80::1%eth0). NULL, or why not.
+ */
+static const char *parse_address(const char *val, struct config_tcp *t)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	const char *host = val, *end, *pct;
+	uint32_t v;
+	size_t n;
+
+	if (*val == '[') {
+		host = val + 1;
+		end = strchr(host, ']');
+		if (!end || end[1] != ':')
+			return "want [IPv6 address]:port";
+		n = end - host;
+		pct = memchr(host, '%', n);
+		if ((pct ? (size_t)(pct - host) : n) >= sizeof(addr) ||
+		    n >= sizeof(t->host))
+			return "not an IPv6 address";
+		memcpy(addr, host, pct ? (size_t)(pct - host) : n);
+		addr[pct ? pct - host : (long)n] = '\0';
+		if (inet_pton(AF_INET6, addr, &(struct in6_addr){ 0 }) != 1)
+			return "not an IPv6 address";
+		if (pct && (pct + 1 == end ||
+			    !hostname_valid(pct + 1, end - pct - 1)))
+			return "not an IPv6 zone (an interface name)";
+		end++;
+	} else {
+		end = strrchr(val, ':');
+		if (!end || end == val)
+			return "want host:port or [IPv6 address]:port";
+		n = end - host;
+		if (memchr(host, ':', n))
+			return "an IPv6 address goes in brackets: [address]:port";
+		if (n >= sizeof(t->host))
+			return "host name too long";
+		/* Digits and dots only: it must be a whole IPv4 address. */
+		memcpy(addr, host, n < sizeof(addr) ? n : sizeof(addr) - 1);
+		addr[n < sizeof(addr) ? n : sizeof(addr) - 1] = '\0';
+		if (strspn(host, "0123456789.") >= n ?
+		    inet_pton(AF_INET, addr, &(struct in_addr){ 0 }) != 1 :
+		    !hostname_valid(host, n))
+			return "not a host name or IPv4 address";
+	}
+	if (!parse_u32(end + 1, 1, 65535, &v))
+		return "the port is not 1-65535";
+	memcpy(t->host, host, n);
+	t->host[n] = '\0';
+	t->port = v;
+	return NULL;
 }
 
 static int tcp_key(struct parse *p, struct config_tcp *t, const char *key,
 		   const char *val)
 {
-	const char *colon = strrchr(val, ':');
-	uint32_t v;
+	const char *why;
 
 	if (!strcmp(key, "address")) {
-		if (!colon || colon == val ||
-		    (size_t)(colon - val) >= sizeof(t->host) ||
-		    !parse_u32(colon + 1, 1, 65535, &v))
-			return fail(p, "address: '%s' is not host:port", val,
-				    NULL);
-		memcpy(t->host, val, colon - val);
-		t->host[colon - val] = '\0';
-		t->port = v;
+		why = parse_address(val, t);
+		if (why)
+			return fail(p, "address: '%s': %s", val, why);
 	} else if (!strcmp(key, "timeout_ms")) {
 		if (!parse_u32(val, 1, 600000, &t->timeout_ms))
 			return fail(p, "timeout_ms: invalid value '%s'", val,
@@ -316,15 +417,15 @@ static int handler(void *user, const char *section, const char *key,
 	uint32_t v;
 
 	if (!strncmp(section, "port ", 5)) {
-		cp = port_section(p, section + 5);
+		cp = port_section(p, section);
 		return cp ? port_key(p, cp, key, val) : 0;
 	}
 	if (!strncmp(section, "tty ", 4)) {
-		cp = tty_section(p, section + 4);
+		cp = tty_section(p, section);
 		return cp ? port_key(p, cp, key, val) : 0;
 	}
 	if (!strncmp(section, "tcp ", 4)) {
-		t = tcp_section(p, section + 4);
+		t = tcp_section(p, section);
 		return t ? tcp_key(p, t, key, val) : 0;
 	}
 	if (strcmp(section, "daemon"))
@@ -349,6 +450,11 @@ static int handler(void *user, const char *section, const char *key,
 			return fail(p, "resync_ms: invalid value '%s'", val,
 				    NULL);
 		cfg->resync_ms = v;
+	} else if (!strcmp(key, "event_buffer")) {
+		if (!parse_u32(val, 1024, 1 << 28, &v))
+			return fail(p, "event_buffer: '%s' is not 1024-268435456 "
+				    "bytes", val, NULL);
+		cfg->event_buffer = v;
 	} else if (!strcmp(key, "probe_interval_ms")) {
 		if (!parse_u32(val, 0, 3600000, &v))
 			return fail(p, "probe_interval_ms: invalid value '%s'",
@@ -398,6 +504,27 @@ static int syntax_error_line(FILE *f)
 	return 0;
 }
 
+static int add_header(struct parse *p, const char *text, size_t len,
+		      unsigned int line)
+{
+	struct header *h;
+
+	if (p->nheaders == p->cap) {
+		h = realloc(p->headers, (2 * p->cap + 16) * sizeof(*h));
+		if (!h)
+			return -1;
+		p->headers = h;
+		p->cap = 2 * p->cap + 16;
+	}
+	h = &p->headers[p->nheaders++];
+	if (len > SECTION_KEPT)
+		len = SECTION_KEPT;
+	memcpy(h->text, text, len);
+	h->text[len] = '\0';
+	h->line = line;
+	return 0;
+}
+
 /* Parse @text (read from @name, for messages) into @cfg. */
 int config_parse(const char *text, const char *name, struct config *cfg,
 		 char *err, size_t errlen)
@@ -421,9 +548,14 @@ int config_parse(const char *text, const char *name, struct config *cfg,
 		return -1;
 	}
 	/*
-	 * inih keeps only the first 49 bytes of a section header, and a
-	 * /dev/serial/by-id path is longer: each [tty PATH] header is handed
-	 * to it as [tty @N], its path kept here. Lines stay where they were.
+	 * One pass over a copy, lines kept where they were:
+	 * - inih keeps only the first 49 bytes of a section header, and a
+	 *   /dev/serial/by-id path is longer: each [tty PATH] header is handed
+	 *   to it as [tty @N], its path kept here;
+	 * - every header is noted with its line, for messages about sections;
+	 * - a ';' or '#' after a space or tab on a key's line starts a comment
+	 *   (inih knows ';' only): blanked here. A '#' with no space before it
+	 *   is part of the value. Values are never quoted.
 	 */
 	copy = strdup(text);
 	p.ttys = calloc(CONFIG_MAX_PORTS, sizeof(*p.ttys));
@@ -433,29 +565,52 @@ int config_parse(const char *text, const char *name, struct config *cfg,
 		snprintf(err, errlen, "%s: out of memory", name);
 		return -1;
 	}
+	line = 0;
 	for (s = copy; *s; s = eol + (*eol == '\n')) {
-		char *open, *close;
+		char *open, *close, *c;
 
+		line++;
 		eol = s + strcspn(s, "\n");
 		open = s + strspn(s, " \t");
-		if (strncmp(open, "[tty ", 5) || p.nttys == CONFIG_MAX_PORTS)
+		if (*open != '[') {
+			if (*open == ';' || *open == '#')
+				continue;
+			for (c = open + 1; c < eol; c++)
+				if ((*c == '#' || *c == ';') &&
+				    (c[-1] == ' ' || c[-1] == '\t')) {
+					memset(c, ' ', eol - c);
+					break;
+				}
 			continue;
+		}
 		close = memchr(open, ']', eol - open);
-		if (!close || close - (open + 5) >= (long)sizeof(p.ttys[0]))
+		if (!close)
 			continue;
-		memcpy(p.ttys[p.nttys], open + 5, close - (open + 5));
-		p.ttys[p.nttys][close - (open + 5)] = '\0';
-		/* "[tty @N]" is never longer than what it replaces */
-		n = snprintf(open, close - open + 1, "[" TTY_REF "%u",
-			     p.nttys++);
-		if (n < close - open) {
-			memmove(open + n, close, strlen(close) + 1);
-			eol = open + n + strcspn(open + n, "\n");
+		if (!strncmp(open, "[tty ", 5) && p.nttys < CONFIG_MAX_PORTS &&
+		    close - (open + 5) < (long)sizeof(p.ttys[0])) {
+			memcpy(p.ttys[p.nttys], open + 5, close - (open + 5));
+			p.ttys[p.nttys][close - (open + 5)] = '\0';
+			/* "[tty @N]" is never longer than what it replaces */
+			n = snprintf(open, close - open + 1, "[" TTY_REF "%u",
+				     p.nttys++);
+			if (n < close - open) {
+				memmove(open + n, close, strlen(close) + 1);
+				close = open + n;
+				eol = close + strcspn(close, "\n");
+			}
+		}
+		if (add_header(&p, open + 1, close - (open + 1), line)) {
+			free(copy);
+			free(p.ttys);
+			free(p.headers);
+			snprintf(err, errlen, "%s: out of memory", name);
+			return -1;
 		}
 	}
 	line = ini_parse_string(copy, handler, &p);
 	free(copy);
 	free(p.ttys);
+	free(p.headers);
 	if (line) {
 		snprintf(err, errlen, "%s:%d: %s", name, line,
 			 p.reason[0] ? p.reason : "syntax error");
@@ -463,8 +618,8 @@ int config_parse(const char *text, const char *name, struct config *cfg,
 	}
 	for (i = 0; i < cfg->ntcp; i++)
 		if (!cfg->tcp[i].port) {
-			snprintf(err, errlen, "%s: [tcp %s] has no address",
-				 name, cfg->tcp[i].name);
+			snprintf(err, errlen, "%s:%u: [tcp %s] has no address",
+				 name, cfg->tcp[i].line, cfg->tcp[i].name);
 			return -1;
 		}
 	/* Names name device nodes: no two ports may share one. */
@@ -472,8 +627,9 @@ int config_parse(const char *text, const char *name, struct config *cfg,
 		for (j = i + 1; j < cfg->nports; j++)
 			if (cfg->ports[i].name[0] &&
 			    !strcmp(cfg->ports[i].name, cfg->ports[j].name)) {
-				snprintf(err, errlen, "%s: name '%s' used twice",
-					 name, cfg->ports[i].name);
+				snprintf(err, errlen, "%s:%u: name '%s' used twice",
+					 name, cfg->ports[j].line,
+					 cfg->ports[i].name);
 				return -1;
 			}
 	return 0;
@@ -552,4 +708,14 @@ const struct config_port *config_port_find_tty(const struct config *cfg,
 		    !strcmp(name, ttyname))
 			return &cfg->ports[i];
 	return NULL;
+}
+
+const char *config_port_label(const struct config_port *cp, char *buf,
+			      size_t len)
+{
+	if (cp->tty[0])
+		snprintf(buf, len, "[tty %s]", cp->tty);
+	else
+		snprintf(buf, len, "[port %s-%u]", cp->card, cp->index);
+	return buf;
 }

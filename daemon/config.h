@@ -7,6 +7,7 @@
  *   priority = 50
  *   cpu = 1                   pin the daemon to this CPU (-1: no pinning)
  *   resync_ms = 1000          reconcile with the kernel this often
+ *   event_buffer = 4194304    receive buffer of the event socket, bytes
  *   stats_file = /run/persohubd.stats
  *   probe_interval_ms = 1000  probe failed servers this often (0: never)
  *   probe_frame = 50524f4245  the probe's payload, in hex ("PROBE")
@@ -23,18 +24,27 @@
  *   max_payload = 1024
  *   weight = 1                servers: higher is chosen first
  *   enabled = yes             servers: no = never dispatched to
+ *   settle_ms = 0             servers: quiet time after an answer
  *
  *   [tcp net-hsm1]            a server reached over TCP (a network HSM, a
  *   address = 10.0.0.5:1500   peer site PC), same framing on the stream,
- *   timeout_ms = 2000         served through the station devices
+ *   timeout_ms = 2000         served through the station devices;
+ *                             [fd00::5]:1500 for an IPv6 address
+ *
+ * Numbers are decimal (leading zeros allowed, no 0x). A ';' or '#' after a
+ * space or tab starts a comment, also after a value; one with no space
+ * before it is part of the value (stats_file = /run/ph#1).
  */
 #ifndef PH_CONFIG_H
 #define PH_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_MAX_PORTS	128
+#include "phlimits.h"
+
+#define CONFIG_MAX_PORTS	PH_MAX_PORTS
 #define CONFIG_MAX_TCP		16
 #define CONFIG_NAME_LEN		32
 
@@ -50,18 +60,20 @@ struct config_port {
 	char tty[128];		/* [tty PATH]: /dev/... of the tty, else "" */
 	char name[CONFIG_NAME_LEN];
 	struct config_u32 role, baud, data_bits, parity, stop_bits;
-	struct config_u32 timeout_ms, queue_depth, max_payload;
+	struct config_u32 timeout_ms, queue_depth, max_payload, settle_ms;
 	uint32_t weight;
 	bool enabled;
 	char pin_card[32];	/* station: its only server, "" for any */
 	unsigned int pin_index;
+	unsigned int line;	/* of its first [port]/[tty] header */
 };
 
 struct config_tcp {
 	char name[CONFIG_NAME_LEN];
-	char host[64];
+	char host[64];		/* a name, IPv4 or IPv6 (no brackets) */
 	uint16_t port;
 	uint32_t timeout_ms;
+	unsigned int line;
 };
 
 struct config {
@@ -69,6 +81,7 @@ struct config {
 	int priority;
 	int cpu;
 	unsigned int resync_ms;
+	unsigned int event_buffer;	/* bytes */
 	char stats_file[256];
 	unsigned int probe_interval_ms;
 	uint8_t probe_frame[64];
@@ -89,6 +102,9 @@ int config_load(const char *path, struct config *cfg, char *err,
 int config_parse(const char *text, const char *name, struct config *cfg,
 		 char *err, size_t errlen);
 void config_defaults(struct config *cfg);
+/* "[port 0000:00:10.0-1]" or "[tty /dev/...]": how the file names @cp. */
+const char *config_port_label(const struct config_port *cp, char *buf,
+			      size_t len);
 const struct config_port *config_port_find(const struct config *cfg,
 					   const char *card, uint32_t index);
 const struct config_port *config_port_find_tty(const struct config *cfg,

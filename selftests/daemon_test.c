@@ -227,7 +227,30 @@ static const struct bad bads[] = {
 	{ "[port 0000:00:10.0-0]\nserver = hsm1\n", ":2: server: 'hsm1' is not <pci address>-<index>" },
 	{ "[daemon]\nrealtime = no\n[extra]\nx = 1\n", ":4: unknown section [extra]" },
 	{ "[daemon\nrealtime = no\n", ":1: syntax error" },
-	{ "[port 0000:00:10.0-0]\nname = a\n[port 0000:00:10.0-1]\nname = a\n", ": name 'a' used twice" },
+	{ "[port 0000:00:10.0-0]\nname = a\n[port 0000:00:10.0-1]\nname = a\n", ":3: name 'a' used twice" },
+	/* numbers are decimal: no hex, no sign, no space inside */
+	{ "[port 0000:00:10.0-0]\ntimeout_ms = 0x10\n", ":2: timeout_ms: invalid value '0x10'" },
+	{ "[port 0000:00:10.0-0]\nbaud = +9600\n", ":2: baud: invalid value '+9600'" },
+	{ "[port 0000:00:10.0-0]\nbaud = 96 00\n", ":2: baud: invalid value '96 00'" },
+	{ "[port 0000:00:10.0-0]\nbaud = 99999999999999999999\n", ":2: baud: invalid value '99999999999999999999'" },
+	{ "[port 0000:00:10.0-0x1]\nrole = off\n", ":2: port section '0000:00:10.0-0x1'" },
+	{ "[port 0000:00:10.0-0]\nsettle_ms = 10001\n", ":2: settle_ms: invalid value '10001'" },
+	{ "[daemon]\nevent_buffer = 1000\n", ":2: event_buffer: '1000' is not 1024-268435456 bytes" },
+	/* a comment needs a space before it: this '#' is in the value */
+	{ "[port 0000:00:10.0-0]\ntimeout_ms = 300# ms\n", ":2: timeout_ms: invalid value '300# ms'" },
+	/* [tcp] addresses */
+	{ "[tcp a]\naddress = ::1:1500\n", ":2: address: '::1:1500': an IPv6 address goes in brackets: [address]:port" },
+	{ "[tcp a]\naddress = [::g]:1500\n", ":2: address: '[::g]:1500': not an IPv6 address" },
+	{ "[tcp a]\naddress = [10.0.0.1]:1500\n", ":2: address: '[10.0.0.1]:1500': not an IPv6 address" },
+	{ "[tcp a]\naddress = [::1]1500\n", ":2: address: '[::1]1500': want [IPv6 address]:port" },
+	{ "[tcp a]\naddress = [::1\n", ":2: address: '[::1': want [IPv6 address]:port" },
+	{ "[tcp a]\naddress = [fe80::1%]:7\n", ":2: address: '[fe80::1%]:7': not an IPv6 zone" },
+	{ "[tcp a]\naddress = [::1]:0\n", ":2: address: '[::1]:0': the port is not 1-65535" },
+	{ "[tcp a]\naddress = [::1]:65536\n", ":2: address: '[::1]:65536': the port is not 1-65535" },
+	{ "[tcp a]\naddress = 10.0.0.300:5\n", ":2: address: '10.0.0.300:5': not a host name or IPv4 address" },
+	{ "[tcp a]\naddress = bad_host:5\n", ":2: address: 'bad_host:5': not a host name or IPv4 address" },
+	{ "[tcp a]\naddress = :5\n", ":2: address: ':5': want host:port" },
+	{ "[tcp a]\n\n[tcp b]\ntimeout_ms = 5\n", ":3: [tcp b] has no address" },
 };
 
 TEST(config_bad_files)
@@ -288,6 +311,147 @@ TEST(config_tty_sections)
 	unlink(link);
 	EXPECT_EQ(-ENOENT, config_tty_name(&cfg.ports[0], name, sizeof(name)));
 	rmdir(dir);
+}
+
+/* A comment may follow a value; a '#' with no space before it is data. */
+TEST(config_inline_comments)
+{
+	const struct config_port *p;
+	char err[512] = "";
+
+	ASSERT_EQ(0, load("[daemon]  # the daemon\n"
+			  "resync_ms = 300   # ms\n"
+			  "probe_interval_ms = 200\t; ms\n"
+			  "stats_file = /run/ph#1 # a '#' in a path\n"
+			  "[port 0000:00:10.0-0] ; station 1\n"
+			  "role = station\t#\n"
+			  "timeout_ms = 300   # ms\n"
+			  "# name = ignored\n"
+			  "  ; indented comment\n", &cfg, err));
+	EXPECT_STREQ("", err);
+	EXPECT_EQ(300, cfg.resync_ms);
+	EXPECT_EQ(200, cfg.probe_interval_ms);
+	EXPECT_STREQ("/run/ph#1", cfg.stats_file);
+	p = config_port_find(&cfg, "0000:00:10.0", 0);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(1, p->role.v);
+	EXPECT_EQ(300, p->timeout_ms.v);
+	EXPECT_STREQ("", p->name);
+}
+
+/* Numbers are decimal: "010" is ten, "09600" is 9600. */
+TEST(config_decimal_numbers)
+{
+	const struct config_port *p;
+	char err[512] = "";
+
+	ASSERT_EQ(0, load("[daemon]\npriority = 08\nresync_ms = 0100\n"
+			  "[port 0000:00:10.0-010]\nbaud = 09600\n"
+			  "timeout_ms = 010\ndata_bits = 07\n", &cfg, err));
+	EXPECT_STREQ("", err);
+	EXPECT_EQ(8, cfg.priority);
+	EXPECT_EQ(100, cfg.resync_ms);
+	p = config_port_find(&cfg, "0000:00:10.0", 10);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(9600, p->baud.v);
+	EXPECT_EQ(10, p->timeout_ms.v);
+	EXPECT_EQ(7, p->data_bits.v);
+}
+
+/* [tcp] addresses: a name, IPv4, or IPv6 in brackets (with a zone). */
+TEST(config_tcp_addresses)
+{
+	static const struct {
+		const char *addr, *host;
+		unsigned int port;
+	} good[] = {
+		{ "[::1]:1500", "::1", 1500 },
+		{ "[fd00::5]:7000", "fd00::5", 7000 },
+		{ "[fe80::1%eth0]:22", "fe80::1%eth0", 22 },
+		{ "[::ffff:10.0.0.1]:1", "::ffff:10.0.0.1", 1 },
+		{ "10.0.0.5:1500", "10.0.0.5", 1500 },
+		{ "hsm1.site.example:65535", "hsm1.site.example", 65535 },
+		{ "localhost:01500", "localhost", 1500 },
+	};
+	char err[512], text[128];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		err[0] = '\0';
+		snprintf(text, sizeof(text), "[tcp a]\naddress = %s\n",
+			 good[i].addr);
+		ASSERT_EQ(0, load(text, &cfg, err)) TH_LOG("%s", err);
+		EXPECT_STREQ(good[i].host, cfg.tcp[0].host);
+		EXPECT_EQ(good[i].port, cfg.tcp[0].port);
+		EXPECT_EQ(1, cfg.tcp[0].line);
+	}
+}
+
+/* settle_ms: a server's quiet time after an answer, 0-10000 ms. */
+TEST(config_settle_ms)
+{
+	const struct config_port *p;
+	char err[512] = "";
+
+	ASSERT_EQ(0, load("[port 0000:00:11.0-3]\nrole = server\n"
+			  "settle_ms = 250\n[port 0000:00:11.0-2]\n"
+			  "settle_ms = 0\n[port 0000:00:11.0-1]\nrole = off\n",
+			  &cfg, err));
+	p = config_port_find(&cfg, "0000:00:11.0", 3);
+	ASSERT_NE(NULL, p);
+	EXPECT_TRUE(p->settle_ms.set);
+	EXPECT_EQ(250, p->settle_ms.v);
+	p = config_port_find(&cfg, "0000:00:11.0", 2);
+	ASSERT_NE(NULL, p);
+	EXPECT_TRUE(p->settle_ms.set);
+	EXPECT_EQ(0, p->settle_ms.v);
+	p = config_port_find(&cfg, "0000:00:11.0", 1);
+	ASSERT_NE(NULL, p);
+	EXPECT_FALSE(p->settle_ms.set);
+	EXPECT_EQ(4 << 20, cfg.event_buffer);	/* the default */
+}
+
+/* Each section knows the line of its header, for messages about it. */
+TEST(config_section_lines)
+{
+	char err[512] = "", label[160];
+
+	ASSERT_EQ(0, load("[daemon]\n\n[port 0000:00:10.0-0]\nrole = station\n"
+			  "[tty /dev/serial/by-id/usb-FTDI_FT232R_USB_UART_"
+			  "A50285BI-if00-port0]\nrole = server\n"
+			  "[port 0000:00:10.0-0]\nname = again\n"
+			  "[tcp net1]\n; c\naddress = [::1]:7\n"
+			  "[port 0000:00:10.0-1]\n", &cfg, err));
+	ASSERT_EQ(2, cfg.nports);	/* a section with no key is none */
+	EXPECT_EQ(3, cfg.ports[0].line);
+	EXPECT_STREQ("again", cfg.ports[0].name);
+	EXPECT_EQ(5, cfg.ports[1].line);
+	EXPECT_EQ(9, cfg.tcp[0].line);
+	EXPECT_STREQ("[port 0000:00:10.0-0]",
+		     config_port_label(&cfg.ports[0], label, sizeof(label)));
+	EXPECT_STREQ("[tty /dev/serial/by-id/usb-FTDI_FT232R_USB_UART_"
+		     "A50285BI-if00-port0]",
+		     config_port_label(&cfg.ports[1], label, sizeof(label)));
+}
+
+/* As many port sections as the daemon manages ports, and no more. */
+TEST(config_port_limit)
+{
+	size_t size = (PH_MAX_PORTS + 1) * 48 + 1, off = 0;
+	char *text = malloc(size), err[512] = "";
+	unsigned int i;
+
+	ASSERT_NE(NULL, text);
+	for (i = 0; i < PH_MAX_PORTS; i++)
+		off += snprintf(text + off, size - off,
+				"[port 0000:%02x:00.0-%u]\nrole = off\n",
+				i / 8, i % 8);
+	ASSERT_EQ(0, load(text, &cfg, err)) TH_LOG("%s", err);
+	EXPECT_EQ(PH_MAX_PORTS, cfg.nports);
+	snprintf(text + off, size - off, "[port 0000:ff:00.0-0]\nrole = off\n");
+	EXPECT_EQ(-1, load(text, &cfg, err));
+	EXPECT_NE(NULL, strstr(err, "too many port sections")) TH_LOG("%s", err);
+	free(text);
 }
 
 TEST(config_missing_file)

@@ -33,7 +33,13 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 			       (p->queue_depth.v >= 1 && p->queue_depth.v <= 16));
 			assert(!p->role.set || p->role.v <= 2);
 			assert(strlen(p->name) < CONFIG_NAME_LEN);
+			assert(!p->settle_ms.set || p->settle_ms.v <= 10000);
 		}
+		assert(cfg.event_buffer >= 1024 &&
+		       cfg.event_buffer <= 1 << 28);
+		for (i = 0; i < cfg.ntcp; i++)
+			assert(cfg.tcp[i].port && cfg.tcp[i].host[0] &&
+			       strlen(cfg.tcp[i].host) < sizeof(cfg.tcp[i].host));
 	}
 	free(text);
 	return 0;
