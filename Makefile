@@ -112,10 +112,11 @@ $(B)/frame_test: selftests/frame_test.c $(FRAME_SRCS) $(FRAME_HDRS) $(HARNESS)
 		selftests/frame_test.c $(FRAME_SRCS)
 
 DAEMON_SRCS := daemon/persohubd.c daemon/config.c daemon/match.c \
-	       daemon/tcp.c $(PHNL_SRCS) $(FRAME_SRCS)
+	       daemon/tcp.c daemon/log.c $(PHNL_SRCS) $(FRAME_SRCS)
 
 $(B)/bin/persohubd: $(DAEMON_SRCS) daemon/config.h daemon/match.h \
-		daemon/tcp.h $(PHNL_HDRS) $(FRAME_HDRS)
+		daemon/tcp.h daemon/log.h daemon/phlimits.h $(PHNL_HDRS) \
+		$(FRAME_HDRS)
 	@mkdir -p $(B)/bin
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(DAEMON_SRCS) -lmnl -linih -lsystemd
 
@@ -139,12 +140,19 @@ $(B)/guest/vm_nl_test $(B)/guest/vm_cdev_test: $(B)/guest/%: selftests/%.c \
 		$(PHNL_SRCS) -lmnl -lpthread
 
 $(B)/daemon_test: selftests/daemon_test.c daemon/config.c daemon/match.c \
-		daemon/plan.c daemon/config.h daemon/match.h daemon/plan.h \
-		$(HARNESS)
+		daemon/plan.c daemon/log.c daemon/config.h daemon/match.h \
+		daemon/plan.h daemon/log.h daemon/phlimits.h $(PHNL_SRCS) \
+		$(PHNL_HDRS) $(HARNESS)
 	@mkdir -p $(B)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
 		selftests/daemon_test.c daemon/config.c daemon/match.c \
-		daemon/plan.c -linih -lm
+		daemon/plan.c daemon/log.c $(PHNL_SRCS) -linih -lmnl -lm
+
+# The host unit tests: the framer, the daemon's parts.
+.PHONY: unit
+unit: $(HOST_TESTS)
+	$(B)/frame_test
+	$(B)/daemon_test
 
 $(B)/guest/vm_nlfuzz: selftests/vm_nlfuzz.c $(PHNL_SRCS) $(PHNL_HDRS)
 	@mkdir -p $(B)/guest

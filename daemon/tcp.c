@@ -25,9 +25,10 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "log.h"
 #include "tcp.h"
 
-#define MAX_STATIONS	256
+#define MAX_STATIONS	PH_MAX_PORTS
 #define DEVDIR		"/dev/persohub"
 
 struct tcp_server {
@@ -35,6 +36,7 @@ struct tcp_server {
 	uint32_t id;
 	int fd;
 	bool up;		/* connected */
+	bool warned;		/* the failure to connect was logged */
 	bool busy;		/* a request is on the wire */
 	uint64_t req_id;
 	int station_fd;
@@ -55,13 +57,6 @@ static struct {
 	} st[MAX_STATIONS];
 	struct tcp_figures fig;
 } t;
-
-static void logw(const char *fmt, const char *a, const char *b)
-{
-	fprintf(stderr, "persohubd: tcp: ");
-	fprintf(stderr, fmt, a, b);
-	fputc('\n', stderr);
-}
 
 static int id_cb(const struct phnl_attrs *at, void *data)
 {
@@ -115,20 +110,34 @@ static void tcp_connect(struct tcp_server *s)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
 	struct epoll_event e = { .events = EPOLLIN };
+	const char *why = NULL;
 	char port[8];
-	int fd;
+	int fd = -1, ret;
 
 	snprintf(port, sizeof(port), "%u", s->cfg.port);
-	if (getaddrinfo(s->cfg.host, port, &hints, &ai))
-		return;
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen)) {
-		close(fd);
-		fd = -1;
+	ret = getaddrinfo(s->cfg.host, port, &hints, &ai);
+	if (ret) {
+		why = gai_strerror(ret);
+	} else {
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+			why = strerror(errno);
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
+		}
+		freeaddrinfo(ai);
 	}
-	freeaddrinfo(ai);
-	if (fd < 0)
+	if (fd < 0) {
+		/* Once per outage: the slow timer tries again and again. */
+		if (!s->warned)
+			warn("tcp: %s: connecting to %s port %u: %s; trying "
+			     "again", s->cfg.name, s->cfg.host, s->cfg.port,
+			     why);
+		s->warned = true;
 		return;
+	}
+	s->warned = false;
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	s->fd = fd;
 	s->up = true;
@@ -136,9 +145,10 @@ static void tcp_connect(struct tcp_server *s)
 	epoll_ctl(t.epfd, EPOLL_CTL_ADD, fd, &e);
 	t.fig.connects++;
 	if (set_state(s, PERSOHUB_STATE_IDLE))
-		logw("%s: cannot return to service", s->cfg.name, "");
+		warn("tcp: %s: cannot return to service", s->cfg.name);
 	else
-		logw("%s: connected to %s", s->cfg.name, s->cfg.host);
+		info("tcp: %s: connected to %s port %u", s->cfg.name,
+		     s->cfg.host, s->cfg.port);
 }
 
 /* Open the devices of stations that appeared, close those that went. */
@@ -209,8 +219,8 @@ int tcp_init(struct phnl *nl, int epfd, const struct config *cfg)
 		ph_deframer_init(&s->rx, s->rxbuf, PH_PAYLOAD_MAX);
 		ret = user_server(s);
 		if (ret) {
-			logw("%s: cannot add the server: %s", s->cfg.name,
-			     strerror(-ret));
+			error("tcp: %s: cannot add the server: %s", s->cfg.name,
+			      strerror(-ret));
 			continue;
 		}
 		t.n++;
@@ -329,7 +339,7 @@ static void peer_readable(struct tcp_server *s)
 	n = read(s->fd, buf, sizeof(buf));
 	if (n <= 0) {
 		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-			logw("%s: connection lost", s->cfg.name, "");
+			warn("tcp: %s: connection lost", s->cfg.name);
 			tcp_close(s);
 			set_state(s, PERSOHUB_STATE_FAILED);
 		}

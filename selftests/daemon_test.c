@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "config.h"
+#include "log.h"
 #include "match.h"
 #include "plan.h"
 
@@ -462,6 +464,72 @@ TEST(config_missing_file)
 				  sizeof(err)));
 	EXPECT_STREQ("/nonexistent/persohub.conf: No such file or directory",
 		     err);
+}
+
+/*
+ * Messages logged with standard error on a file; @js: what JOURNAL_STREAM
+ * says ("match": that file's device:inode, NULL: unset). Returns what was
+ * written.
+ */
+static char *log_lines(const char *js, bool debug)
+{
+	static char out[1024];
+	char tmp[] = "/tmp/persohub-log-XXXXXX", env[64];
+	int fd = mkstemp(tmp), saved = dup(STDERR_FILENO);
+	struct stat st;
+	ssize_t n;
+
+	fstat(fd, &st);
+	unsetenv("JOURNAL_STREAM");
+	if (js && !strcmp(js, "match"))
+		snprintf(env, sizeof(env), "%llu:%llu",
+			 (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino);
+	else if (js)
+		snprintf(env, sizeof(env), "%s", js);
+	if (js)
+		setenv("JOURNAL_STREAM", env, 1);
+	fflush(stderr);
+	dup2(fd, STDERR_FILENO);
+	log_init(debug);
+	error("no family: %s", "gone");
+	warn("port %d: refused", 3);
+	info("attached");
+	debug("resync");
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, out, sizeof(out) - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(tmp);
+	unsetenv("JOURNAL_STREAM");
+	return out;
+}
+
+/* Under systemd each line carries its sd-daemon priority prefix. */
+TEST(log_journal_priorities)
+{
+	EXPECT_STREQ("<3>no family: gone\n<4>port 3: refused\n<6>attached\n",
+		     log_lines("match", false));
+	EXPECT_STREQ("<3>no family: gone\n<4>port 3: refused\n<6>attached\n"
+		     "<7>resync\n", log_lines("match", true));
+	EXPECT_TRUE(log_to_journal());
+}
+
+/* Elsewhere (a terminal, a file, the stream of another process) text. */
+TEST(log_plain_text)
+{
+	static const char plain[] = "persohubd: error: no family: gone\n"
+		"persohubd: warning: port 3: refused\n"
+		"persohubd: info: attached\n";
+
+	EXPECT_STREQ(plain, log_lines(NULL, false));
+	EXPECT_FALSE(log_to_journal());
+	/* systemd's stream, but standard error was redirected since */
+	EXPECT_STREQ(plain, log_lines("1:2", false));
+	EXPECT_STREQ(plain, log_lines("garbage", false));
+	EXPECT_STREQ(plain, log_lines("", false));
 }
 
 /* Erlang C against values worked out by hand and a published table. */
