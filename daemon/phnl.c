@@ -72,7 +72,9 @@ const char *const phnl_cmd_names[PERSOHUB_CMD_MAX + 1] = {
 };
 
 struct family_info {
-	struct phnl *h;
+	const char *group;	/* the multicast group wanted */
+	uint16_t id;
+	uint32_t group_id;
 	bool found;
 };
 
@@ -81,15 +83,18 @@ static int mcast_group_cb(const struct nlattr *attr, void *data)
 	struct family_info *fi = data;
 	const struct nlattr *a, *name = NULL, *id = NULL;
 
+	if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
+		return MNL_CB_OK;
 	mnl_attr_for_each_nested(a, attr) {
-		if (mnl_attr_get_type(a) == CTRL_ATTR_MCAST_GRP_NAME)
+		if (mnl_attr_get_type(a) == CTRL_ATTR_MCAST_GRP_NAME &&
+		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
 			name = a;
-		else if (mnl_attr_get_type(a) == CTRL_ATTR_MCAST_GRP_ID)
+		else if (mnl_attr_get_type(a) == CTRL_ATTR_MCAST_GRP_ID &&
+			 mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
 			id = a;
 	}
-	if (name && id &&
-	    !strcmp(mnl_attr_get_str(name), PERSOHUB_MCGRP_EVENTS))
-		fi->h->events_group = mnl_attr_get_u32(id);
+	if (name && id && !strcmp(mnl_attr_get_str(name), fi->group))
+		fi->group_id = mnl_attr_get_u32(id);
 	return MNL_CB_OK;
 }
 
@@ -99,10 +104,14 @@ static int family_attr_cb(const struct nlattr *attr, void *data)
 
 	switch (mnl_attr_get_type(attr)) {
 	case CTRL_ATTR_FAMILY_ID:
-		fi->h->family = mnl_attr_get_u16(attr);
+		if (mnl_attr_validate(attr, MNL_TYPE_U16) < 0)
+			return MNL_CB_ERROR;
+		fi->id = mnl_attr_get_u16(attr);
 		fi->found = true;
 		break;
 	case CTRL_ATTR_MCAST_GROUPS:
+		if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
+			return MNL_CB_ERROR;
 		mnl_attr_parse_nested(attr, mcast_group_cb, fi);
 		break;
 	}
@@ -144,12 +153,14 @@ static int error_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_ERROR;
 	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
 		off += err->msg.nlmsg_len - sizeof(err->msg);
-	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
+	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && off <= nlh->nlmsg_len) {
 		mnl_attr_for_each(a, nlh, off) {
-			if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG)
+			if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
+			    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
 				snprintf(h->errmsg, sizeof(h->errmsg), "%s",
 					 mnl_attr_get_str(a));
-			else if (mnl_attr_get_type(a) == NLMSGERR_ATTR_OFFS)
+			else if (mnl_attr_get_type(a) == NLMSGERR_ATTR_OFFS &&
+				 mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
 				h->erroff = mnl_attr_get_u32(a);
 		}
 	}
@@ -189,6 +200,7 @@ static mnl_cb_t ctl_cbs[NLMSG_MIN_TYPE] = {
 };
 
 struct talk {
+	struct phnl *h;
 	phnl_cb cb;
 	void *data;
 	int ret;
@@ -206,10 +218,104 @@ static int reply_cb(const struct nlmsghdr *nlh, void *data)
 	 */
 	if (!t->cb || t->ret < 0)
 		return MNL_CB_OK;
-	if (phnl_parse(nlh, &at) < 0)
+	if (phnl_parse(nlh, &at) < 0) {
+		t->h->bad_msgs++;
 		return MNL_CB_OK;
+	}
 	t->ret = t->cb(&at, t->data);
 	return MNL_CB_OK;
+}
+
+/*
+ * What each attribute of the family must be: its type and, for strings
+ * and binaries, the most bytes it may hold. An attribute of a known type
+ * that is anything else makes the whole message invalid; types past
+ * PERSOHUB_A_MAX (a newer module) are skipped, and so is padding (SKIP).
+ * Every attribute of the uapi needs its line here: daemon_test checks it.
+ */
+#define SKIP	MNL_TYPE_MAX
+
+static const struct {
+	enum mnl_attr_data_type type;
+	uint16_t max;
+} policy[PERSOHUB_A_MAX + 1] = {
+	[PERSOHUB_A_PORT_ID] = { MNL_TYPE_U32 },
+	[PERSOHUB_A_PORT_NAME] = { MNL_TYPE_NUL_STRING, PHNL_NAME_LEN },
+	[PERSOHUB_A_PORT_CARD] = { MNL_TYPE_NUL_STRING, PHNL_NAME_LEN },
+	[PERSOHUB_A_PORT_INDEX] = { MNL_TYPE_U32 },
+	[PERSOHUB_A_PORT_ROLE] = { MNL_TYPE_U32 },
+	[PERSOHUB_A_PORT_STATE] = { MNL_TYPE_U32 },
+	[PERSOHUB_A_PORT_BAUD] = { MNL_TYPE_U32 },
+	[PERSOHUB_A_PORT_DATA_BITS] = { MNL_TYPE_U32 },
+	[PERSOHUB_A_PORT_PARITY] = { MNL_TYPE_U32 },
+	[PERSOHUB_A_PORT_STOP_BITS] = { MNL_TYPE_U32 },
+	[PERSOHUB_A_PORT_TIMEOUT_MS] = { MNL_TYPE_U32 },
+	[PERSOHUB_A_PORT_QUEUE_DEPTH] = { MNL_TYPE_U32 },
+	[PERSOHUB_A_PORT_MAX_PAYLOAD] = { MNL_TYPE_U32 },
+	[PERSOHUB_A_PORT_QUEUE] = { MNL_TYPE_U32 },
+	[PERSOHUB_A_PORT_USER] = { MNL_TYPE_FLAG },
+	[PERSOHUB_A_STATS] = { MNL_TYPE_NESTED },
+	[PERSOHUB_A_HIST] = { MNL_TYPE_NESTED },
+	[PERSOHUB_A_REQ_ID] = { MNL_TYPE_U64 },
+	[PERSOHUB_A_REQ_LEN] = { MNL_TYPE_U32 },
+	[PERSOHUB_A_REQ_RX_NS] = { MNL_TYPE_U64 },
+	[PERSOHUB_A_SERVER_ID] = { MNL_TYPE_U32 },
+	[PERSOHUB_A_RESULT] = { MNL_TYPE_U32 },
+	[PERSOHUB_A_LATENCY_NS] = { MNL_TYPE_U64 },
+	[PERSOHUB_A_REASON] = { MNL_TYPE_U32 },
+	[PERSOHUB_A_CTRL_ATTACHED] = { MNL_TYPE_U8 },
+	[PERSOHUB_A_PAD] = { SKIP },
+	[PERSOHUB_A_HUB_WAITING] = { MNL_TYPE_U32 },
+	[PERSOHUB_A_HUB_NEXT_ID] = { MNL_TYPE_U64 },
+	[PERSOHUB_A_PAYLOAD] = { MNL_TYPE_BINARY, PERSOHUB_PAYLOAD_MAX },
+	[PERSOHUB_A_HUB_EVENTS_DROPPED] = { MNL_TYPE_U64 },
+	[PERSOHUB_A_PORT_SETTLE_MS] = { MNL_TYPE_U32 },
+	[PERSOHUB_A_PORT_BACKEND] = { MNL_TYPE_NUL_STRING, PHNL_NAME_LEN },
+	[PERSOHUB_A_PORT_TTY] = { MNL_TYPE_NUL_STRING, PHNL_NAME_LEN },
+};
+
+/* Nests of u64 counters (STATS, HIST): u64s, and padding. */
+static bool u64_nest_valid(const struct nlattr *nest)
+{
+	const struct nlattr *a;
+	int left = mnl_attr_get_payload_len(nest);
+
+	for (a = mnl_attr_get_payload(nest); mnl_attr_ok(a, left);
+	     a = mnl_attr_next(a)) {
+		left -= MNL_ALIGN(a->nla_len);
+		if (mnl_attr_get_type(a) != PERSOHUB_NEST_PAD &&
+		    mnl_attr_validate(a, MNL_TYPE_U64) < 0)
+			return false;
+	}
+	return left == 0;
+}
+
+int phnl_attr_valid(const struct nlattr *attr)
+{
+	int type = mnl_attr_get_type(attr);
+	uint16_t len = mnl_attr_get_payload_len(attr);
+
+	if (type <= 0 || type > PERSOHUB_A_MAX)
+		return 0;		/* not ours to read: skipped */
+	switch (policy[type].type) {
+	case SKIP:
+	case MNL_TYPE_UNSPEC:	/* no policy (see phnl_attr_has_policy) */
+		return 0;
+	case MNL_TYPE_NUL_STRING:
+	case MNL_TYPE_BINARY:
+		if (mnl_attr_validate(attr, policy[type].type) < 0 ||
+		    len > policy[type].max)
+			return -EINVAL;
+		return 0;
+	case MNL_TYPE_NESTED:
+		if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0 ||
+		    !u64_nest_valid(attr))
+			return -EINVAL;
+		return 0;
+	default:
+		return mnl_attr_validate(attr, policy[type].type) < 0 ?
+		       -EINVAL : 0;
+	}
 }
 
 static int attr_cb(const struct nlattr *attr, void *data)
@@ -217,11 +323,39 @@ static int attr_cb(const struct nlattr *attr, void *data)
 	struct phnl_attrs *at = data;
 	int type = mnl_attr_get_type(attr);
 
-	if (type > 0 && type <= PERSOHUB_A_MAX)
+	if (phnl_attr_valid(attr))
+		return MNL_CB_ERROR;
+	if (type > 0 && type <= PERSOHUB_A_MAX && policy[type].type != SKIP)
 		at->a[type] = attr;
 	return MNL_CB_OK;
 }
 
+bool phnl_attr_has_policy(int type)
+{
+	return type > 0 && type <= PERSOHUB_A_MAX &&
+	       policy[type].type != MNL_TYPE_UNSPEC;
+}
+
+/* The attributes after @off fill the message exactly, none truncated. */
+static bool attrs_fill(const struct nlmsghdr *nlh, size_t off)
+{
+	const struct nlattr *a = (const void *)
+		((const char *)mnl_nlmsg_get_payload(nlh) + MNL_ALIGN(off));
+	int left = (const char *)mnl_nlmsg_get_payload_tail(nlh) -
+		   (const char *)a;
+
+	while (mnl_attr_ok(a, left)) {
+		left -= MNL_ALIGN(a->nla_len);
+		a = mnl_attr_next(a);
+	}
+	return left == 0;
+}
+
+/*
+ * A message of the family: its command and every attribute, each checked
+ * against the policy above; -EINVAL if any is malformed (then @at holds
+ * nothing), or if the attributes overrun the message.
+ */
 int phnl_parse(const struct nlmsghdr *nlh, struct phnl_attrs *at)
 {
 	const struct genlmsghdr *g = mnl_nlmsg_get_payload(nlh);
@@ -229,9 +363,16 @@ int phnl_parse(const struct nlmsghdr *nlh, struct phnl_attrs *at)
 	memset(at, 0, sizeof(*at));
 	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*g)))
 		return -EINVAL;
-	at->cmd = g->cmd;
-	if (mnl_attr_parse(nlh, sizeof(*g), attr_cb, at) < 0)
+	if (mnl_attr_parse(nlh, sizeof(*g), attr_cb, at) != MNL_CB_OK) {
+		memset(at, 0, sizeof(*at));
 		return -EINVAL;
+	}
+	/* mnl_attr_parse() stops quietly at a truncated attribute */
+	if (!attrs_fill(nlh, sizeof(*g))) {
+		memset(at, 0, sizeof(*at));
+		return -EINVAL;
+	}
+	at->cmd = g->cmd;
 	return 0;
 }
 
@@ -292,7 +433,7 @@ static int talk_raw(struct phnl *h, struct nlmsghdr *nlh, mnl_cb_t cb,
 
 int phnl_talk(struct phnl *h, struct nlmsghdr *nlh, phnl_cb cb, void *data)
 {
-	struct talk t = { .cb = cb, .data = data };
+	struct talk t = { .h = h, .cb = cb, .data = data };
 	int ret;
 
 	ret = talk_raw(h, nlh, reply_cb, &t);
@@ -301,12 +442,31 @@ int phnl_talk(struct phnl *h, struct nlmsghdr *nlh, phnl_cb cb, void *data)
 	return t.ret < 0 ? t.ret : 0;
 }
 
-int phnl_open(struct phnl *h)
+/* A family's id and the id of one of its groups, by name. */
+static int resolve(struct phnl *h, const char *family, struct family_info *fi)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct family_info fi = { .h = h };
 	struct nlmsghdr *nlh;
 	struct genlmsghdr *g;
+	int ret;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = GENL_ID_CTRL;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = ++h->seq;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->cmd = CTRL_CMD_GETFAMILY;
+	g->version = 1;
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, family);
+	ret = talk_raw(h, nlh, family_cb, fi);
+	if (!ret && !fi->found)
+		ret = -ENOENT;
+	return ret;
+}
+
+int phnl_open(struct phnl *h)
+{
+	struct family_info fi = { .group = PERSOHUB_MCGRP_EVENTS };
 	int one = 1, ret;
 
 	memset(h, 0, sizeof(*h));
@@ -323,24 +483,49 @@ int phnl_open(struct phnl *h)
 	mnl_socket_setsockopt(h->nl, NETLINK_CAP_ACK, &one, sizeof(one));
 	mnl_socket_setsockopt(h->nl, NETLINK_EXT_ACK, &one, sizeof(one));
 
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = GENL_ID_CTRL;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	nlh->nlmsg_seq = ++h->seq;
-	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->cmd = CTRL_CMD_GETFAMILY;
-	g->version = 1;
-	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, PERSOHUB_FAMILY_NAME);
-	ret = talk_raw(h, nlh, family_cb, &fi);
-	if (!ret && !fi.found)
-		ret = -ENOENT;
+	ret = resolve(h, PERSOHUB_FAMILY_NAME, &fi);
 	if (ret)
 		goto err;
+	h->family = fi.id;
+	h->events_group = fi.group_id;
 	return 0;
 err:
 	mnl_socket_close(h->nl);
 	h->nl = NULL;
 	return ret;
+}
+
+int phnl_family_check(struct phnl *h)
+{
+	struct family_info fi = { .group = PERSOHUB_MCGRP_EVENTS };
+	int ret;
+
+	if (h->gone)
+		return -ENOENT;
+	ret = resolve(h, PERSOHUB_FAMILY_NAME, &fi);
+	if (ret == -ENOENT || (!ret && fi.id != h->family)) {
+		h->gone = true;
+		return -ENOENT;
+	}
+	return ret;
+}
+
+int phnl_watch_family(struct phnl *h)
+{
+	struct family_info fi = { .group = "notify" };
+	int group, ret;
+
+	ret = resolve(h, "nlctrl", &fi);
+	if (ret)
+		return ret;
+	group = fi.group_id;
+	if (!group)
+		return -ENOENT;
+	if (mnl_socket_setsockopt(h->nl, NETLINK_ADD_MEMBERSHIP, &group,
+				  sizeof(group)) < 0)
+		return -errno;
+	h->subscribed = true;
+	return 0;
 }
 
 void phnl_close(struct phnl *h)
@@ -369,18 +554,51 @@ int phnl_subscribe(struct phnl *h)
 }
 
 struct drain {
+	struct phnl *h;
 	phnl_cb cb;
 	void *data;
 	int n;
 };
+
+static int ctrl_attr_cb(const struct nlattr *attr, void *data)
+{
+	uint16_t *id = data;
+
+	if (mnl_attr_get_type(attr) == CTRL_ATTR_FAMILY_ID &&
+	    mnl_attr_validate(attr, MNL_TYPE_U16) >= 0)
+		*id = mnl_attr_get_u16(attr);
+	return MNL_CB_OK;
+}
+
+/* nlctrl's notifications: our family removed (the module unloaded). */
+static void ctrl_notify(struct phnl *h, const struct nlmsghdr *nlh)
+{
+	const struct genlmsghdr *g = mnl_nlmsg_get_payload(nlh);
+	uint16_t id = 0;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*g)) ||
+	    g->cmd != CTRL_CMD_DELFAMILY)
+		return;
+	mnl_attr_parse(nlh, sizeof(*g), ctrl_attr_cb, &id);
+	if (id && id == h->family)
+		h->gone = true;
+}
 
 static int event_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct drain *d = data;
 	struct phnl_attrs at;
 
-	if (phnl_parse(nlh, &at) < 0)
+	if (nlh->nlmsg_type == GENL_ID_CTRL) {
+		ctrl_notify(d->h, nlh);
 		return MNL_CB_OK;
+	}
+	if (nlh->nlmsg_type != d->h->family)
+		return MNL_CB_OK;
+	if (phnl_parse(nlh, &at) < 0) {
+		d->h->bad_msgs++;
+		return MNL_CB_OK;
+	}
 	d->n++;
 	if (d->cb && d->cb(&at, d->data) < 0)
 		return MNL_CB_ERROR;
@@ -390,7 +608,7 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 int phnl_drain(struct phnl *h, phnl_cb cb, void *data)
 {
 	char buf[PHNL_RECV_SIZE];
-	struct drain d = { .cb = cb, .data = data };
+	struct drain d = { .h = h, .cb = cb, .data = data };
 	ssize_t n;
 
 	for (;;) {
@@ -405,4 +623,19 @@ int phnl_drain(struct phnl *h, phnl_cb cb, void *data)
 		if (mnl_cb_run(buf, n, 0, 0, event_cb, &d) < 0)
 			return -errno;
 	}
+}
+
+int phnl_set_rcvbuf(struct phnl *h, int bytes, bool *forced)
+{
+	socklen_t len = sizeof(bytes);
+	int fd = phnl_fd(h);
+
+	*forced = !setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes,
+			      sizeof(bytes));
+	if (!*forced &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)))
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, &len))
+		return -errno;
+	return bytes;
 }

@@ -21,8 +21,15 @@ struct phnl {
 	uint32_t seq;
 	char errmsg[256];	/* extack message of the last error */
 	int erroff;		/* offset of the attribute it names, or 0 */
-	uint64_t async_errors;	/* errors answering requests not waited for */
+	/*
+	 * Errors answering messages sent without waiting (the daemon's
+	 * dispatches), whichever call read them: phnl_talk() skips them but
+	 * counts them here.
+	 */
+	uint64_t async_errors;
+	uint64_t bad_msgs;	/* messages refused by phnl_parse() */
 	bool subscribed;	/* events arrive here: no phnl_talk() */
+	bool gone;		/* the family was removed (module unloaded) */
 };
 
 /* Attributes of one message, indexed by enum persohub_attr. */
@@ -41,6 +48,23 @@ int phnl_fd(const struct phnl *h);
 /* Join the "events" group. */
 int phnl_subscribe(struct phnl *h);
 
+/*
+ * Join nlctrl's "notify" group, on a socket used only for events: when
+ * the family is removed (rmmod), phnl_drain() sets h->gone.
+ */
+int phnl_watch_family(struct phnl *h);
+
+/*
+ * Is the family still there, with the id this socket resolved? 0; or
+ * -ENOENT if it went away or came back with another id (h->gone is then
+ * set: commands sent with the old id reach nobody); another -errno if the
+ * question could not be asked. Not on a subscribed socket.
+ */
+int phnl_family_check(struct phnl *h);
+
+/* Receive buffer of @h: SO_RCVBUFFORCE, else SO_RCVBUF; the size in force. */
+int phnl_set_rcvbuf(struct phnl *h, int bytes, bool *forced);
+
 /* Start a request: returns the message to add attributes to. */
 struct nlmsghdr *phnl_msg(struct phnl *h, char *buf, uint8_t cmd,
 			  uint16_t flags);
@@ -53,8 +77,20 @@ struct nlmsghdr *phnl_msg(struct phnl *h, char *buf, uint8_t cmd,
  */
 int phnl_talk(struct phnl *h, struct nlmsghdr *nlh, phnl_cb cb, void *data);
 
-/* Parse one persohub message (a reply or an event). */
+/* Longest string attribute (names, card, tty, backend), NUL included. */
+#define PHNL_NAME_LEN	32
+
+/*
+ * Parse one persohub message (a reply or an event): 0, or -EINVAL if an
+ * attribute has the wrong length or type for the family's policy (a u32
+ * of 2 bytes, a string without its NUL or too long, a truncated
+ * attribute); then @attrs holds nothing, and the message is not used.
+ */
 int phnl_parse(const struct nlmsghdr *nlh, struct phnl_attrs *attrs);
+/* One attribute against the policy: 0 (valid, or a type we skip), -EINVAL. */
+int phnl_attr_valid(const struct nlattr *attr);
+/* Attribute @type of the uapi has its line in the policy. */
+bool phnl_attr_has_policy(int type);
 
 /*
  * Read what the socket holds without blocking (MSG_DONTWAIT), calling @cb

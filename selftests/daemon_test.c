@@ -10,10 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/genetlink.h>
+
 #include "kselftest_harness.h"
 #include "config.h"
 #include "log.h"
 #include "match.h"
+#include "phnl.h"
 #include "plan.h"
 
 static struct match m;
@@ -530,6 +533,176 @@ TEST(log_plain_text)
 	EXPECT_STREQ(plain, log_lines("1:2", false));
 	EXPECT_STREQ(plain, log_lines("garbage", false));
 	EXPECT_STREQ(plain, log_lines("", false));
+}
+
+/* A persohub message in @buf: a PORT_CHANGED event, attributes to add. */
+static struct nlmsghdr *msg_start(char *buf)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct genlmsghdr *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+
+	nlh->nlmsg_type = 0x20;
+	g->cmd = PERSOHUB_CMD_PORT_CHANGED;
+	g->version = PERSOHUB_FAMILY_VERSION;
+	return nlh;
+}
+
+/* Well-formed attributes are read; unknown types are skipped. */
+TEST(phnl_parse_valid)
+{
+	char buf[1024];
+	struct nlmsghdr *nlh = msg_start(buf);
+	struct phnl_attrs at;
+	struct nlattr *nest;
+
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, 7);
+	mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, "m1-st1");
+	mnl_attr_put_u64(nlh, PERSOHUB_A_REQ_ID, 1ULL << 40);
+	mnl_attr_put_u8(nlh, PERSOHUB_A_CTRL_ATTACHED, 1);
+	mnl_attr_put(nlh, PERSOHUB_A_PORT_USER, 0, NULL);
+	mnl_attr_put(nlh, PERSOHUB_A_PAD, 0, NULL);
+	nest = mnl_attr_nest_start(nlh, PERSOHUB_A_STATS);
+	mnl_attr_put(nlh, PERSOHUB_NEST_PAD, 0, NULL);
+	mnl_attr_put_u64(nlh, PERSOHUB_STAT_RX_BYTES, 12);
+	mnl_attr_nest_end(nlh, nest);
+	mnl_attr_put(nlh, PERSOHUB_A_MAX + 5, 3, "abc");	/* newer module */
+	ASSERT_EQ(0, phnl_parse(nlh, &at));
+	EXPECT_EQ(PERSOHUB_CMD_PORT_CHANGED, at.cmd);
+	EXPECT_EQ(7, phnl_u32(&at, PERSOHUB_A_PORT_ID, 0));
+	EXPECT_STREQ("m1-st1", phnl_str(&at, PERSOHUB_A_PORT_NAME));
+	EXPECT_EQ(1ULL << 40, phnl_u64(&at, PERSOHUB_A_REQ_ID, 0));
+	EXPECT_EQ(1, phnl_u8(&at, PERSOHUB_A_CTRL_ATTACHED, 0));
+	EXPECT_NE(NULL, at.a[PERSOHUB_A_PORT_USER]);
+	EXPECT_NE(NULL, at.a[PERSOHUB_A_STATS]);
+	EXPECT_EQ(NULL, at.a[PERSOHUB_A_PAD]);
+}
+
+/* Every attribute of the uapi has its policy (phnl.c), none forgotten. */
+TEST(phnl_policy_complete)
+{
+	int type;
+
+	for (type = 1; type <= PERSOHUB_A_MAX; type++)
+		EXPECT_TRUE(phnl_attr_has_policy(type))
+			TH_LOG("attribute %d has no policy in phnl.c", type);
+}
+
+/*
+ * Crafted messages: every attribute of the wrong length or type makes
+ * the whole message invalid, and nothing of it is read.
+ */
+TEST(phnl_parse_malformed)
+{
+	char buf[1024], name[40];
+	struct nlmsghdr *nlh;
+	struct phnl_attrs at;
+	struct nlattr *nest;
+	uint32_t len;
+
+	/* a u32 of 2 bytes */
+	nlh = msg_start(buf);
+	mnl_attr_put_u16(nlh, PERSOHUB_A_PORT_ID, 7);
+	EXPECT_EQ(-EINVAL, phnl_parse(nlh, &at));
+	EXPECT_EQ(NULL, at.a[PERSOHUB_A_PORT_ID]);
+	/* a u64 of 4 bytes, after a good attribute */
+	nlh = msg_start(buf);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, 7);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_REQ_ID, 9);
+	EXPECT_EQ(-EINVAL, phnl_parse(nlh, &at));
+	EXPECT_EQ(NULL, at.a[PERSOHUB_A_PORT_ID]);
+	/* a u8 of 4 bytes */
+	nlh = msg_start(buf);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_CTRL_ATTACHED, 1);
+	EXPECT_EQ(-EINVAL, phnl_parse(nlh, &at));
+	/* a string without its NUL */
+	nlh = msg_start(buf);
+	mnl_attr_put(nlh, PERSOHUB_A_PORT_NAME, 3, "abc");
+	EXPECT_EQ(-EINVAL, phnl_parse(nlh, &at));
+	/* an empty string */
+	nlh = msg_start(buf);
+	mnl_attr_put(nlh, PERSOHUB_A_PORT_TTY, 0, NULL);
+	EXPECT_EQ(-EINVAL, phnl_parse(nlh, &at));
+	/* a name longer than any port's */
+	memset(name, 'a', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	nlh = msg_start(buf);
+	mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, name);
+	EXPECT_EQ(-EINVAL, phnl_parse(nlh, &at));
+	/* a flag with a payload */
+	nlh = msg_start(buf);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_USER, 1);
+	EXPECT_EQ(-EINVAL, phnl_parse(nlh, &at));
+	/* a counter of 4 bytes in the statistics */
+	nlh = msg_start(buf);
+	nest = mnl_attr_nest_start(nlh, PERSOHUB_A_STATS);
+	mnl_attr_put_u32(nlh, PERSOHUB_STAT_RX_BYTES, 12);
+	mnl_attr_nest_end(nlh, nest);
+	EXPECT_EQ(-EINVAL, phnl_parse(nlh, &at));
+	/* a probe payload larger than any */
+	nlh = msg_start(buf);
+	mnl_attr_put(nlh, PERSOHUB_A_PAYLOAD, 16, name);
+	ASSERT_EQ(0, phnl_parse(nlh, &at));
+	/* an attribute running past the end of the message */
+	nlh = msg_start(buf);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, 7);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ROLE, 2);
+	nlh->nlmsg_len -= 4;
+	EXPECT_EQ(-EINVAL, phnl_parse(nlh, &at));
+	/* an attribute shorter than its own header */
+	nlh = msg_start(buf);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, 7);
+	len = 2;
+	memcpy(mnl_nlmsg_get_payload_tail(nlh), &len, 2);
+	memset((char *)mnl_nlmsg_get_payload_tail(nlh) + 2, 0, 2);
+	nlh->nlmsg_len += 4;
+	EXPECT_EQ(-EINVAL, phnl_parse(nlh, &at));
+	/* no room for the generic netlink header */
+	nlh = msg_start(buf);
+	nlh->nlmsg_len = mnl_nlmsg_size(2);
+	EXPECT_EQ(-EINVAL, phnl_parse(nlh, &at));
+}
+
+/*
+ * Refusals of messages sent without waiting (the daemon's dispatches) are
+ * counted by whichever call reads them. A generic netlink family id that
+ * names no family gets every message refused (-ENOENT), and so does the
+ * family check: the family is gone.
+ */
+TEST(phnl_async_errors_counted)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_nlmsg_batch *b;
+	struct nlmsghdr *nlh;
+	struct phnl h;
+	int i;
+
+	memset(&h, 0, sizeof(h));
+	h.nl = mnl_socket_open(NETLINK_GENERIC);
+	if (!h.nl || mnl_socket_bind(h.nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		SKIP(return, "no generic netlink socket: %s", strerror(errno));
+	h.portid = mnl_socket_get_portid(h.nl);
+	h.family = 0xfff0;	/* no such family */
+	b = mnl_nlmsg_batch_start(buf, sizeof(buf));
+	for (i = 0; i < 3; i++) {
+		nlh = phnl_msg(&h, mnl_nlmsg_batch_current(b),
+			       PERSOHUB_CMD_DISPATCH, 0);
+		mnl_attr_put_u64(nlh, PERSOHUB_A_REQ_ID, i + 1);
+		mnl_attr_put_u32(nlh, PERSOHUB_A_SERVER_ID, 1);
+		mnl_nlmsg_batch_next(b);
+	}
+	ASSERT_LT(0, mnl_socket_sendto(h.nl, mnl_nlmsg_batch_head(b),
+				       mnl_nlmsg_batch_size(b)));
+	mnl_nlmsg_batch_stop(b);
+	/* A question of its own reads the three refusals first. */
+	EXPECT_EQ(-ENOENT, phnl_talk(&h, phnl_msg(&h, buf,
+						  PERSOHUB_CMD_PORT_GET, 0),
+				     NULL, NULL));
+	EXPECT_EQ(3, h.async_errors);
+	EXPECT_FALSE(h.gone);
+	EXPECT_EQ(-ENOENT, phnl_family_check(&h));
+	EXPECT_TRUE(h.gone);
+	EXPECT_EQ(3, h.async_errors);
+	mnl_socket_close(h.nl);
 }
 
 /* Erlang C against values worked out by hand and a published table. */
