@@ -171,9 +171,13 @@ $(B)/guest/phbase: selftests/phbase.c $(FRAME_SRCS) $(FRAME_HDRS)
 	@mkdir -p $(B)/guest
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(FRAME_SRCS)
 
-$(B)/sitesim: selftests/sitesim.c selftests/siteproto.h $(FRAME_SRCS) $(FRAME_HDRS)
+# Every framing: kmod/framing.c, with frame.c for hdlc.
+SITESIM_SRCS := selftests/sitesim.c kmod/framing.c $(FRAME_SRCS)
+
+$(B)/sitesim: $(SITESIM_SRCS) selftests/siteproto.h kmod/framing.h \
+		$(FRAME_HDRS)
 	@mkdir -p $(B)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ selftests/sitesim.c $(FRAME_SRCS) -lm
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(SITESIM_SRCS) -lm
 
 # libFuzzer targets (clang): the framer and the configuration parser.
 # make fuzz FUZZ_SECONDS=600 for long runs; make check runs them briefly.

@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "frame.h"
+#include "framing.h"
 #include "siteproto.h"
 
 /*
@@ -44,6 +44,8 @@
 #define MAX_LAT		(1 << 20)
 #define TELNET_INIT	12
 #define RAW_LINGER_NS	1000000000ULL
+#define GAP_US_DEFAULT	20000	/* TCG is jittery: a generous silence */
+#define ENC_MAX		PH_FRAMING_ENCODED_MAX(PH_PAYLOAD_MAX)
 
 enum kind { K_NONE, K_STATION, K_SERVER, K_RAW };
 enum mode { M_OK, M_SILENT, M_GARBAGE, M_TRUNCATE, M_FLAP, M_DUP };
@@ -58,6 +60,20 @@ struct outreq {
 	uint8_t data[PH_PAYLOAD_MAX];
 };
 
+/* --framing: a line's framing, its stx-etx LRC and its gap time. */
+struct framing_spec {
+	enum ph_framing framing;
+	bool lrc;
+	uint32_t gap_us;
+	bool set;
+};
+
+/* Bytes held back until the line has been silent long enough. */
+struct unit {
+	size_t len;
+	bool quiet_after;	/* the receiver must see silence after it */
+};
+
 struct port {
 	char name[16];
 	int index;		/* port_index() of its name */
@@ -67,9 +83,20 @@ struct port {
 	/* output */
 	uint8_t *out;
 	size_t outlen, outcap;
+	/* framing (--framing) */
+	struct framing_spec fs;
+	bool text;		/* station: text dialect requests */
+	uint64_t quiet_at;	/* no unit written before this */
+	bool quiet_pending;	/* silence starts when out drains */
+	uint8_t *hold;		/* units waiting for quiet_at */
+	size_t holdlen, holdcap;
+	struct unit *units;
+	unsigned int nunits;
+	size_t unitcap;
 	/* input */
-	struct ph_deframer rx;
-	uint8_t rxbuf[PH_DEFRAMER_BUF(PH_PAYLOAD_MAX)];
+	struct ph_rx rx;
+	uint8_t rxbuf[PH_RX_BUF(PH_PAYLOAD_MAX)];
+	uint64_t rx_last_ns;	/* last byte received, for the gap */
 	unsigned int telnet_skip;
 	bool telnet;		/* --telnet, and not a USB adapter (uN) */
 	/* station */
@@ -100,6 +127,7 @@ struct port {
 	uint64_t tx_bytes, rx_bytes, noise_n, breaks, bad_frames;
 	uint64_t received, answered, garbage, silent;
 	uint64_t busy_ns;
+	uint64_t inj[__PH_RX_MAX];	/* bad frames the peer must count */
 	uint32_t *lat;		/* round trips, us */
 	unsigned int nlat;
 };
@@ -123,12 +151,14 @@ static struct {
 	unsigned int requests, size, size_max, depth;
 	uint32_t service_us, think_us, timeout_ms;
 	uint64_t seed, key;
-	bool key_set, telnet, expect_errors, service_exp;
+	bool key_set, telnet, expect_errors, service_exp, text;
+	struct framing_spec framing;	/* --framing-all */
 	const char *kv, *wait_file, *go_file, *done_file, *hold_file, *trace;
 	unsigned int max_seconds, connect_timeout, duration;
 } opt = {
 	.requests = 100, .size = 64, .depth = 1, .service_us = 1000,
 	.timeout_ms = 10000, .max_seconds = 120, .connect_timeout = 30,
+	.framing = { .framing = PH_FRAMING_HDLC, .gap_us = GAP_US_DEFAULT },
 };
 
 static uint64_t rng_state;
@@ -220,10 +250,12 @@ static struct port *port_get(const char *name)
 }
 
 /*
- * "c0p0,t0p1,u0" or ranges of one kind "c0p0-c1p1" (card-major),
- * "t0p0-t0p3", "u0-u3".
+ * Each port of @list: "c0p0,t0p1,u0" or ranges of one kind "c0p0-c1p1"
+ * (card-major), "t0p0-t0p3", "u0-u3".
  */
-static void port_list(const char *list, enum kind kind)
+static void port_each(const char *list,
+		      void (*fn)(struct port *p, const void *arg),
+		      const void *arg)
 {
 	char buf[1024], *save = NULL, *tok, *dash;
 	int a, b, i;
@@ -248,15 +280,68 @@ static void port_list(const char *list, enum kind kind)
 		}
 		for (i = a; i <= b; i++) {
 			char n[16];
-			struct port *p;
 
 			port_name(i, n, sizeof(n));
-			p = port_get(n);
-			if (p->kind != K_NONE && p->kind != kind)
-				die("%s given two roles", n);
-			p->kind = kind;
+			fn(port_get(n), arg);
 		}
 	}
+}
+
+static void set_kind(struct port *p, const void *arg)
+{
+	enum kind kind = *(const enum kind *)arg;
+
+	if (p->kind != K_NONE && p->kind != kind)
+		die("%s given two roles", p->name);
+	p->kind = kind;
+}
+
+static void port_list(const char *list, enum kind kind)
+{
+	port_each(list, set_kind, &kind);
+}
+
+/* "NAME[:lrc][:gap=US]" (--framing, --framing-all). */
+static void framing_parse(const char *arg, struct framing_spec *fs)
+{
+	char buf[64], *save = NULL, *tok, *end;
+	unsigned long us;
+	int f;
+
+	if (strlen(arg) >= sizeof(buf))
+		die("bad framing '%s'", arg);
+	snprintf(buf, sizeof(buf), "%s", arg);
+	tok = strtok_r(buf, ":", &save);
+	f = tok ? ph_framing_parse(tok) : -EINVAL;
+	if (f < 0)
+		die("unknown framing '%s' (hdlc, stx-etx, stx-len, len16, gap)",
+		    arg);
+	fs->framing = f;
+	fs->lrc = false;
+	fs->gap_us = GAP_US_DEFAULT;
+	fs->set = true;
+	while ((tok = strtok_r(NULL, ":", &save))) {
+		if (!strcmp(tok, "lrc") && f == PH_FRAMING_STX_ETX) {
+			fs->lrc = true;
+			continue;
+		}
+		if (!strncmp(tok, "gap=", 4)) {
+			errno = 0;
+			us = strtoul(tok + 4, &end, 10);
+			if (!errno && end != tok + 4 && !*end &&
+			    us <= 10000000) {
+				fs->gap_us = us;
+				continue;
+			}
+		}
+		die("bad framing option '%s' in '%s' (lrc: stx-etx only; "
+		    "gap=US up to 10000000)", tok, arg);
+	}
+}
+
+static void set_framing(struct port *p, const void *arg)
+{
+	p->fs = *(const struct framing_spec *)arg;
 }
 
 /* PORT=VALUE options. */
@@ -274,16 +359,22 @@ static struct port *port_eq(const char *arg, const char **val)
 	return port_get(name);
 }
 
+static void *grow(void *buf, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return buf;
+	*cap = need * 2 + 16;
+	buf = realloc(buf, *cap * size);
+	if (!buf)
+		die("out of memory");
+	return buf;
+}
+
 static void out_add(struct port *p, const uint8_t *b, size_t n, bool data)
 {
 	size_t i;
 
-	if (p->outlen + 2 * n > p->outcap) {
-		p->outcap = (p->outlen + 2 * n) * 2 + 256;
-		p->out = realloc(p->out, p->outcap);
-		if (!p->out)
-			die("out of memory");
-	}
+	p->out = grow(p->out, &p->outcap, p->outlen + 2 * n, 1);
 	for (i = 0; i < n; i++) {
 		p->out[p->outlen++] = b[i];
 		/* Telnet: a data 0xff goes doubled. */
@@ -323,15 +414,302 @@ static void flush(struct port *p)
 		memmove(p->out, p->out + n, p->outlen - n);
 		p->outlen -= n;
 	}
+	/* The last byte of a unit that wants silence after it has left. */
+	if (!p->outlen && p->quiet_pending) {
+		p->quiet_pending = false;
+		p->quiet_at = now_ns() + p->fs.gap_us * 1000ULL;
+	}
 	want_out(p);
+}
+
+/* Forget what was waiting to be sent (the line was dropped). */
+static void tx_reset(struct port *p)
+{
+	p->outlen = 0;
+	p->holdlen = 0;
+	p->nunits = 0;
+	p->quiet_pending = false;
+	p->quiet_at = 0;
+}
+
+static bool line_quiet(const struct port *p, uint64_t now)
+{
+	return !p->quiet_pending && now >= p->quiet_at;
+}
+
+static void unit_send(struct port *p, const uint8_t *b, size_t n,
+		      bool quiet_after)
+{
+	out_add(p, b, n, true);
+	if (quiet_after)
+		p->quiet_pending = true;
+	flush(p);
+}
+
+/*
+ * One unit on the wire: a frame, a noise burst, a broken frame. A unit
+ * marked @quiet_after is followed by the port's gap time of silence,
+ * counted from the moment its last byte left: every unit in gap framing
+ * (silence is what ends a frame there), and a broken unit in the framings
+ * that need silence to drop it and get back in step (ph_rx_gap()). Later
+ * units wait in order; tx_release() sends them.
+ */
+static void emit(struct port *p, const uint8_t *b, size_t n, bool quiet_after)
+{
+	if (p->fs.framing == PH_FRAMING_GAP)
+		quiet_after = true;
+	if (!p->nunits && line_quiet(p, now_ns())) {
+		unit_send(p, b, n, quiet_after);
+		return;
+	}
+	p->hold = grow(p->hold, &p->holdcap, p->holdlen + n, 1);
+	p->units = grow(p->units, &p->unitcap, p->nunits + 1,
+			sizeof(*p->units));
+	memcpy(p->hold + p->holdlen, b, n);
+	p->holdlen += n;
+	p->units[p->nunits].len = n;
+	p->units[p->nunits].quiet_after = quiet_after;
+	p->nunits++;
+}
+
+/*
+ * Send the units whose silence has passed. Returns when the next one may
+ * go, or 0 if none waits on a time (nothing held, or the line still
+ * draining: flush() then sets the time).
+ */
+static uint64_t tx_release(struct port *p, uint64_t now)
+{
+	unsigned int i = 0;
+	size_t off = 0;
+
+	while (i < p->nunits && line_quiet(p, now)) {
+		unit_send(p, p->hold + off, p->units[i].len,
+			  p->units[i].quiet_after);
+		off += p->units[i].len;
+		i++;
+	}
+	if (i) {
+		memmove(p->hold, p->hold + off, p->holdlen - off);
+		p->holdlen -= off;
+		memmove(p->units, p->units + i,
+			(p->nunits - i) * sizeof(*p->units));
+		p->nunits -= i;
+	}
+	return p->nunits && !p->quiet_pending ? p->quiet_at : 0;
+}
+
+/* @p's framing encoding of a payload into @enc (ENC_MAX bytes). */
+static size_t encode(const struct port *p, uint8_t *enc, const uint8_t *d,
+		     size_t len)
+{
+	int n = ph_framing_encode(p->fs.framing, p->fs.lrc, enc, ENC_MAX, d,
+				  len);
+
+	if (n < 0)
+		die("%s: a %zu byte payload cannot be sent in %s: %s", p->name,
+		    len, ph_framing_name(p->fs.framing), strerror(-n));
+	return n;
 }
 
 static void send_frame(struct port *p, const uint8_t *payload, size_t len)
 {
-	uint8_t enc[PH_ENCODED_MAX(PH_PAYLOAD_MAX)];
+	uint8_t enc[ENC_MAX];
 
-	out_add(p, enc, ph_frame_encode(enc, payload, len), true);
-	flush(p);
+	emit(p, enc, encode(p, enc, payload, len), false);
+}
+
+/* A bad frame @p's peer must now count (--kv PORT.inj_*). */
+static void inj(struct port *p, int ev)
+{
+	p->inj[ev]++;
+}
+
+/* Bytes that junk on @p's line never holds: whatever delimits a frame. */
+static bool special(const struct port *p, uint8_t c)
+{
+	if (c == 0xff)		/* telnet's IAC */
+		return true;
+	switch (p->fs.framing) {
+	case PH_FRAMING_HDLC:
+		return c == PH_FLAG || c == PH_ESC;
+	case PH_FRAMING_STX_ETX:
+	case PH_FRAMING_STX_LEN:
+		return c == PH_STX || c == PH_ETX;
+	default:
+		return false;
+	}
+}
+
+static void junk(const struct port *p, uint8_t *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		do
+			b[i] = rnd();
+		while (special(p, b[i]));
+	}
+}
+
+/* More bytes than any frame may hold, for gap: dropped as too long. */
+static void send_overlong(struct port *p)
+{
+	static uint8_t b[PH_PAYLOAD_MAX + 64];
+	size_t n = PH_PAYLOAD_MAX + 1 + rnd() % 63;
+
+	junk(p, b, n);
+	emit(p, b, n, true);
+	inj(p, PH_RX_TOO_LONG);
+}
+
+/*
+ * Line noise between two frames, made to be exactly one bad frame at the
+ * receiver whatever the framing:
+ *   hdlc     3-8 bytes, no flag or escape: a bad FCS once the next frame's
+ *            opening flag closes them
+ *   stx-etx  junk, STX, junk, then silence: truncated (by the gap)
+ *   stx-len  junk, STX, a count over any limit, junk: too long at once
+ *   len16    a count over any limit, junk, then silence: truncated
+ *   gap      more bytes than any frame holds, between silences: too long
+ */
+static void send_noise(struct port *p)
+{
+	uint8_t b[8];
+	size_t n = 3 + rnd() % 6;
+
+	switch (p->fs.framing) {
+	case PH_FRAMING_HDLC:
+		/* Never a frame by chance: redraw a good FCS (1 in 65536). */
+		do
+			junk(p, b, n);
+		while (crc_ccitt(PH_FCS_INIT, b, n) == PH_FCS_GOOD);
+		emit(p, b, n, false);
+		inj(p, PH_RX_BAD_FCS);
+		break;
+	case PH_FRAMING_STX_ETX:
+		junk(p, b, n);
+		b[n / 2] = PH_STX;
+		emit(p, b, n, true);
+		inj(p, PH_RX_TRUNCATED);
+		break;
+	case PH_FRAMING_STX_LEN:
+		junk(p, b, n);
+		b[n / 2 - 1] = PH_STX;
+		b[n / 2] = 0x11 + rnd() % 0xee;	/* > PH_PAYLOAD_MAX */
+		emit(p, b, n, false);
+		inj(p, PH_RX_TOO_LONG);
+		break;
+	case PH_FRAMING_LEN16:
+		junk(p, b, n);
+		b[0] = 0x11 + rnd() % 0xee;
+		emit(p, b, n, true);
+		inj(p, PH_RX_TRUNCATED);
+		break;
+	default:
+		send_overlong(p);
+		break;
+	}
+	p->noise_n++;
+}
+
+/* A bit of @c flipped so that it is none of @p's special bytes. */
+static uint8_t flip(const struct port *p, uint8_t c)
+{
+	uint8_t d;
+
+	do
+		d = c ^ (1 << (rnd() % 8));
+	while (special(p, d));
+	return d;
+}
+
+/*
+ * One frame damaged on the line, made to be exactly one bad frame at the
+ * receiver (a request with --biterr, an answer with --server-mode garbage):
+ *   hdlc     a bit flipped, never making a flag or an escape: bad FCS
+ *   stx-etx  lrc: a payload bit flipped: bad LRC; without an LRC nothing
+ *            would tell, so the ETX is lost instead, then silence: truncated
+ *   stx-len  a payload bit flipped: bad LRC
+ *   len16    a high bit set in the count (over any limit), then silence:
+ *            truncated
+ *   gap      nothing can tell a bit: refused (main()), or too long
+ */
+static void send_damaged(struct port *p, const uint8_t *d, size_t len)
+{
+	uint8_t enc[ENC_MAX];
+	size_t n = encode(p, enc, d, len), k;
+	bool quiet = false;
+	int ev;
+
+	switch (p->fs.framing) {
+	case PH_FRAMING_HDLC:
+		do
+			k = 1 + rnd() % (n - 2);
+		while (enc[k] == PH_FLAG || enc[k] == PH_ESC ||
+		       enc[k - 1] == PH_ESC);
+		enc[k] = flip(p, enc[k]);
+		ev = PH_RX_BAD_FCS;
+		break;
+	case PH_FRAMING_STX_ETX:
+		if (p->fs.lrc && len) {
+			k = 1 + rnd() % len;
+			enc[k] = flip(p, enc[k]);
+			ev = PH_RX_BAD_LRC;
+			break;
+		}
+		enc[1 + len] ^= 4 << rnd() % 5;	/* 07 0b 13 23 43 */
+		quiet = true;
+		ev = PH_RX_TRUNCATED;
+		break;
+	case PH_FRAMING_STX_LEN:
+		if (!len)
+			die("%s: an empty frame cannot be damaged", p->name);
+		k = 3 + rnd() % len;
+		enc[k] = flip(p, enc[k]);
+		ev = PH_RX_BAD_LRC;
+		break;
+	case PH_FRAMING_LEN16:
+		enc[0] |= 0x20 << rnd() % 3;		/* >= 0x2000 */
+		quiet = true;
+		ev = PH_RX_TRUNCATED;
+		break;
+	default:
+		send_overlong(p);
+		return;
+	}
+	emit(p, enc, n, quiet);
+	inj(p, ev);
+}
+
+/*
+ * The first half of a frame, then silence (--server-mode truncate):
+ *   hdlc     never cut just after an escape: a bad FCS once the server's
+ *            next frame opens (the receiver cannot tell before)
+ *   stx-etx, stx-len, len16: truncated, by the gap
+ *   gap      half a frame is a frame: refused (main())
+ */
+static void send_truncated(struct port *p, const uint8_t *d, size_t len)
+{
+	uint8_t enc[ENC_MAX];
+	size_t n = encode(p, enc, d, len), cut = n / 2;
+
+	if (p->fs.framing == PH_FRAMING_HDLC) {
+		if (enc[cut - 1] == PH_ESC)
+			cut++;
+		emit(p, enc, cut, false);
+		inj(p, PH_RX_BAD_FCS);
+		return;
+	}
+	emit(p, enc, cut, true);
+	inj(p, PH_RX_TRUNCATED);
+}
+
+/* After a damaged request: long enough for the receiver's gap to pass. */
+static uint64_t resync_ns(const struct port *p)
+{
+	uint64_t gap = 2 * p->fs.gap_us * 1000ULL;
+
+	return gap > 100000000ULL ? gap : 100000000ULL;
 }
 
 /* Station: the next request, with noise or a break before it. */
@@ -340,22 +718,8 @@ static void station_send(struct port *p, uint64_t now)
 	struct outreq *r;
 	unsigned int size = opt.size, i;
 
-	if (p->sent && p->noise && !p->break_sent) {
-		uint8_t junk[8];
-		unsigned int n = 3 + rnd() % 6;
-
-		/* Never a frame by chance: redraw a good FCS (1 in 65536). */
-		do {
-			for (i = 0; i < n; i++) {
-				do
-					junk[i] = rnd();
-				while (junk[i] == PH_FLAG ||
-				       junk[i] == PH_ESC || junk[i] == 0xff);
-			}
-		} while (crc_ccitt(PH_FCS_INIT, junk, n) == PH_FCS_GOOD);
-		out_add(p, junk, n, true);
-		p->noise_n++;
-	}
+	if (p->sent && p->noise && !p->break_sent)
+		send_noise(p);
 	if (p->sent && p->brk && p->telnet && !p->break_sent) {
 		static const uint8_t brk[2] = { 0xff, 0xf3 };
 
@@ -371,41 +735,33 @@ static void station_send(struct port *p, uint64_t now)
 	p->break_sent = false;
 	if (opt.size_max > opt.size)
 		size += rnd() % (opt.size_max - opt.size + 1);
-	if (size < SP_REQ_HDR)
-		size = SP_REQ_HDR;
 	r = &p->q[(p->qhead + p->qlen) % MAX_OUT];
 	r->seq = ++p->next_seq;
-	r->len = size;
 	r->server = -1;
-	sp_request(r->data, p->index, r->seq);
-	for (i = SP_REQ_HDR; i < size; i++)
-		r->data[i] = rnd();
+	if (p->text) {
+		/* Printable: never an STX or an ETX. */
+		if (size < SP_TREQ_HDR)
+			size = SP_TREQ_HDR;
+		sp_request_text(r->data, p->index, r->seq);
+		for (i = SP_TREQ_HDR; i < size; i++)
+			r->data[i] = 0x20 + rnd() % 95;
+	} else {
+		if (size < SP_REQ_HDR)
+			size = SP_REQ_HDR;
+		sp_request(r->data, p->index, r->seq);
+		for (i = SP_REQ_HDR; i < size; i++)
+			r->data[i] = rnd();
+	}
+	r->len = size;
 	p->sent++;
 	if (p->biterr && p->sent % 4 == 0) {
-		/* One bit flipped inside the frame: the hub must drop it
-		 * (FCS) and the station, like a real one, hears nothing.
+		/* Damaged on the line: the hub must drop it, and the
+		 * station, like a real one, hears nothing.
 		 */
-		uint8_t enc[PH_ENCODED_MAX(PH_PAYLOAD_MAX)];
-		size_t n = ph_frame_encode(enc, r->data, r->len), k;
-
-		do
-			k = 1 + rnd() % (n - 2);
-		while (enc[k] == PH_FLAG || enc[k] == PH_ESC ||
-		       enc[k - 1] == PH_ESC);
-		/* A bit whose flip makes no flag, escape or telnet IAC. */
-		for (;;) {
-			uint8_t c = enc[k] ^ (1 << (rnd() % 8));
-
-			if (c != PH_FLAG && c != PH_ESC && c != 0xff) {
-				enc[k] = c;
-				break;
-			}
-		}
-		out_add(p, enc, n, true);
-		flush(p);
+		send_damaged(p, r->data, r->len);
 		p->corrupted++;
 		p->next_seq--;
-		p->next_at = now + 100000000ULL;
+		p->next_at = now + resync_ns(p);
 		return;
 	}
 	p->qlen++;
@@ -432,7 +788,7 @@ static void station_reconnect(struct port *p)
 {
 	epoll_ctl(epfd, EPOLL_CTL_DEL, p->fd, NULL);
 	close(p->fd);
-	p->outlen = 0;
+	tx_reset(p);
 	connect_port(p, now_ns() + opt.connect_timeout * 1000000000ULL);
 	p->reconnects++;
 	p->last_reconnect = p->sent;
@@ -494,13 +850,13 @@ static void trace_served(const struct port *srv, const uint8_t *d,
 			 uint16_t len, uint64_t now, uint64_t service_ns)
 {
 	struct port *st;
-	unsigned int k, idx;
+	unsigned int k;
+	uint16_t idx;
 	uint32_t seq;
 
-	if (len < SP_REQ_HDR || memcmp(d, "PHRQ", 4))
+	if (sp_ids(d, len, &idx, &seq) || (memcmp(d, "PHRQ", 4) &&
+					   memcmp(d, "PHTQ", 4)))
 		return;
-	idx = sp_get16(d + 4);
-	seq = sp_get32(d + 6);
 	st = idx < MAX_PORTS ? by_index[idx] : NULL;
 	if (!st || st->kind != K_STATION)
 		return;
@@ -518,13 +874,14 @@ static void trace_served(const struct port *srv, const uint8_t *d,
 
 static void station_rx(struct port *p, const uint8_t *d, uint16_t len)
 {
-	uint8_t want[SP_RESP_LEN];
+	uint8_t want[SP_TRESP_LEN];
 	struct outreq *r;
 	uint64_t now = now_ns();
+	uint16_t idx;
+	uint32_t seq;
 
-	if (len >= SP_RESP_LEN && !memcmp(d, "PHRS", 4)) {
-		uint32_t seq = sp_get32(d + 6);
-
+	if (!sp_ids(d, len, &idx, &seq) && (!memcmp(d, "PHRS", 4) ||
+					    !memcmp(d, "PHTS", 4))) {
 		if (seq >= p->late_lo && seq <= p->late_hi && p->late_hi) {
 			p->late++;
 			return;
@@ -541,6 +898,14 @@ static void station_rx(struct port *p, const uint8_t *d, uint16_t len)
 	r = &p->q[p->qhead];
 	if (!len) {
 		p->errors++;
+	} else if (!memcmp(r->data, "PHTQ", 4)) {
+		/* The text dialect: all but the server's 4 digits. */
+		sp_response_text(want, opt.key, r->data, r->len, 0);
+		if (len == SP_TRESP_LEN && !memcmp(d, want, SP_TRESP_LEN - 4)) {
+			p->ok++;
+			trace_add(p, r, now);
+		} else
+			p->wrong++;
 	} else {
 		sp_response(want, opt.key, r->data, r->len, 0);
 		if (len == SP_RESP_LEN && !memcmp(d, want, SP_RESP_LEN - 2)) {
@@ -576,8 +941,15 @@ static void server_rx(struct port *p, const uint8_t *d, uint16_t len)
 		p->silent++;	/* this one goes unanswered */
 		return;
 	}
-	sp_response(p->pending, opt.key, d, len, p->index);
-	p->pending_len = SP_RESP_LEN;
+	/* In the request's dialect; stx-etx cannot carry the binary one. */
+	if ((len >= 4 && !memcmp(d, "PHTQ", 4)) ||
+	    p->fs.framing == PH_FRAMING_STX_ETX) {
+		sp_response_text(p->pending, opt.key, d, len, p->index);
+		p->pending_len = SP_TRESP_LEN;
+	} else {
+		sp_response(p->pending, opt.key, d, len, p->index);
+		p->pending_len = SP_RESP_LEN;
+	}
 	service = (opt.service_exp ? expo_us(p->service_us) :
 		   p->service_us) * 1000;
 	p->due_ns = now + service;
@@ -588,35 +960,65 @@ static void server_rx(struct port *p, const uint8_t *d, uint16_t len)
 
 static void server_answer(struct port *p, uint64_t now)
 {
-	uint8_t enc[PH_ENCODED_MAX(SP_RESP_LEN)];
-	size_t n;
-
 	p->due_ns = 0;
 	p->busy_ns += now;
 	if (p->mode == M_GARBAGE) {
-		/* A frame whose FCS is wrong: flip a payload byte. */
-		n = ph_frame_encode(enc, p->pending, p->pending_len);
-		enc[1] = enc[1] == 0x50 ? 0x51 : 0x50;
-		out_add(p, enc, n, true);
-		flush(p);
+		/* Not a frame of this framing (send_damaged()). */
+		send_damaged(p, p->pending, p->pending_len);
 		p->garbage++;
 		return;
 	}
 	if (p->mode == M_TRUNCATE) {
 		/* Half a frame, then silence: the line dies mid-answer. */
-		n = ph_frame_encode(enc, p->pending, p->pending_len);
-		out_add(p, enc, n / 2, true);
-		flush(p);
+		send_truncated(p, p->pending, p->pending_len);
 		p->garbage++;
 		return;
 	}
 	send_frame(p, p->pending, p->pending_len);
 	p->answered++;
 	if (p->mode == M_DUP) {
-		/* The same answer again, right behind the first. */
+		/* The same answer again, right behind the first (in gap
+		 * framing, after the silence that ends the first).
+		 */
 		send_frame(p, p->pending, p->pending_len);
 		p->garbage++;
 	}
+}
+
+/* What the receiver made of a byte or of a silence. */
+static void rx_event(struct port *p, int ev)
+{
+	switch (ev) {
+	case PH_RX_FRAME:
+		if (p->kind == K_STATION)
+			station_rx(p, p->rx.buf, ph_rx_payload_len(&p->rx));
+		else if (p->kind == K_SERVER)
+			server_rx(p, p->rx.buf, ph_rx_payload_len(&p->rx));
+		ph_rx_release(&p->rx);
+		break;
+	case PH_RX_NONE:
+		break;
+	default:
+		p->bad_frames++;
+		break;
+	}
+}
+
+/*
+ * The line has been silent for the port's gap time: that ends a gap frame
+ * and drops the frame in progress of the others. Returns when to look
+ * again, 0 if nothing is in progress.
+ */
+static uint64_t rx_silence(struct port *p, uint64_t now)
+{
+	uint64_t t = p->rx_last_ns + p->fs.gap_us * 1000ULL;
+
+	if (p->kind == K_RAW || !p->connected || !ph_rx_mid_frame(&p->rx))
+		return 0;
+	if (now < t)
+		return t;
+	rx_event(p, ph_rx_gap(&p->rx));
+	return 0;
 }
 
 static void port_rx(struct port *p, const uint8_t *b, size_t n)
@@ -641,22 +1043,9 @@ static void port_rx(struct port *p, const uint8_t *b, size_t n)
 			}
 			continue;
 		}
-		switch (ph_deframer_feed(&p->rx, b[i])) {
-		case PH_RX_FRAME:
-			if (p->kind == K_STATION)
-				station_rx(p, p->rx.buf,
-					   ph_deframer_payload_len(&p->rx));
-			else if (p->kind == K_SERVER)
-				server_rx(p, p->rx.buf,
-					  ph_deframer_payload_len(&p->rx));
-			break;
-		case PH_RX_NONE:
-			break;
-		default:
-			p->bad_frames++;
-			break;
-		}
+		rx_event(p, ph_rx_feed(&p->rx, b[i]));
 	}
+	p->rx_last_ns = now_ns();
 }
 
 static int connect_port(struct port *p, uint64_t deadline)
@@ -686,7 +1075,10 @@ static int connect_port(struct port *p, uint64_t deadline)
 	/* QEMU's usb-serial chardevs never speak telnet. */
 	p->telnet = opt.telnet && p->name[0] != 'u';
 	p->telnet_skip = p->telnet ? TELNET_INIT : 0;
-	ph_deframer_init(&p->rx, p->rxbuf, PH_PAYLOAD_MAX);
+	ph_rx_init(&p->rx, p->fs.framing, p->fs.lrc, p->rxbuf,
+		   PH_PAYLOAD_MAX);
+	p->rx_last_ns = now_ns();
+	tx_reset(p);
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, p->fd, &e);
 }
 
@@ -735,6 +1127,17 @@ static void report(FILE *kv, double secs)
 			fprintf(kv, "%s.corrupted %llu\n%s.reconnects %llu\n",
 				p->name, (unsigned long long)p->corrupted,
 				p->name, (unsigned long long)p->reconnects);
+			/* What the faults above must make the hub count. */
+			fprintf(kv, "%s.inj_bad_fcs %llu\n%s.inj_bad_lrc %llu\n"
+				"%s.inj_truncated %llu\n%s.inj_too_long %llu\n",
+				p->name,
+				(unsigned long long)p->inj[PH_RX_BAD_FCS],
+				p->name,
+				(unsigned long long)p->inj[PH_RX_BAD_LRC],
+				p->name,
+				(unsigned long long)p->inj[PH_RX_TRUNCATED],
+				p->name,
+				(unsigned long long)p->inj[PH_RX_TOO_LONG]);
 		}
 		if (p->kind == K_STATION) {
 			qsort(p->lat, p->nlat, sizeof(uint32_t), cmp_u32);
@@ -1065,24 +1468,53 @@ static void usage(FILE *f)
 "  --service-us N       server service time (default 1000)\n"
 "  --service-dist D     fixed (default) or exp: exponential, mean --service-us\n"
 "  --timeout-ms N       a station's wait for an answer (default 10000)\n"
-"  --server-mode P=M    M: ok, silent, garbage, slow:US, truncate (half a\n"
-"                       frame, then silence), flap:N (N answers, 1 not),\n"
-"                       dup (every answer twice; counted as garbage)\n"
-"  --noise PORT         random non-flag bytes before each request\n"
+"  --server-mode P=M    M: ok, silent, garbage (damaged as --biterr; gap: a\n"
+"                       burst too long), slow:US, truncate (half a frame,\n"
+"                       then silence; not gap), flap:N (N answers, 1\n"
+"                       not), dup (every answer twice; counted as garbage)\n"
+"  --noise PORT         line noise before each request, one bad frame for\n"
+"                       the hub in every framing: hdlc junk (bad FCS),\n"
+"                       stx-etx STX and junk (truncated), stx-len STX and an\n"
+"                       absurd count (too long), len16 an absurd count\n"
+"                       (truncated), gap a burst over %u bytes (too long)\n"
 "  --break PORT         a line break before each request (--telnet)\n"
 "  --burst PORT=N       the first N requests back to back\n"
-"  --biterr PORT        every 4th request with one bit flipped (the hub\n"
-"                       drops it; the station expects no answer)\n"
+"  --biterr PORT        every 4th request damaged (the hub drops it; the\n"
+"                       station expects no answer): a bit flipped (hdlc:\n"
+"                       bad FCS; stx-etx:lrc, stx-len: bad LRC), the ETX\n"
+"                       lost (stx-etx: truncated), a count bit set (len16:\n"
+"                       truncated); not on gap ports, which cannot tell\n"
 "  --reconnect PORT     drop and reopen the line every 5 requests\n"
 "  --raw PORT=N         write N bytes (0x01..0x7c, repeated) to PORT\n"
 "  --expect-raw PORT=N  read N bytes from PORT, which must be that same\n"
 "                       pattern (from its start); fails on any other byte\n"
 "                       or if they do not all come\n"
 "  --telnet             sockets speak telnet (vm-run --telnet)\n"
+"  --framing LIST=F     the framing of the ports of LIST, F being\n"
+"                       NAME[:lrc][:gap=US]: NAME hdlc (the default),\n"
+"                       stx-etx, stx-len, len16 or gap; lrc: stx-etx with\n"
+"                       an LRC byte; gap=US: the line's gap time (default\n"
+"                       %u): frames on a gap port are separated by that\n"
+"                       much silence, and a received frame ends (gap) or\n"
+"                       is dropped (stx-etx, stx-len, len16) when the line\n"
+"                       is silent that long; a broken unit sent (noise,\n"
+"                       damaged or cut frame) is followed by that silence\n"
+"                       in every framing but hdlc. Use at least the hub's\n"
+"                       gap time. Checks are made on payloads: each side\n"
+"                       may speak its own framing\n"
+"  --framing-all F      the framing of every port without --framing\n"
+"  --text               printable payloads (\"PHTQ\", siteproto.h) from\n"
+"                       every station; the default where a station or a\n"
+"                       server speaks stx-etx. Servers answer in the\n"
+"                       request's dialect (stx-etx servers: always text)\n"
 "  --seed S             replay a run (printed every run)\n"
 "  --key K              response key (default derived from the seed)\n"
 "  --expect-errors      error frames and timeouts do not fail the run\n"
-"  --kv FILE            report as 'key value' lines\n"
+"  --kv FILE            report as 'key value' lines; PORT.noise, .garbage,\n"
+"                       .corrupted count the faults, PORT.inj_bad_fcs,\n"
+"                       .inj_bad_lrc, .inj_truncated, .inj_too_long the\n"
+"                       bad frames they must make the hub count (an hdlc\n"
+"                       truncation counts when the next frame opens)\n"
 "  --trace FILE         one line per answered request (times in us from the\n"
 "                       first request): station server sent srv_in done\n"
 "                       service added; and bench.* figures in the report\n"
@@ -1098,7 +1530,38 @@ static void usage(FILE *f)
 "  --connect-timeout N  keep trying sockets for N s (default 30)\n"
 "Exit: 0 when every request got its own answer (or, with --expect-errors,\n"
 "an error frame or a timeout) and no answer was wrong or late; 1 if not;\n"
-"2 on a usage or setup error.\n");
+"2 on a usage or setup error.\n", PH_PAYLOAD_MAX, GAP_US_DEFAULT);
+}
+
+/*
+ * Every port's framing (--framing-all where no --framing), the faults it
+ * cannot carry refused, and the stations' dialect: text wherever an
+ * stx-etx line takes part, since any request may cross any server.
+ */
+static void framings_check(void)
+{
+	bool text = opt.text;
+	unsigned int i;
+	struct port *p;
+
+	for (i = 0; i < nports; i++) {
+		p = &ports[i];
+		if (!p->fs.set)
+			p->fs = opt.framing;
+		if (p->fs.framing == PH_FRAMING_STX_ETX &&
+		    (p->kind == K_STATION || p->kind == K_SERVER))
+			text = true;
+		if (p->fs.framing != PH_FRAMING_GAP)
+			continue;
+		if (p->biterr)
+			die("--biterr %s: a gap frame has no check that could "
+			    "tell a flipped bit", p->name);
+		if (p->mode == M_TRUNCATE)
+			die("--server-mode %s=truncate: half a gap frame is "
+			    "still a frame", p->name);
+	}
+	for (i = 0; i < nports; i++)
+		ports[i].text = text;
 }
 
 static void parse(int argc, char **argv)
@@ -1108,7 +1571,7 @@ static void parse(int argc, char **argv)
 	       O_NOISE, O_BREAK, O_BURST, O_RAW, O_TELNET, O_SEED, O_KEY,
 	       O_EXPECT, O_KV, O_WAIT, O_DONE, O_MAXS, O_CONNT, O_DUR,
 	       O_BITERR, O_RECONNECT, O_SDIST, O_TRACE, O_GO, O_EXPRAW,
-	       O_HOLD };
+	       O_HOLD, O_FRAMING, O_FRAMING_ALL, O_TEXT };
 	static const struct option lo[] = {
 		{ "sockdir", 1, 0, O_SOCKDIR }, { "stations", 1, 0, O_STATIONS },
 		{ "servers", 1, 0, O_SERVERS }, { "requests", 1, 0, O_REQUESTS },
@@ -1130,10 +1593,15 @@ static void parse(int argc, char **argv)
 		{ "biterr", 1, 0, O_BITERR },
 		{ "reconnect", 1, 0, O_RECONNECT },
 		{ "service-dist", 1, 0, O_SDIST }, { "trace", 1, 0, O_TRACE },
+		{ "framing", 1, 0, O_FRAMING },
+		{ "framing-all", 1, 0, O_FRAMING_ALL },
+		{ "text", 0, 0, O_TEXT },
 		{ "help", 0, 0, 'h' }, { }
 	};
+	struct framing_spec fs;
 	const char *val;
 	struct port *p;
+	char list[1024];
 	int c;
 
 	opt.sockdir = getenv("PERSOHUB_SOCKDIR");
@@ -1188,6 +1656,17 @@ static void parse(int argc, char **argv)
 			p->raw_left = val ? strtoull(val, NULL, 0) : 0;
 			break;
 		case O_TELNET: opt.telnet = true; break;
+		case O_FRAMING:
+			val = strchr(optarg, '=');
+			if (!val || (size_t)(val - optarg) >= sizeof(list))
+				die("--framing LIST=NAME[:lrc][:gap=US]");
+			memcpy(list, optarg, val - optarg);
+			list[val - optarg] = '\0';
+			framing_parse(val + 1, &fs);
+			port_each(list, set_framing, &fs);
+			break;
+		case O_FRAMING_ALL: framing_parse(optarg, &opt.framing); break;
+		case O_TEXT: opt.text = true; break;
 		case O_SDIST:
 			if (strcmp(optarg, "fixed") && strcmp(optarg, "exp"))
 				die("--service-dist fixed|exp");
@@ -1232,6 +1711,7 @@ static void parse(int argc, char **argv)
 	if (!opt.key_set)
 		opt.key = sp_mix(opt.seed);
 	rng_state = opt.seed;
+	framings_check();
 }
 
 int main(int argc, char **argv)
@@ -1293,7 +1773,17 @@ int main(int argc, char **argv)
 		live = 0;
 		for (i = 0; i < nports; i++) {
 			struct port *p = &ports[i];
+			uint64_t t;
 
+			/* Silences: frames ending, held units leaving. */
+			if (p->kind == K_STATION || p->kind == K_SERVER) {
+				t = rx_silence(p, now);
+				if (t && t < wake)
+					wake = t;
+				t = p->connected ? tx_release(p, now) : 0;
+				if (t && t < wake)
+					wake = t;
+			}
 			switch (p->kind) {
 			case K_STATION:
 				station_pump(p, now);
@@ -1395,20 +1885,48 @@ int main(int argc, char **argv)
 		if (rc)
 			break;
 	}
-	/* Stray bytes (late answers, duplicates) for a little longer. */
+	/*
+	 * Stray bytes (late answers, duplicates) for a little longer, and
+	 * what still waits for a silence (a gap server's second answer) sent:
+	 * it was counted.
+	 */
 	for (now = now_ns(), wake = now + 50000000ULL; now < wake;
 	     now = now_ns()) {
-		n = epoll_wait(epfd, evs, 64, (wake - now) / 1000000 + 1);
+		uint64_t t, next = wake;
+
+		for (i = 0; i < nports; i++) {
+			struct port *p = &ports[i];
+
+			rx_silence(p, now);
+			if (!p->connected || p->kind == K_RAW)
+				continue;
+			t = tx_release(p, now);
+			if (p->nunits || p->outlen) {
+				wake = now + 50000000ULL;
+				if (t && t < next)
+					next = t;
+			}
+		}
+		n = epoll_wait(epfd, evs, 64, (next - now) / 1000000 + 1);
 		for (i = 0; n > 0 && i < (unsigned int)n; i++) {
 			struct port *p = evs[i].data.ptr;
 			uint8_t buf[4096];
-			ssize_t r = read(p->fd, buf, sizeof(buf));
+			ssize_t r;
 
+			if (evs[i].events & EPOLLOUT)
+				flush(p);
+			r = read(p->fd, buf, sizeof(buf));
 			if (r > 0)
 				port_rx(p, buf, r);
 		}
+		if (now > deadline + 10000000000ULL)
+			break;
 	}
 
+	/* A gap frame still open ends now. */
+	for (i = 0; i < nports; i++)
+		if (ports[i].connected && ports[i].kind != K_RAW)
+			rx_silence(&ports[i], UINT64_MAX);
 	if (opt.kv) {
 		kv = fopen(opt.kv, "w");
 		if (!kv)
