@@ -38,7 +38,8 @@ CPPFLAGS += -I$(CURDIR)/uapi -I$(CURDIR)/kmod -I$(CURDIR)/daemon
 FRAME_SRCS := kmod/frame.c daemon/crc_ccitt.c
 FRAME_HDRS := kmod/frame.h daemon/kcompat.h
 
-HOST_TESTS := $(B)/frame_test $(B)/daemon_test
+HOST_TESTS := $(B)/frame_test $(B)/daemon_test \
+	      $(B)/sitesim_loop_test
 HOST_PROGS := $(B)/sitesim
 BIN_PROGS := $(B)/bin/persohubd $(if $(wildcard daemon/persohubctl.c),$(B)/bin/persohubctl)
 GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_fault_test \
@@ -178,6 +179,21 @@ $(B)/sitesim: $(SITESIM_SRCS) selftests/siteproto.h kmod/framing.h \
 		$(FRAME_HDRS)
 	@mkdir -p $(B)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(SITESIM_SRCS) -lm
+
+# sitesim against a fake hub on the host, in every framing; runs the
+# build/sitesim beside it.
+$(B)/sitesim_loop_test: selftests/sitesim_loop_test.c kmod/framing.c \
+		$(FRAME_SRCS) kmod/framing.h $(FRAME_HDRS) $(HARNESS) \
+		$(B)/sitesim
+	@mkdir -p $(B)
+	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
+		selftests/sitesim_loop_test.c kmod/framing.c $(FRAME_SRCS)
+
+.PHONY: unit-sitesim
+unit-sitesim: $(B)/sitesim_loop_test
+	$(B)/sitesim_loop_test
+
+unit: unit-sitesim
 
 # libFuzzer targets (clang): the framer and the configuration parser.
 # make fuzz FUZZ_SECONDS=600 for long runs; make check runs them briefly.
