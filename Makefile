@@ -37,8 +37,11 @@ CPPFLAGS += -I$(CURDIR)/uapi -I$(CURDIR)/kmod -I$(CURDIR)/daemon
 # Code shared with the kernel: the framer and its userspace CRC twin.
 FRAME_SRCS := kmod/frame.c daemon/crc_ccitt.c
 FRAME_HDRS := kmod/frame.h daemon/kcompat.h
+# Every framing (hdlc is the framer above).
+FRAMING_SRCS := kmod/framing.c $(FRAME_SRCS)
+FRAMING_HDRS := kmod/framing.h $(FRAME_HDRS)
 
-HOST_TESTS := $(B)/frame_test $(B)/daemon_test \
+HOST_TESTS := $(B)/frame_test $(B)/framing_test $(B)/daemon_test \
 	      $(B)/sitesim_loop_test
 HOST_PROGS := $(B)/sitesim
 BIN_PROGS := $(B)/bin/persohubd $(if $(wildcard daemon/persohubctl.c),$(B)/bin/persohubctl)
@@ -112,6 +115,12 @@ $(B)/frame_test: selftests/frame_test.c $(FRAME_SRCS) $(FRAME_HDRS) $(HARNESS)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
 		selftests/frame_test.c $(FRAME_SRCS)
 
+$(B)/framing_test: selftests/framing_test.c $(FRAMING_SRCS) $(FRAMING_HDRS) \
+		$(HARNESS)
+	@mkdir -p $(B)
+	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
+		selftests/framing_test.c $(FRAMING_SRCS)
+
 DAEMON_SRCS := daemon/persohubd.c daemon/config.c daemon/match.c \
 	       daemon/tcp.c daemon/log.c $(PHNL_SRCS) $(FRAME_SRCS)
 
@@ -149,10 +158,11 @@ $(B)/daemon_test: selftests/daemon_test.c daemon/config.c daemon/match.c \
 		selftests/daemon_test.c daemon/config.c daemon/match.c \
 		daemon/plan.c daemon/log.c $(PHNL_SRCS) -linih -lmnl -lm
 
-# The host unit tests: the framer, the daemon's parts.
+# The host unit tests: the framer, the framings, the daemon's parts.
 .PHONY: unit
 unit: $(HOST_TESTS)
 	$(B)/frame_test
+	$(B)/framing_test
 	$(B)/daemon_test
 
 $(B)/guest/vm_nlfuzz: selftests/vm_nlfuzz.c $(PHNL_SRCS) $(PHNL_HDRS)
