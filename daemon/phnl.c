@@ -44,6 +44,10 @@ const char *const phnl_stat_names[PERSOHUB_STAT_MAX + 1] = {
 	[PERSOHUB_STAT_UNEXPECTED_FRAMES] = "unexpected_frames",
 	[PERSOHUB_STAT_DROPPED] = "dropped",
 	[PERSOHUB_STAT_BUSY_NS] = "busy_ns",
+	[PERSOHUB_STAT_LRC_ERRORS] = "lrc_errors",
+	[PERSOHUB_STAT_LENGTH_ERRORS] = "length_errors",
+	[PERSOHUB_STAT_FRAME_TRUNCATED] = "frame_truncated",
+	[PERSOHUB_STAT_FRAME_REFUSED] = "frame_refused",
 };
 
 const char *const phnl_role_names[3] = { "off", "station", "server" };

@@ -171,7 +171,7 @@ int ph_hub_dispatch(u32 portid, u64 req_id, u32 server_id)
 	else if (srv->state == PH_STATE_FAILED)
 		ret = -EIO;
 	else
-		ph_dispatch(found, srv);
+		ret = ph_dispatch(found, srv);
 out:
 	spin_unlock_irq(&ph_hub.lock);
 	return ret;

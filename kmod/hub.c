@@ -140,12 +140,13 @@ static void ph_waiting_del(struct ph_request *req)
  */
 static noinline struct ph_txbuf *ph_txbuf_answer(const struct ph_request *req)
 {
-	return ph_txbuf_new(req->resp, req->resp_len);
+	return ph_txbuf_new(req->station, req->resp, req->resp_len);
 }
 
 /*
- * Send every answered request at the head of the station's list. A
- * response that cannot be encoded (no memory) becomes the error frame,
+ * Send every answered request at the head of the station's list, in the
+ * station's framing. A response that cannot be encoded (no memory, or a
+ * payload the station's framing cannot carry) becomes the error frame,
  * which each request carries from its arrival: a station always gets its
  * answer, and the event says which one.
  */
@@ -159,11 +160,13 @@ static void ph_station_flush(struct ph_port *st)
 		if (req->state != PH_REQ_ANSWERED)
 			break;
 		tb = req->resp ? ph_txbuf_answer(req) : NULL;
-		if (tb) {
+		if (!IS_ERR_OR_NULL(tb)) {
 			st->stats.responses++;
 			result = PERSOHUB_RESULT_OK;
 		} else {
-			if (req->resp)
+			if (tb == ERR_PTR(-EILSEQ))
+				st->stats.frame_refused++;
+			else if (req->resp)
 				st->stats.dropped++;
 			tb = req->errtb;
 			req->errtb = NULL;
@@ -233,10 +236,26 @@ void ph_server_fail(struct ph_port *srv, u32 reason)
 	ph_ev_server(PERSOHUB_CMD_SERVER_FAILED, srv, reason);
 }
 
-void ph_dispatch(struct ph_request *req, struct ph_port *srv)
+/*
+ * Send @req to the idle server @srv, in @srv's framing. A request that
+ * framing cannot carry fails with its station's error answer and @srv
+ * stays idle: -EILSEQ. Otherwise 0, even when there was no memory for the
+ * frame: the server's timeout then retries the request elsewhere.
+ */
+int ph_dispatch(struct ph_request *req, struct ph_port *srv)
 {
+	struct ph_txbuf *tb = NULL;
 	u64 now = ktime_get_ns();
 
+	if (!srv->user) {
+		tb = ph_txbuf_new(srv, req->data, req->len);
+		if (tb == ERR_PTR(-EILSEQ)) {
+			srv->stats.frame_refused++;
+			ph_waiting_del(req);
+			ph_request_fail(req);
+			return -EILSEQ;
+		}
+	}
 	ph_waiting_del(req);
 	list_del_init(&srv->idle_node);
 	req->state = PH_REQ_ACTIVE;
@@ -251,10 +270,13 @@ void ph_dispatch(struct ph_request *req, struct ph_port *srv)
 	if (srv->user) {
 		list_add_tail(&req->user_node, &req->station->user_reqs);
 		ph_station_dev_wake(req->station);
+	} else if (IS_ERR(tb)) {
+		srv->stats.dropped++;
 	} else {
-		ph_port_queue_frame(srv, req->data, req->len);
+		ph_port_queue_txbuf(srv, tb);
 	}
 	ph_hist_add(ph_hub.dispatch_hist, ktime_get_ns() - req->rx_ns);
+	return 0;
 }
 
 /* The kernel's own matching: oldest request to the longest idle server. */
@@ -301,7 +323,7 @@ static void ph_station_rx(struct ph_port *st, const u8 *data, u16 len)
 	}
 	req = kzalloc(struct_size(req, data, accept ? len : 0), GFP_ATOMIC);
 	if (req)
-		req->errtb = ph_txbuf_new(NULL, 0);
+		req->errtb = ph_txbuf_error(st);
 	if (!req || !req->errtb) {
 		kfree(req);
 		st->stats.dropped++;

@@ -51,7 +51,7 @@ static const struct nla_policy ph_select_policy[PERSOHUB_A_PORT_NAME + 1] = {
 	PH_PORT_SELECT,
 };
 
-static const struct nla_policy ph_set_policy[PERSOHUB_A_PORT_SETTLE_MS + 1] = {
+static const struct nla_policy ph_set_policy[PERSOHUB_A_PORT_ERROR_FRAME + 1] = {
 	PH_PORT_SELECT,
 	[PERSOHUB_A_PORT_ROLE] = NLA_POLICY_MAX(NLA_U32, PERSOHUB_ROLE_SERVER),
 	[PERSOHUB_A_PORT_STATE] = NLA_POLICY_MAX(NLA_U32,
@@ -68,6 +68,13 @@ static const struct nla_policy ph_set_policy[PERSOHUB_A_PORT_SETTLE_MS + 1] = {
 	[PERSOHUB_A_PORT_MAX_PAYLOAD] =
 		NLA_POLICY_RANGE(NLA_U32, 1, PH_PAYLOAD_MAX),
 	[PERSOHUB_A_PORT_SETTLE_MS] = NLA_POLICY_RANGE(NLA_U32, 0, 10000),
+	[PERSOHUB_A_PORT_FRAMING] = NLA_POLICY_MAX(NLA_U32,
+						   __PERSOHUB_FRAMING_MAX - 1),
+	[PERSOHUB_A_PORT_LRC] = NLA_POLICY_MAX(NLA_U8, 1),
+	[PERSOHUB_A_PORT_GAP_CHARS] = NLA_POLICY_RANGE(NLA_U32, 1,
+						       PH_GAP_CHARS_MAX),
+	[PERSOHUB_A_PORT_ERROR_FRAME] = { .type = NLA_BINARY,
+					  .len = PH_ERROR_FRAME_MAX },
 };
 
 static const struct nla_policy ph_user_add_policy[PERSOHUB_A_PORT_TIMEOUT_MS + 1] = {
@@ -122,7 +129,12 @@ static int ph_nl_fill_port(struct sk_buff *skb, struct ph_port *port)
 	    nla_put_u32(skb, PERSOHUB_A_PORT_DATA_BITS, port->line.data_bits) ||
 	    nla_put_u32(skb, PERSOHUB_A_PORT_STOP_BITS, port->line.stop_bits) ||
 	    nla_put_u32(skb, PERSOHUB_A_PORT_PARITY,
-			p ? p - ph_parity_chars : 0))
+			p ? p - ph_parity_chars : 0) ||
+	    nla_put_u32(skb, PERSOHUB_A_PORT_FRAMING, port->framing) ||
+	    nla_put_u8(skb, PERSOHUB_A_PORT_LRC, port->lrc) ||
+	    nla_put_u32(skb, PERSOHUB_A_PORT_GAP_CHARS, port->gap_chars) ||
+	    nla_put(skb, PERSOHUB_A_PORT_ERROR_FRAME, port->error_len,
+		    port->error_frame))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -368,6 +380,25 @@ static int ph_nl_port_set_check(struct genl_info *info, struct ph_port *port,
 			return -EBUSY;
 		}
 	}
+	if (attrs[PERSOHUB_A_PORT_FRAMING] || attrs[PERSOHUB_A_PORT_LRC] ||
+	    attrs[PERSOHUB_A_PORT_GAP_CHARS] ||
+	    attrs[PERSOHUB_A_PORT_ERROR_FRAME]) {
+		struct nlattr *a = attrs[PERSOHUB_A_PORT_FRAMING] ?:
+				   attrs[PERSOHUB_A_PORT_LRC] ?:
+				   attrs[PERSOHUB_A_PORT_GAP_CHARS] ?:
+				   attrs[PERSOHUB_A_PORT_ERROR_FRAME];
+
+		if (port->user) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a,
+					    "a userspace server has no framing");
+			return -EOPNOTSUPP;
+		}
+		if (ph_port_busy(port)) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a,
+					    "port busy: framing changes when idle");
+			return -EBUSY;
+		}
+	}
 	if (attrs[PERSOHUB_A_PORT_STATE]) {
 		u32 state = nla_get_u32(attrs[PERSOHUB_A_PORT_STATE]);
 
@@ -462,10 +493,42 @@ static int ph_nl_port_set(struct genl_info *info)
 		ch.set |= PH_CHG_SETTLE;
 		ch.settle_ms = nla_get_u32(attrs[PERSOHUB_A_PORT_SETTLE_MS]);
 	}
+	if (attrs[PERSOHUB_A_PORT_FRAMING]) {
+		ch.set |= PH_CHG_FRAMING;
+		ch.framing = nla_get_u32(attrs[PERSOHUB_A_PORT_FRAMING]);
+	}
+	if (attrs[PERSOHUB_A_PORT_LRC]) {
+		ch.set |= PH_CHG_LRC;
+		ch.lrc = nla_get_u8(attrs[PERSOHUB_A_PORT_LRC]);
+	}
+	if (attrs[PERSOHUB_A_PORT_GAP_CHARS]) {
+		ch.set |= PH_CHG_GAP;
+		ch.gap_chars = nla_get_u32(attrs[PERSOHUB_A_PORT_GAP_CHARS]);
+	}
+	if (attrs[PERSOHUB_A_PORT_ERROR_FRAME]) {
+		ch.set |= PH_CHG_ERROR_FRAME;
+		ch.error_len = nla_len(attrs[PERSOHUB_A_PORT_ERROR_FRAME]);
+		nla_memcpy(ch.error_frame, attrs[PERSOHUB_A_PORT_ERROR_FRAME],
+			   sizeof(ch.error_frame));
+	}
 	ret = ph_port_change(port, &ch);
-	if (ret)
+	switch (ret) {
+	case 0:
+		break;
+	case -EILSEQ:
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    attrs[PERSOHUB_A_PORT_ERROR_FRAME] ?:
+				    attrs[PERSOHUB_A_PORT_FRAMING],
+				    "the error frame cannot be sent in this framing (STX or ETX in stx-etx)");
+		break;
+	case -EOPNOTSUPP:
+		GENL_SET_ERR_MSG(info, "a userspace server has no framing or role to change");
+		break;
+	default:
 		GENL_SET_ERR_MSG(info,
-				 "port changed while being set: nothing applied, try again");
+				 "port busy or changed while being set: nothing applied, try again");
+		break;
+	}
 	return ret;
 }
 
@@ -550,6 +613,10 @@ static int ph_nl_dispatch_doit(struct sk_buff *skb, struct genl_info *info)
 	case -EIO:
 		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_SERVER_ID],
 				    "server failed");
+		break;
+	case -EILSEQ:
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_SERVER_ID],
+				    "the server's framing cannot carry this request: it failed");
 		break;
 	}
 	return ret;
@@ -868,7 +935,7 @@ static size_t ph_nl_event_size(u8 cmd)
 		 * the numbers
 		 */
 		return 4 * nla_total_size(PH_NAME_LEN) + nla_total_size(0) +
-		       16 * u32a;
+		       19 * u32a + nla_total_size(PH_ERROR_FRAME_MAX);
 	}
 	return NLMSG_DEFAULT_SIZE;
 }

@@ -13,6 +13,7 @@
 #define PERSOHUB_H
 
 #include <linux/device.h>
+#include <linux/hrtimer.h>
 #include <linux/idr.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -25,6 +26,7 @@
 
 #include "compat.h"
 #include "frame.h"
+#include "framing.h"
 
 #define PH_NAME_LEN		32
 #define PH_UART_FIFO		16
@@ -33,6 +35,10 @@
 #define PH_STATION_REJECT_MAX	4
 #define PH_HIST_BUCKETS		40
 #define PH_MAX_RETRIES		1000
+/* A station's error answer: a short code, in hex in sysfs. */
+#define PH_ERROR_FRAME_MAX	64
+#define PH_GAP_CHARS_DEFAULT	10
+#define PH_GAP_CHARS_MAX	10000
 
 enum ph_role {
 	PH_ROLE_OFF = PERSOHUB_ROLE_OFF,
@@ -69,6 +75,10 @@ struct ph_port_stats {
 	u64 unexpected_frames;
 	u64 dropped;
 	u64 busy_ns;
+	u64 lrc_errors;
+	u64 length_errors;
+	u64 frame_truncated;
+	u64 frame_refused;
 };
 
 /* Name and place of each counter, indexed by enum persohub_stat. */
@@ -150,8 +160,19 @@ struct ph_port {
 	u8 ier;
 	u8 lcr;
 
+	/* framing: what delimits this port's frames (framing.h) */
+	u32 framing;			/* enum ph_framing */
+	u32 lrc;			/* stx-etx: an LRC byte after ETX */
+	u32 gap_chars;			/* silence that ends or resyncs a frame */
+	u64 gap_ns;			/* gap_chars at the line's speed */
+	u64 last_rx_ns;			/* last byte, while a gap may follow */
+	struct hrtimer gap_timer;
+	/* station: the payload sent in its framing when a request fails */
+	u8 error_frame[PH_ERROR_FRAME_MAX];
+	u16 error_len;
+
 	/* receive */
-	struct ph_deframer rx;
+	struct ph_rx rx;
 	u8 *rxbuf;
 	u32 max_payload;
 
@@ -262,6 +283,10 @@ struct ph_hub {
 #define PH_CHG_TIMEOUT		BIT(5)
 #define PH_CHG_QUEUE_DEPTH	BIT(6)
 #define PH_CHG_SETTLE		BIT(7)
+#define PH_CHG_FRAMING		BIT(8)
+#define PH_CHG_LRC		BIT(9)
+#define PH_CHG_GAP		BIT(10)
+#define PH_CHG_ERROR_FRAME	BIT(11)
 
 /**
  * struct ph_port_change - settings applied to one port at once, or none
@@ -274,6 +299,11 @@ struct ph_hub {
  * @timeout_ms: server response timeout
  * @queue_depth: requests a station may have outstanding
  * @settle_ms: quiet time a server needs after an answer
+ * @framing: how the port delimits its frames (enum ph_framing)
+ * @lrc: stx-etx: an LRC byte follows ETX
+ * @gap_chars: character times of silence that end (gap) or resync a frame
+ * @error_frame: a station's error answer, @error_len bytes
+ * @error_len: its length
  */
 struct ph_port_change {
 	u32 set;
@@ -285,6 +315,11 @@ struct ph_port_change {
 	u32 timeout_ms;
 	u32 queue_depth;
 	u32 settle_ms;
+	u32 framing;
+	u32 lrc;
+	u32 gap_chars;
+	u8 error_frame[PH_ERROR_FRAME_MAX];
+	u16 error_len;
 };
 
 /* What an event says; which fields count depends on the command. */
@@ -360,7 +395,7 @@ const char *ph_state_name(enum ph_state state);
 
 /* hub.c, between the hub's files (port.c, ctrl.c, user.c); hub lock held */
 void ph_hub_match(void);
-void ph_dispatch(struct ph_request *req, struct ph_port *srv);
+int ph_dispatch(struct ph_request *req, struct ph_port *srv);
 void ph_server_make_idle(struct ph_port *srv, u64 now);
 void ph_server_end_busy(struct ph_port *srv, u64 now);
 void ph_server_fail(struct ph_port *srv, u32 reason);
@@ -369,7 +404,10 @@ void ph_request_requeue(struct ph_request *req, bool count_retry);
 void ph_server_timeout(struct timer_list *t);
 
 /* port.c */
-struct ph_txbuf *ph_txbuf_new(const u8 *payload, u16 len);
+struct ph_txbuf *ph_txbuf_new(const struct ph_port *port, const u8 *payload,
+			      u16 len);
+struct ph_txbuf *ph_txbuf_error(const struct ph_port *st);
+void ph_port_rx_reset(struct ph_port *port);
 void ph_port_queue_txbuf(struct ph_port *port, struct ph_txbuf *tb);
 void ph_txq_purge(struct ph_port *port);
 void ph_port_unhook(struct ph_port *port);

@@ -37,6 +37,10 @@ const struct ph_stat_desc ph_stat_descs[__PERSOHUB_STAT_MAX] = {
 	[PERSOHUB_STAT_UNEXPECTED_FRAMES] = PH_STAT(unexpected_frames),
 	[PERSOHUB_STAT_DROPPED] = PH_STAT(dropped),
 	[PERSOHUB_STAT_BUSY_NS] = PH_STAT(busy_ns),
+	[PERSOHUB_STAT_LRC_ERRORS] = PH_STAT(lrc_errors),
+	[PERSOHUB_STAT_LENGTH_ERRORS] = PH_STAT(length_errors),
+	[PERSOHUB_STAT_FRAME_TRUNCATED] = PH_STAT(frame_truncated),
+	[PERSOHUB_STAT_FRAME_REFUSED] = PH_STAT(frame_refused),
 };
 
 static const char * const ph_role_names[] = {
@@ -61,17 +65,39 @@ const char *ph_state_name(enum ph_state state)
 	return ph_state_names[state];
 }
 
-/* One frame, encoded for the wire; NULL if there is no memory. */
-struct ph_txbuf *ph_txbuf_new(const u8 *payload, u16 len)
+/*
+ * One frame for @port, encoded in its framing: a payload from another
+ * port's framing is carried across here. ERR_PTR(-ENOMEM), or
+ * ERR_PTR(-EILSEQ) if @port's framing cannot carry @payload.
+ */
+struct ph_txbuf *ph_txbuf_new(const struct ph_port *port, const u8 *payload,
+			      u16 len)
 {
+	size_t max = ph_framing_encoded_max(port->framing, port->lrc, len);
 	struct ph_txbuf *tb;
+	int n;
 
-	tb = kmalloc(struct_size(tb, data, PH_ENCODED_MAX(len)), GFP_ATOMIC);
+	tb = kmalloc(struct_size(tb, data, max), GFP_ATOMIC);
 	if (!tb)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
+	n = ph_framing_encode(port->framing, port->lrc, tb->data, max,
+			      payload, len);
+	if (n < 0) {
+		kfree(tb);
+		return ERR_PTR(n);
+	}
 	tb->pos = 0;
-	tb->len = ph_frame_encode(tb->data, payload, len);
+	tb->len = n;
 	return tb;
+}
+
+/* @st's error answer, in its framing; NULL if there is no memory. */
+struct ph_txbuf *ph_txbuf_error(const struct ph_port *st)
+{
+	struct ph_txbuf *tb = ph_txbuf_new(st, st->error_frame, st->error_len);
+
+	/* Checked against the framing when either was set: only -ENOMEM. */
+	return IS_ERR(tb) ? NULL : tb;
 }
 
 /* Send @tb on @port, which owns it from now on. Hub lock held. */
@@ -113,30 +139,16 @@ unsigned int ph_port_tx_take(struct ph_port *port, u8 *buf, unsigned int room)
 	return n;
 }
 
-/*
- * One byte received on @port, from its backend's receive path (the card's
- * interrupt, the tty's receive work). Hub lock held.
- */
-void ph_port_rx_byte(struct ph_port *port, u8 c)
+/* What the receive state said of a byte or of a silence. Hub lock held. */
+static void ph_port_rx_event(struct ph_port *port, int ev)
 {
-	enum ph_rx_event ev;
-
-	lockdep_assert_held(&ph_hub.lock);
-	port->stats.rx_bytes++;
-	if (port->settling) {
-		/* Not quiet yet: the settle time starts again. */
-		port->deadline = jiffies + msecs_to_jiffies(port->settle_ms);
-		mod_timer(&port->timer, port->deadline);
-	}
-	ev = ph_deframer_feed(&port->rx, c);
 	switch (ev) {
 	case PH_RX_NONE:
 		break;
 	case PH_RX_FRAME:
 		port->stats.rx_frames++;
-		ph_hub_rx_frame(port, port->rx.buf,
-				ph_deframer_payload_len(&port->rx));
-		ph_deframer_release(&port->rx);
+		ph_hub_rx_frame(port, port->rx.buf, ph_rx_payload_len(&port->rx));
+		ph_rx_release(&port->rx);
 		break;
 	case PH_RX_BAD_FCS:
 		port->stats.fcs_errors++;
@@ -150,7 +162,89 @@ void ph_port_rx_byte(struct ph_port *port, u8 c)
 	case PH_RX_ABORT:
 		port->stats.frame_aborts++;
 		break;
+	case PH_RX_BAD_LRC:
+		port->stats.lrc_errors++;
+		break;
+	case PH_RX_BAD_LEN:
+		port->stats.length_errors++;
+		break;
+	case PH_RX_TRUNCATED:
+		port->stats.frame_truncated++;
+		break;
 	}
+}
+
+/*
+ * The line of @port has been silent for gap_chars character times: the
+ * end of a frame in gap, a frame cut short (and the receiver back in
+ * step) in the other framings but hdlc. The timer is armed by the first
+ * byte after a silence and moves on to the last byte's time plus the gap
+ * when it fires early, so a byte costs no timer call.
+ */
+static enum hrtimer_restart ph_port_gap_expired(struct hrtimer *t)
+{
+	struct ph_port *port = container_of(t, struct ph_port, gap_timer);
+	enum hrtimer_restart ret = HRTIMER_NORESTART;
+	unsigned long flags;
+	u64 now, end;
+
+	spin_lock_irqsave(&ph_hub.lock, flags);
+	if (!port->last_rx_ns || port->dead)
+		goto out;
+	now = ktime_get_ns();
+	end = port->last_rx_ns + port->gap_ns;
+	if (now < end) {
+		hrtimer_forward_now(t, ns_to_ktime(end - now));
+		ret = HRTIMER_RESTART;
+		goto out;
+	}
+	port->last_rx_ns = 0;
+	ph_port_rx_event(port, ph_rx_gap(&port->rx));
+out:
+	spin_unlock_irqrestore(&ph_hub.lock, flags);
+	return ret;
+}
+
+/*
+ * One byte received on @port, from its backend's receive path (the card's
+ * interrupt, the tty's receive work). Hub lock held.
+ */
+void ph_port_rx_byte(struct ph_port *port, u8 c)
+{
+	lockdep_assert_held(&ph_hub.lock);
+	port->stats.rx_bytes++;
+	if (port->settling) {
+		/* Not quiet yet: the settle time starts again. */
+		port->deadline = jiffies + msecs_to_jiffies(port->settle_ms);
+		mod_timer(&port->timer, port->deadline);
+	}
+	if (port->framing != PH_FRAMING_HDLC) {
+		u64 now = ktime_get_ns();
+
+		/* A silence the timer has not seen end yet. */
+		if (port->last_rx_ns && now - port->last_rx_ns >= port->gap_ns)
+			ph_port_rx_event(port, ph_rx_gap(&port->rx));
+		if (!port->last_rx_ns)
+			hrtimer_start(&port->gap_timer, ns_to_ktime(port->gap_ns),
+				      HRTIMER_MODE_REL_SOFT);
+		port->last_rx_ns = now;
+	}
+	ph_port_rx_event(port, ph_rx_feed(&port->rx, c));
+}
+
+/* The line lost bytes (a break, an overrun): drop the frame in progress. */
+void ph_port_rx_reset(struct ph_port *port)
+{
+	ph_rx_reset(&port->rx);
+}
+
+/* gap_chars character times at the line's speed, start and stop included. */
+static u64 ph_gap_ns(u32 gap_chars, const struct ph_line *line)
+{
+	u32 bits = 1 + line->data_bits + (line->parity != 'n') +
+		   line->stop_bits;
+
+	return div_u64((u64)gap_chars * bits * NSEC_PER_SEC, line->baud);
 }
 
 /* Line settings any backend can check: 0, or why they cannot be. */
@@ -167,17 +261,24 @@ int ph_line_check_common(const struct ph_line *line, u32 max_baud)
 	return 0;
 }
 
-/* Queue one frame for transmission on @port. Caller holds ph_hub.lock. */
+/*
+ * Queue one frame for transmission on @port. Caller holds ph_hub.lock.
+ * Returns 0, -ENODEV, -ENOMEM (counted as dropped) or -EILSEQ: its
+ * framing cannot carry @payload (counted as frame_refused).
+ */
 int ph_port_queue_frame(struct ph_port *port, const u8 *payload, u16 len)
 {
 	struct ph_txbuf *tb;
 
 	if (port->dead || port->user)
 		return -ENODEV;
-	tb = ph_txbuf_new(payload, len);
-	if (!tb) {
-		port->stats.dropped++;
-		return -ENOMEM;
+	tb = ph_txbuf_new(port, payload, len);
+	if (IS_ERR(tb)) {
+		if (PTR_ERR(tb) == -ENOMEM)
+			port->stats.dropped++;
+		else
+			port->stats.frame_refused++;
+		return PTR_ERR(tb);
 	}
 	ph_port_queue_txbuf(port, tb);
 	return 0;
@@ -276,9 +377,48 @@ static int ph_port_change_ok(struct ph_port *port,
 		    role == PH_ROLE_STATION)
 			return -EBUSY;
 	}
+	if (ch->set & (PH_CHG_FRAMING | PH_CHG_LRC | PH_CHG_GAP |
+		       PH_CHG_ERROR_FRAME)) {
+		/* As a role: a port changes how it frames only when idle. */
+		if (port->user)
+			return -EOPNOTSUPP;
+		if (ph_port_busy(port))
+			return -EBUSY;
+	}
 	if (ch->set & PH_CHG_LINE)
 		return port->ops->check_line(port, &ch->line);
 	return 0;
+}
+
+/*
+ * The framing settings of @ch, each checked, and the error answer checked
+ * against the framing it will be sent in. Caller holds cfg_lock, under
+ * which alone these settings change.
+ */
+static int ph_port_framing_ok(const struct ph_port *port,
+			      const struct ph_port_change *ch)
+{
+	u8 out[PH_FRAMING_ENCODED_MAX(PH_ERROR_FRAME_MAX)];
+	u32 framing = ch->set & PH_CHG_FRAMING ? ch->framing : port->framing;
+	u32 lrc = ch->set & PH_CHG_LRC ? ch->lrc : port->lrc;
+	const u8 *err = port->error_frame;
+	u16 err_len = port->error_len;
+	int n;
+
+	if (framing >= __PH_FRAMING_MAX || lrc > 1)
+		return -EINVAL;
+	if ((ch->set & PH_CHG_GAP) &&
+	    (ch->gap_chars < 1 || ch->gap_chars > PH_GAP_CHARS_MAX))
+		return -ERANGE;
+	if (ch->set & PH_CHG_ERROR_FRAME) {
+		if (ch->error_len > PH_ERROR_FRAME_MAX)
+			return -EMSGSIZE;
+		err = ch->error_frame;
+		err_len = ch->error_len;
+	}
+	n = ph_framing_encode(framing, lrc, out, sizeof(out), err, err_len);
+	memzero_explicit(out, sizeof(out));
+	return n < 0 ? n : 0;
 }
 
 /*
@@ -300,6 +440,12 @@ int ph_port_change(struct ph_port *port, const struct ph_port_change *ch)
 	if ((ch->set & PH_CHG_MAX_PAYLOAD) &&
 	    (ch->max_payload < 1 || ch->max_payload > PH_PAYLOAD_MAX))
 		return -ERANGE;
+	if (ch->set & (PH_CHG_FRAMING | PH_CHG_LRC | PH_CHG_GAP |
+		       PH_CHG_ERROR_FRAME)) {
+		ret = ph_port_framing_ok(port, ch);
+		if (ret)
+			return ret;
+	}
 	old_role = READ_ONCE(port->role);
 	new_station = (ch->set & PH_CHG_ROLE) && ch->role == PH_ROLE_STATION &&
 		      old_role != PH_ROLE_STATION;
@@ -309,7 +455,7 @@ int ph_port_change(struct ph_port *port, const struct ph_port_change *ch)
 
 	/* What may sleep or fail for want of memory comes first. */
 	if (ch->set & PH_CHG_MAX_PAYLOAD) {
-		buf = kzalloc(PH_DEFRAMER_BUF(ch->max_payload), GFP_KERNEL);
+		buf = kzalloc(PH_RX_BUF(ch->max_payload), GFP_KERNEL);
 		if (!buf)
 			return -ENOMEM;
 	}
@@ -336,11 +482,30 @@ int ph_port_change(struct ph_port *port, const struct ph_port_change *ch)
 		strscpy(port->name, ch->name, sizeof(port->name));
 	if (ch->set & PH_CHG_LINE)
 		port->line = ch->line;
+	if (ch->set & PH_CHG_FRAMING)
+		port->framing = ch->framing;
+	if (ch->set & PH_CHG_LRC)
+		port->lrc = ch->lrc;
+	if (ch->set & PH_CHG_GAP)
+		port->gap_chars = ch->gap_chars;
+	if (ch->set & PH_CHG_ERROR_FRAME) {
+		memcpy(port->error_frame, ch->error_frame, ch->error_len);
+		memzero_explicit(port->error_frame + ch->error_len,
+				 PH_ERROR_FRAME_MAX - ch->error_len);
+		port->error_len = ch->error_len;
+	}
+	if (ch->set & (PH_CHG_LINE | PH_CHG_GAP))
+		port->gap_ns = ph_gap_ns(port->gap_chars, &port->line);
 	if (ch->set & PH_CHG_MAX_PAYLOAD) {
 		old_buf = port->rxbuf;
 		port->rxbuf = buf;
 		port->max_payload = ch->max_payload;
-		ph_deframer_init(&port->rx, buf, ch->max_payload);
+	}
+	if (ch->set & (PH_CHG_MAX_PAYLOAD | PH_CHG_FRAMING | PH_CHG_LRC)) {
+		ph_rx_reset(&port->rx);
+		ph_rx_init(&port->rx, port->framing, port->lrc, port->rxbuf,
+			   port->max_payload);
+		port->last_rx_ns = 0;
 	}
 	if (ch->set & PH_CHG_TIMEOUT)
 		port->timeout_ms = ch->timeout_ms;
@@ -354,7 +519,7 @@ int ph_port_change(struct ph_port *port, const struct ph_port_change *ch)
 		port->role = ch->role;
 		port->state = PH_STATE_IDLE;
 		port->cur = NULL;
-		ph_deframer_reset(&port->rx);
+		ph_rx_reset(&port->rx);
 		/* A new server starts idle unless it is set failed as well. */
 		if (ch->role == PH_ROLE_SERVER &&
 		    !((ch->set & PH_CHG_STATE) && ch->state == PH_STATE_FAILED))
@@ -429,12 +594,12 @@ int ph_port_set_max_payload(struct ph_port *port, unsigned int max)
 /* The receive buffer of a new port. */
 static int ph_port_alloc_rxbuf(struct ph_port *port, unsigned int max)
 {
-	port->rxbuf = kzalloc(PH_DEFRAMER_BUF(max), GFP_KERNEL);
+	port->rxbuf = kzalloc(PH_RX_BUF(max), GFP_KERNEL);
 	if (!port->rxbuf)
 		return -ENOMEM;
 	port->max_payload = max;
-	ph_deframer_init(&port->rx, port->rxbuf, max);
-	return 0;
+	return ph_rx_init(&port->rx, port->framing, port->lrc, port->rxbuf,
+			  max);
 }
 
 /*
@@ -452,10 +617,15 @@ int ph_port_setup(struct ph_port *port, const char *name)
 	INIT_LIST_HEAD(&port->idle_node);
 	INIT_LIST_HEAD(&port->hub_node);
 	timer_setup(&port->timer, ph_server_timeout, 0);
+	hrtimer_init(&port->gap_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
+	port->gap_timer.function = ph_port_gap_expired;
 	port->role = PH_ROLE_OFF;
 	port->state = PH_STATE_IDLE;
 	port->line = (struct ph_line){ .baud = 115200, .data_bits = 8,
 				       .parity = 'n', .stop_bits = 1 };
+	port->framing = PH_FRAMING_HDLC;
+	port->gap_chars = PH_GAP_CHARS_DEFAULT;
+	port->gap_ns = ph_gap_ns(port->gap_chars, &port->line);
 	port->queue_depth = 1;
 	port->timeout_ms = 2000;
 
@@ -504,6 +674,7 @@ void ph_port_unhook(struct ph_port *port)
 void ph_port_release(struct ph_port *port)
 {
 	timer_shutdown_sync(&port->timer);
+	hrtimer_cancel(&port->gap_timer);
 	ida_free(&ph_hub.port_ida, port->id);
 	kfree_sensitive(port->rxbuf);
 	port->rxbuf = NULL;

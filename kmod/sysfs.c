@@ -4,6 +4,7 @@
  * and a statistics/ group of counters.
  */
 
+#include <linux/ctype.h>
 #include <linux/device.h>
 #include <linux/kernel.h>
 #include <linux/slab.h>
@@ -211,6 +212,8 @@ static ssize_t ph_uint_store(struct device *dev, struct device_attribute *attr,
 		ch.timeout_ms = val;
 		ch.queue_depth = val;
 		ch.settle_ms = val;
+		ch.lrc = val;
+		ch.gap_chars = val;
 	}
 	ret = ph_port_change(port, &ch);
 	mutex_unlock(&ph_hub.cfg_lock);
@@ -224,6 +227,8 @@ static struct ph_uint_attr ph_uint_attrs[] = {
 	PH_UINT_ATTR(queue_depth, PH_CHG_QUEUE_DEPTH, 1, PH_QUEUE_DEPTH_MAX),
 	PH_UINT_ATTR(timeout_ms, PH_CHG_TIMEOUT, 1, 600000),
 	PH_UINT_ATTR(settle_ms, PH_CHG_SETTLE, 0, 10000),
+	PH_UINT_ATTR(lrc, PH_CHG_LRC, 0, 1),
+	PH_UINT_ATTR(gap_chars, PH_CHG_GAP, 1, PH_GAP_CHARS_MAX),
 };
 
 static const char * const ph_parity_names[] = {
@@ -281,6 +286,67 @@ static ssize_t max_payload_store(struct device *dev,
 }
 static DEVICE_ATTR_RW(max_payload);
 
+static ssize_t framing_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%s\n",
+			  ph_framing_name(READ_ONCE(ph_to_port(dev)->framing)));
+}
+
+static ssize_t framing_store(struct device *dev, struct device_attribute *attr,
+			     const char *buf, size_t len)
+{
+	struct ph_port_change ch = { .set = PH_CHG_FRAMING };
+	char name[16];
+	int ret;
+
+	if (strscpy(name, buf, sizeof(name)) < 0)
+		return -EINVAL;
+	ret = ph_framing_parse(strim(name));
+	if (ret < 0)
+		return ret;
+	ch.framing = ret;
+	ret = ph_port_change_locked(ph_to_port(dev), &ch);
+	return ret ? ret : len;
+}
+static DEVICE_ATTR_RW(framing);
+
+/* The error answer of a station, in hex; empty for the empty payload. */
+static ssize_t error_frame_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	struct ph_port *port = ph_to_port(dev);
+	u8 frame[PH_ERROR_FRAME_MAX];
+	unsigned int len;
+
+	mutex_lock(&ph_hub.cfg_lock);
+	len = port->error_len;
+	memcpy(frame, port->error_frame, len);
+	mutex_unlock(&ph_hub.cfg_lock);
+	return sysfs_emit(buf, "%*phN\n", len, frame);
+}
+
+static ssize_t error_frame_store(struct device *dev,
+				 struct device_attribute *attr,
+				 const char *buf, size_t len)
+{
+	struct ph_port_change ch = { .set = PH_CHG_ERROR_FRAME };
+	size_t n = len;
+	int ret;
+
+	while (n && isspace(buf[n - 1]))
+		n--;
+	if (n % 2 || n / 2 > PH_ERROR_FRAME_MAX)
+		return -EINVAL;
+	ret = hex2bin(ch.error_frame, buf, n / 2);
+	if (ret)
+		return ret;
+	ch.error_len = n / 2;
+	ret = ph_port_change_locked(ph_to_port(dev), &ch);
+	return ret ? ret : len;
+}
+static DEVICE_ATTR_RW(error_frame);
+
 static struct attribute *ph_port_attrs[] = {
 	&dev_attr_role.attr,
 	&dev_attr_state.attr,
@@ -298,6 +364,10 @@ static struct attribute *ph_port_attrs[] = {
 	&ph_uint_attrs[3].attr.attr,
 	&ph_uint_attrs[4].attr.attr,
 	&ph_uint_attrs[5].attr.attr,
+	&ph_uint_attrs[6].attr.attr,
+	&ph_uint_attrs[7].attr.attr,
+	&dev_attr_framing.attr,
+	&dev_attr_error_frame.attr,
 	NULL,
 };
 

@@ -291,7 +291,7 @@ static void ph_ldisc_receive(PH_LDISC_RX_ARGS)
 		case TTY_BREAK:
 			/* A break ends whatever frame was in progress. */
 			port->stats.breaks++;
-			ph_deframer_reset(&port->rx);
+			ph_port_rx_reset(port);
 			continue;
 		case TTY_OVERRUN:
 			/* A marker after the last byte kept, not a byte. */

@@ -190,7 +190,7 @@ static void ph_uart_rx(struct ph_port *port, u8 lsr)
 			/* A break ends whatever frame was in progress. */
 			port->stats.breaks++;
 			ph_in(port, UART_RX);
-			ph_deframer_reset(&port->rx);
+			ph_port_rx_reset(port);
 		} else {
 			ph_port_rx_byte(port, ph_in(port, UART_RX));
 		}

@@ -5,7 +5,7 @@
  * persohub (ph_txbuf_answer()) fail, as a GFP_ATOMIC allocation can;
  * "failed" counts those. Debian's kernels have no fault injection
  * framework, so a kretprobe does it: the allocation is made, freed at
- * once, and NULL returned.
+ * once, and ERR_PTR(-ENOMEM) returned.
  *
  * For the test machine only: never load it on a site.
  */
@@ -62,8 +62,12 @@ static int ph_fail_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	bool *fail = (bool *)ri->data;
 
 	if (*fail) {
-		kfree((void *)regs_return_value(regs));
-		regs_set_return_value(regs, 0);
+		void *tb = (void *)regs_return_value(regs);
+
+		if (!IS_ERR(tb))
+			kfree(tb);
+		/* What the function returns when its allocation fails. */
+		regs_set_return_value(regs, (unsigned long)ERR_PTR(-ENOMEM));
 		atomic_inc(&ph_failed);
 	}
 	return 0;

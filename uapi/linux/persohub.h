@@ -169,6 +169,15 @@ enum persohub_cmd {
  *	persohub drives), "tty" (a tty through persohub's line discipline)
  *	or "user" (a userspace server)
  * @PERSOHUB_A_PORT_TTY: string, tty ports: the tty's name in /dev
+ * @PERSOHUB_A_PORT_FRAMING: u32, &enum persohub_framing, how the port
+ *	delimits its frames (default hdlc); set only while the port is idle
+ * @PERSOHUB_A_PORT_LRC: u8, stx-etx: 1 when an LRC byte follows ETX
+ * @PERSOHUB_A_PORT_GAP_CHARS: u32, character times of silence that end a
+ *	frame (gap) or drop a partial one (the other framings but hdlc), 1
+ *	to 10000 (default 10)
+ * @PERSOHUB_A_PORT_ERROR_FRAME: binary, stations: the payload sent, in the
+ *	station's framing, when one of its requests fails (default empty), at
+ *	most 64 bytes
  * @__PERSOHUB_A_MAX: one past the last attribute
  * @PERSOHUB_A_MAX: the last attribute
  */
@@ -207,6 +216,10 @@ enum persohub_attr {
 	PERSOHUB_A_PORT_SETTLE_MS,
 	PERSOHUB_A_PORT_BACKEND,
 	PERSOHUB_A_PORT_TTY,
+	PERSOHUB_A_PORT_FRAMING,
+	PERSOHUB_A_PORT_LRC,
+	PERSOHUB_A_PORT_GAP_CHARS,
+	PERSOHUB_A_PORT_ERROR_FRAME,
 
 	__PERSOHUB_A_MAX,
 	PERSOHUB_A_MAX = __PERSOHUB_A_MAX - 1
@@ -235,6 +248,26 @@ enum persohub_state {
 	PERSOHUB_STATE_IDLE,
 	PERSOHUB_STATE_BUSY,
 	PERSOHUB_STATE_FAILED,
+};
+
+/**
+ * enum persohub_framing - how a port delimits its frames on the wire
+ * @PERSOHUB_FRAMING_HDLC: "hdlc", RFC 1662 (0x7E flags, escapes, FCS-16)
+ * @PERSOHUB_FRAMING_STX_ETX: "stx-etx", STX payload ETX, then an LRC byte
+ *	if %PERSOHUB_A_PORT_LRC; the payload cannot hold STX or ETX
+ * @PERSOHUB_FRAMING_STX_LEN: "stx-len", STX, 16-bit big-endian count,
+ *	payload, LRC, ETX (payShield transparent async)
+ * @PERSOHUB_FRAMING_LEN16: "len16", 16-bit big-endian count, payload
+ * @PERSOHUB_FRAMING_GAP: "gap", a frame ends with a silence on the line
+ * @__PERSOHUB_FRAMING_MAX: one past the last framing
+ */
+enum persohub_framing {
+	PERSOHUB_FRAMING_HDLC,
+	PERSOHUB_FRAMING_STX_ETX,
+	PERSOHUB_FRAMING_STX_LEN,
+	PERSOHUB_FRAMING_LEN16,
+	PERSOHUB_FRAMING_GAP,
+	__PERSOHUB_FRAMING_MAX
 };
 
 /**
@@ -306,6 +339,14 @@ enum persohub_reason {
  * @PERSOHUB_STAT_UNEXPECTED_FRAMES: frames nobody asked for (late, duplicate, on an off port)
  * @PERSOHUB_STAT_DROPPED: requests, responses or frames dropped (station gone, no memory, a flooding station)
  * @PERSOHUB_STAT_BUSY_NS: server: nanoseconds spent serving requests
+ * @PERSOHUB_STAT_LRC_ERRORS: frames dropped for a bad LRC (stx-etx, stx-len)
+ * @PERSOHUB_STAT_LENGTH_ERRORS: frames dropped because their end was not
+ *	where their count put it (stx-len)
+ * @PERSOHUB_STAT_FRAME_TRUNCATED: frames cut short and dropped: by a new STX
+ *	inside them, or by a silence of gap_chars in their middle
+ * @PERSOHUB_STAT_FRAME_REFUSED: payloads this port's framing cannot carry
+ *	(stx-etx: STX or ETX inside): the request they belong to failed with
+ *	its station's error answer
  * @__PERSOHUB_STAT_MAX: one past the last counter
  * @PERSOHUB_STAT_MAX: the last counter
  */
@@ -332,6 +373,10 @@ enum persohub_stat {
 	PERSOHUB_STAT_UNEXPECTED_FRAMES,
 	PERSOHUB_STAT_DROPPED,
 	PERSOHUB_STAT_BUSY_NS,
+	PERSOHUB_STAT_LRC_ERRORS,
+	PERSOHUB_STAT_LENGTH_ERRORS,
+	PERSOHUB_STAT_FRAME_TRUNCATED,
+	PERSOHUB_STAT_FRAME_REFUSED,
 
 	__PERSOHUB_STAT_MAX,
 	PERSOHUB_STAT_MAX = __PERSOHUB_STAT_MAX - 1
