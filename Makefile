@@ -205,11 +205,14 @@ unit-sitesim: $(B)/sitesim_loop_test
 
 unit: unit-sitesim
 
-# libFuzzer targets (clang): the framer and the configuration parser.
-# make fuzz FUZZ_SECONDS=600 for long runs; make check runs them briefly.
+# libFuzzer targets (clang): the framer, each framing's receiver and the
+# configuration parser. make fuzz FUZZ_SECONDS=600: each target that long;
+# make check runs them briefly (scripts/fuzz.sh's budget).
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS)
-FUZZERS := $(B)/fuzz/fuzz_frame $(B)/fuzz/fuzz_config
+FUZZ_FRAMINGS := hdlc stx-etx stx-len len16 gap
+FUZZERS := $(B)/fuzz/fuzz_frame $(B)/fuzz/fuzz_config \
+	   $(FUZZ_FRAMINGS:%=$(B)/fuzz/fuzz_framing-%)
 
 $(B)/fuzz/fuzz_frame: selftests/fuzz_frame.c $(FRAME_SRCS) $(FRAME_HDRS)
 	@mkdir -p $(B)/fuzz
@@ -220,10 +223,17 @@ $(B)/fuzz/fuzz_config: selftests/fuzz_config.c daemon/config.c daemon/config.h \
 	@mkdir -p $(B)/fuzz
 	clang $(FUZZ_CFLAGS) -o $@ selftests/fuzz_config.c daemon/config.c -linih
 
+# One receiver per binary: fuzz_framing-stx-len is stx-len's.
+$(B)/fuzz/fuzz_framing-%: selftests/fuzz_framing.c $(FRAMING_SRCS) \
+		$(FRAMING_HDRS)
+	@mkdir -p $(B)/fuzz
+	clang $(FUZZ_CFLAGS) -DPH_FUZZ_FRAMING='"$*"' -o $@ \
+		selftests/fuzz_framing.c $(FRAMING_SRCS)
+
 fuzzers: $(FUZZERS)
 
 fuzz: $(FUZZERS)
-	scripts/fuzz.sh $(FUZZ_SECONDS)
+	PH_FUZZ_BUDGET=0 scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # compat.h is the one file that tests kernel versions: checkpatch's
 # objections to LINUX_VERSION_CODE are waived there, and only there.

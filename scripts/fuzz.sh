@@ -5,13 +5,24 @@
 # selftests/fuzz-corpus/<name>/ (read only: new finds go to a scratch
 # corpus under build/). Inputs that crashed are kept as regression tests:
 # copy them into the corpus. TAP output, one test per target.
+#
+# All targets together take at most PH_FUZZ_BUDGET seconds (default 130,
+# so that make check stays short): past it, each gets an equal share.
+# PH_FUZZ_BUDGET=0 (make fuzz) runs every target for SECONDS.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-60}
+budget=${PH_FUZZ_BUDGET:-130}
+targets=(frame config framing-hdlc framing-stx-etx framing-stx-len
+	framing-len16 framing-gap)
+if [ "$budget" -gt 0 ] && [ $((secs * ${#targets[@]})) -gt "$budget" ]; then
+	secs=$((budget / ${#targets[@]}))
+	[ "$secs" -gt 0 ] || secs=1
+fi
 n=0 rc=0
 echo "TAP version 13"
-echo "1..2"
-for t in frame config; do
+echo "1..${#targets[@]}"
+for t in "${targets[@]}"; do
 	n=$((n + 1))
 	bin=$top/build/fuzz/fuzz_$t
 	work=$top/build/fuzz/corpus-$t
