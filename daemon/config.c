@@ -719,3 +719,14 @@ const char *config_port_label(const struct config_port *cp, char *buf,
 		snprintf(buf, len, "[port %s-%u]", cp->card, cp->index);
 	return buf;
 }
+
+const struct config_port *config_port_find_tty_path(const struct config *cfg,
+						    const char *path)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->nports; i++)
+		if (cfg->ports[i].tty[0] && !strcmp(cfg->ports[i].tty, path))
+			return &cfg->ports[i];
+	return NULL;
+}

@@ -109,6 +109,9 @@ const struct config_port *config_port_find(const struct config *cfg,
 					   const char *card, uint32_t index);
 const struct config_port *config_port_find_tty(const struct config *cfg,
 					       const char *ttyname);
+/* The [tty PATH] section of @path, as written (no link followed). */
+const struct config_port *config_port_find_tty_path(const struct config *cfg,
+						    const char *path);
 int config_tty_name(const struct config_port *cp, char *buf, size_t len);
 
 #endif /* PH_CONFIG_H */

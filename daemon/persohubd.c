@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <linux/netlink.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,6 +32,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "log.h"
 #include "match.h"
 #include "phnl.h"
 #include "tcp.h"
@@ -38,6 +40,8 @@
 #define DEFAULT_CONFIG	"/etc/persohub/persohub.conf"
 #define LAT_BUCKETS	40
 #define BATCH_SIZE	(64 * 1024)
+/* Exit status when the hub went away (the module was unloaded). */
+#define EXIT_HUB_GONE	3
 
 struct daemon {
 	struct phnl cmd;	/* commands; this socket is the controller */
@@ -45,11 +49,21 @@ struct daemon {
 	struct match m;
 	struct config cfg;
 	const char *cfg_path;
-	int epfd, sigfd, tfd, probefd, kafd;
+	int epfd, sigfd, tfd, probefd, kafd, uevfd;
 	bool quit;
+	int status;		/* exit status */
 	unsigned int grace_ms;	/* the hub's ctrl_grace_ms */
 	bool ka_armed;		/* kafd ticks while requests wait */
 	bool failed[MATCH_MAX_SERVERS];	/* serial servers to probe */
+	/* ports by id: in the last dump (a new id is configured) */
+	bool seen[PH_MAX_PORTS + 1], seen_next[PH_MAX_PORTS + 1];
+	bool warned_id;		/* a port id past PH_MAX_PORTS was logged */
+	/* ports that appeared (uevents), by device name, to configure */
+	char appeared[16][PHNL_NAME_LEN];
+	unsigned int nappeared;
+	bool configure_new;	/* a pass over new ports is due */
+	uint64_t refusals_seen;	/* d.cmd.async_errors accounted */
+	bool resync_due;
 	bool regain;		/* the hub stopped waiting for us */
 	const char *stats_path;	/* -s: wins over the configuration */
 	uint64_t probes, probes_back;
@@ -57,26 +71,12 @@ struct daemon {
 	uint64_t lat_hist[LAT_BUCKETS];	/* wakeup to dispatch sent, ns */
 	uint64_t lat_max;
 	uint64_t dispatches, batches, stale, resyncs, lost_events, events;
+	uint64_t bad_events;
 	uint64_t keepalives;
 	char batch[BATCH_SIZE];
 };
 
 static struct daemon d;
-
-static void logmsg(const char *level, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "persohubd: %s: ", level);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-#define info(...)	logmsg("info", __VA_ARGS__)
-#define warn(...)	logmsg("warning", __VA_ARGS__)
-#define error(...)	logmsg("error", __VA_ARGS__)
 
 static uint64_t now_ns(void)
 {
@@ -86,30 +86,51 @@ static uint64_t now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* Answers to earlier dispatches: any error means our view is stale. */
-static int cmd_answer_cb(const struct nlmsghdr *nlh, void *data)
+/*
+ * The only messages sent on the command socket without waiting for their
+ * answer are dispatches: an error answering one means it was refused, and
+ * our view is stale. Whichever call reads it (this drain, or phnl_talk()
+ * of any other command, the TCP backend's included) counts it in
+ * d.cmd.async_errors; take_refusals() turns the count into a resync.
+ */
+static void cmd_answer(const struct nlmsghdr *nlh)
 {
 	const struct nlmsgerr *e;
 
-	(void)data;
-	if (nlh->nlmsg_type != NLMSG_ERROR)
-		return MNL_CB_OK;
+	if (nlh->nlmsg_type != NLMSG_ERROR ||
+	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+		return;
 	e = mnl_nlmsg_get_payload(nlh);
-	if (!e->error)
-		return MNL_CB_OK;
+	if (e->error) {
+		d.cmd.async_errors++;
+		if (e->error == -ENOENT || e->error == -EOPNOTSUPP)
+			d.resync_due = true;	/* the family may be gone */
+	}
+}
+
+/* Dispatches refused since last asked: counted, logged; how many. */
+static uint64_t take_refusals(void)
+{
+	uint64_t n = d.cmd.async_errors - d.refusals_seen;
+	uint64_t i;
+
+	if (!n)
+		return 0;
+	d.refusals_seen = d.cmd.async_errors;
 	/* Logged the 1st, 2nd, 4th, 8th... time: a flood stays readable. */
-	d.stale++;
-	if (!(d.stale & (d.stale - 1)))
-		warn("dispatch refused: %s (%llu so far); resyncing",
-		     strerror(-e->error), (unsigned long long)d.stale);
-	return MNL_CB_OK;
+	for (i = 0; i < n; i++) {
+		d.stale++;
+		if (!(d.stale & (d.stale - 1)))
+			warn("dispatch refused (%llu so far); resyncing",
+			     (unsigned long long)d.stale);
+	}
+	return n;
 }
 
 /* Read what the command socket holds; true if a dispatch was refused. */
 static bool cmd_drain(void)
 {
 	char buf[8192];
-	uint64_t stale = d.stale;
 	ssize_t n;
 
 	while ((n = recv(phnl_fd(&d.cmd), buf, sizeof(buf),
@@ -118,9 +139,35 @@ static bool cmd_drain(void)
 		int len = n;
 
 		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
-			cmd_answer_cb(nlh, NULL);
+			cmd_answer(nlh);
 	}
-	return d.stale != stale;
+	return d.cmd.async_errors != d.refusals_seen;
+}
+
+/*
+ * A command failed with @ret: if the family is gone (the module was
+ * unloaded; commands then get -ENOENT, or -EOPNOTSUPP from a new family
+ * at the old id), note it; the loop then exits. True if gone.
+ */
+static bool hub_gone(int ret)
+{
+	if (d.ev.gone || d.cmd.gone)
+		return true;
+	if (ret != -ENOENT && ret != -EOPNOTSUPP)
+		return false;
+	return phnl_family_check(&d.cmd) == -ENOENT;
+}
+
+/* A port id the daemon can manage; one past the limit is logged once. */
+static bool id_ok(uint32_t id)
+{
+	if (id && id <= PH_MAX_PORTS)
+		return true;
+	if (id && !d.warned_id)
+		warn("port id %u: past the %u ports persohubd manages; the "
+		     "kernel matches for it", id, PH_MAX_PORTS);
+	d.warned_id |= id != 0;
+	return false;
 }
 
 static int resync_port_cb(const struct phnl_attrs *at, void *data)
@@ -129,14 +176,25 @@ static int resync_port_cb(const struct phnl_attrs *at, void *data)
 	uint32_t id = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
 	uint64_t now = *(uint64_t *)data;
 
+	if (!id_ok(id))
+		return 0;
+	/*
+	 * Ports seen stay seen while present; a port never configured since
+	 * it appeared stays new until apply_config() has configured it.
+	 */
+	d.seen_next[id] = d.seen[id];
+	if (!d.seen[id] && !at->a[PERSOHUB_A_PORT_USER])
+		d.configure_new = true;
 	if (phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0) != PERSOHUB_ROLE_SERVER)
 		return 0;
 	cp = at->a[PERSOHUB_A_PORT_TTY] ?
 	     config_port_find_tty(&d.cfg, phnl_str(at, PERSOHUB_A_PORT_TTY)) :
 	     config_port_find(&d.cfg, phnl_str(at, PERSOHUB_A_PORT_CARD),
 			      phnl_u32(at, PERSOHUB_A_PORT_INDEX, 0));
-	if (cp && !at->a[PERSOHUB_A_PORT_USER])
-		match_server_config(&d.m, id, cp->weight, cp->enabled);
+	/* No section (any more): the defaults. */
+	if (!at->a[PERSOHUB_A_PORT_USER])
+		match_server_config(&d.m, id, cp ? cp->weight : 1,
+				    cp ? cp->enabled : true);
 	if (phnl_u32(at, PERSOHUB_A_PORT_STATE, 0) == PERSOHUB_STATE_IDLE)
 		match_server_ready(&d.m, id, now);
 	if (id < MATCH_MAX_SERVERS)
@@ -190,14 +248,20 @@ static int resync(void)
 	int ret;
 
 	d.grace_ms = read_grace_ms();
+	d.resync_due = false;
 	do {
 		d.resyncs++;
 		now = now_ns();
+		/* Refusals read from here on are answered by this resync. */
 		cmd_drain();
+		take_refusals();
 		match_reset(&d.m);
+		memset(d.seen_next, 0, sizeof(d.seen_next));
 		ret = phnl_talk(&d.cmd,
 				phnl_msg(&d.cmd, buf, PERSOHUB_CMD_PORT_GET,
 					 NLM_F_DUMP), resync_port_cb, &now);
+		if (!ret)
+			memcpy(d.seen, d.seen_next, sizeof(d.seen));
 		if (!ret)
 			ret = phnl_talk(&d.cmd,
 					phnl_msg(&d.cmd, buf,
@@ -212,7 +276,8 @@ static int resync(void)
 		else
 			d.lost_events++;	/* and read the truth again */
 	} while (ret == -ENOBUFS && ++tries < 4);
-	if (ret)
+	take_refusals();
+	if (ret && !hub_gone(ret))
 		error("resync: %s", strerror(-ret));
 	return ret;
 }
@@ -254,9 +319,12 @@ static int event_cb(const struct phnl_attrs *at, void *data)
 		break;
 	case PERSOHUB_CMD_PORT_CHANGED:
 		tcp_rescan();
+		id = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
 		if (phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0) != PERSOHUB_ROLE_SERVER)
-			match_server_busy(&d.m,
-					  phnl_u32(at, PERSOHUB_A_PORT_ID, 0));
+			match_server_busy(&d.m, id);
+		/* A port we do not know yet: configure it (after the events). */
+		if (id_ok(id) && !d.seen[id] && !at->a[PERSOHUB_A_PORT_USER])
+			d.configure_new = true;
 		break;
 	}
 	return 0;
@@ -281,6 +349,8 @@ static void probe_failed(void)
 		mnl_attr_put(nlh, PERSOHUB_A_PAYLOAD, d.cfg.probe_len,
 			     d.cfg.probe_frame);
 		ret = phnl_talk(&d.cmd, nlh, NULL, NULL);
+		if (hub_gone(ret))
+			return;
 		if (ret == -EINVAL || ret == -ENODEV || ret == -EOPNOTSUPP)
 			d.failed[i] = false;	/* not failed any more */
 		else if (!ret)
@@ -356,7 +426,8 @@ static uint64_t lat_pct(double p)
 static void write_stats(FILE *f)
 {
 	fprintf(f, "dispatches %llu\nbatches %llu\nstale %llu\n"
-		"resyncs %llu\nlost_events %llu\nevents %llu\nwaiting %u\n"
+		"resyncs %llu\nlost_events %llu\nbad_events %llu\n"
+		"events %llu\nwaiting %u\n"
 		"keepalives %llu\n"
 		"probes %llu\nprobes_back %llu\n"
 		"tcp_requests %llu\ntcp_responses %llu\ntcp_connects %llu\n"
@@ -366,6 +437,7 @@ static void write_stats(FILE *f)
 		(unsigned long long)d.batches, (unsigned long long)d.stale,
 		(unsigned long long)d.resyncs,
 		(unsigned long long)d.lost_events,
+		(unsigned long long)d.bad_events,
 		(unsigned long long)d.events, d.m.nwaiting,
 		(unsigned long long)d.keepalives,
 		(unsigned long long)d.probes,
@@ -394,7 +466,17 @@ static void save_stats(void)
 	rename(tmp, d.cfg.stats_file);
 }
 
-/* PORT_SET for every configured port found on this machine. */
+/* What systemctl status shows. */
+static void notify_status(void)
+{
+	sd_notifyf(0, "STATUS=dispatching: %llu dispatches, %llu refused, "
+		   "%llu lost events, %llu resyncs",
+		   (unsigned long long)d.dispatches,
+		   (unsigned long long)d.stale,
+		   (unsigned long long)d.lost_events,
+		   (unsigned long long)d.resyncs);
+}
+
 /* How the configuration names a port: card-index, or the tty's path. */
 static const char *port_label(const struct config_port *cp)
 {
@@ -411,7 +493,7 @@ struct port_ident {
 	struct {
 		uint32_t id, index, role;
 		char card[32], name[32], tty[32];
-	} p[256];
+	} p[PH_MAX_PORTS];
 };
 
 /* The section of @cfg for port @i of @pi, if any. */
@@ -428,7 +510,8 @@ static int ident_cb(const struct phnl_attrs *at, void *data)
 {
 	struct port_ident *pi = data;
 
-	if (at->a[PERSOHUB_A_PORT_USER] || pi->n == 256)
+	if (at->a[PERSOHUB_A_PORT_USER] || pi->n == PH_MAX_PORTS ||
+	    !id_ok(phnl_u32(at, PERSOHUB_A_PORT_ID, 0)))
 		return 0;
 	pi->p[pi->n].id = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
 	snprintf(pi->p[pi->n].card, 32, "%s",
@@ -501,7 +584,7 @@ static int apply_pins(const struct config *cfg, const struct port_ident *pi)
 		s = ident_find(pi, cp->pin_card, cp->pin_index);
 		if (s < 0) {
 			warn("port %s: server %s-%u: no such port", port_label(cp),
-			     cp->index, cp->pin_card, cp->pin_index);
+			     cp->pin_card, cp->pin_index);
 			failed++;
 			continue;
 		}
@@ -532,8 +615,9 @@ static void attach_ttys(const struct config *cfg)
 			continue;
 		ret = config_tty_name(&cfg->ports[i], name, sizeof(name));
 		if (ret) {
-			info("tty %s: %s; attached when it appears",
-			     cfg->ports[i].tty, strerror(-ret));
+			warn("%s:%u: [tty %s]: %s; attached when it appears",
+			     d.cfg_path, cfg->ports[i].line, cfg->ports[i].tty,
+			     strerror(-ret));
 			continue;
 		}
 		nlh = phnl_msg(&d.cmd, buf, PERSOHUB_CMD_PORT_ADD, 0);
@@ -548,64 +632,156 @@ static void attach_ttys(const struct config *cfg)
 	}
 }
 
-static int apply_config(const struct config *cfg)
+/* Port @i of @pi appeared since the last dump: a new id, or a uevent. */
+static bool ident_new(const struct port_ident *pi, int i)
+{
+	char dev[48];
+	unsigned int k;
+
+	if (!d.seen[pi->p[i].id])
+		return true;
+	if (pi->p[i].tty[0])
+		snprintf(dev, sizeof(dev), "%s", pi->p[i].tty);
+	else
+		snprintf(dev, sizeof(dev), "%s-%u", pi->p[i].card,
+			 pi->p[i].index);
+	for (k = 0; k < d.nappeared; k++)
+		if (!strcmp(d.appeared[k], dev))
+			return true;
+	return false;
+}
+
+/* Set port @i of @pi as its section @cp says; 0 or -1 if refused. */
+static int apply_port(const struct config_port *cp,
+		      const struct port_ident *pi, int i)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int ret, off, failed = 0;
+
+	off = rename_station(cp, pi->p[i].role, pi->p[i].id, pi->p[i].name);
+	if (off < 0)
+		failed = -1;
+	nlh = phnl_msg(&d.cmd, buf, PERSOHUB_CMD_PORT_SET, 0);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, pi->p[i].id);
+	if (cp->name[0] && off >= 0)
+		mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, cp->name);
+	put_opt(nlh, PERSOHUB_A_PORT_BAUD, cp->baud);
+	put_opt(nlh, PERSOHUB_A_PORT_DATA_BITS, cp->data_bits);
+	put_opt(nlh, PERSOHUB_A_PORT_PARITY, cp->parity);
+	put_opt(nlh, PERSOHUB_A_PORT_STOP_BITS, cp->stop_bits);
+	put_opt(nlh, PERSOHUB_A_PORT_TIMEOUT_MS, cp->timeout_ms);
+	put_opt(nlh, PERSOHUB_A_PORT_QUEUE_DEPTH, cp->queue_depth);
+	put_opt(nlh, PERSOHUB_A_PORT_MAX_PAYLOAD, cp->max_payload);
+	put_opt(nlh, PERSOHUB_A_PORT_SETTLE_MS, cp->settle_ms);
+	if (cp->role.set)
+		put_opt(nlh, PERSOHUB_A_PORT_ROLE, cp->role);
+	else if (off > 0)	/* back on, under its new name */
+		mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ROLE,
+				 PERSOHUB_ROLE_STATION);
+	ret = phnl_talk(&d.cmd, nlh, NULL, NULL);
+	if (ret) {
+		warn("port %s: %s%s%s", port_label(cp), strerror(-ret),
+		     d.cmd.errmsg[0] ? ": " : "", d.cmd.errmsg);
+		failed = -1;
+	}
+	return failed;
+}
+
+/*
+ * PORT_SET for every configured port found on this machine (@all), or
+ * only for those that appeared since the last dump (a card bound again,
+ * a tty attached). Sections that name no port are reported with their
+ * file:line, at start and reload; they are applied when the port comes.
+ */
+static int apply_config(const struct config *cfg, bool all)
 {
 	static struct port_ident pi;
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	static bool found[CONFIG_MAX_PORTS];
+	char buf[MNL_SOCKET_BUFFER_SIZE], label[160];
 	const struct config_port *cp;
-	struct nlmsghdr *nlh;
-	int i, ret, off, failed = 0;
+	int i, ret, failed = 0, applied = 0;
+	unsigned int k;
 
 	cmd_drain();
-	attach_ttys(cfg);
+	if (all)
+		attach_ttys(cfg);
 	pi.n = 0;
 	ret = phnl_talk(&d.cmd, phnl_msg(&d.cmd, buf, PERSOHUB_CMD_PORT_GET,
 					 NLM_F_DUMP), ident_cb, &pi);
-	if (ret)
+	if (ret) {
+		if (!hub_gone(ret))
+			error("reading the ports: %s", strerror(-ret));
 		return ret;
+	}
+	memset(found, 0, sizeof(found));
 	for (i = 0; i < pi.n; i++) {
 		cp = ident_config(cfg, &pi, i);
+		/* weight and enabled: the section's, or the defaults */
+		match_server_config(&d.m, pi.p[i].id, cp ? cp->weight : 1,
+				    cp ? cp->enabled : true);
 		if (!cp)
 			continue;
-		off = rename_station(cp, pi.p[i].role, pi.p[i].id,
-				     pi.p[i].name);
-		if (off < 0)
+		found[cp - cfg->ports] = true;
+		if (!all && !ident_new(&pi, i))
+			continue;
+		if (apply_port(cp, &pi, i))
 			failed++;
-		nlh = phnl_msg(&d.cmd, buf, PERSOHUB_CMD_PORT_SET, 0);
-		mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, pi.p[i].id);
-		if (cp->name[0] && off >= 0)
-			mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, cp->name);
-		put_opt(nlh, PERSOHUB_A_PORT_BAUD, cp->baud);
-		put_opt(nlh, PERSOHUB_A_PORT_DATA_BITS, cp->data_bits);
-		put_opt(nlh, PERSOHUB_A_PORT_PARITY, cp->parity);
-		put_opt(nlh, PERSOHUB_A_PORT_STOP_BITS, cp->stop_bits);
-		put_opt(nlh, PERSOHUB_A_PORT_TIMEOUT_MS, cp->timeout_ms);
-		put_opt(nlh, PERSOHUB_A_PORT_QUEUE_DEPTH, cp->queue_depth);
-		put_opt(nlh, PERSOHUB_A_PORT_MAX_PAYLOAD, cp->max_payload);
-		if (cp->role.set)
-			put_opt(nlh, PERSOHUB_A_PORT_ROLE, cp->role);
-		else if (off > 0)	/* back on, under its new name */
-			mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ROLE,
-					 PERSOHUB_ROLE_STATION);
-		ret = phnl_talk(&d.cmd, nlh, NULL, NULL);
-		if (ret) {
-			warn("port %s: %s%s%s", port_label(cp),
-			     strerror(-ret), d.cmd.errmsg[0] ? ": " : "",
-			     d.cmd.errmsg);
-			failed++;
-		}
-		match_server_config(&d.m, pi.p[i].id, cp->weight, cp->enabled);
+		applied++;
+		if (!all)
+			info("%s:%u: %s: the port appeared (id %u); configured",
+			     d.cfg_path, cp->line,
+			     config_port_label(cp, label, sizeof(label)),
+			     pi.p[i].id);
 	}
 	failed += apply_pins(cfg, &pi);
-	info("configuration applied to %d ports%s", pi.n,
+	d.nappeared = 0;
+	for (i = 0; i < pi.n; i++)
+		d.seen[pi.p[i].id] = true;
+	if (!all)
+		return 0;
+	for (k = 0; k < cfg->nports; k++)
+		if (!found[k] && !cfg->ports[k].tty[0])
+			warn("%s:%u: %s: no such port; configured when it "
+			     "appears", d.cfg_path, cfg->ports[k].line,
+			     config_port_label(&cfg->ports[k], label,
+					       sizeof(label)));
+	info("configuration applied to %d of %d ports%s", applied, pi.n,
 	     failed ? " (some settings refused)" : "");
 	return 0;
 }
 
+static void set_timer(int fd, unsigned int ms);
+static void realtime(const struct config *cfg, const struct config *was);
+static void set_event_buffer(unsigned int bytes);
+
+static bool same_tcp(const struct config *a, const struct config *b)
+{
+	unsigned int i;
+
+	if (a->ntcp != b->ntcp)
+		return false;
+	for (i = 0; i < a->ntcp; i++)
+		if (strcmp(a->tcp[i].name, b->tcp[i].name) ||
+		    strcmp(a->tcp[i].host, b->tcp[i].host) ||
+		    a->tcp[i].port != b->tcp[i].port ||
+		    a->tcp[i].timeout_ms != b->tcp[i].timeout_ms)
+			return false;
+	return true;
+}
+
+/*
+ * SIGHUP: every key takes effect. Ports as at start (a section removed:
+ * the port's weight, enabled and server go back to the defaults; what the
+ * section had set in the kernel stays, as after any live change), the
+ * [daemon] keys at once, [tcp] servers removed and added again when
+ * their sections changed (a request on one is dispatched again).
+ */
 static void reload(void)
 {
-	static struct config next;
-	char err[512];
+	static struct config next, was;
+	char err[512], label[160];
+	unsigned int i;
 
 	if (!d.cfg_path)
 		return;
@@ -616,9 +792,37 @@ static void reload(void)
 	if (d.stats_path)
 		snprintf(next.stats_file, sizeof(next.stats_file), "%s",
 			 d.stats_path);
+	was = d.cfg;
 	d.cfg = next;
+	for (i = 0; i < was.nports; i++)
+		if (!(was.ports[i].tty[0] ?
+		      config_port_find_tty_path(&next, was.ports[i].tty) :
+		      config_port_find(&next, was.ports[i].card,
+				       was.ports[i].index)))
+			info("%s: section removed: weight, enabled and server "
+			     "back to their defaults; the port keeps its "
+			     "settings in the kernel",
+			     config_port_label(&was.ports[i], label,
+					       sizeof(label)));
+	if (next.probe_interval_ms != was.probe_interval_ms)
+		info("probe_interval_ms: %u", next.probe_interval_ms);
 	set_probe_timer();
-	apply_config(&d.cfg);
+	if (next.resync_ms != was.resync_ms) {
+		set_timer(d.tfd, next.resync_ms);
+		info("resync_ms: %u", next.resync_ms);
+	}
+	if (next.event_buffer != was.event_buffer)
+		set_event_buffer(next.event_buffer);
+	if (strcmp(next.stats_file, was.stats_file))
+		info("stats_file: %s", next.stats_file[0] ? next.stats_file :
+		     "none");
+	realtime(&next, &was);
+	apply_config(&d.cfg, true);
+	if (!same_tcp(&next, &was)) {
+		info("[tcp] sections changed: servers added again");
+		tcp_fini();
+		tcp_init(&d.cmd, d.epfd, &d.cfg);
+	}
 	resync();
 	info("configuration reloaded from %s", d.cfg_path);
 }
@@ -631,7 +835,7 @@ static int attach(void)
 	ret = phnl_talk(&d.cmd, phnl_msg(&d.cmd, buf,
 					 PERSOHUB_CMD_CTRL_ATTACH, 0),
 			NULL, NULL);
-	if (ret)
+	if (ret && !hub_gone(ret))
 		error("attach: %s%s%s", strerror(-ret),
 		      d.cmd.errmsg[0] ? ": " : "", d.cmd.errmsg);
 	return ret;
@@ -646,23 +850,67 @@ static void detach(void)
 		  NULL, NULL);
 }
 
-static void realtime(const struct config *cfg)
+/*
+ * Real time as the configuration says: at start (@was NULL) and again on
+ * reload, where only what changed is done, in either direction.
+ */
+static void realtime(const struct config *cfg, const struct config *was)
 {
 	struct sched_param sp = { .sched_priority = cfg->priority };
+	long i, ncpu;
 	cpu_set_t set;
 
-	if (cfg->cpu >= 0) {
+	if (!was || cfg->cpu != was->cpu) {
 		CPU_ZERO(&set);
-		CPU_SET(cfg->cpu, &set);
-		if (sched_setaffinity(0, sizeof(set), &set))
+		if (cfg->cpu >= 0) {
+			CPU_SET(cfg->cpu, &set);
+		} else {
+			ncpu = sysconf(_SC_NPROCESSORS_CONF);
+			for (i = 0; i < ncpu && i < CPU_SETSIZE; i++)
+				CPU_SET(i, &set);
+		}
+		if ((cfg->cpu >= 0 || was) &&
+		    sched_setaffinity(0, sizeof(set), &set))
 			warn("cpu %d: %s", cfg->cpu, strerror(errno));
+		else if (was)
+			info("cpu: %d", cfg->cpu);
 	}
-	if (!cfg->realtime)
+	if (was && cfg->realtime == was->realtime &&
+	    (!cfg->realtime || cfg->priority == was->priority))
 		return;
-	if (mlockall(MCL_CURRENT | MCL_FUTURE))
+	if (!cfg->realtime) {
+		if (!was)
+			return;
+		sp.sched_priority = 0;
+		munlockall();
+		if (sched_setscheduler(0, SCHED_OTHER, &sp))
+			warn("SCHED_OTHER: %s", strerror(errno));
+		else
+			info("realtime: no");
+		return;
+	}
+	if ((!was || !was->realtime) && mlockall(MCL_CURRENT | MCL_FUTURE))
 		warn("mlockall: %s", strerror(errno));
 	if (sched_setscheduler(0, SCHED_FIFO, &sp))
 		warn("SCHED_FIFO %d: %s", cfg->priority, strerror(errno));
+	else if (was)
+		info("realtime: yes, priority %d", cfg->priority);
+}
+
+/* The event socket's receive buffer: events queue there while we work. */
+static void set_event_buffer(unsigned int bytes)
+{
+	bool forced;
+	int got = phnl_set_rcvbuf(&d.ev, bytes, &forced);
+
+	if (got < 0)
+		warn("event_buffer %u: %s", bytes, strerror(-got));
+	else if (!forced && (unsigned int)got < bytes)
+		warn("event_buffer %u: SO_RCVBUFFORCE refused (no "
+		     "CAP_NET_ADMIN), SO_RCVBUF gave %d bytes (raise "
+		     "net.core.rmem_max)", bytes, got);
+	else
+		info("event buffer: %d bytes", got);
 }
 
 /* A timer ticking every @ms (0: stopped). */
@@ -713,9 +961,9 @@ static void keepalive_tick(void)
 	ret = phnl_talk(&d.cmd, phnl_msg(&d.cmd, buf,
 					 PERSOHUB_CMD_CTRL_KEEPALIVE, 0),
 			NULL, NULL);
-	if (ret)
+	if (ret && !hub_gone(ret))
 		error("keepalive: %s", strerror(-ret));
-	else
+	else if (!ret)
 		d.keepalives++;
 }
 
@@ -726,9 +974,57 @@ static int add_fd(int fd)
 	return epoll_ctl(d.epfd, EPOLL_CTL_ADD, fd, &e);
 }
 
+/*
+ * The kernel's uevents: a port's device added to the persohub class
+ * (a card bound, a tty attached) is a port to configure. The hub sends
+ * no event of its own for a new port; the periodic resync would find it
+ * only by a new id, and a card bound again gets its old ids back.
+ */
+static int uevent_open(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			NETLINK_KOBJECT_UEVENT);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		warn("uevents: %s; new ports are configured at the next "
+		     "resync", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void on_uevent(void)
+{
+	char buf[4096], *p, *end, *name;
+	bool ours;
+	ssize_t n;
+
+	while ((n = recv(d.uevfd, buf, sizeof(buf) - 1, 0)) > 0) {
+		buf[n] = '\0';
+		/* "add@DEVPATH\0KEY=VALUE\0..." from the kernel */
+		if (strncmp(buf, "add@", 4))
+			continue;
+		ours = false;
+		for (p = buf + strlen(buf) + 1, end = buf + n; p < end;
+		     p += strlen(p) + 1)
+			ours |= !strcmp(p, "SUBSYSTEM=persohub");
+		name = strrchr(buf, '/');
+		if (!ours || !name || strlen(name + 1) >= PHNL_NAME_LEN)
+			continue;
+		if (d.nappeared < sizeof(d.appeared) / sizeof(d.appeared[0]))
+			snprintf(d.appeared[d.nappeared++], PHNL_NAME_LEN,
+				 "%s", name + 1);
+		else
+			memset(d.seen, 0, sizeof(d.seen));	/* all anew */
+		d.configure_new = true;
+	}
+}
+
 static int setup(void)
 {
-	struct itimerspec its = { 0 };
 	sigset_t mask;
 	int ret;
 
@@ -740,12 +1036,20 @@ static int setup(void)
 		      strerror(-ret));
 		return ret;
 	}
+	/* The family's removal (rmmod) is announced on the event socket. */
+	ret = phnl_watch_family(&d.ev);
+	if (ret) {
+		error("nlctrl notify group: %s", strerror(-ret));
+		return ret;
+	}
+	set_event_buffer(d.cfg.event_buffer);
 	/* Subscribe before the first dump, so nothing falls between. */
 	ret = phnl_subscribe(&d.ev);
 	if (ret) {
 		error("events group: %s", strerror(-ret));
 		return ret;
 	}
+	d.uevfd = uevent_open();
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -762,14 +1066,11 @@ static int setup(void)
 		error("setup: %s", strerror(errno));
 		return -errno;
 	}
-	its.it_interval.tv_sec = d.cfg.resync_ms / 1000;
-	its.it_interval.tv_nsec = (d.cfg.resync_ms % 1000) * 1000000L;
-	its.it_value = its.it_interval;
-	timerfd_settime(d.tfd, 0, &its, NULL);
+	set_timer(d.tfd, d.cfg.resync_ms);
 	set_probe_timer();
 	if (add_fd(phnl_fd(&d.ev)) || add_fd(phnl_fd(&d.cmd)) ||
 	    add_fd(d.sigfd) || add_fd(d.tfd) || add_fd(d.probefd) ||
-	    add_fd(d.kafd)) {
+	    add_fd(d.kafd) || (d.uevfd >= 0 && add_fd(d.uevfd))) {
 		error("epoll: %s", strerror(errno));
 		return -errno;
 	}
@@ -809,15 +1110,43 @@ static void regain(void)
 
 static void on_events(uint64_t t0)
 {
+	uint64_t bad = d.ev.bad_msgs;
 	int ret = phnl_drain(&d.ev, event_cb, &t0);
 
+	if (d.ev.bad_msgs != bad) {
+		/* An event we could not read is an event lost. */
+		d.bad_events += d.ev.bad_msgs - bad;
+		warn("malformed event ignored (%llu so far); resyncing",
+		     (unsigned long long)d.bad_events);
+		d.resync_due = true;
+	}
 	if (ret == -ENOBUFS) {
 		/* Events were lost: the kernel's state is the truth. */
 		d.lost_events++;
-		warn("events lost (ENOBUFS), resyncing");
+		/* The 1st, 2nd, 4th, 8th... time: a flood stays readable. */
+		if (!(d.lost_events & (d.lost_events - 1)))
+			warn("events lost (ENOBUFS, %llu so far); resyncing",
+			     (unsigned long long)d.lost_events);
 		phnl_drain(&d.ev, NULL, NULL);
 		resync();
 	}
+}
+
+/*
+ * The module went away (rmmod): its family is gone, and with it the ids
+ * this daemon resolved. Exit with EXIT_HUB_GONE rather than talk to
+ * nobody: systemd starts the daemon again (Restart=on-failure), and so
+ * does udev when the module's ports come back.
+ */
+static bool gone(void)
+{
+	if (!d.ev.gone && !d.cmd.gone)
+		return false;
+	error("the persohub module was unloaded (its netlink family is "
+	      "gone); exiting with status %d, to be started again with it",
+	      EXIT_HUB_GONE);
+	d.status = EXIT_HUB_GONE;
+	return true;
 }
 
 static void loop(void)
@@ -845,6 +1174,8 @@ static void loop(void)
 					resync();
 			} else if (fd == d.sigfd) {
 				on_signal();
+			} else if (fd == d.uevfd) {
+				on_uevent();
 			} else if (fd == d.kafd) {
 				if (read(d.kafd, &ticks, sizeof(ticks)) > 0)
 					keepalive_tick();
@@ -860,12 +1191,26 @@ static void loop(void)
 					/* Slow path: reconcile, publish. */
 					resync();
 					save_stats();
+					notify_status();
 				}
 			}
 		}
+		if (gone())
+			return;
 		/* Seen in events, whichever way they were read. */
 		if (d.regain)
 			regain();
+		/* New ports: configured as at start, then counted in. */
+		if (d.configure_new) {
+			d.configure_new = false;
+			apply_config(&d.cfg, false);
+			d.resync_due = true;
+		}
+		/* A refused dispatch, read by whichever call: resync. */
+		if (take_refusals() || d.resync_due)
+			resync();
+		if (gone())
+			return;
 		dispatch_all(t0);
 		keepalive_arm();
 	}
@@ -874,15 +1219,18 @@ static void loop(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: persohubd [-c FILE] [-s FILE]\n"
+		"Usage: persohubd [-c FILE] [-s FILE] [-d]\n"
 		"The persohub controller: attaches to the hub and dispatches\n"
 		"every waiting request to the best idle server.\n"
 		"  -c, --config FILE   configuration (default " DEFAULT_CONFIG
 		");\n"
 		"                      'none' to run without one\n"
 		"  -s, --stats FILE    write figures to FILE every resync\n"
+		"  -d, --debug         log debugging messages too\n"
 		"Signals: HUP reloads the configuration, USR1 prints figures,\n"
-		"TERM detaches (the kernel matches again) and exits.\n");
+		"TERM detaches (the kernel matches again) and exits.\n"
+		"Exits with status %d when the persohub module is unloaded.\n",
+		EXIT_HUB_GONE);
 }
 
 int main(int argc, char **argv)
@@ -890,17 +1238,23 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "stats", required_argument, NULL, 's' },
+		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
 	const char *stats = NULL;
+	bool debug = false;
 	char err[512];
 	sigset_t mask;
 	int c;
 
 	d.cfg_path = DEFAULT_CONFIG;
-	while ((c = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
+	d.uevfd = -1;
+	while ((c = getopt_long(argc, argv, "c:s:dh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'd':
+			debug = true;
+			break;
 		case 'c':
 			d.cfg_path = strcmp(optarg, "none") ? optarg : NULL;
 			break;
@@ -923,6 +1277,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	setvbuf(stderr, NULL, _IOLBF, 0);
+	log_init(debug);
 	config_defaults(&d.cfg);
 	match_init(&d.m);
 	if (d.cfg_path && access(d.cfg_path, F_OK) && !strcmp(d.cfg_path,
@@ -940,11 +1295,11 @@ int main(int argc, char **argv)
 			 stats);
 	if (setup())
 		return 1;
-	if (d.cfg_path && apply_config(&d.cfg))
-		return 1;
-	realtime(&d.cfg);
+	if (d.cfg_path && apply_config(&d.cfg, true))
+		return gone() ? EXIT_HUB_GONE : 1;
+	realtime(&d.cfg, NULL);
 	if (attach())
-		return 1;
+		return gone() ? EXIT_HUB_GONE : 1;
 	tcp_init(&d.cmd, d.epfd, &d.cfg);
 	resync();
 	info("attached as controller; %u requests waiting", d.m.nwaiting);
@@ -952,10 +1307,15 @@ int main(int argc, char **argv)
 	dispatch_all(now_ns());
 	loop();
 	sd_notify(0, "STOPPING=1");
+	if (d.status == EXIT_HUB_GONE) {
+		save_stats();
+		write_stats(stderr);
+		return d.status;
+	}
 	tcp_fini();
 	detach();
 	save_stats();
 	info("detached; the kernel matches again");
 	write_stats(stderr);
-	return 0;
+	return d.status;
 }

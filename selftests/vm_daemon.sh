@@ -68,7 +68,11 @@ queue_depth = 2
 [port $c1-2]
 role = server
 name = hsm1
-timeout_ms = 1500
+timeout_ms = 1500   # ms: a comment after a value
+settle_ms = 5
+[port 0000:00:1f.0-0]
+; no such card: reported, and configured if it ever appears
+role = station
 [port $c1-3]
 role = server
 name = hsm2
@@ -78,7 +82,7 @@ timeout_ms = 5000
 EOF
 
 echo "TAP version 13"
-echo "1..23"
+echo "1..35"
 
 # 1-2: configuration applied at start, controller attached.
 : >"$log"
@@ -88,8 +92,12 @@ ok $? "persohubd starts and attaches"
 	[ "$(cat $sysfs/$c0-0/role)" = station ] &&
 	[ "$(cat $sysfs/$c1-1/queue_depth)" = 2 ] &&
 	[ "$(cat $sysfs/$c1-2/timeout_ms)" = 1500 ] &&
-	[ -e /dev/persohub/m1-st2 ]
+	[ -e /dev/persohub/m1-st2 ] &&
+	[ "$(cat $sysfs/$c1-2/settle_ms)" = 5 ]
 ok $? "configuration applied through netlink"
+nl=$(grep -n '^\[port 0000:00:1f.0-0\]' "$conf" | cut -d: -f1)
+grep -q "persohubd: warning: $conf:$nl: \[port 0000:00:1f.0-0\]: no such port" "$log"
+ok $? "a section naming no port is reported with file:line ($conf:$nl)"
 
 # 3-4: the daemon serves the site; every dispatch is its own.
 before=$(stat_sum "$servers" requests)
@@ -202,6 +210,94 @@ t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 20)
 sim_wait "$t" 60
 ok $? "serving after reloads"
 
+# Card 1 unbound and bound again under load: its ports come back new, in
+# the kernel's defaults; the daemon configures them as at start.
+t=$(sim_start --stations c0p0,c0p1,c0p2 --servers c1p2,c1p3 --requests 15 \
+	--service-us 100000 --timeout-ms 60000)
+sleep 1
+echo "$c1" >/sys/bus/pci/drivers/persohub/unbind
+i=0
+while [ -e "$sysfs/$c1-0" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+echo "$c1" >/sys/bus/pci/drivers/persohub/bind
+configured() {
+	[ "$(cat $sysfs/$c1-2/role 2>/dev/null)" = server ] &&
+		[ "$(cat $sysfs/$c1-2/name)" = hsm1 ] &&
+		[ "$(cat $sysfs/$c1-2/timeout_ms)" = 1500 ] &&
+		[ "$(cat $sysfs/$c1-2/settle_ms)" = 5 ] &&
+		[ "$(cat $sysfs/$c1-3/role)" = server ] &&
+		[ "$(cat $sysfs/$c1-1/queue_depth)" = 3 ] &&
+		[ "$(cat $sysfs/$c1-0/role)" = station ]
+}
+i=0
+while ! configured && [ $i -lt 60 ]; do sleep 0.05; i=$((i + 1)); done
+configured && grep -q "\[port $c1-2\]: the port appeared" "$log"
+ok $? "a card bound again gets its configuration back ($((i * 50)) ms)"
+sim_wait "$t" 120
+rc=$?
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 45 ] &&
+	[ "$(sim_get "$t" total.wrong)" = 0 ]
+ok $? "requests served across the rebind, none wrong (sim $rc; refused dispatches $(stats_get stale), resyncs $(stats_get resyncs))"
+
+# SIGHUP: every [daemon] key takes effect.
+sched() {
+	# policy and rt_priority (fields 41 and 40 of /proc/PID/stat), CPUs
+	echo "$(awk '{print $41 "/" $40}' /proc/$pid/stat) $(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/$pid/status)"
+}
+cp "$conf" "$conf.before"
+# a [daemon] section again: its keys win over the first one's
+printf '[daemon]\nresync_ms = 300\nrealtime = yes\npriority = 20\ncpu = 1\nevent_buffer = 2097152\nprobe_interval_ms = 700\n' >>"$conf"
+kill -HUP "$pid"
+sleep 0.5
+s1=$(sched)
+grep -q "resync_ms: 300" "$log" && grep -q "event buffer: 4194304 bytes" "$log" &&
+	grep -q "probe_interval_ms: 700" "$log" && [ "$s1" = "1/20 1" ]
+ok $? "SIGHUP: resync_ms, event_buffer, probe_interval_ms, realtime, priority, cpu applied ($s1)"
+printf 'realtime = no\ncpu = -1\n' >>"$conf"
+kill -HUP "$pid"
+sleep 0.5
+s2=$(sched)
+[ "$s2" = "0/0 0-1" ]
+ok $? "SIGHUP: realtime and cpu undone ($s2)"
+
+# A removed section: weight and enabled back to their defaults.
+sed '/^name = hsm2$/a enabled = no' "$conf.before" >"$conf"
+kill -HUP "$pid"
+sleep 0.5
+h1=$(cat $sysfs/$c1-2/statistics/requests)
+h2=$(cat $sysfs/$c1-3/statistics/requests)
+t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 5)
+sim_wait "$t" 60
+rc=$?
+[ $rc -eq 0 ] && [ "$(cat $sysfs/$c1-3/statistics/requests)" = "$h2" ] &&
+	[ "$(cat $sysfs/$c1-2/statistics/requests)" = $((h1 + 10)) ]
+ok $? "enabled = no: the server gets nothing (sim $rc)"
+awk -v s="[port $c1-3]" '$0 == s { skip = 1; next } /^\[/ { skip = 0 } !skip' \
+	"$conf.before" >"$conf"
+kill -HUP "$pid"
+sleep 0.5
+t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 10 \
+	--service-us 20000)
+sim_wait "$t" 60
+rc=$?
+[ $rc -eq 0 ] && [ "$(cat $sysfs/$c1-3/statistics/requests)" -gt "$h2" ] &&
+	[ "$(cat $sysfs/$c1-3/role)" = server ] &&
+	grep -q "\[port $c1-3\]: section removed" "$log"
+ok $? "its section removed: the server is enabled again (sim $rc)"
+
+# [tcp] sections added and removed by SIGHUP.
+cp "$conf.before" "$conf"
+printf '[tcp net0]\naddress = [::1]:7001\ntimeout_ms = 1000\n' >>"$conf"
+kill -HUP "$pid"
+sleep 0.5
+persohubctl status | grep -q " net0: " &&
+	grep -q "tcp: net0: connecting to ::1 port 7001: " "$log"
+ok $? "SIGHUP adds a [tcp] server, IPv6 address"
+cp "$conf.before" "$conf"
+kill -HUP "$pid"
+sleep 0.5
+! persohubctl status | grep -q " net0: "
+ok $? "SIGHUP removes it"
+
 # 17: stations pinned to a busy server wait for it while the other server
 # is idle, past the grace period: the daemon keeps itself heard, so the
 # kernel never takes over (and never breaks the pinning).
@@ -286,6 +382,43 @@ wait "$pid"
 kill "$tcppid"
 echo idle >$sysfs/$c1-2/state
 echo idle >$sysfs/$c1-3/state
+
+# A tiny event buffer, and the daemon stopped for a moment under load:
+# events are lost (ENOBUFS); the daemon counts them and reads the
+# kernel's state again, and every request is answered, each its own.
+cp "$conf.unpinned" "$conf"
+printf '[daemon]\nevent_buffer = 1024\nresync_ms = 60000\n' >>"$conf"
+start_daemon
+t=$(sim_start --stations c0p0-c1p1 --servers c1p2,c1p3 --requests 20 \
+	--service-us 2000 --timeout-ms 30000)
+sleep 1
+kill -STOP "$pid"
+sleep 0.5
+kill -CONT "$pid"
+sim_wait "$t" 120
+rc=$?
+kill -TERM "$pid"
+wait "$pid"
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 120 ] &&
+	[ "$(sim_get "$t" total.wrong)" = 0 ] && [ "$(stats_get lost_events)" -gt 0 ]
+ok $? "events lost with a tiny buffer: $(stats_get lost_events) counted, 120 of 120 answered (sim $rc)"
+
+# rmmod: the daemon sees its family go and exits, status 3 (systemd
+# starts it again: Restart=on-failure).
+cp "$conf.unpinned" "$conf"
+start_daemon
+rmmod persohub
+i=0
+while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+wait "$pid"
+rc=$?
+[ $rc -eq 3 ] && grep -q "persohub module was unloaded" "$log"
+ok $? "rmmod: the daemon exits with status 3 in $((i * 50)) ms (status $rc)"
+modprobe persohub && persohub-bind >/dev/null && start_daemon &&
+	[ "$(cat $sysfs/$c1-2/name)" = hsm1 ]
+ok $? "modprobe: a new daemon attaches and configures the ports"
+kill -TERM "$pid"
+wait "$pid"
 
 sed 's/^/# log: /' "$log"
 [ $failures -eq 0 ]
