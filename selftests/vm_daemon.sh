@@ -410,6 +410,7 @@ start_daemon
 rmmod persohub
 i=0
 while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+kill -KILL "$pid" 2>/dev/null	# one that would not exit must not hang the run
 wait "$pid"
 rc=$?
 [ $rc -eq 3 ] && grep -q "persohub module was unloaded" "$log"
