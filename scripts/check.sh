@@ -119,8 +119,8 @@ vm() {
 # One kernel's VM suites; $1 is its name, $2 "kernel" for the kernel-side
 # suites only. Step names carry the kernel: vm-hub@6.12.
 vm_suites() {
-	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-card vm-tty vm-fault-tty vm-fuzz)
-	[ "$only" != kernel ] || suites=(vm-hub vm-fault vm-nl vm-cdev vm-card vm-tty vm-fault-tty)
+	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
+	[ "$only" != kernel ] || suites=(vm-hub vm-fault vm-nl vm-cdev vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty)
 	for s in "${suites[@]}"; do
 		want "$s" || continue
 		t=$SECONDS
@@ -159,6 +159,22 @@ vm_suite() {
 			--timeout $((900 * scale)) \
 			--host "$top/selftests/simd.sh" -- \
 			"${SEED:+SEED=$SEED }PH_FAULT_STATIONS=t0p0,t0p1,t0p2,t0p3,c0p0,u0 PH_FAULT_SERVERS=t1p0,u1 vm_fault_test"
+		;;
+	vm-framing)
+		# The faults again, every port in its own framing, all five
+		# represented, the hub translating between them.
+		# shellcheck disable=SC2086
+		vm "$s@$k" $kv --cards 2 --telnet --timeout $((900 * scale)) \
+			--host "$top/selftests/simd.sh" -- \
+			"${SEED:+SEED=$SEED }PH_FAULT_FRAMING=S0=hdlc,S1=gap,S2=stx-len,S3=stx-etx,S4=len16,S5=stx-etx:lrc,V0=len16,V1=stx-etx:lrc vm_fault_test"
+		;;
+	vm-framing-tty)
+		# The same on tty ports: every framing on an 8250 or USB port.
+		# shellcheck disable=SC2086
+		vm "$s@$k" $kv --cards 1 --tty-cards 2 --usb-serial 2 --telnet \
+			--timeout $((900 * scale)) \
+			--host "$top/selftests/simd.sh" -- \
+			"${SEED:+SEED=$SEED }PH_FAULT_STATIONS=t0p0,t0p1,t0p2,t0p3,c0p0,u0 PH_FAULT_SERVERS=t1p0,u1 PH_FAULT_FRAMING=S0=hdlc,S1=gap,S2=stx-len,S3=stx-etx,S4=len16,S5=stx-etx:lrc,V0=len16,V1=hdlc vm_fault_test"
 		;;
 	vm-nl)
 		# shellcheck disable=SC2086
@@ -201,7 +217,7 @@ vm_suite() {
 	esac
 }
 
-steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-card vm-tty vm-fault-tty vm-fuzz)
+steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
 [ -n "${CHECK_ONLY:-}" ] && read -r -a steps <<<"$CHECK_ONLY"
 want() {
 	local s
@@ -218,7 +234,9 @@ for s in "${steps[@]}"; do
 	build) one build no_warnings ;;
 	unit)
 		tap unit-frame build/frame_test
+		tap unit-framing build/framing_test
 		tap unit-daemon build/daemon_test
+		tap unit-sitesim build/sitesim_loop_test
 		;;
 	style) one style make -s style ;;
 	sparse)

@@ -65,6 +65,7 @@ struct framing_spec {
 	enum ph_framing framing;
 	bool lrc;
 	uint32_t gap_us;
+	uint32_t max;		/* the peer's largest payload (gap noise) */
 	bool set;
 };
 
@@ -158,7 +159,8 @@ static struct {
 } opt = {
 	.requests = 100, .size = 64, .depth = 1, .service_us = 1000,
 	.timeout_ms = 10000, .max_seconds = 120, .connect_timeout = 30,
-	.framing = { .framing = PH_FRAMING_HDLC, .gap_us = GAP_US_DEFAULT },
+	.framing = { .framing = PH_FRAMING_HDLC, .gap_us = GAP_US_DEFAULT,
+		     .max = PH_PAYLOAD_MAX },
 };
 
 static uint64_t rng_state;
@@ -301,7 +303,7 @@ static void port_list(const char *list, enum kind kind)
 	port_each(list, set_kind, &kind);
 }
 
-/* "NAME[:lrc][:gap=US]" (--framing, --framing-all). */
+/* "NAME[:lrc][:gap=US][:max=N]" (--framing, --framing-all). */
 static void framing_parse(const char *arg, struct framing_spec *fs)
 {
 	char buf[64], *save = NULL, *tok, *end;
@@ -319,11 +321,21 @@ static void framing_parse(const char *arg, struct framing_spec *fs)
 	fs->framing = f;
 	fs->lrc = false;
 	fs->gap_us = GAP_US_DEFAULT;
+	fs->max = PH_PAYLOAD_MAX;
 	fs->set = true;
 	while ((tok = strtok_r(NULL, ":", &save))) {
 		if (!strcmp(tok, "lrc") && f == PH_FRAMING_STX_ETX) {
 			fs->lrc = true;
 			continue;
+		}
+		if (!strncmp(tok, "max=", 4)) {
+			errno = 0;
+			us = strtoul(tok + 4, &end, 10);
+			if (!errno && end != tok + 4 && !*end && us >= 1 &&
+			    us <= PH_PAYLOAD_MAX) {
+				fs->max = us;
+				continue;
+			}
 		}
 		if (!strncmp(tok, "gap=", 4)) {
 			errno = 0;
@@ -335,7 +347,8 @@ static void framing_parse(const char *arg, struct framing_spec *fs)
 			}
 		}
 		die("bad framing option '%s' in '%s' (lrc: stx-etx only; "
-		    "gap=US up to 10000000)", tok, arg);
+		    "gap=US up to 10000000; max=N 1 to %d)", tok, arg,
+		    PH_PAYLOAD_MAX);
 	}
 }
 
@@ -551,11 +564,16 @@ static void junk(const struct port *p, uint8_t *b, size_t n)
 	}
 }
 
-/* More bytes than any frame may hold, for gap: dropped as too long. */
+/*
+ * More bytes than the peer takes in a frame (max=, default any), for gap:
+ * dropped as too long. A small max keeps the burst short: under the
+ * emulator the guest may take longer to drain a long one than the gap
+ * that follows it lasts, and would see no gap at all.
+ */
 static void send_overlong(struct port *p)
 {
 	static uint8_t b[PH_PAYLOAD_MAX + 64];
-	size_t n = PH_PAYLOAD_MAX + 1 + rnd() % 63;
+	size_t n = p->fs.max + 1 + rnd() % 63;
 
 	junk(p, b, n);
 	emit(p, b, n, true);
@@ -1476,7 +1494,8 @@ static void usage(FILE *f)
 "                       the hub in every framing: hdlc junk (bad FCS),\n"
 "                       stx-etx STX and junk (truncated), stx-len STX and an\n"
 "                       absurd count (too long), len16 an absurd count\n"
-"                       (truncated), gap a burst over %u bytes (too long)\n"
+"                       (truncated), gap a burst over max= bytes (%u by\n"
+"                       default: too long)\n"
 "  --break PORT         a line break before each request (--telnet)\n"
 "  --burst PORT=N       the first N requests back to back\n"
 "  --biterr PORT        every 4th request damaged (the hub drops it; the\n"
@@ -1491,7 +1510,8 @@ static void usage(FILE *f)
 "                       or if they do not all come\n"
 "  --telnet             sockets speak telnet (vm-run --telnet)\n"
 "  --framing LIST=F     the framing of the ports of LIST, F being\n"
-"                       NAME[:lrc][:gap=US]: NAME hdlc (the default),\n"
+"                       NAME[:lrc][:gap=US][:max=N]: NAME hdlc (the\n"
+"                       default),\n"
 "                       stx-etx, stx-len, len16 or gap; lrc: stx-etx with\n"
 "                       an LRC byte; gap=US: the line's gap time (default\n"
 "                       %u): frames on a gap port are separated by that\n"
@@ -1500,7 +1520,9 @@ static void usage(FILE *f)
 "                       is silent that long; a broken unit sent (noise,\n"
 "                       damaged or cut frame) is followed by that silence\n"
 "                       in every framing but hdlc. Use at least the hub's\n"
-"                       gap time. Checks are made on payloads: each side\n"
+"                       gap time. max=N: the peer's max_payload (default\n"
+"                       %d), so that noise on a gap port is just longer\n"
+"                       than that. Checks are made on payloads: each side\n"
 "                       may speak its own framing\n"
 "  --framing-all F      the framing of every port without --framing\n"
 "  --text               printable payloads (\"PHTQ\", siteproto.h) from\n"
@@ -1530,7 +1552,8 @@ static void usage(FILE *f)
 "  --connect-timeout N  keep trying sockets for N s (default 30)\n"
 "Exit: 0 when every request got its own answer (or, with --expect-errors,\n"
 "an error frame or a timeout) and no answer was wrong or late; 1 if not;\n"
-"2 on a usage or setup error.\n", PH_PAYLOAD_MAX, GAP_US_DEFAULT);
+"2 on a usage or setup error.\n", PH_PAYLOAD_MAX, GAP_US_DEFAULT,
+		PH_PAYLOAD_MAX);
 }
 
 /*

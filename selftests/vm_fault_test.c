@@ -12,6 +12,11 @@
  *    errors_sent = error frames, nothing dropped;
  *  - per server: every dispatch ended with a response or a timeout.
  *
+ * With PH_FAULT_FRAMING each port speaks its own framing (the hub carries
+ * payloads across) and the faults are injected in those framings; each
+ * port's check-type error counters must then equal the bad frames the
+ * simulator sent it.
+ *
  * A failing run prints the simulator's seed (replay with SEED=...).
  */
 #include <signal.h>
@@ -35,6 +40,69 @@ static const char *const card_servers = "c1p2,c1p3";
 
 static char stations[NST][16], servers[NSV][16];
 static char station_list[NST * 16], server_list[NSV * 16];
+
+/*
+ * PH_FAULT_FRAMING: "Sn=NAME[:lrc],Vn=NAME[:lrc],..." gives ports other
+ * framings than hdlc. A frame ends, or a broken one is dropped, after
+ * FRAMING_GAP_CHARS character times of silence (50 ms at 115200 8N1);
+ * the simulator leaves three times that between frames where it must: a
+ * guest CPU the host did not run for a while receives what piled up as
+ * one burst, and only a silence longer than such a stall is one the guest
+ * sees.
+ */
+#define FRAMING_GAP_CHARS	"576"
+#define FRAMING_SIM_GAP_US	150000
+/*
+ * A gap port takes short frames: noise on it (a burst just over this)
+ * drains from the guest's UART well within the gap that follows.
+ */
+#define FRAMING_GAP_MAX		"128"
+static char framing[NST + NSV][16];	/* NAME[:lrc], "" for hdlc */
+
+static int site_framing_init(void)
+{
+	const char *v = getenv("PH_FAULT_FRAMING");
+	char *dup, *tok, *save = NULL;
+	int ret = 0;
+
+	if (!v)
+		return 0;
+	dup = strdup(v);
+	if (!dup)
+		return -1;
+	for (tok = strtok_r(dup, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		unsigned int k = tok[1] - '0';
+
+		if ((tok[0] != 'S' && tok[0] != 'V') || tok[2] != '=' ||
+		    k >= (tok[0] == 'S' ? NST : NSV) ||
+		    strlen(tok + 3) >= sizeof(framing[0])) {
+			ret = -1;
+			break;
+		}
+		strcpy(framing[tok[0] == 'S' ? k : NST + k], tok + 3);
+	}
+	free(dup);
+	return ret;
+}
+
+/* The simulator's --framing words for every port that has one. */
+static void site_framing_args(char *out, size_t sz)
+{
+	unsigned int i;
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < NST + NSV && o < sz; i++) {
+		if (!framing[i][0])
+			continue;
+		o += snprintf(out + o, sz - o, " --framing %s=%s:gap=%d%s",
+			      i < NST ? stations[i] : servers[i - NST],
+			      framing[i], FRAMING_SIM_GAP_US,
+			      strncmp(framing[i], "gap", 3) ? "" :
+			      ":max=" FRAMING_GAP_MAX);
+	}
+}
 
 /* "a,b,c" from @env (or @def) into @names: 0, or -1 if not @n names. */
 static int site_split(const char *env, const char *def, char names[][16],
@@ -60,6 +128,8 @@ static int site_split(const char *env, const char *def, char names[][16],
 
 static int site_init(void)
 {
+	if (site_framing_init())
+		return -1;
 	return site_split("PH_FAULT_STATIONS", card_stations, stations, NST,
 			  station_list, sizeof(station_list)) ||
 	       site_split("PH_FAULT_SERVERS", card_servers, servers, NSV,
@@ -95,6 +165,15 @@ static void site_expand(char *out, size_t sz, const char *in)
 struct counts {
 	long long st[NST][4];	/* requests responses errors_sent dropped */
 	long long sv[NSV][4];	/* requests responses timeouts unexpected */
+	long long bad[NST + NSV][4];	/* bad frames, as bad_counters[] */
+};
+
+/* Each port's check-type errors, and the simulator's key for each. */
+static const char * const bad_counters[] = {
+	"fcs_errors", "lrc_errors", "frame_truncated", "frame_too_long",
+};
+static const char * const bad_injected[] = {
+	"inj_bad_fcs", "inj_bad_lrc", "inj_truncated", "inj_too_long",
 };
 
 static const char * const st_counters[] = {
@@ -114,6 +193,10 @@ static void snapshot(struct counts *c)
 	for (i = 0; i < NSV; i++)
 		for (j = 0; j < 4; j++)
 			c->sv[i][j] = ph_stat(servers[i], sv_counters[j]);
+	for (i = 0; i < NST + NSV; i++)
+		for (j = 0; j < 4; j++)
+			c->bad[i][j] = ph_stat(i < NST ? stations[i] :
+					       servers[i - NST], bad_counters[j]);
 }
 
 static bool all_quiet(void)
@@ -223,6 +306,12 @@ FIXTURE_TEARDOWN(fault)
 	ph_set(servers[1], "state", "idle");
 	ph_roles(station_list, "off");
 	ph_roles(server_list, "off");
+	for (unsigned int i = 0; i < NST + NSV; i++) {
+		const char *p = i < NST ? stations[i] : servers[i - NST];
+
+		ph_set(p, "framing", "hdlc");
+		ph_set(p, "max_payload", "1024");
+	}
 }
 
 /*
@@ -245,6 +334,25 @@ static int site_setup(struct __test_metadata *_metadata,
 		err = ph_tty_attach(p, 30);
 		if (err) {
 			TH_LOG("attach %s: %s", p, strerror(-err));
+			return err;
+		}
+	}
+	for (i = 0; i < NST + NSV; i++) {
+		const char *p = i < NST ? stations[i] : servers[i - NST];
+		char name[16], *colon;
+
+		strcpy(name, framing[i][0] ? framing[i] : "hdlc");
+		colon = strchr(name, ':');
+		if (colon)
+			*colon = '\0';
+		err = ph_set(p, "framing", name) ?:
+		      ph_set(p, "lrc", colon ? "1" : "0") ?:
+		      ph_set(p, "gap_chars", FRAMING_GAP_CHARS) ?:
+		      ph_set(p, "max_payload", strcmp(name, "gap") ? "1024" :
+			     FRAMING_GAP_MAX);
+		if (err) {
+			TH_LOG("framing %s on %s: %s", framing[i], p,
+			       strerror(-err));
 			return err;
 		}
 	}
@@ -289,7 +397,7 @@ static pid_t revive_servers(void)
 TEST_F_TIMEOUT(fault, invariant_holds, 200)
 {
 	const char *seed = getenv("SEED");
-	char key[128], sim[512], injected[64], path[128];
+	char key[128], sim[512], injected[64], path[128], framings[512];
 	unsigned int i;
 	long long sent, ok, errors, corrupted, d;
 	pid_t reviver;
@@ -297,6 +405,7 @@ TEST_F_TIMEOUT(fault, invariant_holds, 200)
 
 	site_expand(sim, sizeof(sim), variant->sim);
 	site_expand(injected, sizeof(injected), variant->injected);
+	site_framing_args(framings, sizeof(framings));
 	share_file(self->fin, false);
 	/*
 	 * A seed from the environment replays a run; else a new one. The
@@ -306,9 +415,9 @@ TEST_F_TIMEOUT(fault, invariant_holds, 200)
 	seq = sim_start("--telnet --stations %s --servers %s"
 			" --requests 25 --service-us 2000 --timeout-ms 8000 %s%s"
 			" --go-file %s --done-file %s --hold-file %s"
-			" --max-seconds 170 --expect-errors %s", station_list,
+			" --max-seconds 170 --expect-errors%s %s", station_list,
 			server_list, seed ? "--seed " : "", seed ? seed : "",
-			self->go, self->fin, self->hold, sim);
+			self->go, self->fin, self->hold, framings, sim);
 	ASSERT_LE(0, seq);
 	ASSERT_EQ(0, site_setup(_metadata, self, variant));
 	reviver = revive_servers();
@@ -365,6 +474,19 @@ TEST_F_TIMEOUT(fault, invariant_holds, 200)
 		snprintf(key, sizeof(key), "%s.garbage", servers[1]);
 		EXPECT_EQ(sim_get(&self->res, key),
 			  self->after.sv[1][3] - self->before.sv[1][3]);
+	}
+	/* Every bad frame sent in a port's framing counted as what it is. */
+	for (i = 0; getenv("PH_FAULT_FRAMING") && i < NST + NSV; i++) {
+		const char *p = i < NST ? stations[i] : servers[i - NST];
+		unsigned int j;
+
+		for (j = 0; j < 4; j++) {
+			snprintf(key, sizeof(key), "%s.%s", p, bad_injected[j]);
+			EXPECT_EQ(sim_get(&self->res, key),
+				  self->after.bad[i][j] - self->before.bad[i][j])
+				TH_LOG("%s (%s): %s", p, framing[i][0] ?
+				       framing[i] : "hdlc", bad_counters[j]);
+		}
 	}
 	for (i = 0; i < NSV; i++) {
 		d = self->after.sv[i][0] - self->before.sv[i][0];
