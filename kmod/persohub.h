@@ -37,7 +37,7 @@
 #define PH_MAX_RETRIES		1000
 /* A station's error answer: a short code, in hex in sysfs. */
 #define PH_ERROR_FRAME_MAX	64
-#define PH_GAP_CHARS_DEFAULT	10
+#define PH_GAP_CHARS_DEFAULT	500
 #define PH_GAP_CHARS_MAX	10000
 
 enum ph_role {

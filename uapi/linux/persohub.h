@@ -174,7 +174,7 @@ enum persohub_cmd {
  * @PERSOHUB_A_PORT_LRC: u8, stx-etx: 1 when an LRC byte follows ETX
  * @PERSOHUB_A_PORT_GAP_CHARS: u32, character times of silence that end a
  *	frame (gap) or drop a partial one (the other framings but hdlc), 1
- *	to 10000 (default 10)
+ *	to 10000 (default 500)
  * @PERSOHUB_A_PORT_ERROR_FRAME: binary, stations: the payload sent, in the
  *	station's framing, when one of its requests fails (default empty), at
  *	most 64 bytes
