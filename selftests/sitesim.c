@@ -107,6 +107,8 @@ struct port {
 	uint32_t late_lo, late_hi;	/* seqs that timed out */
 	unsigned int burst;
 	bool noise, brk, biterr, reconnect;
+	uint8_t error_frame[64];	/* --error-frame: the error answer */
+	uint16_t error_len;
 	uint64_t corrupted, reconnects, last_reconnect;
 	unsigned int flap_n;	/* flap: answer N, then one silent */
 	uint64_t next_at;	/* earliest time of the next request */
@@ -152,7 +154,7 @@ static struct {
 	unsigned int requests, size, size_max, depth;
 	uint32_t service_us, think_us, timeout_ms;
 	uint64_t seed, key;
-	bool key_set, telnet, expect_errors, service_exp, text;
+	bool key_set, telnet, expect_errors, service_exp, text, binary;
 	struct framing_spec framing;	/* --framing-all */
 	const char *kv, *wait_file, *go_file, *done_file, *hold_file, *trace;
 	unsigned int max_seconds, connect_timeout, duration;
@@ -350,6 +352,24 @@ static void framing_parse(const char *arg, struct framing_spec *fs)
 		    "gap=US up to 10000000; max=N 1 to %d)", tok, arg,
 		    PH_PAYLOAD_MAX);
 	}
+}
+
+/* --error-frame: the payload the hub sends this station for a failure. */
+static void set_error_frame(struct port *p, const void *arg)
+{
+	const char *hex = arg;
+	size_t n = strlen(hex), i;
+	unsigned int b;
+
+	if (n % 2 || n / 2 > sizeof(p->error_frame))
+		die("--error-frame %s: even hex digits, at most %zu bytes",
+		    hex, sizeof(p->error_frame));
+	for (i = 0; i < n / 2; i++) {
+		if (sscanf(hex + 2 * i, "%2x", &b) != 1)
+			die("--error-frame %s: not hex", hex);
+		p->error_frame[i] = b;
+	}
+	p->error_len = n / 2;
 }
 
 static void set_framing(struct port *p, const void *arg)
@@ -914,9 +934,12 @@ static void station_rx(struct port *p, const uint8_t *d, uint16_t len)
 		return;
 	}
 	r = &p->q[p->qhead];
-	if (!len) {
+	if (len == p->error_len && !memcmp(d, p->error_frame, len)) {
 		p->errors++;
-	} else if (!memcmp(r->data, "PHTQ", 4)) {
+	} else if (len == SP_TRESP_LEN && !memcmp(d, "PHTS", 4)) {
+		/* The text dialect (an stx-etx server answers in it even a
+		 * binary request): all but the server's 4 digits.
+		 */
 		/* The text dialect: all but the server's 4 digits. */
 		sp_response_text(want, opt.key, r->data, r->len, 0);
 		if (len == SP_TRESP_LEN && !memcmp(d, want, SP_TRESP_LEN - 4)) {
@@ -1529,6 +1552,11 @@ static void usage(FILE *f)
 "                       every station; the default where a station or a\n"
 "                       server speaks stx-etx. Servers answer in the\n"
 "                       request's dialect (stx-etx servers: always text)\n"
+"  --binary             binary requests even where stx-etx takes part:\n"
+"                       those an stx-etx server cannot carry then fail\n"
+"                       (with --expect-errors)\n"
+"  --error-frame LIST=HEX  the stations' error answer (default empty), as\n"
+"                       the hub's error_frame of those ports\n"
 "  --seed S             replay a run (printed every run)\n"
 "  --key K              response key (default derived from the seed)\n"
 "  --expect-errors      error frames and timeouts do not fail the run\n"
@@ -1567,6 +1595,9 @@ static void framings_check(void)
 	unsigned int i;
 	struct port *p;
 
+	if (opt.text && opt.binary)
+		die("--text or --binary, not both");
+
 	for (i = 0; i < nports; i++) {
 		p = &ports[i];
 		if (!p->fs.set)
@@ -1584,7 +1615,7 @@ static void framings_check(void)
 			    "still a frame", p->name);
 	}
 	for (i = 0; i < nports; i++)
-		ports[i].text = text;
+		ports[i].text = text && !opt.binary;
 }
 
 static void parse(int argc, char **argv)
@@ -1594,7 +1625,7 @@ static void parse(int argc, char **argv)
 	       O_NOISE, O_BREAK, O_BURST, O_RAW, O_TELNET, O_SEED, O_KEY,
 	       O_EXPECT, O_KV, O_WAIT, O_DONE, O_MAXS, O_CONNT, O_DUR,
 	       O_BITERR, O_RECONNECT, O_SDIST, O_TRACE, O_GO, O_EXPRAW,
-	       O_HOLD, O_FRAMING, O_FRAMING_ALL, O_TEXT };
+	       O_HOLD, O_FRAMING, O_FRAMING_ALL, O_TEXT, O_BINARY, O_ERRFRAME };
 	static const struct option lo[] = {
 		{ "sockdir", 1, 0, O_SOCKDIR }, { "stations", 1, 0, O_STATIONS },
 		{ "servers", 1, 0, O_SERVERS }, { "requests", 1, 0, O_REQUESTS },
@@ -1618,7 +1649,8 @@ static void parse(int argc, char **argv)
 		{ "service-dist", 1, 0, O_SDIST }, { "trace", 1, 0, O_TRACE },
 		{ "framing", 1, 0, O_FRAMING },
 		{ "framing-all", 1, 0, O_FRAMING_ALL },
-		{ "text", 0, 0, O_TEXT },
+		{ "text", 0, 0, O_TEXT }, { "binary", 0, 0, O_BINARY },
+		{ "error-frame", 1, 0, O_ERRFRAME },
 		{ "help", 0, 0, 'h' }, { }
 	};
 	struct framing_spec fs;
@@ -1690,6 +1722,15 @@ static void parse(int argc, char **argv)
 			break;
 		case O_FRAMING_ALL: framing_parse(optarg, &opt.framing); break;
 		case O_TEXT: opt.text = true; break;
+		case O_BINARY: opt.binary = true; break;
+		case O_ERRFRAME:
+			val = strchr(optarg, '=');
+			if (!val || (size_t)(val - optarg) >= sizeof(list))
+				die("--error-frame PORT=HEX");
+			memcpy(list, optarg, val - optarg);
+			list[val - optarg] = '\0';
+			port_each(list, set_error_frame, val + 1);
+			break;
 		case O_SDIST:
 			if (strcmp(optarg, "fixed") && strcmp(optarg, "exp"))
 				die("--service-dist fixed|exp");
