@@ -170,6 +170,42 @@ TEST(settings_validated)
 	EXPECT_EQ(0, ph_set("c0p0", "data_bits", "8"));
 }
 
+/* Framing settings: names, ranges, and an error answer it can carry. */
+TEST(framing_settings_validated)
+{
+	char buf[160];
+
+	EXPECT_EQ(0, ph_get("c0p1", "framing", buf, sizeof(buf)));
+	EXPECT_STREQ("hdlc", buf);
+	EXPECT_EQ(500, ph_num("c0p1", "gap_chars"));
+	EXPECT_EQ(0, ph_get("c0p1", "error_frame", buf, sizeof(buf)));
+	EXPECT_STREQ("", buf);
+	EXPECT_EQ(-EINVAL, ph_set("c0p1", "framing", "slip"));
+	EXPECT_EQ(-ERANGE, ph_set("c0p1", "lrc", "2"));
+	EXPECT_EQ(-ERANGE, ph_set("c0p1", "gap_chars", "0"));
+	EXPECT_EQ(-ERANGE, ph_set("c0p1", "gap_chars", "10001"));
+	EXPECT_EQ(-EINVAL, ph_set("c0p1", "error_frame", "123"));
+	EXPECT_EQ(-EINVAL, ph_set("c0p1", "error_frame", "zz"));
+	memset(buf, 'a', 130);
+	buf[130] = '\0';		/* 65 bytes */
+	EXPECT_EQ(-EINVAL, ph_set("c0p1", "error_frame", buf));
+
+	/* stx-etx cannot carry STX or ETX: not in the error answer either. */
+	ASSERT_EQ(0, ph_set("c0p1", "framing", "stx-etx"));
+	EXPECT_EQ(-EILSEQ, ph_set("c0p1", "error_frame", "3902"));
+	ASSERT_EQ(0, ph_set("c0p1", "error_frame", "3939"));
+	EXPECT_EQ(0, ph_get("c0p1", "error_frame", buf, sizeof(buf)));
+	EXPECT_STREQ("3939", buf);
+	ASSERT_EQ(0, ph_set("c0p1", "framing", "hdlc"));
+	ASSERT_EQ(0, ph_set("c0p1", "error_frame", "0203"));
+	EXPECT_EQ(-EILSEQ, ph_set("c0p1", "framing", "stx-etx"));
+	EXPECT_EQ(0, ph_get("c0p1", "framing", buf, sizeof(buf)));
+	EXPECT_STREQ("hdlc", buf);
+	EXPECT_EQ(0, ph_set("c0p1", "error_frame", "\n"));
+	EXPECT_EQ(0, ph_set("c0p1", "lrc", "0"));
+	EXPECT_EQ(0, ph_set("c0p1", "gap_chars", "500"));
+}
+
 /* The counters of the whole site, to compare before and after a run. */
 struct site_counts {
 	long long st_requests, st_responses, st_errors, st_retries;
@@ -223,6 +259,9 @@ FIXTURE_TEARDOWN(hub)
 	wait_state(SERVERS, "idle", 10000);
 	wait_state(STATIONS, "idle", 10000);
 	EXPECT_EQ(0, ph_roles(ALL_PORTS, "off"));
+	/* A test that set a framing or an error answer leaves none. */
+	ph_set("c1p3", "framing", "hdlc");
+	ph_set("c0p0", "error_frame", "\n");
 }
 
 /* 6 stations, 2 servers: every request answered, each with its own answer. */
@@ -317,6 +356,39 @@ TEST_F(hub, error_frame_when_no_retry_left)
 	EXPECT_EQ(0, DELTA(st_responses));
 	EXPECT_EQ(2, DELTA(sv_timeouts));
 	EXPECT_EQ(1, DELTA(st_retries));
+}
+
+/*
+ * A station in hdlc sends binary requests to a server in stx-etx: those
+ * holding STX or ETX cannot be carried, and fail at once with the
+ * station's own error answer ("99"), counted on the server as refused;
+ * the others are served, translated both ways.
+ */
+TEST_F_TIMEOUT(hub, translation_refused_fails_request, 120)
+{
+	long long refused0 = ph_stat("c1p3", "frame_refused");
+	long long ok, errors;
+
+	ASSERT_EQ(0, ph_roles("c1p2", "off"));
+	ASSERT_EQ(0, ph_set("c1p3", "framing", "stx-etx"));
+	ASSERT_EQ(0, ph_set("c0p0", "error_frame", "3939"));
+	ASSERT_EQ(0, sim_run(&self->res, 90, "--telnet --stations c0p0"
+			     " --servers c1p3 --requests 40 --binary"
+			     " --framing c1p3=stx-etx --error-frame c0p0=3939"
+			     " --expect-errors"));
+	site_counts(&self->now);
+	ok = sim_get(&self->res, "total.ok");
+	errors = sim_get(&self->res, "total.errors");
+	EXPECT_LT(0, ok);
+	EXPECT_LT(0, errors);
+	EXPECT_EQ(40, ok + errors);
+	EXPECT_EQ(0, sim_get(&self->res, "total.wrong"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.timeouts"));
+	EXPECT_EQ(errors, ph_stat("c1p3", "frame_refused") - refused0);
+	EXPECT_EQ(errors, DELTA(st_errors));
+	EXPECT_EQ(ok, DELTA(st_responses));
+	EXPECT_EQ(ok, DELTA(sv_requests));
+	EXPECT_EQ(0, DELTA(sv_timeouts));
 }
 
 /* Noise and line breaks on a station: counted, next request still served. */
