@@ -52,6 +52,13 @@ const char *const phnl_stat_names[PERSOHUB_STAT_MAX + 1] = {
 
 const char *const phnl_role_names[3] = { "off", "station", "server" };
 const char *const phnl_state_names[3] = { "idle", "busy", "failed" };
+const char *const phnl_framing_names[__PERSOHUB_FRAMING_MAX] = {
+	[PERSOHUB_FRAMING_HDLC] = "hdlc",
+	[PERSOHUB_FRAMING_STX_ETX] = "stx-etx",
+	[PERSOHUB_FRAMING_STX_LEN] = "stx-len",
+	[PERSOHUB_FRAMING_LEN16] = "len16",
+	[PERSOHUB_FRAMING_GAP] = "gap",
+};
 
 const char *const phnl_cmd_names[PERSOHUB_CMD_MAX + 1] = {
 	[PERSOHUB_CMD_PORT_GET] = "port-get",

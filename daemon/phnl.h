@@ -125,6 +125,8 @@ static inline const char *phnl_str(const struct phnl_attrs *at, int type)
 extern const char *const phnl_stat_names[PERSOHUB_STAT_MAX + 1];
 extern const char *const phnl_role_names[3];
 extern const char *const phnl_state_names[3];
+/* As kmod/framing.c names them (daemon_test checks it). */
+extern const char *const phnl_framing_names[__PERSOHUB_FRAMING_MAX];
 extern const char *const phnl_cmd_names[PERSOHUB_CMD_MAX + 1];
 
 #endif /* PHNL_H */
