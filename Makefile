@@ -122,11 +122,11 @@ $(B)/framing_test: selftests/framing_test.c $(FRAMING_SRCS) $(FRAMING_HDRS) \
 		selftests/framing_test.c $(FRAMING_SRCS)
 
 DAEMON_SRCS := daemon/persohubd.c daemon/config.c daemon/match.c \
-	       daemon/tcp.c daemon/log.c $(PHNL_SRCS) $(FRAME_SRCS)
+	       daemon/tcp.c daemon/log.c $(PHNL_SRCS) $(FRAMING_SRCS)
 
 $(B)/bin/persohubd: $(DAEMON_SRCS) daemon/config.h daemon/match.h \
 		daemon/tcp.h daemon/log.h daemon/phlimits.h $(PHNL_HDRS) \
-		$(FRAME_HDRS)
+		$(FRAMING_HDRS)
 	@mkdir -p $(B)/bin
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(DAEMON_SRCS) -lmnl -linih -lsystemd
 
@@ -152,11 +152,12 @@ $(B)/guest/vm_nl_test $(B)/guest/vm_cdev_test: $(B)/guest/%: selftests/%.c \
 $(B)/daemon_test: selftests/daemon_test.c daemon/config.c daemon/match.c \
 		daemon/plan.c daemon/log.c daemon/config.h daemon/match.h \
 		daemon/plan.h daemon/log.h daemon/phlimits.h $(PHNL_SRCS) \
-		$(PHNL_HDRS) $(HARNESS)
+		$(PHNL_HDRS) $(FRAMING_SRCS) $(FRAMING_HDRS) $(HARNESS)
 	@mkdir -p $(B)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
 		selftests/daemon_test.c daemon/config.c daemon/match.c \
-		daemon/plan.c daemon/log.c $(PHNL_SRCS) -linih -lmnl -lm
+		daemon/plan.c daemon/log.c $(PHNL_SRCS) $(FRAMING_SRCS) \
+		-linih -lmnl -lm
 
 # The host unit tests: the framer, the framings, the daemon's parts.
 .PHONY: unit
@@ -174,9 +175,9 @@ $(B)/guest/vm_setd: selftests/vm_setd.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
 
 $(B)/guest/tcpserver: selftests/tcpserver.c selftests/siteproto.h \
-		$(FRAME_SRCS) $(FRAME_HDRS)
+		$(FRAMING_SRCS) $(FRAMING_HDRS)
 	@mkdir -p $(B)/guest
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(FRAME_SRCS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(FRAMING_SRCS)
 
 $(B)/guest/phbase: selftests/phbase.c $(FRAME_SRCS) $(FRAME_HDRS)
 	@mkdir -p $(B)/guest
@@ -219,9 +220,10 @@ $(B)/fuzz/fuzz_frame: selftests/fuzz_frame.c $(FRAME_SRCS) $(FRAME_HDRS)
 	clang $(FUZZ_CFLAGS) -o $@ selftests/fuzz_frame.c $(FRAME_SRCS)
 
 $(B)/fuzz/fuzz_config: selftests/fuzz_config.c daemon/config.c daemon/config.h \
-		daemon/phlimits.h
+		daemon/phlimits.h $(FRAMING_SRCS) $(FRAMING_HDRS)
 	@mkdir -p $(B)/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ selftests/fuzz_config.c daemon/config.c -linih
+	clang $(FUZZ_CFLAGS) -o $@ selftests/fuzz_config.c daemon/config.c \
+		$(FRAMING_SRCS) -linih
 
 # One receiver per binary: fuzz_framing-stx-len is stx-len's.
 $(B)/fuzz/fuzz_framing-%: selftests/fuzz_framing.c $(FRAMING_SRCS) \

@@ -16,6 +16,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "framing.h"
 
 /* inih keeps this much of a section header (its MAX_SECTION, less 1) */
 #define SECTION_KEPT	49
@@ -147,7 +148,61 @@ static const struct {
 	{ "queue_depth", offsetof(struct config_port, queue_depth), 1, 16 },
 	{ "max_payload", offsetof(struct config_port, max_payload), 1, 4096 },
 	{ "settle_ms", offsetof(struct config_port, settle_ms), 0, 10000 },
+	{ "gap_chars", offsetof(struct config_port, gap_chars), 1, 10000 },
 };
+
+static const char framing_names[] = "hdlc, stx-etx, stx-len, len16 or gap";
+
+/*
+ * error_frame: 0-64 bytes in hex, two digits a byte; "" is the empty
+ * answer. NULL, or why not.
+ */
+static const char *parse_error_frame(const char *s, struct config_port *cp)
+{
+	size_t n = strlen(s), i;
+	unsigned int b;
+
+	if (strspn(s, "0123456789abcdefABCDEF") != n)
+		return "not hex digits (two a byte, e.g. 3939 for \"99\")";
+	if (n % 2)
+		return "an odd number of hex digits";
+	if (n / 2 > CONFIG_ERROR_FRAME_MAX)
+		return "more than 64 bytes";
+	for (i = 0; i < n; i += 2) {
+		sscanf(s + i, "%2x", &b);
+		cp->error_frame[i / 2] = b;
+	}
+	cp->error_len = n / 2;
+	cp->error_set = true;
+	return NULL;
+}
+
+/*
+ * The framing keys of a section, as far as they are known, must go
+ * together; checked as each is given, so the message names the line of
+ * the key that does not fit with those before it. @key is that key.
+ */
+static int framing_fits(struct parse *p, const struct config_port *cp,
+			const char *key)
+{
+	unsigned int i;
+
+	if (!cp->framing.set)
+		return 1;
+	if (cp->framing.v != PH_FRAMING_STX_ETX) {
+		if (cp->lrc.set && cp->lrc.v)
+			return fail(p, "%s: lrc = yes is for framing stx-etx "
+				    "only (stx-len always has its LRC)", key,
+				    NULL);
+		return 1;
+	}
+	for (i = 0; cp->error_set && i < cp->error_len; i++)
+		if (cp->error_frame[i] == PH_STX || cp->error_frame[i] == PH_ETX)
+			return fail(p, "%s: the error_frame holds STX (02) or "
+				    "ETX (03), which framing stx-etx cannot "
+				    "send", key, NULL);
+	return 1;
+}
 
 /* "<pci address>-<index>" into @card (32 bytes) and @index. */
 static bool port_ident(const char *ident, char *card, unsigned int *index)
@@ -208,6 +263,29 @@ static int port_key(struct parse *p, struct config_port *cp,
 		if (!port_ident(val, cp->pin_card, &cp->pin_index))
 			return fail(p, "server: '%s' is not <pci address>-<index>",
 				    val, NULL);
+	} else if (!strcmp(key, "framing")) {
+		k = ph_framing_parse(val);
+		if (k < 0)
+			return fail(p, "framing: '%s' is not %s", val,
+				    framing_names);
+		cp->framing.set = true;
+		cp->framing.v = k;
+		return framing_fits(p, cp, key);
+	} else if (!strcmp(key, "lrc")) {
+		bool on;
+
+		if (!parse_bool(val, &on))
+			return fail(p, "lrc: '%s' is not yes or no (1 or 0)",
+				    val, NULL);
+		cp->lrc.set = true;
+		cp->lrc.v = on;
+		return framing_fits(p, cp, key);
+	} else if (!strcmp(key, "error_frame")) {
+		const char *why = parse_error_frame(val, cp);
+
+		if (why)
+			return fail(p, "error_frame: %s", why, NULL);
+		return framing_fits(p, cp, key);
 	} else {
 		return fail(p, "unknown key '%s' in a port section", key, NULL);
 	}
@@ -316,6 +394,7 @@ static struct config_tcp *tcp_section(struct parse *p, const char *section)
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->line = section_line(p, section);
 	t->timeout_ms = 2000;
+	t->framing = PH_FRAMING_HDLC;
 	return t;
 }
 
@@ -401,6 +480,14 @@ static int tcp_key(struct parse *p, struct config_tcp *t, const char *key,
 		if (!parse_u32(val, 1, 600000, &t->timeout_ms))
 			return fail(p, "timeout_ms: invalid value '%s'", val,
 				    NULL);
+	} else if (!strcmp(key, "framing")) {
+		/* A byte stream: only the framings that need no silence. */
+		int k = ph_framing_parse(val);
+
+		if (k != PH_FRAMING_HDLC && k != PH_FRAMING_LEN16)
+			return fail(p, "framing: a [tcp] server speaks hdlc or "
+				    "len16, not '%s'", val, NULL);
+		t->framing = k;
 	} else {
 		return fail(p, "unknown key '%s' in a tcp section", key, NULL);
 	}

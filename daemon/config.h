@@ -25,11 +25,15 @@
  *   weight = 1                servers: higher is chosen first
  *   enabled = yes             servers: no = never dispatched to
  *   settle_ms = 0             servers: quiet time after an answer
+ *   framing = hdlc            hdlc|stx-etx|stx-len|len16|gap
+ *   lrc = no                  stx-etx: an LRC byte after ETX
+ *   gap_chars = 500           character times of silence, 1-10000
+ *   error_frame = 3939        stations: the error answer, hex, 0-64 bytes
  *
  *   [tcp net-hsm1]            a server reached over TCP (a network HSM, a
- *   address = 10.0.0.5:1500   peer site PC), same framing on the stream,
- *   timeout_ms = 2000         served through the station devices;
- *                             [fd00::5]:1500 for an IPv6 address
+ *   address = 10.0.0.5:1500   peer site PC), served through the station
+ *   timeout_ms = 2000         devices; [fd00::5]:1500 for an IPv6 address
+ *   framing = hdlc            hdlc (the default) or len16 on the stream
  *
  * Numbers are decimal (leading zeros allowed, no 0x). A ';' or '#' after a
  * space or tab starts a comment, also after a value; one with no space
@@ -47,6 +51,7 @@
 #define CONFIG_MAX_PORTS	PH_MAX_PORTS
 #define CONFIG_MAX_TCP		16
 #define CONFIG_NAME_LEN		32
+#define CONFIG_ERROR_FRAME_MAX	64	/* the kernel's error_frame limit */
 
 /* A value a port section may set; 'set' says whether it did. */
 struct config_u32 {
@@ -61,6 +66,11 @@ struct config_port {
 	char name[CONFIG_NAME_LEN];
 	struct config_u32 role, baud, data_bits, parity, stop_bits;
 	struct config_u32 timeout_ms, queue_depth, max_payload, settle_ms;
+	/* framing: enum ph_framing; lrc 0 or 1 */
+	struct config_u32 framing, lrc, gap_chars;
+	bool error_set;		/* error_frame given (maybe empty) */
+	unsigned int error_len;
+	uint8_t error_frame[CONFIG_ERROR_FRAME_MAX];
 	uint32_t weight;
 	bool enabled;
 	char pin_card[32];	/* station: its only server, "" for any */
@@ -73,6 +83,7 @@ struct config_tcp {
 	char host[64];		/* a name, IPv4 or IPv6 (no brackets) */
 	uint16_t port;
 	uint32_t timeout_ms;
+	uint32_t framing;	/* on the stream: PH_FRAMING_HDLC or _LEN16 */
 	unsigned int line;
 };
 

@@ -14,6 +14,7 @@
 
 #include "kselftest_harness.h"
 #include "config.h"
+#include "framing.h"
 #include "log.h"
 #include "match.h"
 #include "phnl.h"
@@ -256,6 +257,37 @@ static const struct bad bads[] = {
 	{ "[tcp a]\naddress = bad_host:5\n", ":2: address: 'bad_host:5': not a host name or IPv4 address" },
 	{ "[tcp a]\naddress = :5\n", ":2: address: ':5': want host:port" },
 	{ "[tcp a]\n\n[tcp b]\ntimeout_ms = 5\n", ":3: [tcp b] has no address" },
+	/* framings */
+	{ "[port 0000:00:10.0-0]\nframing = rs485\n", ":2: framing: 'rs485' is not hdlc, stx-etx, stx-len, len16 or gap" },
+	{ "[port 0000:00:10.0-0]\nframing = STX-ETX\n", ":2: framing: 'STX-ETX' is not hdlc" },
+	{ "[tty /dev/ttyS4]\nrole = station\nframing = len32\n", ":3: framing: 'len32' is not hdlc" },
+	{ "[port 0000:00:10.0-0]\ngap_chars = 0\n", ":2: gap_chars: invalid value '0'" },
+	{ "[port 0000:00:10.0-0]\ngap_chars = 10001\n", ":2: gap_chars: invalid value '10001'" },
+	{ "[port 0000:00:10.0-0]\ngap_chars = 3.5\n", ":2: gap_chars: invalid value '3.5'" },
+	{ "[port 0000:00:10.0-0]\nlrc = 2\n", ":2: lrc: '2' is not yes or no (1 or 0)" },
+	{ "[port 0000:00:10.0-0]\nerror_frame = 393\n", ":2: error_frame: an odd number of hex digits" },
+	{ "[port 0000:00:10.0-0]\nerror_frame = 0x39\n", ":2: error_frame: not hex digits" },
+	{ "[port 0000:00:10.0-0]\nerror_frame = 39 39\n", ":2: error_frame: not hex digits" },
+	{ "[port 0000:00:10.0-0]\nerror_frame = "
+	  "0001020304050607080910111213141516171819202122232425262728293031"
+	  "3233343536373839404142434445464748495051525354555657585960616263"
+	  "64\n", ":2: error_frame: more than 64 bytes" },
+	/* STX or ETX in the error answer of an stx-etx port, in either order */
+	{ "[port 0000:00:10.0-0]\nframing = stx-etx\nerror_frame = 390239\n",
+	  ":3: error_frame: the error_frame holds STX (02) or ETX (03), which framing stx-etx cannot send" },
+	{ "[tty /dev/ttyS4]\nerror_frame = 03\nrole = station\nframing = stx-etx\n",
+	  ":4: framing: the error_frame holds STX (02) or ETX (03)" },
+	{ "[port 0000:00:10.0-0]\nerror_frame = 3903\n[port 0000:00:10.0-1]\n"
+	  "framing = stx-etx\n[port 0000:00:10.0-0]\nframing = stx-etx\n",
+	  ":6: framing: the error_frame holds STX (02) or ETX (03)" },
+	{ "[port 0000:00:10.0-0]\nframing = stx-len\nlrc = yes\n",
+	  ":3: lrc: lrc = yes is for framing stx-etx only (stx-len always has its LRC)" },
+	{ "[port 0000:00:10.0-0]\nlrc = 1\nframing = gap\n",
+	  ":3: framing: lrc = yes is for framing stx-etx only" },
+	/* [tcp]: a byte stream speaks hdlc or len16 */
+	{ "[tcp a]\naddress = [::1]:7\nframing = stx-etx\n", ":3: framing: a [tcp] server speaks hdlc or len16, not 'stx-etx'" },
+	{ "[tcp a]\naddress = [::1]:7\nframing = gap\n", ":3: framing: a [tcp] server speaks hdlc or len16, not 'gap'" },
+	{ "[tcp a]\nframing = len17\naddress = [::1]:7\n", ":2: framing: a [tcp] server speaks hdlc or len16, not 'len17'" },
 };
 
 TEST(config_bad_files)
@@ -414,6 +446,94 @@ TEST(config_settle_ms)
 	ASSERT_NE(NULL, p);
 	EXPECT_FALSE(p->settle_ms.set);
 	EXPECT_EQ(4 << 20, cfg.event_buffer);	/* the default */
+}
+
+/*
+ * Framing keys, in [port] and [tty] sections: what is not given is not
+ * set (the kernel keeps its own); an empty error_frame is set, empty.
+ */
+TEST(config_framing_keys)
+{
+	const struct config_port *p;
+	char err[512] = "";
+
+	ASSERT_EQ(0, load("[port 0000:00:10.0-0]\nrole = station\n"
+			  "framing = stx-etx\nlrc = yes\nerror_frame = 3939\n"
+			  "gap_chars = 0040\n"
+			  "[port 0000:00:10.0-1]\nframing = stx-len\n"
+			  "error_frame = 0203FF\nlrc = no\n"
+			  "[tty /dev/ttyS4]\nframing = gap\ngap_chars = 4\n"
+			  "error_frame =\n"
+			  "[port 0000:00:11.0-0]\nframing = len16 ; payShield TCP\n"
+			  "[port 0000:00:11.0-1]\nframing = hdlc\n"
+			  "[port 0000:00:11.0-2]\nrole = server\n"
+			  "[tcp hsm]\naddress = [::1]:1500\n"
+			  "[tcp net]\naddress = [::1]:1501\nframing = len16\n"
+			  "[tcp old]\nframing = hdlc\naddress = [::1]:1502\n",
+			  &cfg, err)) TH_LOG("%s", err);
+	p = config_port_find(&cfg, "0000:00:10.0", 0);
+	ASSERT_NE(NULL, p);
+	EXPECT_TRUE(p->framing.set);
+	EXPECT_EQ(PH_FRAMING_STX_ETX, p->framing.v);
+	EXPECT_TRUE(p->lrc.set);
+	EXPECT_EQ(1, p->lrc.v);
+	EXPECT_TRUE(p->gap_chars.set);
+	EXPECT_EQ(40, p->gap_chars.v);
+	EXPECT_TRUE(p->error_set);
+	ASSERT_EQ(2, p->error_len);
+	EXPECT_EQ(0, memcmp(p->error_frame, "99", 2));
+	p = config_port_find(&cfg, "0000:00:10.0", 1);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(PH_FRAMING_STX_LEN, p->framing.v);
+	/* stx-len is binary safe: STX and ETX are payload like any byte */
+	ASSERT_EQ(3, p->error_len);
+	EXPECT_EQ(0, memcmp(p->error_frame, "\x02\x03\xff", 3));
+	EXPECT_TRUE(p->lrc.set);
+	EXPECT_EQ(0, p->lrc.v);
+	EXPECT_FALSE(p->gap_chars.set);
+	p = config_port_find_tty_path(&cfg, "/dev/ttyS4");
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(PH_FRAMING_GAP, p->framing.v);
+	EXPECT_EQ(4, p->gap_chars.v);
+	EXPECT_TRUE(p->error_set);
+	EXPECT_EQ(0, p->error_len);
+	EXPECT_FALSE(p->lrc.set);
+	p = config_port_find(&cfg, "0000:00:11.0", 0);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(PH_FRAMING_LEN16, p->framing.v);
+	p = config_port_find(&cfg, "0000:00:11.0", 1);
+	ASSERT_NE(NULL, p);
+	EXPECT_TRUE(p->framing.set);
+	EXPECT_EQ(PH_FRAMING_HDLC, p->framing.v);
+	p = config_port_find(&cfg, "0000:00:11.0", 2);
+	ASSERT_NE(NULL, p);
+	EXPECT_FALSE(p->framing.set);
+	EXPECT_FALSE(p->lrc.set);
+	EXPECT_FALSE(p->gap_chars.set);
+	EXPECT_FALSE(p->error_set);
+	/* [tcp]: hdlc unless it says len16 */
+	ASSERT_EQ(3, cfg.ntcp);
+	EXPECT_EQ(PH_FRAMING_HDLC, cfg.tcp[0].framing);
+	EXPECT_EQ(PH_FRAMING_LEN16, cfg.tcp[1].framing);
+	EXPECT_EQ(PH_FRAMING_HDLC, cfg.tcp[2].framing);
+
+	/* Keys that fit together only in the end are fine in any order. */
+	ASSERT_EQ(0, load("[port 0000:00:10.0-0]\nlrc = yes\nerror_frame = 39\n"
+			  "framing = stx-etx\n[port 0000:00:10.0-1]\n"
+			  "error_frame = 02\nlrc = no\nframing = stx-len\n",
+			  &cfg, err)) TH_LOG("%s", err);
+}
+
+/* persohubctl's names of the framings are the module's. */
+TEST(framing_names_agree)
+{
+	unsigned int i;
+
+	ASSERT_EQ(__PH_FRAMING_MAX, __PERSOHUB_FRAMING_MAX);
+	for (i = 0; i < __PH_FRAMING_MAX; i++) {
+		EXPECT_STREQ(ph_framing_name(i), phnl_framing_names[i]);
+		EXPECT_EQ((int)i, ph_framing_parse(phnl_framing_names[i]));
+	}
 }
 
 /* Each section knows the line of its header, for messages about it. */

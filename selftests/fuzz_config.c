@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "framing.h"
 
 static struct config cfg;
 
@@ -34,12 +35,23 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 			assert(!p->role.set || p->role.v <= 2);
 			assert(strlen(p->name) < CONFIG_NAME_LEN);
 			assert(!p->settle_ms.set || p->settle_ms.v <= 10000);
+			assert(!p->framing.set || p->framing.v < __PH_FRAMING_MAX);
+			assert(!p->lrc.set || p->lrc.v <= 1);
+			assert(!p->gap_chars.set ||
+			       (p->gap_chars.v >= 1 && p->gap_chars.v <= 10000));
+			assert(p->error_len <= CONFIG_ERROR_FRAME_MAX);
+			/* an stx-etx port can send its error answer */
+			assert(!p->framing.set || p->framing.v != PH_FRAMING_STX_ETX ||
+			       (!memchr(p->error_frame, PH_STX, p->error_len) &&
+				!memchr(p->error_frame, PH_ETX, p->error_len)));
 		}
 		assert(cfg.event_buffer >= 1024 &&
 		       cfg.event_buffer <= 1 << 28);
 		for (i = 0; i < cfg.ntcp; i++)
 			assert(cfg.tcp[i].port && cfg.tcp[i].host[0] &&
-			       strlen(cfg.tcp[i].host) < sizeof(cfg.tcp[i].host));
+			       strlen(cfg.tcp[i].host) < sizeof(cfg.tcp[i].host) &&
+			       (cfg.tcp[i].framing == PH_FRAMING_HDLC ||
+				cfg.tcp[i].framing == PH_FRAMING_LEN16));
 	}
 	free(text);
 	return 0;
