@@ -32,6 +32,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "framing.h"
 #include "log.h"
 #include "match.h"
 #include "phnl.h"
@@ -493,6 +494,9 @@ struct port_ident {
 	struct {
 		uint32_t id, index, role;
 		char card[32], name[32], tty[32];
+		/* the framing settings in force */
+		uint32_t framing, lrc, gap_chars, error_len;
+		uint8_t error_frame[CONFIG_ERROR_FRAME_MAX];
 	} p[PH_MAX_PORTS];
 };
 
@@ -509,6 +513,7 @@ static const struct config_port *ident_config(const struct config *cfg,
 static int ident_cb(const struct phnl_attrs *at, void *data)
 {
 	struct port_ident *pi = data;
+	const struct nlattr *ef = at->a[PERSOHUB_A_PORT_ERROR_FRAME];
 
 	if (at->a[PERSOHUB_A_PORT_USER] || pi->n == PH_MAX_PORTS ||
 	    !id_ok(phnl_u32(at, PERSOHUB_A_PORT_ID, 0)))
@@ -522,6 +527,14 @@ static int ident_cb(const struct phnl_attrs *at, void *data)
 		 phnl_str(at, PERSOHUB_A_PORT_NAME));
 	snprintf(pi->p[pi->n].tty, 32, "%s",
 		 phnl_str(at, PERSOHUB_A_PORT_TTY));
+	pi->p[pi->n].framing = phnl_u32(at, PERSOHUB_A_PORT_FRAMING, 0);
+	pi->p[pi->n].lrc = phnl_u8(at, PERSOHUB_A_PORT_LRC, 0);
+	pi->p[pi->n].gap_chars = phnl_u32(at, PERSOHUB_A_PORT_GAP_CHARS, 0);
+	/* at most 64 bytes: the policy checked it */
+	pi->p[pi->n].error_len = ef ? mnl_attr_get_payload_len(ef) : 0;
+	if (ef)
+		memcpy(pi->p[pi->n].error_frame, mnl_attr_get_payload(ef),
+		       pi->p[pi->n].error_len);
 	pi->n++;
 	return 0;
 }
@@ -651,6 +664,63 @@ static bool ident_new(const struct port_ident *pi, int i)
 	return false;
 }
 
+/* The framing keys of @cp that differ from what port @i of @pi has. */
+static bool framing_differs(const struct config_port *cp,
+			    const struct port_ident *pi, int i)
+{
+	return (cp->framing.set && cp->framing.v != pi->p[i].framing) ||
+	       (cp->lrc.set && cp->lrc.v != pi->p[i].lrc) ||
+	       (cp->gap_chars.set && cp->gap_chars.v != pi->p[i].gap_chars) ||
+	       (cp->error_set && (cp->error_len != pi->p[i].error_len ||
+				  memcmp(cp->error_frame, pi->p[i].error_frame,
+					 cp->error_len)));
+}
+
+/*
+ * The framing keys of @cp, in a PORT_SET of their own, sent only when one
+ * differs from the kernel's: the kernel changes a framing only while the
+ * port is idle, and refuses the whole message otherwise (-EBUSY), which
+ * must not hold back the port's other settings. Sent before those, so
+ * that a port the configuration makes a station or a server speaks its
+ * framing from its first frame. 0, or -1 if the kernel refused (logged;
+ * a reload, or persohubctl set, applies it once the port is idle).
+ */
+static int apply_framing(const struct config_port *cp,
+			 const struct port_ident *pi, int i)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int ret;
+
+	if (!framing_differs(cp, pi, i))
+		return 0;
+	nlh = phnl_msg(&d.cmd, buf, PERSOHUB_CMD_PORT_SET, 0);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, pi->p[i].id);
+	put_opt(nlh, PERSOHUB_A_PORT_FRAMING, cp->framing);
+	if (cp->lrc.set)
+		mnl_attr_put_u8(nlh, PERSOHUB_A_PORT_LRC, cp->lrc.v);
+	put_opt(nlh, PERSOHUB_A_PORT_GAP_CHARS, cp->gap_chars);
+	if (cp->error_set)
+		mnl_attr_put(nlh, PERSOHUB_A_PORT_ERROR_FRAME, cp->error_len,
+			     cp->error_frame);
+	ret = phnl_talk(&d.cmd, nlh, NULL, NULL);
+	if (ret) {
+		warn("%s:%u: port %s: framing settings refused: %s%s%s; "
+		     "reload when the port is idle", d.cfg_path, cp->line,
+		     port_label(cp), strerror(-ret),
+		     d.cmd.errmsg[0] ? ": " : "", d.cmd.errmsg);
+		return -1;
+	}
+	info("port %s: framing %s%s, gap_chars %u, error_frame %u bytes",
+	     port_label(cp),
+	     ph_framing_name(cp->framing.set ? cp->framing.v :
+			     pi->p[i].framing) ?: "?",
+	     (cp->lrc.set ? cp->lrc.v : pi->p[i].lrc) ? " with lrc" : "",
+	     cp->gap_chars.set ? cp->gap_chars.v : pi->p[i].gap_chars,
+	     cp->error_set ? cp->error_len : pi->p[i].error_len);
+	return 0;
+}
+
 /* Set port @i of @pi as its section @cp says; 0 or -1 if refused. */
 static int apply_port(const struct config_port *cp,
 		      const struct port_ident *pi, int i)
@@ -661,6 +731,8 @@ static int apply_port(const struct config_port *cp,
 
 	off = rename_station(cp, pi->p[i].role, pi->p[i].id, pi->p[i].name);
 	if (off < 0)
+		failed = -1;
+	if (apply_framing(cp, pi, i))
 		failed = -1;
 	nlh = phnl_msg(&d.cmd, buf, PERSOHUB_CMD_PORT_SET, 0);
 	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, pi->p[i].id);
@@ -765,7 +837,8 @@ static bool same_tcp(const struct config *a, const struct config *b)
 		if (strcmp(a->tcp[i].name, b->tcp[i].name) ||
 		    strcmp(a->tcp[i].host, b->tcp[i].host) ||
 		    a->tcp[i].port != b->tcp[i].port ||
-		    a->tcp[i].timeout_ms != b->tcp[i].timeout_ms)
+		    a->tcp[i].timeout_ms != b->tcp[i].timeout_ms ||
+		    a->tcp[i].framing != b->tcp[i].framing)
 			return false;
 	return true;
 }
