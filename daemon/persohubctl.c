@@ -40,7 +40,7 @@
 #define MSG_BUF		MNL_SOCKET_BUFFER_SIZE
 #define NAME_MAX_LEN	64	/* port names are at most 31 bytes */
 #define HIST_MAX	64	/* histogram buckets we read */
-#define CELL		72	/* one cell of a text table */
+#define CELL		160	/* one cell of a text table: 64 bytes in hex fit */
 #define MON_RCVBUF	(1024 * 1024)	/* as iproute2's monitor */
 
 static const char *prog = "persohubctl";
@@ -600,6 +600,9 @@ struct port {
 	uint32_t role, state, queue, queue_depth, index;
 	uint32_t baud, data_bits, parity, stop_bits;
 	uint32_t timeout_ms, max_payload;
+	uint32_t framing, gap_chars, error_len;
+	bool lrc;
+	uint8_t error_frame[64];
 	bool user;
 	bool seen;			/* in the last PORT_GET answer */
 	bool has_stats;
@@ -665,11 +668,14 @@ static const struct {
 	{ PERSOHUB_A_PORT_STOP_BITS, offsetof(struct port, stop_bits) },
 	{ PERSOHUB_A_PORT_TIMEOUT_MS, offsetof(struct port, timeout_ms) },
 	{ PERSOHUB_A_PORT_MAX_PAYLOAD, offsetof(struct port, max_payload) },
+	{ PERSOHUB_A_PORT_FRAMING, offsetof(struct port, framing) },
+	{ PERSOHUB_A_PORT_GAP_CHARS, offsetof(struct port, gap_chars) },
 };
 
 /* Fill @p from a PORT_GET answer or a PORT_CHANGED event. */
 static void port_parse(const struct phnl_attrs *at, struct port *p)
 {
+	const struct nlattr *ef = at->a[PERSOHUB_A_PORT_ERROR_FRAME];
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(port_u32_attrs); i++)
@@ -684,8 +690,25 @@ static void port_parse(const struct phnl_attrs *at, struct port *p)
 		 phnl_str(at, PERSOHUB_A_PORT_TTY));
 	snprintf(p->backend, sizeof(p->backend), "%s",
 		 phnl_str(at, PERSOHUB_A_PORT_BACKEND));
+	p->lrc = phnl_u8(at, PERSOHUB_A_PORT_LRC, 0);
+	/* at most 64 bytes: phnl's policy checked it */
+	p->error_len = ef ? mnl_attr_get_payload_len(ef) : 0;
+	if (ef)
+		memcpy(p->error_frame, mnl_attr_get_payload(ef), p->error_len);
 	p->user = at->a[PERSOHUB_A_PORT_USER];
 	p->seen = true;
+}
+
+/* A port's error_frame in hex, "" when empty. */
+static const char *error_hex(const struct port *p)
+{
+	static char buf[2 * sizeof(p->error_frame) + 1];
+	uint32_t i;
+
+	buf[0] = '\0';
+	for (i = 0; i < p->error_len && i < sizeof(p->error_frame); i++)
+		sprintf(buf + 2 * i, "%02x", p->error_frame[i]);
+	return buf;
 }
 
 /* Counters of a STATS_GET answer; unknown ones are skipped. */
@@ -757,7 +780,8 @@ static const char *port_state(const struct port *p)
 }
 
 /* The columns of "status" (and of port-changed events). */
-static const char status_align[] = "rllllllll";
+static const char status_align[] = "rlllllllllll";
+#define STATUS_COLS	(sizeof(status_align) - 1)
 
 static void status_row(struct table *t, const struct port *p)
 {
@@ -782,10 +806,17 @@ static void status_row(struct table *t, const struct port *p)
 	}
 	table_set(t, 7, "timeout %" PRIu32 "ms", p->timeout_ms);
 	table_set(t, 8, "max_payload %" PRIu32, p->max_payload);
+	if (p->user)
+		return;		/* a userspace server has no framing */
+	table_set(t, 9, "framing %s%s", NAME_OF(phnl_framing_names, p->framing),
+		  p->lrc ? " lrc" : "");
+	table_set(t, 10, "gap_chars %" PRIu32, p->gap_chars);
+	table_set(t, 11, "error_frame %s", p->error_len ? error_hex(p) : "-");
 }
 
 /* The keys of a port in JSON, in order; "serial" ones are null for users. */
-enum pkind { PK_U32, PK_STR, PK_ROLE, PK_STATE, PK_PARITY, PK_BOOL };
+enum pkind { PK_U32, PK_STR, PK_ROLE, PK_STATE, PK_PARITY, PK_BOOL,
+	     PK_FRAMING, PK_HEX };
 
 static const struct {
 	const char *key;
@@ -809,6 +840,10 @@ static const struct {
 	{ "stop_bits", PK_U32, offsetof(struct port, stop_bits), true },
 	{ "timeout_ms", PK_U32, offsetof(struct port, timeout_ms), false },
 	{ "max_payload", PK_U32, offsetof(struct port, max_payload), false },
+	{ "framing", PK_FRAMING, offsetof(struct port, framing), true },
+	{ "lrc", PK_BOOL, offsetof(struct port, lrc), true },
+	{ "gap_chars", PK_U32, offsetof(struct port, gap_chars), true },
+	{ "error_frame", PK_HEX, offsetof(struct port, error_frame), true },
 	{ "user", PK_BOOL, offsetof(struct port, user), false },
 };
 
@@ -849,6 +884,12 @@ static void port_json(const char *key, const struct port *p)
 			break;
 		case PK_BOOL:
 			jw_bool(k, *(const bool *)f);
+			break;
+		case PK_FRAMING:
+			jw_str(k, NAME_OF(phnl_framing_names, v));
+			break;
+		case PK_HEX:
+			jw_str(k, error_hex(p));
 			break;
 		}
 	}
@@ -1067,7 +1108,7 @@ static void hub_json(const char *key, const struct hub *hub)
 static int cmd_status(int argc, char **argv)
 {
 	struct phnl *h;
-	struct table t = { .ncols = 9, .align = status_align };
+	struct table t = { .ncols = STATUS_COLS, .align = status_align };
 	struct portlist l = { 0 };
 	int i = cmd_options(argc, argv, NULL, NULL, NULL);
 	const char *port;
@@ -1105,7 +1146,8 @@ static const struct {
 	{ PERSOHUB_STAT_RX_BYTES, PERSOHUB_STAT_BREAKS },
 	{ PERSOHUB_STAT_RX_FRAMES, PERSOHUB_STAT_FRAME_ABORTS },
 	{ PERSOHUB_STAT_REQUESTS, PERSOHUB_STAT_QUEUE_FULL },
-	{ PERSOHUB_STAT_UNEXPECTED_FRAMES, PERSOHUB_STAT_MAX },
+	{ PERSOHUB_STAT_UNEXPECTED_FRAMES, PERSOHUB_STAT_BUSY_NS },
+	{ PERSOHUB_STAT_LRC_ERRORS, PERSOHUB_STAT_MAX },
 };
 
 static const char *stat_name(unsigned int i)
@@ -1189,27 +1231,58 @@ static int cmd_stats(int argc, char **argv)
 
 /* set */
 
+static const char *const lrc_names[] = { "0", "1" };
+
+/* How a value goes in its attribute. */
+enum set_kind {
+	SET_U32,	/* a number, or the index of a choice */
+	SET_U8,		/* the index of a choice */
+	SET_STR,
+	SET_HEX,	/* bytes in hex, two digits each, as binary */
+};
+
 static const struct set_key {
 	const char *key;
 	int attr;
 	const char *const *names;	/* a choice; NULL: a number */
 	size_t nnames;
-	bool string;
+	enum set_kind kind;
 } set_keys[] = {
 	{ "role", PERSOHUB_A_PORT_ROLE, phnl_role_names,
-	  ARRAY_SIZE(phnl_role_names), false },
-	{ "name", PERSOHUB_A_PORT_NAME, NULL, 0, true },
-	{ "baud", PERSOHUB_A_PORT_BAUD, NULL, 0, false },
-	{ "data_bits", PERSOHUB_A_PORT_DATA_BITS, NULL, 0, false },
+	  ARRAY_SIZE(phnl_role_names), SET_U32 },
+	{ "name", PERSOHUB_A_PORT_NAME, NULL, 0, SET_STR },
+	{ "baud", PERSOHUB_A_PORT_BAUD, NULL, 0, SET_U32 },
+	{ "data_bits", PERSOHUB_A_PORT_DATA_BITS, NULL, 0, SET_U32 },
 	{ "parity", PERSOHUB_A_PORT_PARITY, parity_names,
-	  ARRAY_SIZE(parity_names), false },
-	{ "stop_bits", PERSOHUB_A_PORT_STOP_BITS, NULL, 0, false },
-	{ "timeout_ms", PERSOHUB_A_PORT_TIMEOUT_MS, NULL, 0, false },
-	{ "queue_depth", PERSOHUB_A_PORT_QUEUE_DEPTH, NULL, 0, false },
-	{ "max_payload", PERSOHUB_A_PORT_MAX_PAYLOAD, NULL, 0, false },
+	  ARRAY_SIZE(parity_names), SET_U32 },
+	{ "stop_bits", PERSOHUB_A_PORT_STOP_BITS, NULL, 0, SET_U32 },
+	{ "timeout_ms", PERSOHUB_A_PORT_TIMEOUT_MS, NULL, 0, SET_U32 },
+	{ "queue_depth", PERSOHUB_A_PORT_QUEUE_DEPTH, NULL, 0, SET_U32 },
+	{ "max_payload", PERSOHUB_A_PORT_MAX_PAYLOAD, NULL, 0, SET_U32 },
 	{ "state", PERSOHUB_A_PORT_STATE, set_state_names,
-	  ARRAY_SIZE(set_state_names), false },
+	  ARRAY_SIZE(set_state_names), SET_U32 },
+	{ "framing", PERSOHUB_A_PORT_FRAMING, phnl_framing_names,
+	  ARRAY_SIZE(phnl_framing_names), SET_U32 },
+	{ "lrc", PERSOHUB_A_PORT_LRC, lrc_names, ARRAY_SIZE(lrc_names),
+	  SET_U8 },
+	{ "gap_chars", PERSOHUB_A_PORT_GAP_CHARS, NULL, 0, SET_U32 },
+	{ "error_frame", PERSOHUB_A_PORT_ERROR_FRAME, NULL, 0, SET_HEX },
 };
+
+/* @s in hex into @out (@max bytes at most): the length, or -1. */
+static int parse_hex(const char *s, uint8_t *out, size_t max)
+{
+	size_t n = strlen(s), i;
+	unsigned int b;
+
+	if (strspn(s, "0123456789abcdefABCDEF") != n || n % 2 || n / 2 > max)
+		return -1;
+	for (i = 0; i < n; i += 2) {
+		sscanf(s + i, "%2x", &b);
+		out[i / 2] = b;
+	}
+	return n / 2;
+}
 
 static const struct set_key *set_key_find(const char *key, size_t len)
 {
@@ -1246,10 +1319,11 @@ static uint64_t put_settings(struct nlmsghdr *nlh, char **words, int n,
 {
 	const struct set_key *k;
 	const char *eq, *val;
+	uint8_t bytes[PERSOHUB_PAYLOAD_MAX];
 	uint64_t seen = 0;
 	uint32_t v;
 	size_t i;
-	int w, j;
+	int w, j, len;
 
 	for (w = 0; w < n; w++) {
 		eq = strchr(words[w], '=');
@@ -1266,11 +1340,19 @@ static uint64_t put_settings(struct nlmsghdr *nlh, char **words, int n,
 			usage_error("%s: '%s' given twice", cmd, k->key);
 		seen |= 1ULL << k->attr;
 		val = eq + 1;
-		if (k->string) {
+		if (k->kind == SET_STR) {
 			if (!mnl_attr_put_strz_check(nlh, MSG_BUF, k->attr,
 						     val))
 				usage_error("%s: %s: value too long", cmd,
 					    k->key);
+		} else if (k->kind == SET_HEX) {
+			/* The kernel's limit: 64 bytes (error_frame). */
+			len = parse_hex(val, bytes, 64);
+			if (len < 0)
+				usage_error("%s: %s must be 0 to 64 bytes in hex, "
+					    "two digits each (e.g. 3939), not "
+					    "'%s'", cmd, k->key, val);
+			mnl_attr_put(nlh, k->attr, len, bytes);
 		} else if (k->names) {
 			for (i = 0; i < k->nnames; i++)
 				if (k->names[i] && !strcmp(k->names[i], val))
@@ -1278,7 +1360,10 @@ static uint64_t put_settings(struct nlmsghdr *nlh, char **words, int n,
 			if (i == k->nnames)
 				usage_error("%s: %s must be one of %s", cmd,
 					    k->key, choices(k));
-			mnl_attr_put_u32(nlh, k->attr, i);
+			if (k->kind == SET_U8)
+				mnl_attr_put_u8(nlh, k->attr, i);
+			else
+				mnl_attr_put_u32(nlh, k->attr, i);
 		} else {
 			if (!parse_u32(val, &v))
 				usage_error("%s: %s needs a number, not '%s'",
@@ -1549,7 +1634,7 @@ static const char *mon_port_name(const struct mon *m, uint32_t id)
 
 static void mon_text(struct mon *m, const struct phnl_attrs *at)
 {
-	struct table t = { .ncols = 9, .align = status_align };
+	struct table t = { .ncols = STATUS_COLS, .align = status_align };
 	const struct nlattr *a;
 	const char *name;
 	char v[32];
@@ -2299,9 +2384,11 @@ static void usage(FILE *f)
 "  status [PORT]\n"
 "      One line per port and userspace server: id, name, role, state, queue\n"
 "      (requests the station has outstanding / queue_depth), card and port\n"
-"      index or \"user\", line settings (115200 8N1), server timeout and\n"
-"      max_payload. Roles: off, station, server; states: idle, busy, failed\n"
-"      (\"-\" for a port that is off).\n"
+"      index or \"user\", line settings (115200 8N1), server timeout,\n"
+"      max_payload, and for serial ports the framing (with \"lrc\" when an\n"
+"      LRC byte follows ETX), gap_chars and error_frame in hex (\"-\": empty).\n"
+"      Roles: off, station, server; states: idle, busy, failed (\"-\" for a\n"
+"      port that is off).\n"
 "\n"
 "  stats [PORT]\n"
 "      The counters of every port, or of PORT, under the names of\n"
@@ -2323,6 +2410,16 @@ static void usage(FILE *f)
 "        queue_depth=N             station requests outstanding, 1 to 16\n"
 "        max_payload=N             largest frame payload, 1 to 4096\n"
 "        state=idle|failed         return a server to service, or take it out\n"
+"        framing=hdlc|stx-etx|stx-len|len16|gap\n"
+"                                  how the port delimits its frames (only\n"
+"                                  while idle, as the three below)\n"
+"        lrc=0|1                   stx-etx: an LRC byte after ETX\n"
+"        gap_chars=N               character times of silence that end a\n"
+"                                  frame (gap) or drop a partial one, 1 to\n"
+"                                  10000\n"
+"        error_frame=HEX           stations: the answer to a failed request,\n"
+"                                  0 to 64 bytes in hex (3939: \"99\"; empty:\n"
+"                                  an empty frame)\n"
 "\n"
 "  user-server add NAME [timeout_ms=N]\n"
 "      Add a server answered from userspace through the station devices\n"
@@ -2375,7 +2472,8 @@ static void usage(FILE *f)
 "Options (before the command, or after it):\n"
 "  -j, --json      JSON output: status gives an array of ports (keys id, name,\n"
 "                  role, state, queue, queue_depth, card, port, baud,\n"
-"                  data_bits, parity, stop_bits, timeout_ms, max_payload, user;\n"
+"                  data_bits, parity, stop_bits, timeout_ms, max_payload,\n"
+"                  framing, lrc, gap_chars, error_frame (hex), user;\n"
 "                  null where a key does not apply); stats an object with\n"
 "                  \"ports\" (id, name and every counter by name) and, without\n"
 "                  PORT, \"hub\"; monitor one object per line.\n"
@@ -2392,10 +2490,11 @@ static void usage(FILE *f)
 "  %s set 0000:00:10.0-0 role=station queue_depth=2\n"
 "  %s set 3 name=m1-st1\n"
 "  %s set hsm1 state=idle\n"
+"  %s set m1-st1 framing=stx-etx lrc=1 error_frame=3939\n"
 "  %s -j stats m1-st1\n"
 "  %s monitor --count 10\n"
 "  %s top --interval 2\n",
-		prog, prog, prog, prog, prog, prog, prog, prog);
+		prog, prog, prog, prog, prog, prog, prog, prog, prog);
 }
 
 static const struct {
