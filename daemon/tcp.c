@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * persohubd's TCP backend: servers that are not serial ports (a network
- * HSM, a peer site PC), reached over TCP with the same framing as the
- * serial lines. Each configured [tcp NAME] is a userspace server in the
- * kernel; a request dispatched to it is read from its station's device,
- * sent on the connection, and the next frame that comes back is written to
- * the device as the response.
+ * HSM, a peer site PC), reached over TCP. Each configured [tcp NAME] is a
+ * userspace server in the kernel; a request dispatched to it is read from
+ * its station's device, sent on the connection in the server's framing,
+ * and the next frame that comes back is written to the device as the
+ * response. The framing on the stream is hdlc (the default, as on
+ * persohub's serial lines) or len16 (a 2-byte big-endian length, then the
+ * payload: what payShield and other network HSMs speak over TCP), from
+ * framing.c as the module uses it.
  *
  * The daemon reads every station device: a site running persohubd serves
  * its userspace servers through it. A connection that fails, or a server
@@ -24,7 +27,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "frame.h"
+#include "framing.h"
 #include "log.h"
 #include "tcp.h"
 
@@ -40,8 +43,8 @@ struct tcp_server {
 	bool busy;		/* a request is on the wire */
 	uint64_t req_id;
 	int station_fd;
-	struct ph_deframer rx;
-	uint8_t rxbuf[PH_DEFRAMER_BUF(PH_PAYLOAD_MAX)];
+	struct ph_rx rx;
+	uint8_t rxbuf[PH_RX_BUF(PH_PAYLOAD_MAX)];
 };
 
 static struct {
@@ -102,7 +105,7 @@ static void tcp_close(struct tcp_server *s)
 	s->fd = -1;
 	s->up = false;
 	s->busy = false;
-	ph_deframer_reset(&s->rx);
+	ph_rx_reset(&s->rx);
 	explicit_bzero(s->rxbuf, sizeof(s->rxbuf));
 }
 
@@ -147,8 +150,9 @@ static void tcp_connect(struct tcp_server *s)
 	if (set_state(s, PERSOHUB_STATE_IDLE))
 		warn("tcp: %s: cannot return to service", s->cfg.name);
 	else
-		info("tcp: %s: connected to %s port %u", s->cfg.name,
-		     s->cfg.host, s->cfg.port);
+		info("tcp: %s: connected to %s port %u (%s)", s->cfg.name,
+		     s->cfg.host, s->cfg.port,
+		     ph_framing_name(s->cfg.framing));
 }
 
 /* Open the devices of stations that appeared, close those that went. */
@@ -216,7 +220,9 @@ int tcp_init(struct phnl *nl, int epfd, const struct config *cfg)
 		memset(s, 0, sizeof(*s));
 		s->cfg = cfg->tcp[i];
 		s->fd = -1;
-		ph_deframer_init(&s->rx, s->rxbuf, PH_PAYLOAD_MAX);
+		/* hdlc or len16 (config.c): no gap on a stream */
+		ph_rx_init(&s->rx, s->cfg.framing, false, s->rxbuf,
+			   PH_PAYLOAD_MAX);
 		ret = user_server(s);
 		if (ret) {
 			error("tcp: %s: cannot add the server: %s", s->cfg.name,
@@ -291,20 +297,24 @@ static void station_readable(int fd)
 		struct persohub_msg h;
 		uint8_t data[PERSOHUB_PAYLOAD_MAX];
 	} m;
-	static uint8_t enc[PH_ENCODED_MAX(PERSOHUB_PAYLOAD_MAX)];
+	static uint8_t enc[PH_FRAMING_ENCODED_MAX(PERSOHUB_PAYLOAD_MAX)];
 	struct tcp_server *s;
 	ssize_t n;
-	size_t len, off;
+	size_t off;
+	int len;
 
 	while ((n = read(fd, &m, sizeof(m))) > 0) {
 		s = by_id(m.h.server_id);
 		if (!s || !s->up)
 			continue;	/* the kernel's timeout retries it */
+		len = ph_framing_encode(s->cfg.framing, false, enc, sizeof(enc),
+					m.data, m.h.len);
+		if (len < 0)
+			continue;	/* never in hdlc or len16 */
 		s->busy = true;
 		s->req_id = m.h.req_id;
 		s->station_fd = fd;
-		len = ph_frame_encode(enc, m.data, m.h.len);
-		for (off = 0; off < len; ) {
+		for (off = 0; off < (size_t)len; ) {
 			/* Small frames on a fresh connection: no EAGAIN in
 			 * practice; block briefly if the peer is slow.
 			 */
@@ -346,13 +356,14 @@ static void peer_readable(struct tcp_server *s)
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		if (ph_deframer_feed(&s->rx, buf[i]) != PH_RX_FRAME)
+		if (ph_rx_feed(&s->rx, buf[i]) != PH_RX_FRAME)
 			continue;
 		if (!s->busy) {
 			t.fig.unexpected++;
+			ph_rx_release(&s->rx);
 			continue;
 		}
-		len = ph_deframer_payload_len(&s->rx);
+		len = ph_rx_payload_len(&s->rx);
 		r.h.req_id = s->req_id;
 		r.h.server_id = s->id;
 		r.h.len = len;
@@ -363,7 +374,7 @@ static void peer_readable(struct tcp_server *s)
 		else
 			t.fig.responses++;
 		explicit_bzero(r.data, len);
-		explicit_bzero(s->rxbuf, sizeof(s->rxbuf));
+		ph_rx_release(&s->rx);
 	}
 	explicit_bzero(buf, n);
 }
