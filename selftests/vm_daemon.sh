@@ -4,7 +4,7 @@
 # persohubd inside the test machine: configuration applied, the site served
 # with every answer verified by the simulator, kill -9 under load (the
 # kernel takes over, a restarted daemon takes back), SIGHUP with a bad file,
-# SIGTERM. Needs 2 cards, the runner's --share and --telnet, the host agent
+# SIGTERM, framings from the configuration, TCP servers in hdlc and len16. Needs 2 cards, the runner's --share and --telnet, the host agent
 # selftests/simd.sh. TAP output.
 
 sysfs=/sys/class/persohub
@@ -82,7 +82,7 @@ timeout_ms = 5000
 EOF
 
 echo "TAP version 13"
-echo "1..35"
+echo "1..45"
 
 # 1-2: configuration applied at start, controller attached.
 : >"$log"
@@ -355,6 +355,130 @@ t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 20)
 sim_wait "$t" 60
 ok $? "the kernel serves without a daemon"
 
+# Framings from persohub.conf: applied at start, the site served across
+# them, changed by SIGHUP (a key removed leaves the kernel's value), a
+# change refused while the port is busy (logged; its other keys applied)
+# and applied by the next reload; persohubctl set, status and stats.
+fr() {
+	echo "$(cat $sysfs/$1/framing)/$(cat $sysfs/$1/lrc)/$(cat $sysfs/$1/gap_chars)/$(cat $sysfs/$1/error_frame)"
+}
+cp "$conf" "$conf.hdlc"
+framed() {
+	cp "$conf.hdlc" "$conf"
+	cat >>"$conf"
+}
+framed <<EOF
+[port $c0-0]
+framing = stx-etx
+lrc = yes
+error_frame = 3939
+[port $c0-1]
+framing = stx-len
+[port $c1-2]
+framing = len16
+gap_chars = 600
+[port $c1-3]
+framing = gap
+gap_chars = 576   ; 50 ms at 115200 8N1
+EOF
+start_daemon
+f="$(fr $c0-0) $(fr $c0-1) $(fr $c0-2) $(fr $c1-2) $(fr $c1-3)"
+[ "$f" = "stx-etx/1/500/3939 stx-len/0/500/ hdlc/0/500/ len16/0/600/ gap/0/576/" ] &&
+	grep -q "port $c1-3: framing gap, gap_chars 576" "$log"
+ok $? "framings applied at start ($f)"
+t=$(sim_start --stations c0p0,c0p1,c0p2 --servers c1p2,c1p3 --requests 10 \
+	--framing c0p0=stx-etx:lrc:gap=150000 --framing c0p1=stx-len:gap=150000 \
+	--framing c1p2=len16:gap=150000 --framing c1p3=gap:gap=150000 \
+	--timeout-ms 30000)
+sim_wait "$t" 120
+rc=$?
+sleep 1.2
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 30 ] &&
+	[ "$(sim_get "$t" total.wrong)" = 0 ] &&
+	[ "$(stats_get dispatches)" -ge 30 ]
+ok $? "stx-etx, stx-len and hdlc stations served by len16 and gap servers through the daemon: 30 of 30, $(stats_get dispatches) dispatches (sim $rc)"
+framed <<EOF
+[port $c0-0]
+framing = stx-etx
+lrc = no
+[port $c0-1]
+framing = hdlc
+[port $c1-2]
+framing = len16
+gap_chars = 700
+[port $c1-3]
+framing = len16
+gap_chars = 576
+EOF
+kill -HUP "$pid"
+sleep 0.5
+f="$(fr $c0-0) $(fr $c0-1) $(fr $c1-2) $(fr $c1-3)"
+[ "$f" = "stx-etx/0/500/3939 hdlc/0/500/ len16/0/700/ len16/0/576/" ]
+ok $? "SIGHUP changes the framings; a removed error_frame stays ($f)"
+echo failed >$sysfs/$c1-2/state
+t=$(sim_start --stations c0p2 --servers c1p3 --requests 1 \
+	--framing c1p3=len16:gap=150000 --server-mode c1p3=slow:3000000 \
+	--timeout-ms 30000)
+i=0
+while [ "$(cat $sysfs/$c1-3/state)" != busy ] && [ $i -lt 200 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+sed -i "s/^framing = len16\$/framing = gap/; s/^timeout_ms = 5000\$/timeout_ms = 4000/" "$conf"
+kill -HUP "$pid"
+sleep 0.5
+nl=$(grep -n "^\[port $c1-3\]" "$conf" | head -1 | cut -d: -f1)
+[ "$(cat $sysfs/$c1-3/state)" = busy ] && [ "$(fr $c1-3)" = len16/0/576/ ] &&
+	[ "$(cat $sysfs/$c1-3/timeout_ms)" = 4000 ] &&
+	grep -q "warning: $conf:$nl: port $c1-3: framing settings refused: Device or resource busy: port busy: framing changes when idle" "$log"
+ok $? "a busy server's new framing is refused and logged at $conf:$nl; its timeout applied"
+sim_wait "$t" 60
+rc=$?
+kill -HUP "$pid"
+sleep 0.5
+[ $rc -eq 0 ] && [ "$(fr $c1-3)" = gap/0/576/ ] && [ "$(fr $c1-2)" = gap/0/700/ ]
+ok $? "the next reload, the server idle, applies it ($(fr $c1-3); sim $rc)"
+echo idle >$sysfs/$c1-2/state
+# persohubctl: set in one message, shown by status and -j status; a
+# refusal shown against the user's words, nothing changed.
+persohubctl set m1-st2 framing=stx-etx lrc=1 gap_chars=42 error_frame=4545 &&
+	[ "$(fr $c0-1)" = stx-etx/1/42/4545 ] &&
+	persohubctl status m1-st2 | grep -q " framing stx-etx lrc gap_chars 42 error_frame 4545\$" &&
+	persohubctl -j status m1-st2 | grep -q '"framing":"stx-etx","lrc":true,"gap_chars":42,"error_frame":"4545"' &&
+	persohubctl status m1-st9 | grep -q " framing stx-etx gap_chars 500 error_frame 3939\$" &&
+	persohubctl status hsm1 | grep -q " framing gap gap_chars 700 error_frame -\$"
+ok $? "persohubctl set framing, lrc, gap_chars, error_frame; status and -j status show them"
+persohubctl status | sed 's/^/# /'
+persohubctl set m1-st2 error_frame=3902 2>/tmp/set.err
+rc=$?
+persohubctl set m1-st2 framing=rs485 2>/dev/null
+rc2=$?
+sed 's/^/# /' /tmp/set.err
+[ $rc -eq 1 ] && [ $rc2 -eq 2 ] && [ "$(fr $c0-1)" = stx-etx/1/42/4545 ] &&
+	grep -q "^Error: error_frame=3902: the error frame cannot be sent in this framing" /tmp/set.err
+ok $? "persohubctl set: STX in an stx-etx error_frame refused by the kernel (exit $rc), a bad name by persohubctl (exit $rc2)"
+bad=0
+for p in hsm1 hsm2 m1-st9; do
+	d=$(grep -l "^$p\$" $sysfs/*/name)
+	d=${d%/name}
+	for c in lrc_errors length_errors frame_truncated frame_refused; do
+		v=$(persohubctl -j stats $p | grep -o "\"$c\":[0-9]*" | cut -d: -f2)
+		w=$(persohubctl stats $p | awk -v c=$c '{ for (i = 1; i <= NF; i++) if ($i == c) { k = i; getline; print $k } }')
+		[ "$v" = "$(cat $d/statistics/$c)" ] && [ "$w" = "$v" ] ||
+			{ echo "# $p $c: $v, $w vs $(cat $d/statistics/$c)"; bad=1; }
+	done
+done
+ok $bad "persohubctl stats: the framing counters equal to sysfs"
+kill -TERM "$pid"
+wait "$pid"
+for p in $c0-0 $c0-1 $c0-2 $c0-3 $c1-0 $c1-1 $c1-2 $c1-3; do
+	echo 0 >$sysfs/$p/lrc
+	echo >$sysfs/$p/error_frame
+	echo hdlc >$sysfs/$p/framing
+	echo 500 >$sysfs/$p/gap_chars
+done
+cp "$conf.hdlc" "$conf"
+
 # 22-23: a server reached over TCP serves the stations through their
 # devices; the serial servers are out of service.
 ip link set lo up
@@ -377,6 +501,35 @@ ok $? "a TCP server serves 40 requests, every answer verified (sim $rc)"
 sleep 0.3
 [ "$(cat /tmp/tcp.count)" = 40 ] && [ "$(stats_get tcp_responses)" = 40 ]
 ok $? "all through the TCP backend ($(cat /tmp/tcp.count) answers)"
+kill -TERM "$pid"
+wait "$pid"
+kill "$tcppid"
+echo idle >$sysfs/$c1-2/state
+echo idle >$sysfs/$c1-3/state
+
+# A network HSM over TCP in len16 (a 2-byte big-endian length, then the
+# payload, as payShield speaks it) serves the stations the same way.
+tcpserver --framing len16 7002 4343 /tmp/tcp16.count &
+tcppid=$!
+echo failed >$sysfs/$c1-2/state
+echo failed >$sysfs/$c1-3/state
+cp "$conf.unpinned" "$conf"
+printf '[tcp hsm16]\naddress = 127.0.0.1:7002\ntimeout_ms = 3000\nframing = len16\n' >>"$conf"
+start_daemon
+i=0
+while ! grep -q "hsm16: connected" "$log" && [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+grep -q "tcp: hsm16: connected to 127.0.0.1 port 7002 (len16)" "$log"
+ok $? "a [tcp] server with framing = len16 connects"
+t=$(sim_start --stations c0p0,c0p1 --requests 20 --key 4343)
+sim_wait "$t" 60
+rc=$?
+sleep 0.3
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 40 ] &&
+	[ "$(cat /tmp/tcp16.count)" = 40 ] && [ "$(stats_get tcp_responses)" = 40 ]
+ok $? "it serves 40 requests in len16, every answer verified ($(cat /tmp/tcp16.count) answers; sim $rc)"
 kill -TERM "$pid"
 wait "$pid"
 kill "$tcppid"
