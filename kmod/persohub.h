@@ -165,8 +165,12 @@ struct ph_port {
 	u32 lrc;			/* stx-etx: an LRC byte after ETX */
 	u32 gap_chars;			/* silence that ends or resyncs a frame */
 	u64 gap_ns;			/* gap_chars at the line's speed */
+	u64 char_ns;			/* one character at the line's speed */
 	u64 last_rx_ns;			/* last byte, while a gap may follow */
 	struct hrtimer gap_timer;
+	/* gap: the line stays silent until then between two frames sent */
+	u64 tx_quiet_until;
+	struct hrtimer tx_gap_timer;
 	/* station: the payload sent in its framing when a request fails */
 	u8 error_frame[PH_ERROR_FRAME_MAX];
 	u16 error_len;
@@ -408,6 +412,7 @@ struct ph_txbuf *ph_txbuf_new(const struct ph_port *port, const u8 *payload,
 			      u16 len);
 struct ph_txbuf *ph_txbuf_error(const struct ph_port *st);
 void ph_port_rx_reset(struct ph_port *port);
+bool ph_port_tx_ready(struct ph_port *port);
 void ph_port_queue_txbuf(struct ph_port *port, struct ph_txbuf *tb);
 void ph_txq_purge(struct ph_port *port);
 void ph_port_unhook(struct ph_port *port);

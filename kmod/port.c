@@ -112,8 +112,55 @@ void ph_port_queue_txbuf(struct ph_port *port, struct ph_txbuf *tb)
 }
 
 /*
+ * In gap, a frame ends where the line goes silent: two frames sent back to
+ * back would be one. A frame handed to the backend holds the next one back
+ * until the line has been silent twice gap_ns after it, counted from when
+ * its last byte can have left (the bytes taken now and a FIFO's worth
+ * before them): gap_chars is where the peer ends a frame, and a silence of
+ * exactly that could come out shorter on its side (a USB adapter's
+ * bursts, the peer's own clock). Hub lock held.
+ */
+static bool ph_port_tx_held(struct ph_port *port)
+{
+	u64 now;
+
+	if (port->framing != PH_FRAMING_GAP || !port->tx_quiet_until)
+		return false;
+	now = ktime_get_ns();
+	if (now >= port->tx_quiet_until) {
+		port->tx_quiet_until = 0;
+		return false;
+	}
+	if (!hrtimer_active(&port->tx_gap_timer))
+		hrtimer_start(&port->tx_gap_timer,
+			      ns_to_ktime(port->tx_quiet_until - now),
+			      HRTIMER_MODE_REL_SOFT);
+	return true;
+}
+
+/* The line of a gap port has been silent long enough: send what waits. */
+static enum hrtimer_restart ph_port_tx_gap_expired(struct hrtimer *t)
+{
+	struct ph_port *port = container_of(t, struct ph_port, tx_gap_timer);
+	unsigned long flags;
+
+	spin_lock_irqsave(&ph_hub.lock, flags);
+	if (!port->dead && !list_empty(&port->txq))
+		port->ops->start_tx(port);
+	spin_unlock_irqrestore(&ph_hub.lock, flags);
+	return HRTIMER_NORESTART;
+}
+
+/* Is there something @port may send now? Hub lock held. */
+bool ph_port_tx_ready(struct ph_port *port)
+{
+	return !list_empty(&port->txq) && !ph_port_tx_held(port);
+}
+
+/*
  * Move up to @room bytes of the frames queued on @port into @buf, for its
- * backend to send. Hub lock held. Returns the number of bytes.
+ * backend to send: in gap, one frame at a time, with the gap's silence
+ * after it. Hub lock held. Returns the number of bytes.
  */
 unsigned int ph_port_tx_take(struct ph_port *port, u8 *buf, unsigned int room)
 {
@@ -121,6 +168,8 @@ unsigned int ph_port_tx_take(struct ph_port *port, u8 *buf, unsigned int room)
 	unsigned int n = 0, k;
 
 	lockdep_assert_held(&ph_hub.lock);
+	if (ph_port_tx_held(port))
+		return 0;
 	while (n < room) {
 		tb = list_first_entry_or_null(&port->txq, struct ph_txbuf, node);
 		if (!tb)
@@ -133,6 +182,12 @@ unsigned int ph_port_tx_take(struct ph_port *port, u8 *buf, unsigned int room)
 			list_del(&tb->node);
 			port->stats.tx_frames++;
 			kfree_sensitive(tb);
+			if (port->framing == PH_FRAMING_GAP) {
+				port->tx_quiet_until = ktime_get_ns() +
+					(n + PH_UART_FIFO) * port->char_ns +
+					2 * port->gap_ns;
+				break;
+			}
 		}
 	}
 	port->stats.tx_bytes += n;
@@ -494,8 +549,12 @@ int ph_port_change(struct ph_port *port, const struct ph_port_change *ch)
 				 PH_ERROR_FRAME_MAX - ch->error_len);
 		port->error_len = ch->error_len;
 	}
-	if (ch->set & (PH_CHG_LINE | PH_CHG_GAP))
+	if (ch->set & (PH_CHG_LINE | PH_CHG_GAP)) {
 		port->gap_ns = ph_gap_ns(port->gap_chars, &port->line);
+		port->char_ns = ph_gap_ns(1, &port->line);
+	}
+	if (ch->set & PH_CHG_FRAMING)
+		port->tx_quiet_until = 0;
 	if (ch->set & PH_CHG_MAX_PAYLOAD) {
 		old_buf = port->rxbuf;
 		port->rxbuf = buf;
@@ -619,6 +678,9 @@ int ph_port_setup(struct ph_port *port, const char *name)
 	timer_setup(&port->timer, ph_server_timeout, 0);
 	hrtimer_init(&port->gap_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
 	port->gap_timer.function = ph_port_gap_expired;
+	hrtimer_init(&port->tx_gap_timer, CLOCK_MONOTONIC,
+		     HRTIMER_MODE_REL_SOFT);
+	port->tx_gap_timer.function = ph_port_tx_gap_expired;
 	port->role = PH_ROLE_OFF;
 	port->state = PH_STATE_IDLE;
 	port->line = (struct ph_line){ .baud = 115200, .data_bits = 8,
@@ -626,6 +688,7 @@ int ph_port_setup(struct ph_port *port, const char *name)
 	port->framing = PH_FRAMING_HDLC;
 	port->gap_chars = PH_GAP_CHARS_DEFAULT;
 	port->gap_ns = ph_gap_ns(port->gap_chars, &port->line);
+	port->char_ns = ph_gap_ns(1, &port->line);
 	port->queue_depth = 1;
 	port->timeout_ms = 2000;
 
@@ -675,6 +738,7 @@ void ph_port_release(struct ph_port *port)
 {
 	timer_shutdown_sync(&port->timer);
 	hrtimer_cancel(&port->gap_timer);
+	hrtimer_cancel(&port->tx_gap_timer);
 	ida_free(&ph_hub.port_ida, port->id);
 	kfree_sensitive(port->rxbuf);
 	port->rxbuf = NULL;

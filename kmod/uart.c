@@ -207,7 +207,8 @@ static void ph_uart_tx(struct ph_port *port)
 	for (i = 0; i < n; i++)
 		ph_out(port, UART_TX, buf[i]);
 	memzero_explicit(buf, n);
-	if (list_empty(&port->txq) && (port->ier & UART_IER_THRI)) {
+	/* Nothing more, or nothing now (gap: the line must stay silent). */
+	if ((!n || list_empty(&port->txq)) && (port->ier & UART_IER_THRI)) {
 		port->ier &= ~UART_IER_THRI;
 		ph_out(port, UART_IER, port->ier);
 	}
@@ -220,7 +221,7 @@ static void ph_uart_start_tx(struct ph_port *port)
 		return;
 	if (ph_in(port, UART_LSR) & UART_LSR_THRE)
 		ph_uart_tx(port);
-	if (!list_empty(&port->txq)) {
+	if (ph_port_tx_ready(port)) {
 		port->ier |= UART_IER_THRI;
 		ph_out(port, UART_IER, port->ier);
 	}

@@ -261,6 +261,8 @@ FIXTURE_TEARDOWN(hub)
 	EXPECT_EQ(0, ph_roles(ALL_PORTS, "off"));
 	/* A test that set a framing or an error answer leaves none. */
 	ph_set("c1p3", "framing", "hdlc");
+	ph_set("c0p2", "framing", "hdlc");
+	ph_set("c0p2", "gap_chars", "500");
 	ph_set("c0p0", "error_frame", "\n");
 }
 
@@ -389,6 +391,29 @@ TEST_F_TIMEOUT(hub, translation_refused_fails_request, 120)
 	EXPECT_EQ(ok, DELTA(st_responses));
 	EXPECT_EQ(ok, DELTA(sv_requests));
 	EXPECT_EQ(0, DELTA(sv_timeouts));
+}
+
+/*
+ * A gap station with two requests outstanding: both servers answer at
+ * about the same time, and the hub must leave a silence between the two
+ * answers, or the station would read them as one frame. The hub ends a
+ * frame after 50 ms and leaves 100 ms between two; the simulator leaves
+ * and waits for 75.
+ */
+TEST_F_TIMEOUT(hub, gap_frames_sent_apart, 120)
+{
+	ASSERT_EQ(0, ph_set("c0p2", "framing", "gap"));
+	ASSERT_EQ(0, ph_set("c0p2", "gap_chars", "576"));	/* 50 ms */
+	ASSERT_EQ(0, ph_set("c0p2", "queue_depth", "2"));
+	ASSERT_EQ(0, sim_run(&self->res, 100, "--telnet --stations c0p2"
+			     " --servers " SERVERS " --requests 30 --depth 2"
+			     " --service-us 2000 --service-dist fixed"
+			     " --framing c0p2=gap:gap=75000"));
+	site_counts(&self->now);
+	EXPECT_EQ(30, sim_get(&self->res, "total.ok"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.wrong"));
+	EXPECT_EQ(30, DELTA(st_responses));
+	ph_set("c0p2", "queue_depth", "1");
 }
 
 /* Noise and line breaks on a station: counted, next request still served. */
