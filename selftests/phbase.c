@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -101,10 +102,9 @@ static long read_num(const char *path, int base)
 static int find_tty(const char *ident, char *dev, size_t len)
 {
 	const char *dash = strrchr(ident, '-');
-	char path[300], link[300], pci[64];
+	char path[300], link[PATH_MAX], pci[64];
 	unsigned long bar0 = 0, end;
 	struct dirent *e;
-	ssize_t n;
 	FILE *f;
 	DIR *dir;
 	int idx;
@@ -128,13 +128,16 @@ static int find_tty(const char *ident, char *dev, size_t len)
 	while ((e = readdir(dir))) {
 		if (strncmp(e->d_name, "ttyS", 4))
 			continue;
-		snprintf(path, sizeof(path), "/sys/class/tty/%s/device",
-			 e->d_name);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n <= 0)
+		/*
+		 * Under the card's PCI device: directly (6.1), or through
+		 * the serial core's port devices (6.12: .../<pci>/<pci>:0/
+		 * <pci>:0.0/tty/ttyS4).
+		 */
+		snprintf(path, sizeof(path), "/sys/class/tty/%s", e->d_name);
+		if (!realpath(path, link))
 			continue;
-		link[n] = '\0';
-		if (strcmp(strrchr(link, '/') + 1, pci))
+		snprintf(path, sizeof(path), "/%s/", pci);
+		if (!strstr(link, path))
 			continue;
 		snprintf(path, sizeof(path), "/sys/class/tty/%s/port",
 			 e->d_name);
