@@ -263,6 +263,7 @@ FIXTURE_TEARDOWN(hub)
 	ph_set("c1p3", "framing", "hdlc");
 	ph_set("c0p2", "framing", "hdlc");
 	ph_set("c0p2", "gap_chars", "500");
+	ph_set("c0p2", "queue_depth", "1");
 	ph_set("c0p0", "error_frame", "\n");
 }
 
@@ -413,7 +414,6 @@ TEST_F_TIMEOUT(hub, gap_frames_sent_apart, 120)
 	EXPECT_EQ(30, sim_get(&self->res, "total.ok"));
 	EXPECT_EQ(0, sim_get(&self->res, "total.wrong"));
 	EXPECT_EQ(30, DELTA(st_responses));
-	ph_set("c0p2", "queue_depth", "1");
 }
 
 /* Noise and line breaks on a station: counted, next request still served. */
