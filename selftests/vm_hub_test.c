@@ -489,8 +489,16 @@ TEST_F(hub, error_frame_when_answer_cannot_be_sent)
 	char failed[16];
 	FILE *f;
 
-	if (system("modprobe persohub_fail 2>/dev/null"))
+	/*
+	 * No test module built for this kernel (the debug kernels): skip.
+	 * One that is there but cannot load has no function to fail in
+	 * persohub: the answer's frame cannot fail on its own, and nothing
+	 * proves its station still gets the error frame.
+	 */
+	if (system("modinfo persohub_fail >/dev/null 2>&1"))
 		SKIP(return, "no persohub_fail module for this kernel");
+	ASSERT_EQ(0, system("modprobe persohub_fail"))
+		TH_LOG("persohub has no ph_txbuf_answer() to fail");
 	f = fopen(FAIL_PARAM "fail", "w");
 	ASSERT_NE(NULL, f);
 	fputs("1", f);
