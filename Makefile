@@ -130,11 +130,16 @@ $(B)/bin/persohubd: $(DAEMON_SRCS) daemon/config.h daemon/match.h \
 	@mkdir -p $(B)/bin
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(DAEMON_SRCS) -lmnl -linih -lsystemd
 
-$(B)/bin/persohubctl: daemon/persohubctl.c daemon/plan.c daemon/plan.h \
+# persohubctl: a main file (commands, options, usage), one file per command
+# family, the output layer and the requests, as iproute2's ip/.
+CTL_SRCS := daemon/persohubctl.c daemon/ctl_nl.c daemon/ctl_output.c \
+	    daemon/ctl_ports.c daemon/ctl_stats.c daemon/ctl_monitor.c \
+	    daemon/ctl_top.c daemon/ctl_plan.c daemon/plan.c
+
+$(B)/bin/persohubctl: $(CTL_SRCS) daemon/persohubctl.h daemon/plan.h \
 		$(PHNL_SRCS) $(PHNL_HDRS)
 	@mkdir -p $(B)/bin
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ daemon/persohubctl.c daemon/plan.c \
-		$(PHNL_SRCS) -lmnl -lm
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(CTL_SRCS) $(PHNL_SRCS) -lmnl -lm
 
 # Test programs that run inside the test machine.
 $(B)/guest/vm_hub_test $(B)/guest/vm_fault_test: $(B)/guest/%: \

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * persohubctl plan: how many servers a production target needs, by Erlang C
+ * on the service time the hub measured.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "persohubctl.h"
+#include "plan.h"
+
+/* plan: how many servers a production target needs (Erlang C) */
+
+struct plan_opts {
+	double cards_per_hour;
+	double requests_per_card;
+	double max_wait_ms;
+	double percent;
+	double service_ms;	/* override of the measured service time */
+	uint32_t stations;
+	uint32_t what_if;
+};
+
+static double plan_number(const char *name, const char *arg, double lo,
+			  double hi)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || *end || end == arg || !(v >= lo) || v > hi)
+		usage_error("plan: %s takes a number from %g to %g, not '%s'",
+			    name, lo, hi, arg);
+	return v;
+}
+
+static void plan_opt(int c, const char *arg, void *data)
+{
+	struct plan_opts *o = data;
+
+	switch (c) {
+	case 'c' + 256:
+		o->cards_per_hour = plan_number("--cards-per-hour", arg, 1, 1e9);
+		break;
+	case 'r' + 256:
+		o->requests_per_card = plan_number("--requests-per-card", arg,
+						   1, 1e6);
+		break;
+	case 'w' + 256:
+		o->max_wait_ms = plan_number("--max-wait-ms", arg, 0, 1e7);
+		break;
+	case 'p' + 256:
+		o->percent = plan_number("--percent", arg, 1, 99.999);
+		break;
+	case 's' + 256:
+		o->stations = plan_number("--stations", arg, 1, 100000);
+		break;
+	case 'S' + 256:
+		o->service_ms = plan_number("--service-ms", arg, 0.001, 1e7);
+		break;
+	case 'k' + 256:
+		if (strncmp(arg, "servers=", 8) || !parse_u32(arg + 8, &o->what_if) ||
+		    !o->what_if || o->what_if > 10000)
+			usage_error("plan: --what-if takes servers=K (1 to 10000), not '%s'",
+				    arg);
+		break;
+	}
+}
+
+/* One line of the table: c servers at the target rate. */
+static void plan_row(struct table *t, unsigned int c, double lambda,
+		     double svc, double bound, const struct plan_opts *o)
+{
+	char buf[32];
+	double w = plan_mean_wait(c, lambda, svc);
+	double cap = plan_max_rate(c, svc, bound, 1 - o->percent / 100);
+
+	table_row(t);
+	table_set(t, 0, "%u", c);
+	table_set(t, 1, "%.2f", lambda * svc / c);
+	table_set(t, 2, "%.1f%%", 100 * plan_erlang_c(c, lambda * svc));
+	table_set(t, 3, "%s", isinf(w) ? "inf" : fmt_ns(w * 1e9, buf, sizeof(buf)));
+	table_set(t, 4, "%.1f%%", 100 * plan_wait_over(c, lambda, svc, bound));
+	table_set(t, 5, "%.0f", cap * 3600 / o->requests_per_card);
+}
+
+int cmd_plan(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "cards-per-hour", required_argument, NULL, 'c' + 256 },
+		{ "requests-per-card", required_argument, NULL, 'r' + 256 },
+		{ "max-wait-ms", required_argument, NULL, 'w' + 256 },
+		{ "percent", required_argument, NULL, 'p' + 256 },
+		{ "stations", required_argument, NULL, 's' + 256 },
+		{ "service-ms", required_argument, NULL, 'S' + 256 },
+		{ "what-if", required_argument, NULL, 'k' + 256 },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct plan_opts o = { .requests_per_card = 4, .max_wait_ms = 50,
+			       .percent = 95 };
+	struct table t = { .ncols = 6, .align = "rrrrrr" };
+	struct portlist l = { 0 };
+	uint64_t busy = 0, served = 0, station_reqs = 0;
+	unsigned int nservers = 0, nstations = 0, c, first;
+	double svc, lambda, bound, p_over, dispatch;
+	struct hub hub;
+	char b1[32], b2[32];
+	size_t i;
+
+	if (cmd_options(argc, argv, longopts, plan_opt, &o) < 0)
+		return -1;
+	if (!o.cards_per_hour && !o.what_if)
+		usage_error("plan: --cards-per-hour N (or --what-if servers=K) is needed");
+	if (get_ports(nl(), PERSOHUB_CMD_PORT_GET, NULL, &l) ||
+	    get_ports(nl(), PERSOHUB_CMD_STATS_GET, NULL, &l) ||
+	    get_hub(nl(), &hub))
+		return EXIT_RUNTIME;
+
+	/* The measured inputs: every server's busy time over its answers. */
+	for (i = 0; i < l.n; i++) {
+		if (l.v[i].role == PERSOHUB_ROLE_SERVER) {
+			nservers++;
+			busy += l.v[i].stats[PERSOHUB_STAT_BUSY_NS];
+			served += l.v[i].stats[PERSOHUB_STAT_RESPONSES];
+		} else if (l.v[i].role == PERSOHUB_ROLE_STATION) {
+			nstations++;
+			station_reqs += l.v[i].stats[PERSOHUB_STAT_REQUESTS];
+		}
+	}
+	if (o.service_ms)
+		svc = o.service_ms / 1000;
+	else if (served)
+		svc = (double)busy / served / 1e9;
+	else
+		fatal("no server has answered yet: nothing to measure; give --service-ms");
+	dispatch = hist_quantile(hub.hist, hub.nb, 0.5);
+	if (!o.stations)
+		o.stations = nstations;
+	bound = o.max_wait_ms / 1000;
+	p_over = 1 - o.percent / 100;
+	if (!o.cards_per_hour)
+		o.cards_per_hour = plan_max_rate(o.what_if, svc, bound, p_over) *
+				   3600 / o.requests_per_card;
+	lambda = o.cards_per_hour * o.requests_per_card / 3600;
+	c = o.what_if ? o.what_if : plan_servers(lambda, svc, bound, p_over);
+
+	if (opt.json) {
+		jw_obj(NULL);
+		jw_obj("measured");
+		jw_u64("servers", nservers);
+		jw_u64("stations", nstations);
+		jw_u64("responses", served);
+		jw_u64("busy_ns", busy);
+		jw_u64("service_ns", served ? busy / served : 0);
+		jw_u64("station_requests", station_reqs);
+		snprintf(b1, sizeof(b1), "%.0f", dispatch < 0 ? 0 : dispatch);
+		jw_num("dispatch_p50_ns", b1);
+		jw_obj_end();
+		jw_obj("target");
+		snprintf(b1, sizeof(b1), "%.3f", o.cards_per_hour);
+		jw_num("cards_per_hour", b1);
+		snprintf(b1, sizeof(b1), "%.3f", o.requests_per_card);
+		jw_num("requests_per_card", b1);
+		snprintf(b1, sizeof(b1), "%.6f", lambda);
+		jw_num("requests_per_second", b1);
+		snprintf(b1, sizeof(b1), "%.3f", o.max_wait_ms);
+		jw_num("max_wait_ms", b1);
+		snprintf(b1, sizeof(b1), "%.3f", o.percent);
+		jw_num("percent", b1);
+		jw_obj_end();
+		snprintf(b1, sizeof(b1), "%.9f", svc);
+		jw_num("service_s", b1);
+		jw_u64("servers", c);
+		snprintf(b1, sizeof(b1), "%.6f", c ? plan_mean_wait(c, lambda, svc) : -1);
+		jw_num("mean_wait_s", isinf(plan_mean_wait(c, lambda, svc)) ? "null" : b1);
+		snprintf(b1, sizeof(b1), "%.6f", c ? plan_wait_over(c, lambda, svc, bound) : 1);
+		jw_num("p_wait_over_bound", b1);
+		jw_obj_end();
+		portlist_free(&l);
+		return c ? 0 : EXIT_RUNTIME;
+	}
+
+	printf("Assumptions: requests arrive as a Poisson stream, service times are\n"
+	       "exponential, all servers take requests from one queue in arrival order\n"
+	       "(Erlang C, M/M/c). A card takes %.0f requests.\n\n",
+	       o.requests_per_card);
+	printf("Measured by the hub (counters since the module loaded):\n");
+	printf("  servers %u, stations %u, answers %" PRIu64 "\n", nservers,
+	       nstations, served);
+	printf("  service time per request: %s%s (busy time / answers)\n",
+	       fmt_ns(svc * 1e9, b1, sizeof(b1)),
+	       o.service_ms ? " (given, not measured)" : "");
+	printf("  dispatch latency p50 (arrival to first byte out, queueing in): %s\n",
+	       dispatch < 0 ? "-" : fmt_ns(dispatch, b2, sizeof(b2)));
+	printf("\nTarget: %.0f cards/hour = %.2f requests/s, %.0f%% of requests\n"
+	       "waiting at most %s for a server.\n\n", o.cards_per_hour, lambda,
+	       o.percent, fmt_ns(bound * 1e9, b1, sizeof(b1)));
+	if (!c) {
+		printf("No number of servers up to 10000 meets it.\n");
+		portlist_free(&l);
+		return EXIT_RUNTIME;
+	}
+	if (o.what_if)
+		printf("With %u servers:\n", c);
+	else
+		printf("Servers needed: %u\n", c);
+	table_row(&t);
+	table_set(&t, 0, "SERVERS");
+	table_set(&t, 1, "LOAD");
+	table_set(&t, 2, "P(WAIT)");
+	table_set(&t, 3, "MEAN_WAIT");
+	table_set(&t, 4, "P(WAIT>BOUND)");
+	table_set(&t, 5, "MAX_CARDS/H");
+	first = c > 1 ? c - 1 : c;
+	for (i = first; i <= c + 2; i++)
+		plan_row(&t, i, lambda, svc, bound, &o);
+	table_print(&t, "  ", true);
+	table_free(&t);
+	if (o.stations && svc > 0)
+		printf("\n%u stations, one request each at a time, cannot ask for more than\n"
+		       "%.0f cards/hour (no think time, no wait).\n", o.stations,
+		       o.stations * 3600 / (o.requests_per_card * svc));
+	portlist_free(&l);
+	return 0;
+}

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * persohubctl top: a live view of servers, stations and the hub.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "persohubctl.h"
+
+/* top */
+
+struct snap {
+	struct portlist l;
+	struct hub hub;
+	uint64_t t;
+};
+
+static int snap_take(struct phnl *h, struct snap *s)
+{
+	portlist_free(&s->l);
+	if (get_ports(h, PERSOHUB_CMD_PORT_GET, NULL, &s->l) ||
+	    get_ports(h, PERSOHUB_CMD_STATS_GET, NULL, &s->l) ||
+	    get_hub(h, &s->hub))
+		return -1;
+	s->t = now_ns();
+	return 0;
+}
+
+/* Counter @stat of @cur since @prev; false if @prev did not know it. */
+static bool stat_delta(const struct port *prev, const struct port *cur,
+		       unsigned int stat, uint64_t *d)
+{
+	if (!prev || !prev->has_stats || !cur->has_stats)
+		return false;
+	/* A counter going back means a new port behind the same id. */
+	*d = cur->stats[stat] >= prev->stats[stat] ?
+	     cur->stats[stat] - prev->stats[stat] : cur->stats[stat];
+	return true;
+}
+
+static void top_rate(struct table *t, unsigned int col, const struct port *prev,
+		     const struct port *cur, double dt)
+{
+	uint64_t d;
+
+	if (stat_delta(prev, cur, PERSOHUB_STAT_REQUESTS, &d))
+		table_set(t, col, "%.1f", d / dt);
+	else
+		table_set(t, col, "-");
+}
+
+/*
+ * busy_ns grows when a busy period ends, so a request spanning refreshes
+ * lands in one of them whole: the share is capped at 100%, and a server
+ * busy at both ends with no request ended in between was busy throughout.
+ */
+static void top_busy(struct table *t, unsigned int col,
+		     const struct port *prev, const struct port *cur,
+		     double dt_ns)
+{
+	uint64_t d, reqs;
+	double pct;
+
+	if (!stat_delta(prev, cur, PERSOHUB_STAT_BUSY_NS, &d) ||
+	    !stat_delta(prev, cur, PERSOHUB_STAT_RESPONSES, &reqs)) {
+		table_set(t, col, "-");
+		return;
+	}
+	pct = 100.0 * d / dt_ns;
+	if (!d && !reqs && prev->state == PERSOHUB_STATE_BUSY &&
+	    cur->state == PERSOHUB_STATE_BUSY)
+		pct = 100;
+	table_set(t, col, "%.1f", pct > 100 ? 100 : pct);
+}
+
+static void top_show(const struct snap *prev, const struct snap *cur,
+		     double interval)
+{
+	struct table srv = { .ncols = 8, .align = "lrlrrrrr" };
+	struct table st = { .ncols = 8, .align = "lrlrrrrr" };
+	uint64_t dh[HIST_MAX] = { 0 }, n, d;
+	double dt = (cur->t - prev->t) / 1e9;
+	const struct port *p, *pp;
+	unsigned int i, nb = cur->hub.nb;
+	char q[128], ts[32];
+	size_t k;
+
+	if (dt <= 0)
+		dt = interval;
+	for (i = 0; i < nb; i++)
+		dh[i] = cur->hub.hist[i] >= prev->hub.hist[i] ?
+			cur->hub.hist[i] - prev->hub.hist[i] :
+			cur->hub.hist[i];
+	n = hist_total(dh, nb);
+	printf("persohub top  [%s]  every %gs\n",
+	       fmt_mono(cur->t, ts, sizeof(ts)), interval);
+	printf("hub: waiting %" PRIu32 "  controller %s  dispatched %.1f/s  "
+	       "latency %s\n\n", cur->hub.waiting,
+	       cur->hub.ctrl ? "attached" : "detached", n / dt,
+	       fmt_quantiles(dh, nb, q, sizeof(q)));
+
+	table_row(&srv);
+	table_set(&srv, 0, "SERVER");
+	table_set(&srv, 1, "ID");
+	table_set(&srv, 2, "STATE");
+	table_set(&srv, 3, "REQ/S");
+	table_set(&srv, 4, "BUSY%%");
+	table_set(&srv, 5, "REQUESTS");
+	table_set(&srv, 6, "TIMEOUTS");
+	table_set(&srv, 7, "UNEXPECTED");
+	table_row(&st);
+	table_set(&st, 0, "STATION");
+	table_set(&st, 1, "ID");
+	table_set(&st, 2, "STATE");
+	table_set(&st, 3, "QUEUE");
+	table_set(&st, 4, "REQ/S");
+	table_set(&st, 5, "REQUESTS");
+	table_set(&st, 6, "ERRORS");
+	table_set(&st, 7, "QUEUE_FULL");
+	for (k = 0; k < cur->l.n; k++) {
+		p = &cur->l.v[k];
+		pp = port_find(&prev->l, p->id);
+		if (!p->seen)
+			continue;
+		if (p->role == PERSOHUB_ROLE_SERVER) {
+			table_row(&srv);
+			table_set(&srv, 0, "%s%s", p->name, p->user ? "*" : "");
+			table_set(&srv, 1, "%" PRIu32, p->id);
+			table_set(&srv, 2, "%s", port_state(p));
+			top_rate(&srv, 3, pp, p, dt);
+			top_busy(&srv, 4, pp, p, dt * 1e9);
+			table_set(&srv, 5, "%" PRIu64,
+				  p->stats[PERSOHUB_STAT_REQUESTS]);
+			table_set(&srv, 6, "%" PRIu64,
+				  p->stats[PERSOHUB_STAT_TIMEOUTS]);
+			table_set(&srv, 7, "%" PRIu64,
+				  p->stats[PERSOHUB_STAT_UNEXPECTED_FRAMES]);
+		} else if (p->role == PERSOHUB_ROLE_STATION) {
+			table_row(&st);
+			table_set(&st, 0, "%s", p->name);
+			table_set(&st, 1, "%" PRIu32, p->id);
+			table_set(&st, 2, "%s", port_state(p));
+			table_set(&st, 3, "%" PRIu32 "/%" PRIu32, p->queue,
+				  p->queue_depth);
+			top_rate(&st, 4, pp, p, dt);
+			table_set(&st, 5, "%" PRIu64,
+				  p->stats[PERSOHUB_STAT_REQUESTS]);
+			if (stat_delta(pp, p, PERSOHUB_STAT_ERRORS_SENT, &d) &&
+			    d)
+				table_set(&st, 6, "%" PRIu64 " (+%" PRIu64 ")",
+					  p->stats[PERSOHUB_STAT_ERRORS_SENT],
+					  d);
+			else
+				table_set(&st, 6, "%" PRIu64,
+					  p->stats[PERSOHUB_STAT_ERRORS_SENT]);
+			table_set(&st, 7, "%" PRIu64,
+				  p->stats[PERSOHUB_STAT_QUEUE_FULL]);
+		}
+	}
+	if (srv.nrows > 1)
+		table_print(&srv, "", true);
+	else
+		printf("no servers\n");
+	printf("\n");
+	if (st.nrows > 1)
+		table_print(&st, "", true);
+	else
+		printf("no stations\n");
+	for (k = 0; k < cur->l.n; k++)
+		if (cur->l.v[k].user && cur->l.v[k].role == PERSOHUB_ROLE_SERVER) {
+			printf("\n* userspace server\n");
+			break;
+		}
+	table_free(&srv);
+	table_free(&st);
+}
+
+struct top_opts {
+	double interval;
+	unsigned long iterations;
+	bool counted;
+};
+
+static void top_opt(int c, const char *arg, void *data)
+{
+	struct top_opts *o = data;
+	uint32_t v;
+	char *end;
+
+	if (c == 'i') {
+		errno = 0;
+		o->interval = strtod(arg, &end);
+		if (errno || *end || end == arg || !(o->interval >= 0.05) ||
+		    o->interval > 3600)
+			usage_error("top: --interval takes seconds, 0.05 to 3600, not '%s'",
+				    arg);
+	} else {
+		if (!parse_u32(arg, &v) || !v)
+			usage_error("top: --iterations needs a positive number, not '%s'",
+				    arg);
+		o->iterations = v;
+		o->counted = true;
+	}
+}
+
+int cmd_top(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "interval", required_argument, NULL, 'i' },
+		{ "iterations", required_argument, NULL, 'n' + 256 },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct top_opts o = { .interval = 1 };
+	struct phnl *h;
+	struct snap s[2];
+	struct pollfd pfd;
+	unsigned long shown = 0;
+	uint64_t next;
+	int64_t wait_ms;
+	bool clear;
+	int i, cur = 0;
+
+	i = cmd_options(argc, argv, longopts, top_opt, &o);
+	if (i < 0)
+		return -1;
+	if (i < argc)
+		usage_error("top: unexpected '%s'", argv[i]);
+	if (opt.json)
+		usage_error("top: no JSON output (use stats -j)");
+	h = nl();
+	memset(s, 0, sizeof(s));
+	clear = isatty(STDOUT_FILENO) && !o.counted;
+	pfd.fd = signals_fd();
+	pfd.events = POLLIN;
+
+	if (snap_take(h, &s[cur]))
+		return EXIT_RUNTIME;
+	next = s[cur].t;
+	while (!o.counted || shown < o.iterations) {
+		next += (uint64_t)(o.interval * 1e9);
+		for (;;) {
+			wait_ms = ((int64_t)(next - now_ns()) + 999999) /
+				  1000000;
+			if (wait_ms <= 0)
+				break;
+			if (poll(&pfd, 1, wait_ms > INT_MAX ? INT_MAX :
+				 (int)wait_ms) > 0)
+				goto out;
+		}
+		cur ^= 1;
+		if (snap_take(h, &s[cur]))
+			return EXIT_RUNTIME;
+		if (clear)
+			fputs("\033[H\033[2J", stdout);
+		else if (shown)
+			fputc('\n', stdout);
+		top_show(&s[cur ^ 1], &s[cur], o.interval);
+		fflush(stdout);
+		shown++;
+	}
+out:
+	close(pfd.fd);
+	portlist_free(&s[0].l);
+	portlist_free(&s[1].l);
+	return 0;
+}

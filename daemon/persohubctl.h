@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * persohubctl's parts: persohubctl.c (command table, options, usage),
+ * ctl_nl.c (requests and their errors), ctl_output.c (text tables and
+ * JSON), and one file per command family: ctl_ports.c (status, set,
+ * user-server, attach, detach), ctl_stats.c, ctl_monitor.c, ctl_top.c,
+ * ctl_plan.c.
+ */
+#ifndef PERSOHUBCTL_H
+#define PERSOHUBCTL_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "phnl.h"
+
+#define EXIT_RUNTIME	1
+#define EXIT_USAGE	2
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define MSG_BUF		MNL_SOCKET_BUFFER_SIZE
+#define NAME_MAX_LEN	64	/* port names are at most 31 bytes */
+#define HIST_MAX	64	/* histogram buckets we read */
+#define CELL		160	/* one cell of a text table: 64 bytes in hex fit */
+
+/* Options of every command (persohubctl.c). */
+extern struct ctl_opts {
+	bool json;
+	bool pretty;
+	bool numeric;
+} opt;
+
+/* persohubctl.c: errors and arguments */
+void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...);
+void __attribute__((noreturn, format(printf, 1, 2)))
+fatal(const char *fmt, ...);
+void *xrealloc(void *p, size_t n);
+bool parse_u32(const char *s, uint32_t *v);
+bool all_digits(const char *s);
+/*
+ * The options a command takes right after its name, before its operands:
+ * -j, -p, -n, -h and those in @extra (given to @handle). Returns the index
+ * of the first operand, or -1 for -h.
+ */
+int cmd_options(int argc, char **argv, const struct option *extra,
+		void (*handle)(int c, const char *arg, void *data), void *data);
+/* Signals end monitor and top cleanly: read through a signalfd. */
+int signals_fd(void);
+
+/* ctl_nl.c: requests */
+
+/*
+ * What the user wrote for each attribute of a request, so that an error the
+ * kernel pins on an attribute (extack offset) is shown against the user's
+ * own words: "Error: baud=10: integer out of range (...)".
+ */
+struct argmap {
+	const char *tok[PERSOHUB_A_MAX + 1];
+};
+
+/* One request and its answers; 0, or -1 after reporting the error. */
+int talk(struct phnl *h, struct nlmsghdr *nlh, phnl_cb cb, void *data,
+	 const struct argmap *am);
+void nl_open(struct phnl *h);
+/* The command socket, opened once the arguments are known to be good. */
+struct phnl *nl(void);
+/* Select PORT: all digits is an id, anything else a name. */
+void put_port(struct nlmsghdr *nlh, const char *arg, struct argmap *am);
+
+/* ctl_output.c: names, JSON, text tables, units */
+
+/* The name of @v in @names, or the number itself. */
+const char *enum_name(const char *const *names, size_t n, uint32_t v);
+#define NAME_OF(tbl, v)	enum_name(tbl, ARRAY_SIZE(tbl), v)
+
+/* JSON goes to @f (stdout). */
+void jw_init(FILE *f);
+void jw_open(const char *key, char c);
+void jw_close(char c);
+#define jw_obj(key)	jw_open(key, '{')
+#define jw_obj_end()	jw_close('}')
+#define jw_arr(key)	jw_open(key, '[')
+#define jw_arr_end()	jw_close(']')
+void jw_str(const char *key, const char *val);
+void jw_u64(const char *key, uint64_t v);
+void jw_bool(const char *key, bool v);
+void jw_null(const char *key);
+/* A number already formatted (e.g. a timestamp with its decimals). */
+void jw_num(const char *key, const char *num);
+
+/* Text tables: cells padded to their column's width */
+struct table {
+	unsigned int ncols, nrows;
+	const char *align;		/* 'l' or 'r' per column */
+	char (*cell)[CELL];
+};
+
+void table_row(struct table *t);
+void __attribute__((format(printf, 3, 4)))
+table_set(struct table *t, unsigned int col, const char *fmt, ...);
+/* Print rows, columns one space apart; @aligned false: no padding. */
+void table_print(const struct table *t, const char *indent, bool aligned);
+void table_free(struct table *t);
+
+/* Durations: three significant digits and a unit. */
+const char *fmt_ns(double ns, char *buf, size_t len);
+/* A CLOCK_MONOTONIC time in ns as "seconds.micros". */
+const char *fmt_mono(uint64_t ns, char *buf, size_t len);
+uint64_t now_ns(void);
+
+/* ctl_ports.c: ports */
+
+struct port {
+	uint32_t id;
+	char name[NAME_MAX_LEN];
+	char card[NAME_MAX_LEN];
+	char tty[NAME_MAX_LEN];
+	char backend[8];
+	uint32_t role, state, queue, queue_depth, index;
+	uint32_t baud, data_bits, parity, stop_bits;
+	uint32_t timeout_ms, max_payload;
+	uint32_t framing, gap_chars, error_len;
+	bool lrc;
+	uint8_t error_frame[64];
+	bool user;
+	bool seen;			/* in the last PORT_GET answer */
+	bool has_stats;
+	uint64_t stats[PERSOHUB_STAT_MAX + 1];
+};
+
+struct portlist {
+	struct port *v;
+	size_t n;
+};
+
+struct port *port_find(const struct portlist *l, uint32_t id);
+struct port *port_get(struct portlist *l, uint32_t id);
+void portlist_free(struct portlist *l);
+/* Fill @p from a PORT_GET answer or a PORT_CHANGED event. */
+void port_parse(const struct phnl_attrs *at, struct port *p);
+int port_cb(const struct phnl_attrs *at, void *data);
+/* PORT_GET (or STATS_GET) of @port, or a dump without; 0 or -1. */
+int get_ports(struct phnl *h, uint8_t cmd, const char *port,
+	      struct portlist *l);
+const char *port_state(const struct port *p);
+
+/* The columns of "status" (and of port-changed events). */
+#define STATUS_COLS	12
+extern const char status_align[STATUS_COLS + 1];
+void status_row(struct table *t, const struct port *p);
+void port_json(const char *key, const struct port *p);
+
+/* ctl_stats.c: the hub and its dispatch latency histogram */
+
+struct hub {
+	uint32_t waiting;
+	bool ctrl;
+	uint64_t next_id;
+	uint64_t hist[HIST_MAX];
+	unsigned int nb;		/* buckets the kernel sent */
+};
+
+int get_hub(struct phnl *h, struct hub *hub);
+uint64_t hist_total(const uint64_t *hist, unsigned int nb);
+/*
+ * The @p quantile (0..1), interpolated linearly inside its bucket; the
+ * open last bucket gives its lower bound. -1 without samples.
+ */
+double hist_quantile(const uint64_t *hist, unsigned int nb, double p);
+/* "p50 6.1us p90 15us p99 31us", or "-" without samples. */
+const char *fmt_quantiles(const uint64_t *hist, unsigned int nb, char *buf,
+			  size_t len);
+
+/* The commands: 0, an exit status, or -1 for -h. */
+int cmd_status(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_set(int argc, char **argv);
+int cmd_user_server(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+
+#endif /* PERSOHUBCTL_H */
