@@ -58,6 +58,8 @@ struct daemon {
 	bool failed[MATCH_MAX_SERVERS];	/* serial servers to probe */
 	/* ports by id: in the last dump (a new id is configured) */
 	bool seen[PH_MAX_PORTS + 1], seen_next[PH_MAX_PORTS + 1];
+	/* servers the administrator disabled in the kernel, by id */
+	bool disabled[PH_MAX_PORTS + 1];
 	bool warned_id;		/* a port id past PH_MAX_PORTS was logged */
 	/* ports that appeared (uevents), by device name, to configure */
 	char appeared[16][PHNL_NAME_LEN];
@@ -174,6 +176,7 @@ static bool id_ok(uint32_t id)
 static int resync_port_cb(const struct phnl_attrs *at, void *data)
 {
 	const struct config_port *cp;
+	bool enabled;
 	uint32_t id = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
 	uint64_t now = *(uint64_t *)data;
 
@@ -192,11 +195,18 @@ static int resync_port_cb(const struct phnl_attrs *at, void *data)
 	     config_port_find_tty(&d.cfg, phnl_str(at, PERSOHUB_A_PORT_TTY)) :
 	     config_port_find(&d.cfg, phnl_str(at, PERSOHUB_A_PORT_CARD),
 			      phnl_u32(at, PERSOHUB_A_PORT_INDEX, 0));
-	/* No section (any more): the defaults. */
+	/*
+	 * No section (any more): the defaults. A server the administrator
+	 * disabled in the kernel takes nothing, whatever the section says.
+	 */
+	enabled = phnl_u8(at, PERSOHUB_A_PORT_ENABLED, 1);
+	d.disabled[id] = !enabled;
 	if (!at->a[PERSOHUB_A_PORT_USER])
 		match_server_config(&d.m, id, cp ? cp->weight : 1,
-				    cp ? cp->enabled : true);
-	if (phnl_u32(at, PERSOHUB_A_PORT_STATE, 0) == PERSOHUB_STATE_IDLE)
+				    (cp ? cp->enabled : true) && enabled);
+	if (!enabled)
+		match_server_busy(&d.m, id);
+	else if (phnl_u32(at, PERSOHUB_A_PORT_STATE, 0) == PERSOHUB_STATE_IDLE)
 		match_server_ready(&d.m, id, now);
 	if (id < MATCH_MAX_SERVERS)
 		d.failed[id] = !at->a[PERSOHUB_A_PORT_USER] &&
@@ -321,8 +331,14 @@ static int event_cb(const struct phnl_attrs *at, void *data)
 	case PERSOHUB_CMD_PORT_CHANGED:
 		tcp_rescan();
 		id = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
-		if (phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0) != PERSOHUB_ROLE_SERVER)
+		if (phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0) != PERSOHUB_ROLE_SERVER ||
+		    !phnl_u8(at, PERSOHUB_A_PORT_ENABLED, 1))
 			match_server_busy(&d.m, id);
+		/* Enabled or disabled by the administrator: read it again. */
+		if (phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0) == PERSOHUB_ROLE_SERVER &&
+		    id_ok(id) && d.disabled[id] !=
+		    !phnl_u8(at, PERSOHUB_A_PORT_ENABLED, 1))
+			d.resync_due = true;
 		/* A port we do not know yet: configure it (after the events). */
 		if (id_ok(id) && !d.seen[id] && !at->a[PERSOHUB_A_PORT_USER])
 			d.configure_new = true;

@@ -287,6 +287,7 @@ static const struct {
 	[PERSOHUB_A_PORT_LRC] = { MNL_TYPE_U8 },
 	[PERSOHUB_A_PORT_GAP_CHARS] = { MNL_TYPE_U32 },
 	[PERSOHUB_A_PORT_ERROR_FRAME] = { MNL_TYPE_BINARY, 64 },
+	[PERSOHUB_A_PORT_ENABLED] = { MNL_TYPE_U8 },
 };
 
 /* Nests of u64 counters (STATS, HIST): u64s, and padding. */
@@ -349,6 +350,16 @@ bool phnl_attr_has_policy(int type)
 {
 	return type > 0 && type <= PERSOHUB_A_MAX &&
 	       policy[type].type != MNL_TYPE_UNSPEC;
+}
+
+enum mnl_attr_data_type phnl_attr_policy(int type, uint16_t *max)
+{
+	if (type <= 0 || type > PERSOHUB_A_MAX) {
+		*max = 0;
+		return MNL_TYPE_UNSPEC;
+	}
+	*max = policy[type].max;
+	return policy[type].type;
 }
 
 /* The attributes after @off fill the message exactly, none truncated. */

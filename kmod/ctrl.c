@@ -170,6 +170,8 @@ int ph_hub_dispatch(u32 portid, u64 req_id, u32 server_id)
 		ret = -EBUSY;
 	else if (srv->state == PH_STATE_FAILED)
 		ret = -EIO;
+	else if (!srv->enabled)
+		ret = -EHOSTDOWN;
 	else
 		ret = ph_dispatch(found, srv);
 out:

@@ -193,6 +193,10 @@ static void ph_request_fail(struct ph_request *req)
 	ph_station_flush(req->station);
 }
 
+/*
+ * @srv is idle: ready for a request, unless the administrator disabled it;
+ * it then stays off the idle list, and no controller hears it is ready.
+ */
 void ph_server_make_idle(struct ph_port *srv, u64 now)
 {
 	srv->probing = false;
@@ -200,6 +204,8 @@ void ph_server_make_idle(struct ph_port *srv, u64 now)
 	srv->state = PH_STATE_IDLE;
 	srv->cur = NULL;
 	srv->idle_since = now;
+	if (!srv->enabled)
+		return;
 	list_add_tail(&srv->idle_node, &ph_hub.idle);
 	ph_ev_server(PERSOHUB_CMD_SERVER_READY, srv, 0);
 }
@@ -210,6 +216,25 @@ void ph_server_make_idle(struct ph_port *srv, u64 now)
  * while the request waits for its turn on the station, and only the id
  * recorded at dispatch may be used after this.
  */
+/*
+ * The administrator's state of @srv: a disabled server leaves the idle
+ * list, an enabled idle one goes back on it (and is announced ready).
+ */
+void ph_server_set_enabled(struct ph_port *srv, bool enabled)
+{
+	srv->enabled = enabled;
+	if (srv->role != PH_ROLE_SERVER)
+		return;
+	if (!enabled) {
+		list_del_init(&srv->idle_node);
+		return;
+	}
+	if (srv->state == PH_STATE_IDLE && list_empty(&srv->idle_node)) {
+		list_add_tail(&srv->idle_node, &ph_hub.idle);
+		ph_ev_server(PERSOHUB_CMD_SERVER_READY, srv, 0);
+	}
+}
+
 void ph_server_end_busy(struct ph_port *srv, u64 now)
 {
 	struct ph_request *req = srv->cur;

@@ -51,7 +51,7 @@ static const struct nla_policy ph_select_policy[PERSOHUB_A_PORT_NAME + 1] = {
 	PH_PORT_SELECT,
 };
 
-static const struct nla_policy ph_set_policy[PERSOHUB_A_PORT_ERROR_FRAME + 1] = {
+static const struct nla_policy ph_set_policy[PERSOHUB_A_PORT_ENABLED + 1] = {
 	PH_PORT_SELECT,
 	[PERSOHUB_A_PORT_ROLE] = NLA_POLICY_MAX(NLA_U32, PERSOHUB_ROLE_SERVER),
 	[PERSOHUB_A_PORT_STATE] = NLA_POLICY_MAX(NLA_U32,
@@ -75,6 +75,7 @@ static const struct nla_policy ph_set_policy[PERSOHUB_A_PORT_ERROR_FRAME + 1] = 
 						       PH_GAP_CHARS_MAX),
 	[PERSOHUB_A_PORT_ERROR_FRAME] = { .type = NLA_BINARY,
 					  .len = PH_ERROR_FRAME_MAX },
+	[PERSOHUB_A_PORT_ENABLED] = NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 static const struct nla_policy ph_user_add_policy[PERSOHUB_A_PORT_TIMEOUT_MS + 1] = {
@@ -118,7 +119,8 @@ static int ph_nl_fill_port(struct sk_buff *skb, struct ph_port *port)
 	    nla_put_u32(skb, PERSOHUB_A_PORT_QUEUE_DEPTH, port->queue_depth) ||
 	    nla_put_u32(skb, PERSOHUB_A_PORT_MAX_PAYLOAD, port->max_payload) ||
 	    nla_put_u32(skb, PERSOHUB_A_PORT_QUEUE, port->outstanding) ||
-	    nla_put_u32(skb, PERSOHUB_A_PORT_SETTLE_MS, port->settle_ms))
+	    nla_put_u32(skb, PERSOHUB_A_PORT_SETTLE_MS, port->settle_ms) ||
+	    nla_put_u8(skb, PERSOHUB_A_PORT_ENABLED, port->enabled))
 		return -EMSGSIZE;
 	if (nla_put_string(skb, PERSOHUB_A_PORT_BACKEND, port->ops->name) ||
 	    port->ops->fill(skb, port))
@@ -505,6 +507,10 @@ static int ph_nl_port_set(struct genl_info *info)
 		ch.set |= PH_CHG_GAP;
 		ch.gap_chars = nla_get_u32(attrs[PERSOHUB_A_PORT_GAP_CHARS]);
 	}
+	if (attrs[PERSOHUB_A_PORT_ENABLED]) {
+		ch.set |= PH_CHG_ENABLED;
+		ch.enabled = nla_get_u8(attrs[PERSOHUB_A_PORT_ENABLED]);
+	}
 	if (attrs[PERSOHUB_A_PORT_ERROR_FRAME]) {
 		ch.set |= PH_CHG_ERROR_FRAME;
 		ch.error_len = nla_len(attrs[PERSOHUB_A_PORT_ERROR_FRAME]);
@@ -613,6 +619,10 @@ static int ph_nl_dispatch_doit(struct sk_buff *skb, struct genl_info *info)
 	case -EIO:
 		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_SERVER_ID],
 				    "server failed");
+		break;
+	case -EHOSTDOWN:
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_SERVER_ID],
+				    "server disabled by the administrator");
 		break;
 	case -EILSEQ:
 		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_SERVER_ID],
@@ -935,7 +945,7 @@ static size_t ph_nl_event_size(u8 cmd)
 		 * the numbers
 		 */
 		return 4 * nla_total_size(PH_NAME_LEN) + nla_total_size(0) +
-		       19 * u32a + nla_total_size(PH_ERROR_FRAME_MAX);
+		       20 * u32a + nla_total_size(PH_ERROR_FRAME_MAX);
 	}
 	return NLMSG_DEFAULT_SIZE;
 }

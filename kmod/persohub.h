@@ -192,6 +192,7 @@ struct ph_port {
 	struct ph_station_dev *sdev;	/* its character device */
 
 	/* server */
+	bool enabled;			/* the administrator's: may take work */
 	enum ph_state state;
 	struct ph_request *cur;
 	struct list_head idle_node;	/* ph_hub.idle, longest idle first */
@@ -291,6 +292,7 @@ struct ph_hub {
 #define PH_CHG_LRC		BIT(9)
 #define PH_CHG_GAP		BIT(10)
 #define PH_CHG_ERROR_FRAME	BIT(11)
+#define PH_CHG_ENABLED		BIT(12)
 
 /**
  * struct ph_port_change - settings applied to one port at once, or none
@@ -308,6 +310,7 @@ struct ph_hub {
  * @gap_chars: character times of silence that end (gap) or resync a frame
  * @error_frame: a station's error answer, @error_len bytes
  * @error_len: its length
+ * @enabled: servers: may take requests (the administrator's state)
  */
 struct ph_port_change {
 	u32 set;
@@ -324,6 +327,7 @@ struct ph_port_change {
 	u32 gap_chars;
 	u8 error_frame[PH_ERROR_FRAME_MAX];
 	u16 error_len;
+	u32 enabled;
 };
 
 /* What an event says; which fields count depends on the command. */
@@ -401,6 +405,7 @@ const char *ph_state_name(enum ph_state state);
 void ph_hub_match(void);
 int ph_dispatch(struct ph_request *req, struct ph_port *srv);
 void ph_server_make_idle(struct ph_port *srv, u64 now);
+void ph_server_set_enabled(struct ph_port *srv, bool enabled);
 void ph_server_end_busy(struct ph_port *srv, u64 now);
 void ph_server_fail(struct ph_port *srv, u32 reason);
 void ph_server_answer(struct ph_port *srv, const u8 *data, u16 len);

@@ -495,6 +495,8 @@ int ph_port_change(struct ph_port *port, const struct ph_port_change *ch)
 	if ((ch->set & PH_CHG_MAX_PAYLOAD) &&
 	    (ch->max_payload < 1 || ch->max_payload > PH_PAYLOAD_MAX))
 		return -ERANGE;
+	if ((ch->set & PH_CHG_ENABLED) && ch->enabled > 1)
+		return -ERANGE;
 	if (ch->set & (PH_CHG_FRAMING | PH_CHG_LRC | PH_CHG_GAP |
 		       PH_CHG_ERROR_FRAME)) {
 		ret = ph_port_framing_ok(port, ch);
@@ -591,6 +593,8 @@ int ph_port_change(struct ph_port *port, const struct ph_port_change *ch)
 		else
 			ph_server_fail(port, PERSOHUB_REASON_ADMIN);
 	}
+	if (ch->set & PH_CHG_ENABLED)
+		ph_server_set_enabled(port, ch->enabled);
 	ph_nl_port_changed(port);
 	ph_hub_match();
 	spin_unlock_irq(&ph_hub.lock);
@@ -691,6 +695,7 @@ int ph_port_setup(struct ph_port *port, const char *name)
 	port->char_ns = ph_gap_ns(1, &port->line);
 	port->queue_depth = 1;
 	port->timeout_ms = 2000;
+	port->enabled = true;
 
 	ret = ph_port_alloc_rxbuf(port, PH_PAYLOAD_DEFAULT);
 	if (ret)

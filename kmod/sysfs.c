@@ -214,6 +214,7 @@ static ssize_t ph_uint_store(struct device *dev, struct device_attribute *attr,
 		ch.settle_ms = val;
 		ch.lrc = val;
 		ch.gap_chars = val;
+		ch.enabled = val;
 	}
 	ret = ph_port_change(port, &ch);
 	mutex_unlock(&ph_hub.cfg_lock);
@@ -230,6 +231,28 @@ static struct ph_uint_attr ph_uint_attrs[] = {
 	PH_UINT_ATTR(lrc, PH_CHG_LRC, 0, 1),
 	PH_UINT_ATTR(gap_chars, PH_CHG_GAP, 1, PH_GAP_CHARS_MAX),
 };
+
+static ssize_t enabled_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(ph_to_port(dev)->enabled));
+}
+
+static ssize_t enabled_store(struct device *dev, struct device_attribute *attr,
+			     const char *buf, size_t len)
+{
+	struct ph_port_change ch = { .set = PH_CHG_ENABLED };
+	bool on;
+	int ret;
+
+	ret = kstrtobool(buf, &on);
+	if (ret)
+		return ret;
+	ch.enabled = on;
+	ret = ph_port_change_locked(ph_to_port(dev), &ch);
+	return ret ? ret : len;
+}
+static DEVICE_ATTR_RW(enabled);
 
 static const char * const ph_parity_names[] = {
 	"none", "odd", "even", "mark", "space",
@@ -368,6 +391,7 @@ static struct attribute *ph_port_attrs[] = {
 	&ph_uint_attrs[7].attr.attr,
 	&dev_attr_framing.attr,
 	&dev_attr_error_frame.attr,
+	&dev_attr_enabled.attr,
 	NULL,
 };
 

@@ -33,7 +33,10 @@ static int nl_do(struct phnl *h, uint8_t cmd, phnl_cb cb, void *data,
 	va_list ap;
 	const char *p;
 
-	/* fmt: one letter per attribute: i u32, q u64, s string; type first */
+	/*
+	 * fmt: one letter per attribute: i u32, q u64, s string, b a string's
+	 * bytes without its NUL (binary), c u8; type first
+	 */
 	va_start(ap, fmt);
 	for (p = fmt; *p; p++) {
 		int type = va_arg(ap, int);
@@ -47,6 +50,15 @@ static int nl_do(struct phnl *h, uint8_t cmd, phnl_cb cb, void *data,
 			break;
 		case 's':
 			mnl_attr_put_strz(nlh, type, va_arg(ap, const char *));
+			break;
+		case 'b': {
+			const char *b = va_arg(ap, const char *);
+
+			mnl_attr_put(nlh, type, strlen(b), b);
+			break;
+		}
+		case 'c':
+			mnl_attr_put_u8(nlh, type, va_arg(ap, int));
 			break;
 		}
 	}
@@ -197,6 +209,7 @@ FIXTURE_TEARDOWN(nl)
 	phnl_close(&self->mon);
 	ph_set("c1p2", "state", "idle");
 	ph_set("c1p3", "state", "idle");
+	ph_set("c1p3", "enabled", "1");
 	ph_roles("c0p0,c0p1,c0p2,c0p3,c1p2,c1p3", "off");
 	set_param(GRACE, "1000");
 }
@@ -450,6 +463,75 @@ TEST_F(nl, dispatch_and_stale_cases)
 			   ""));
 	ASSERT_EQ(0, sim_wait(&self->res, seq, 60));
 	EXPECT_EQ(2, sim_get(&self->res, "total.ok"));
+}
+
+/*
+ * A server the administrator disabled takes nothing: not from the kernel's
+ * matching under load, not after a probe it answered brought it back to
+ * health, not from a controller's DISPATCH (-EHOSTDOWN). Enabled again,
+ * it serves.
+ */
+TEST_F_TIMEOUT(nl, disabled_server_takes_nothing, 120)
+{
+	int seq, i, srv3 = port_id("c1p3");
+	long long before = ph_stat("c1p3", "requests");
+	long long asked = ph_stat_sum("c0p0,c0p1", "requests");
+	char buf[16];
+	uint64_t req;
+
+	ASSERT_EQ(0, ph_set("c1p3", "enabled", "0"));
+	ASSERT_EQ(0, ph_get("c1p3", "enabled", buf, sizeof(buf)));
+	EXPECT_STREQ("0", buf);
+	ASSERT_EQ(0, ph_set("c1p3", "state", "failed"));
+	seq = sim_start(SIM "--stations c0p0,c0p1 --requests 20"
+			" --service-us 2000");
+	ASSERT_LT(0, seq);
+	/* The simulator is there once the stations' requests come in. */
+	for (i = 0; i < 500 &&
+	     ph_stat_sum("c0p0,c0p1", "requests") < asked + 2; i++)
+		ph_sleep_ms(20);
+	/* Healthy again by its probe's answer: idle, and still disabled. */
+	ASSERT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_SERVER_PROBE, NULL, NULL,
+			   "ib", PERSOHUB_A_SERVER_ID, srv3,
+			   PERSOHUB_A_PAYLOAD, "probe"));
+	for (i = 0; i < 500; i++) {
+		if (!ph_get("c1p3", "state", buf, sizeof(buf)) &&
+		    !strcmp(buf, "idle"))
+			break;
+		ph_sleep_ms(20);
+	}
+	EXPECT_STREQ("idle", buf);
+	ASSERT_EQ(0, sim_wait(&self->res, seq, 90));
+	EXPECT_EQ(40, sim_get(&self->res, "total.ok"));
+	EXPECT_EQ(before, ph_stat("c1p3", "requests"));
+
+	/* A controller cannot send it work either. */
+	ASSERT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_CTRL_ATTACH, NULL, NULL,
+			   ""));
+	read_events(&self->mon, &self->ev);	/* the run above's */
+	memset(&self->ev, 0, sizeof(self->ev));
+	seq = sim_start(SIM "--stations c0p0 --requests 1 --service-us 2000"
+			" --timeout-ms 30000");
+	i = wait_event(&self->mon, &self->ev, PERSOHUB_CMD_REQUEST_NEW, 20000);
+	ASSERT_LE(0, i);
+	req = self->ev.req[i];
+	EXPECT_EQ(-EHOSTDOWN, nl_do(&self->ctl, PERSOHUB_CMD_DISPATCH, NULL,
+				    NULL, "qi", PERSOHUB_A_REQ_ID, req,
+				    PERSOHUB_A_SERVER_ID, srv3));
+	EXPECT_STREQ("server disabled by the administrator",
+		     self->ctl.errmsg);
+	/* Enabled (over netlink this time), it takes the request. */
+	ASSERT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_PORT_SET, NULL, NULL,
+			   "ic", PERSOHUB_A_PORT_ID, srv3,
+			   PERSOHUB_A_PORT_ENABLED, 1));
+	EXPECT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_DISPATCH, NULL, NULL,
+			   "qi", PERSOHUB_A_REQ_ID, req,
+			   PERSOHUB_A_SERVER_ID, srv3));
+	EXPECT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_CTRL_DETACH, NULL, NULL,
+			   ""));
+	ASSERT_EQ(0, sim_wait(&self->res, seq, 60));
+	EXPECT_EQ(1, sim_get(&self->res, "total.ok"));
+	EXPECT_EQ(before + 1, ph_stat("c1p3", "requests"));
 }
 
 /* Events of one request, in order: new, then ready and done. */

@@ -178,6 +178,12 @@ enum persohub_cmd {
  * @PERSOHUB_A_PORT_ERROR_FRAME: binary, stations: the payload sent, in the
  *	station's framing, when one of its requests fails (default empty), at
  *	most 64 bytes
+ * @PERSOHUB_A_PORT_ENABLED: u8, servers: 1 (default) when the server may
+ *	take requests, 0 when an administrator took it out of service. Its
+ *	state (idle, busy, failed) still follows its health, but neither the
+ *	kernel's matching, nor a controller's DISPATCH (-EHOSTDOWN), nor an
+ *	answered probe gives it a request until it is enabled again; a request
+ *	it holds when disabled is finished
  * @__PERSOHUB_A_MAX: one past the last attribute
  * @PERSOHUB_A_MAX: the last attribute
  */
@@ -220,6 +226,7 @@ enum persohub_attr {
 	PERSOHUB_A_PORT_LRC,
 	PERSOHUB_A_PORT_GAP_CHARS,
 	PERSOHUB_A_PORT_ERROR_FRAME,
+	PERSOHUB_A_PORT_ENABLED,
 
 	__PERSOHUB_A_MAX,
 	PERSOHUB_A_MAX = __PERSOHUB_A_MAX - 1
