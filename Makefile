@@ -130,6 +130,11 @@ $(B)/bin/persohubd: $(DAEMON_SRCS) daemon/config.h daemon/match.h \
 	@mkdir -p $(B)/bin
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(DAEMON_SRCS) -lmnl -linih -lsystemd
 
+# persohubctl speaks netlink through libnl-genl (persohubd through libmnl);
+# it shares phnl.c for the family's names and attribute policy.
+NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0)
+NL_LIBS = $(shell pkg-config --libs libnl-genl-3.0)
+
 # persohubctl: a main file (commands, options, usage), one file per command
 # family, the output layer and the requests, as iproute2's ip/.
 CTL_SRCS := daemon/persohubctl.c daemon/ctl_nl.c daemon/ctl_output.c \
@@ -139,7 +144,8 @@ CTL_SRCS := daemon/persohubctl.c daemon/ctl_nl.c daemon/ctl_output.c \
 $(B)/bin/persohubctl: $(CTL_SRCS) daemon/persohubctl.h daemon/plan.h \
 		$(PHNL_SRCS) $(PHNL_HDRS)
 	@mkdir -p $(B)/bin
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(CTL_SRCS) $(PHNL_SRCS) -lmnl -lm
+	$(CC) $(CPPFLAGS) $(NL_CFLAGS) $(CFLAGS) -o $@ $(CTL_SRCS) $(PHNL_SRCS) \
+		$(NL_LIBS) -lmnl -lm
 
 # Test programs that run inside the test machine.
 $(B)/guest/vm_hub_test $(B)/guest/vm_fault_test: $(B)/guest/%: \

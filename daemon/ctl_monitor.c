@@ -31,7 +31,7 @@ static const char *const reason_names[] = {
 /* monitor */
 
 struct mon {
-	struct phnl *cmd;		/* names are asked here */
+	struct ctl_sock *cmd;		/* names are asked here */
 	struct portlist names;
 	unsigned long events, count;	/* count: stop after (0: never) */
 	bool done;
@@ -64,7 +64,7 @@ static const char *mon_port_name(const struct mon *m, uint32_t id)
 	return p && p->seen ? p->name : NULL;
 }
 
-static void mon_text(struct mon *m, const struct phnl_attrs *at)
+static void mon_text(struct mon *m, const struct ctl_attrs *at)
 {
 	struct table t = { .ncols = STATUS_COLS, .align = status_align };
 	const struct nlattr *a;
@@ -76,7 +76,7 @@ static void mon_text(struct mon *m, const struct phnl_attrs *at)
 		struct port p = { 0 };
 
 		port_parse(at, &p);
-		p.id = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
+		p.id = ctl_u32(at, PERSOHUB_A_PORT_ID, 0);
 		status_row(&t, &p);
 		table_print(&t, " ", false);
 		table_free(&t);
@@ -89,36 +89,36 @@ static void mon_text(struct mon *m, const struct phnl_attrs *at)
 		printf(" %s ", ev_attrs[i].key);
 		switch (ev_attrs[i].kind) {
 		case EK_U32:
-			printf("%" PRIu32, mnl_attr_get_u32(a));
+			printf("%" PRIu32, nla_get_u32(a));
 			break;
 		case EK_U64:
-			printf("%" PRIu64, mnl_attr_get_u64(a));
+			printf("%" PRIu64, nla_get_u64(a));
 			break;
 		case EK_PORT:
-			name = mon_port_name(m, mnl_attr_get_u32(a));
+			name = mon_port_name(m, nla_get_u32(a));
 			if (name && !opt.numeric)
 				fputs(name, stdout);
 			else
-				printf("%" PRIu32, mnl_attr_get_u32(a));
+				printf("%" PRIu32, nla_get_u32(a));
 			break;
 		case EK_RESULT:
-			fputs(NAME_OF(result_names, mnl_attr_get_u32(a)),
+			fputs(NAME_OF(result_names, nla_get_u32(a)),
 			      stdout);
 			break;
 		case EK_REASON:
-			fputs(NAME_OF(reason_names, mnl_attr_get_u32(a)),
+			fputs(NAME_OF(reason_names, nla_get_u32(a)),
 			      stdout);
 			break;
 		case EK_NS:
-			fputs(fmt_ns(mnl_attr_get_u64(a), v, sizeof(v)),
+			fputs(fmt_ns(nla_get_u64(a), v, sizeof(v)),
 			      stdout);
 			break;
 		case EK_TIME:
-			fputs(fmt_mono(mnl_attr_get_u64(a), v, sizeof(v)),
+			fputs(fmt_mono(nla_get_u64(a), v, sizeof(v)),
 			      stdout);
 			break;
 		case EK_ATTACHED:
-			fputs(mnl_attr_get_u8(a) ? "attached" : "detached",
+			fputs(nla_get_u8(a) ? "attached" : "detached",
 			      stdout);
 			break;
 		}
@@ -126,7 +126,7 @@ static void mon_text(struct mon *m, const struct phnl_attrs *at)
 	fputc('\n', stdout);
 }
 
-static void mon_json(struct mon *m, const struct phnl_attrs *at)
+static void mon_json(struct mon *m, const struct ctl_attrs *at)
 {
 	const struct nlattr *a;
 	char key[32];
@@ -137,7 +137,7 @@ static void mon_json(struct mon *m, const struct phnl_attrs *at)
 		struct port p = { 0 };
 
 		port_parse(at, &p);
-		p.id = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
+		p.id = ctl_u32(at, PERSOHUB_A_PORT_ID, 0);
 		port_json("port", &p);
 		return;
 	}
@@ -147,32 +147,32 @@ static void mon_json(struct mon *m, const struct phnl_attrs *at)
 			continue;
 		switch (ev_attrs[i].kind) {
 		case EK_U32:
-			jw_u64(ev_attrs[i].key, mnl_attr_get_u32(a));
+			jw_u64(ev_attrs[i].key, nla_get_u32(a));
 			break;
 		case EK_U64:
-			jw_u64(ev_attrs[i].key, mnl_attr_get_u64(a));
+			jw_u64(ev_attrs[i].key, nla_get_u64(a));
 			break;
 		case EK_PORT:
-			id = mnl_attr_get_u32(a);
+			id = nla_get_u32(a);
 			snprintf(key, sizeof(key), "%s_id", ev_attrs[i].key);
 			jw_u64(key, id);
 			jw_str(ev_attrs[i].key, mon_port_name(m, id));
 			break;
 		case EK_RESULT:
 			jw_str(ev_attrs[i].key,
-			       NAME_OF(result_names, mnl_attr_get_u32(a)));
+			       NAME_OF(result_names, nla_get_u32(a)));
 			break;
 		case EK_REASON:
 			jw_str(ev_attrs[i].key,
-			       NAME_OF(reason_names, mnl_attr_get_u32(a)));
+			       NAME_OF(reason_names, nla_get_u32(a)));
 			break;
 		case EK_NS:
 		case EK_TIME:
 			snprintf(key, sizeof(key), "%s_ns", ev_attrs[i].key);
-			jw_u64(key, mnl_attr_get_u64(a));
+			jw_u64(key, nla_get_u64(a));
 			break;
 		case EK_ATTACHED:
-			jw_bool(ev_attrs[i].key, mnl_attr_get_u8(a));
+			jw_bool(ev_attrs[i].key, nla_get_u8(a));
 			break;
 		}
 	}
@@ -198,7 +198,7 @@ static void mon_end(void)
 		jw_obj_end();
 }
 
-static int mon_cb(const struct phnl_attrs *at, void *data)
+static int mon_cb(const struct ctl_attrs *at, void *data)
 {
 	struct mon *m = data;
 	char cmd[16];
@@ -270,7 +270,7 @@ int cmd_monitor(int argc, char **argv)
 	struct mon_opts o = { .rcvbuf = MON_RCVBUF };
 	struct mon m = { 0 };
 	struct pollfd pfd[2];
-	struct phnl ev;
+	struct ctl_sock ev;
 	int i, ret;
 
 	i = cmd_options(argc, argv, longopts, mon_opt, &o);
@@ -284,18 +284,18 @@ int cmd_monitor(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	/* Events come on a socket of their own; h answers name lookups. */
-	nl_open(&ev);
-	if (setsockopt(phnl_fd(&ev), SOL_SOCKET, SO_RCVBUF, &o.rcvbuf,
+	ctl_open(&ev);
+	if (setsockopt(nl_socket_get_fd(ev.sk), SOL_SOCKET, SO_RCVBUF, &o.rcvbuf,
 		       sizeof(o.rcvbuf)))
 		fatal("SO_RCVBUF: %s", strerror(errno));
-	ret = phnl_subscribe(&ev);
+	ret = ctl_subscribe(&ev, PERSOHUB_MCGRP_EVENTS);
 	if (ret)
 		fatal("cannot join the \"%s\" group: %s",
-		      PERSOHUB_MCGRP_EVENTS, strerror(-ret));
+		      PERSOHUB_MCGRP_EVENTS, nl_geterror(ret));
 	if (get_ports(m.cmd, PERSOHUB_CMD_PORT_GET, NULL, &m.names))
 		return EXIT_RUNTIME;
 
-	pfd[0].fd = phnl_fd(&ev);
+	pfd[0].fd = nl_socket_get_fd(ev.sk);
 	pfd[0].events = POLLIN;
 	pfd[1].fd = signals_fd();
 	pfd[1].events = POLLIN;
@@ -309,17 +309,15 @@ int cmd_monitor(int argc, char **argv)
 			break;
 		if (!pfd[0].revents)
 			continue;
-		ret = phnl_drain(&ev, mon_cb, &m);
+		ret = ctl_drain(&ev, mon_cb, &m);
 		if (m.done)
 			break;
 		if (ret == -ENOBUFS)
 			mon_lost(&m);
-		else if (ret < 0)
-			fatal("reading events: %s", strerror(-ret));
 	}
 	fflush(stdout);
 	close(pfd[1].fd);
-	phnl_close(&ev);
+	ctl_close(&ev);
 	portlist_free(&m.names);
 	return 0;
 }

@@ -91,28 +91,28 @@ static const struct {
 };
 
 /* Fill @p from a PORT_GET answer or a PORT_CHANGED event. */
-void port_parse(const struct phnl_attrs *at, struct port *p)
+void port_parse(const struct ctl_attrs *at, struct port *p)
 {
 	const struct nlattr *ef = at->a[PERSOHUB_A_PORT_ERROR_FRAME];
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(port_u32_attrs); i++)
 		*(uint32_t *)((char *)p + port_u32_attrs[i].off) =
-			phnl_u32(at, port_u32_attrs[i].attr, 0);
+			ctl_u32(at, port_u32_attrs[i].attr, 0);
 	if (at->a[PERSOHUB_A_PORT_NAME])
 		snprintf(p->name, sizeof(p->name), "%s",
-			 phnl_str(at, PERSOHUB_A_PORT_NAME));
+			 ctl_str(at, PERSOHUB_A_PORT_NAME));
 	snprintf(p->card, sizeof(p->card), "%s",
-		 phnl_str(at, PERSOHUB_A_PORT_CARD));
+		 ctl_str(at, PERSOHUB_A_PORT_CARD));
 	snprintf(p->tty, sizeof(p->tty), "%s",
-		 phnl_str(at, PERSOHUB_A_PORT_TTY));
+		 ctl_str(at, PERSOHUB_A_PORT_TTY));
 	snprintf(p->backend, sizeof(p->backend), "%s",
-		 phnl_str(at, PERSOHUB_A_PORT_BACKEND));
-	p->lrc = phnl_u8(at, PERSOHUB_A_PORT_LRC, 0);
+		 ctl_str(at, PERSOHUB_A_PORT_BACKEND));
+	p->lrc = ctl_u8(at, PERSOHUB_A_PORT_LRC, 0);
 	/* at most 64 bytes: phnl's policy checked it */
-	p->error_len = ef ? mnl_attr_get_payload_len(ef) : 0;
+	p->error_len = ef ? nla_len(ef) : 0;
 	if (ef)
-		memcpy(p->error_frame, mnl_attr_get_payload(ef), p->error_len);
+		memcpy(p->error_frame, nla_data(ef), p->error_len);
 	p->user = at->a[PERSOHUB_A_PORT_USER];
 	p->seen = true;
 }
@@ -130,60 +130,60 @@ static const char *error_hex(const struct port *p)
 }
 
 /* Counters of a STATS_GET answer; unknown ones are skipped. */
-static void stats_parse(const struct phnl_attrs *at, struct port *p)
+static void stats_parse(const struct ctl_attrs *at, struct port *p)
 {
 	const struct nlattr *a;
 	uint16_t type;
+	int rem;
 
 	if (!at->a[PERSOHUB_A_STATS])
 		return;
 	if (at->a[PERSOHUB_A_PORT_NAME])
 		snprintf(p->name, sizeof(p->name), "%s",
-			 phnl_str(at, PERSOHUB_A_PORT_NAME));
-	mnl_attr_for_each_nested(a, at->a[PERSOHUB_A_STATS]) {
-		type = mnl_attr_get_type(a);
+			 ctl_str(at, PERSOHUB_A_PORT_NAME));
+	nla_for_each_nested(a, at->a[PERSOHUB_A_STATS], rem) {
+		type = nla_type(a);
 		if (type >= 1 && type <= PERSOHUB_STAT_MAX &&
-		    mnl_attr_get_payload_len(a) == sizeof(uint64_t))
-			p->stats[type] = mnl_attr_get_u64(a);
+		    nla_len(a) == sizeof(uint64_t))
+			p->stats[type] = nla_get_u64(a);
 	}
 	p->has_stats = true;
 }
 
-int port_cb(const struct phnl_attrs *at, void *data)
+int port_cb(const struct ctl_attrs *at, void *data)
 {
 	struct portlist *l = data;
 
 	if (!at->a[PERSOHUB_A_PORT_ID])
 		return 0;
-	port_parse(at, port_get(l, phnl_u32(at, PERSOHUB_A_PORT_ID, 0)));
+	port_parse(at, port_get(l, ctl_u32(at, PERSOHUB_A_PORT_ID, 0)));
 	return 0;
 }
 
-static int stats_cb(const struct phnl_attrs *at, void *data)
+static int stats_cb(const struct ctl_attrs *at, void *data)
 {
 	struct portlist *l = data;
 
 	if (!at->a[PERSOHUB_A_PORT_ID])
 		return 0;
-	stats_parse(at, port_get(l, phnl_u32(at, PERSOHUB_A_PORT_ID, 0)));
+	stats_parse(at, port_get(l, ctl_u32(at, PERSOHUB_A_PORT_ID, 0)));
 	return 0;
 }
 
 /* PORT_GET (or STATS_GET) of @port, or a dump without; 0 or -1. */
-int get_ports(struct phnl *h, uint8_t cmd, const char *port,
+int get_ports(struct ctl_sock *h, uint8_t cmd, const char *port,
 		     struct portlist *l)
 {
-	char buf[MSG_BUF];
 	struct argmap am = { 0 };
-	struct nlmsghdr *nlh;
+	struct nl_msg *msg;
 	size_t i;
 
 	for (i = 0; cmd == PERSOHUB_CMD_PORT_GET && i < l->n; i++)
 		l->v[i].seen = false;
-	nlh = phnl_msg(h, buf, cmd, port ? 0 : NLM_F_DUMP);
+	msg = ctl_msg(h, cmd, port ? 0 : NLM_F_DUMP);
 	if (port)
-		put_port(nlh, port, &am);
-	if (talk(h, nlh, cmd == PERSOHUB_CMD_PORT_GET ? port_cb : stats_cb, l,
+		put_port(msg, port, &am);
+	if (talk(h, msg, cmd == PERSOHUB_CMD_PORT_GET ? port_cb : stats_cb, l,
 		 &am))
 		return -1;
 	qsort(l->v, l->n, sizeof(*l->v), port_cmp);
@@ -317,7 +317,7 @@ void port_json(const char *key, const struct port *p)
 
 int cmd_status(int argc, char **argv)
 {
-	struct phnl *h;
+	struct ctl_sock *h;
 	struct table t = { .ncols = STATUS_COLS, .align = status_align };
 	struct portlist l = { 0 };
 	int i = cmd_options(argc, argv, NULL, NULL, NULL);
@@ -428,10 +428,10 @@ static const char *choices(const struct set_key *k)
 }
 
 /*
- * Add "key=value" words to @nlh; @allowed limits the keys (NULL: all).
+ * Add "key=value" words to @msg; @allowed limits the keys (NULL: all).
  * Returns a mask of the attributes added.
  */
-static uint64_t put_settings(struct nlmsghdr *nlh, char **words, int n,
+static uint64_t put_settings(struct nl_msg *msg, char **words, int n,
 			     const char *cmd, const int *allowed,
 			     struct argmap *am)
 {
@@ -459,7 +459,7 @@ static uint64_t put_settings(struct nlmsghdr *nlh, char **words, int n,
 		seen |= 1ULL << k->attr;
 		val = eq + 1;
 		if (k->kind == SET_STR) {
-			if (!mnl_attr_put_strz_check(nlh, MSG_BUF, k->attr,
+			if (0 > nla_put_string(msg, k->attr,
 						     val))
 				usage_error("%s: %s: value too long", cmd,
 					    k->key);
@@ -470,7 +470,7 @@ static uint64_t put_settings(struct nlmsghdr *nlh, char **words, int n,
 				usage_error("%s: %s must be 0 to 64 bytes in hex, "
 					    "two digits each (e.g. 3939), not "
 					    "'%s'", cmd, k->key, val);
-			mnl_attr_put(nlh, k->attr, len, bytes);
+			nla_put(msg, k->attr, len, bytes);
 		} else if (k->names) {
 			for (i = 0; i < k->nnames; i++)
 				if (k->names[i] && !strcmp(k->names[i], val))
@@ -479,14 +479,14 @@ static uint64_t put_settings(struct nlmsghdr *nlh, char **words, int n,
 				usage_error("%s: %s must be one of %s", cmd,
 					    k->key, choices(k));
 			if (k->kind == SET_U8)
-				mnl_attr_put_u8(nlh, k->attr, i);
+				nla_put_u8(msg, k->attr, i);
 			else
-				mnl_attr_put_u32(nlh, k->attr, i);
+				nla_put_u32(msg, k->attr, i);
 		} else {
 			if (!parse_u32(val, &v))
 				usage_error("%s: %s needs a number, not '%s'",
 					    cmd, k->key, val);
-			mnl_attr_put_u32(nlh, k->attr, v);
+			nla_put_u32(msg, k->attr, v);
 		}
 		am->tok[k->attr] = words[w];
 	}
@@ -498,32 +498,32 @@ static void check_settings(char **words, int n, const char *cmd,
 			   const int *allowed)
 {
 	struct argmap am = { 0 };
-	char buf[MSG_BUF];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nl_msg *msg = nlmsg_alloc();
 
-	mnl_nlmsg_put_extra_header(nlh, sizeof(struct genlmsghdr));
-	put_settings(nlh, words, n, cmd, allowed, &am);
+	if (!msg)
+		fatal("out of memory");
+	put_settings(msg, words, n, cmd, allowed, &am);
+	nlmsg_free(msg);
 }
 
-static int id_cb(const struct phnl_attrs *at, void *data)
+static int id_cb(const struct ctl_attrs *at, void *data)
 {
 	uint32_t *id = data;
 
-	*id = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
+	*id = ctl_u32(at, PERSOHUB_A_PORT_ID, 0);
 	return 0;
 }
 
 /* The id of the port named @name; 0 or -1 after reporting. */
-static int lookup_id(struct phnl *h, const char *name, uint32_t *id)
+static int lookup_id(struct ctl_sock *h, const char *name, uint32_t *id)
 {
-	char buf[MSG_BUF];
 	struct argmap am = { 0 };
-	struct nlmsghdr *nlh;
+	struct nl_msg *msg;
 
-	nlh = phnl_msg(h, buf, PERSOHUB_CMD_PORT_GET, 0);
-	put_port(nlh, name, &am);
+	msg = ctl_msg(h, PERSOHUB_CMD_PORT_GET, 0);
+	put_port(msg, name, &am);
 	*id = 0;
-	if (talk(h, nlh, id_cb, id, &am))
+	if (talk(h, msg, id_cb, id, &am))
 		return -1;
 	if (!*id)
 		fatal("%s: the kernel gave no port id", name);
@@ -544,10 +544,9 @@ static bool has_key(char **words, int n, const char *key)
 int cmd_set(int argc, char **argv)
 {
 	struct argmap am = { 0 };
-	struct nlmsghdr *nlh;
-	char buf[MSG_BUF];
+	struct nl_msg *msg;
 	const char *port;
-	struct phnl *h;
+	struct ctl_sock *h;
 	uint32_t id;
 	int i = cmd_options(argc, argv, NULL, NULL, NULL);
 
@@ -568,15 +567,15 @@ int cmd_set(int argc, char **argv)
 		 */
 		if (lookup_id(h, port, &id))
 			return EXIT_RUNTIME;
-		nlh = phnl_msg(h, buf, PERSOHUB_CMD_PORT_SET, 0);
-		mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, id);
+		msg = ctl_msg(h, PERSOHUB_CMD_PORT_SET, 0);
+		nla_put_u32(msg, PERSOHUB_A_PORT_ID, id);
 		am.tok[PERSOHUB_A_PORT_ID] = port;
 	} else {
-		nlh = phnl_msg(h, buf, PERSOHUB_CMD_PORT_SET, 0);
-		put_port(nlh, port, &am);
+		msg = ctl_msg(h, PERSOHUB_CMD_PORT_SET, 0);
+		put_port(msg, port, &am);
 	}
-	put_settings(nlh, argv + i, argc - i, "set", NULL, &am);
-	return talk(h, nlh, NULL, NULL, &am) ? EXIT_RUNTIME : 0;
+	put_settings(msg, argv + i, argc - i, "set", NULL, &am);
+	return talk(h, msg, NULL, NULL, &am) ? EXIT_RUNTIME : 0;
 }
 
 /* user-server */
@@ -584,11 +583,11 @@ int cmd_set(int argc, char **argv)
 int cmd_user_server(int argc, char **argv)
 {
 	static const int add_keys[] = { PERSOHUB_A_PORT_TIMEOUT_MS, 0 };
-	char buf[MSG_BUF], idstr[16];
+	char idstr[16];
 	struct argmap am = { 0 };
-	struct nlmsghdr *nlh;
+	struct nl_msg *msg;
 	const char *sub;
-	struct phnl *h;
+	struct ctl_sock *h;
 	uint32_t id = 0;
 	int i = cmd_options(argc, argv, NULL, NULL, NULL);
 
@@ -605,15 +604,15 @@ int cmd_user_server(int argc, char **argv)
 		check_settings(argv + i + 1, argc - i - 1, "user-server add",
 			       add_keys);
 		h = nl();
-		nlh = phnl_msg(h, buf, PERSOHUB_CMD_USER_SERVER_ADD, 0);
-		if (!mnl_attr_put_strz_check(nlh, MSG_BUF,
+		msg = ctl_msg(h, PERSOHUB_CMD_USER_SERVER_ADD, 0);
+		if (0 > nla_put_string(msg,
 					     PERSOHUB_A_PORT_NAME, argv[i]))
 			usage_error("user-server add: name too long");
 		am.tok[PERSOHUB_A_PORT_NAME] = argv[i];
 		i++;
-		put_settings(nlh, argv + i, argc - i, "user-server add",
+		put_settings(msg, argv + i, argc - i, "user-server add",
 			     add_keys, &am);
-		if (talk(h, nlh, id_cb, &id, &am))
+		if (talk(h, msg, id_cb, &id, &am))
 			return EXIT_RUNTIME;
 		/* Show what was made, as "status" would. */
 		snprintf(idstr, sizeof(idstr), "%" PRIu32, id);
@@ -623,9 +622,9 @@ int cmd_user_server(int argc, char **argv)
 		if (argc - i != 1)
 			usage_error("user-server del: NAME or ID, and only that");
 		h = nl();
-		nlh = phnl_msg(h, buf, PERSOHUB_CMD_USER_SERVER_DEL, 0);
-		put_port(nlh, argv[i], &am);
-		return talk(h, nlh, NULL, NULL, &am) ? EXIT_RUNTIME : 0;
+		msg = ctl_msg(h, PERSOHUB_CMD_USER_SERVER_DEL, 0);
+		put_port(msg, argv[i], &am);
+		return talk(h, msg, NULL, NULL, &am) ? EXIT_RUNTIME : 0;
 	}
 	usage_error("user-server: unknown subcommand '%s' (add, del)", sub);
 }
@@ -650,10 +649,10 @@ static const char *tty_arg(const char *arg, char *buf, size_t len)
 
 int cmd_attach(int argc, char **argv)
 {
-	char buf[MSG_BUF], name[32], idstr[16];
+	char name[32], idstr[16];
 	struct argmap am = { 0 };
-	struct nlmsghdr *nlh;
-	struct phnl *h;
+	struct nl_msg *msg;
+	struct ctl_sock *h;
 	uint32_t id = 0;
 	int i = cmd_options(argc, argv, NULL, NULL, NULL);
 
@@ -662,12 +661,12 @@ int cmd_attach(int argc, char **argv)
 	if (argc - i != 1)
 		usage_error("attach: TTY, and only that");
 	h = nl();
-	nlh = phnl_msg(h, buf, PERSOHUB_CMD_PORT_ADD, 0);
-	if (!mnl_attr_put_strz_check(nlh, MSG_BUF, PERSOHUB_A_PORT_TTY,
+	msg = ctl_msg(h, PERSOHUB_CMD_PORT_ADD, 0);
+	if (0 > nla_put_string(msg, PERSOHUB_A_PORT_TTY,
 				     tty_arg(argv[i], name, sizeof(name))))
 		usage_error("attach: tty name too long");
 	am.tok[PERSOHUB_A_PORT_TTY] = argv[i];
-	if (talk(h, nlh, id_cb, &id, &am))
+	if (talk(h, msg, id_cb, &id, &am))
 		return EXIT_RUNTIME;
 	snprintf(idstr, sizeof(idstr), "%" PRIu32, id);
 	return cmd_status(2, (char *[]){ "status", idstr, NULL });
@@ -675,10 +674,10 @@ int cmd_attach(int argc, char **argv)
 
 int cmd_detach(int argc, char **argv)
 {
-	char buf[MSG_BUF], name[32];
+	char name[32];
 	struct argmap am = { 0 };
-	struct nlmsghdr *nlh;
-	struct phnl *h;
+	struct nl_msg *msg;
+	struct ctl_sock *h;
 	int i = cmd_options(argc, argv, NULL, NULL, NULL);
 
 	if (i < 0)
@@ -686,13 +685,13 @@ int cmd_detach(int argc, char **argv)
 	if (argc - i != 1)
 		usage_error("detach: PORT or TTY, and only that");
 	h = nl();
-	nlh = phnl_msg(h, buf, PERSOHUB_CMD_PORT_DEL, 0);
+	msg = ctl_msg(h, PERSOHUB_CMD_PORT_DEL, 0);
 	if (strchr(argv[i], '/')) {
-		mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_TTY,
+		nla_put_string(msg, PERSOHUB_A_PORT_TTY,
 				  tty_arg(argv[i], name, sizeof(name)));
 		am.tok[PERSOHUB_A_PORT_TTY] = argv[i];
 	} else {
-		put_port(nlh, argv[i], &am);
+		put_port(msg, argv[i], &am);
 	}
-	return talk(h, nlh, NULL, NULL, &am) ? EXIT_RUNTIME : 0;
+	return talk(h, msg, NULL, NULL, &am) ? EXIT_RUNTIME : 0;
 }

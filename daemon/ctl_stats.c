@@ -11,37 +11,36 @@
 
 /* The hub and its dispatch latency histogram */
 
-static int hub_cb(const struct phnl_attrs *at, void *data)
+static int hub_cb(const struct ctl_attrs *at, void *data)
 {
 	struct hub *hub = data;
 	const struct nlattr *a;
 	uint16_t type;
+	int rem;
 
 	memset(hub, 0, sizeof(*hub));
-	hub->waiting = phnl_u32(at, PERSOHUB_A_HUB_WAITING, 0);
-	hub->next_id = phnl_u64(at, PERSOHUB_A_HUB_NEXT_ID, 0);
+	hub->waiting = ctl_u32(at, PERSOHUB_A_HUB_WAITING, 0);
+	hub->next_id = ctl_u64(at, PERSOHUB_A_HUB_NEXT_ID, 0);
 	if (at->a[PERSOHUB_A_CTRL_ATTACHED])
-		hub->ctrl = mnl_attr_get_u8(at->a[PERSOHUB_A_CTRL_ATTACHED]);
+		hub->ctrl = nla_get_u8(at->a[PERSOHUB_A_CTRL_ATTACHED]);
 	if (!at->a[PERSOHUB_A_HIST])
 		return 0;
-	mnl_attr_for_each_nested(a, at->a[PERSOHUB_A_HIST]) {
-		type = mnl_attr_get_type(a);
+	nla_for_each_nested(a, at->a[PERSOHUB_A_HIST], rem) {
+		type = nla_type(a);
 		/* Type i + 1 is bucket i; anything else (padding) skipped. */
 		if (type < 1 || type > HIST_MAX ||
-		    mnl_attr_get_payload_len(a) != sizeof(uint64_t))
+		    nla_len(a) != sizeof(uint64_t))
 			continue;
-		hub->hist[type - 1] = mnl_attr_get_u64(a);
+		hub->hist[type - 1] = nla_get_u64(a);
 		if (type > hub->nb)
 			hub->nb = type;
 	}
 	return 0;
 }
 
-int get_hub(struct phnl *h, struct hub *hub)
+int get_hub(struct ctl_sock *h, struct hub *hub)
 {
-	char buf[MSG_BUF];
-
-	return talk(h, phnl_msg(h, buf, PERSOHUB_CMD_STATS_GET, 0), hub_cb,
+	return talk(h, ctl_msg(h, PERSOHUB_CMD_STATS_GET, 0), hub_cb,
 		    hub, NULL);
 }
 
@@ -264,7 +263,7 @@ static void stats_json(const struct port *p)
 
 int cmd_stats(int argc, char **argv)
 {
-	struct phnl *h;
+	struct ctl_sock *h;
 	struct portlist l = { 0 };
 	struct hub hub;
 	int i = cmd_options(argc, argv, NULL, NULL, NULL);

@@ -20,7 +20,7 @@ struct snap {
 	uint64_t t;
 };
 
-static int snap_take(struct phnl *h, struct snap *s)
+static int snap_take(struct ctl_sock *h, struct snap *s)
 {
 	portlist_free(&s->l);
 	if (get_ports(h, PERSOHUB_CMD_PORT_GET, NULL, &s->l) ||
@@ -216,7 +216,7 @@ int cmd_top(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct top_opts o = { .interval = 1 };
-	struct phnl *h;
+	struct ctl_sock *h;
 	struct snap s[2];
 	struct pollfd pfd;
 	unsigned long shown = 0;

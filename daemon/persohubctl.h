@@ -15,13 +15,16 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+
 #include "phnl.h"
 
 #define EXIT_RUNTIME	1
 #define EXIT_USAGE	2
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#define MSG_BUF		MNL_SOCKET_BUFFER_SIZE
 #define NAME_MAX_LEN	64	/* port names are at most 31 bytes */
 #define HIST_MAX	64	/* histogram buckets we read */
 #define CELL		160	/* one cell of a text table: 64 bytes in hex fit */
@@ -51,7 +54,47 @@ int cmd_options(int argc, char **argv, const struct option *extra,
 /* Signals end monitor and top cleanly: read through a signalfd. */
 int signals_fd(void);
 
-/* ctl_nl.c: requests */
+/* ctl_nl.c: netlink through libnl-genl */
+
+/* A socket of the family: commands, or events (ctl_subscribe()). */
+struct ctl_sock {
+	struct nl_sock *sk;
+	int family;
+	bool events;
+	char errmsg[256];	/* extack message of the last error */
+	int erroff;		/* offset of the attribute it names, or 0 */
+};
+
+/* Attributes of one message, indexed by enum persohub_attr. */
+struct ctl_attrs {
+	struct nlattr *a[PERSOHUB_A_MAX + 1];
+	uint8_t cmd;
+};
+
+typedef int (*ctl_cb)(const struct ctl_attrs *at, void *data);
+
+static inline uint32_t ctl_u32(const struct ctl_attrs *at, int type,
+			       uint32_t def)
+{
+	return at->a[type] ? nla_get_u32(at->a[type]) : def;
+}
+
+static inline uint8_t ctl_u8(const struct ctl_attrs *at, int type,
+			     uint8_t def)
+{
+	return at->a[type] ? nla_get_u8(at->a[type]) : def;
+}
+
+static inline uint64_t ctl_u64(const struct ctl_attrs *at, int type,
+			       uint64_t def)
+{
+	return at->a[type] ? nla_get_u64(at->a[type]) : def;
+}
+
+static inline const char *ctl_str(const struct ctl_attrs *at, int type)
+{
+	return at->a[type] ? nla_get_string(at->a[type]) : "";
+}
 
 /*
  * What the user wrote for each attribute of a request, so that an error the
@@ -62,14 +105,35 @@ struct argmap {
 	const char *tok[PERSOHUB_A_MAX + 1];
 };
 
-/* One request and its answers; 0, or -1 after reporting the error. */
-int talk(struct phnl *h, struct nlmsghdr *nlh, phnl_cb cb, void *data,
-	 const struct argmap *am);
-void nl_open(struct phnl *h);
+/* Open a socket and resolve the family; exits if it cannot. */
+void ctl_open(struct ctl_sock *s);
+void ctl_close(struct ctl_sock *s);
 /* The command socket, opened once the arguments are known to be good. */
-struct phnl *nl(void);
+struct ctl_sock *nl(void);
+/* The same, or NULL if the persohub module is not loaded. */
+struct ctl_sock *nl_if_loaded(void);
+/* A request of @cmd (NLM_F_DUMP in @flags for a dump). */
+struct nl_msg *ctl_msg(struct ctl_sock *s, uint8_t cmd, int flags);
+/*
+ * Send @msg (and free it), calling @cb for each reply; 0, or -1 after
+ * reporting the kernel's refusal.
+ */
+int talk(struct ctl_sock *s, struct nl_msg *msg, ctl_cb cb, void *data,
+	 const struct argmap *am);
 /* Select PORT: all digits is an id, anything else a name. */
-void put_port(struct nlmsghdr *nlh, const char *arg, struct argmap *am);
+void put_port(struct nl_msg *msg, const char *arg, struct argmap *am);
+/*
+ * Parse a message against the family's policy: 0, or -EINVAL if any
+ * attribute is malformed (then @at holds nothing).
+ */
+int ctl_parse(struct nlmsghdr *nlh, struct ctl_attrs *at);
+/* Join the multicast @group of the family: 0 or a libnl error. */
+int ctl_subscribe(struct ctl_sock *s, const char *group);
+/*
+ * Read the events queued on @s without blocking, calling @cb for each until
+ * it returns < 0: the number read, or -ENOBUFS if events were lost.
+ */
+int ctl_drain(struct ctl_sock *s, ctl_cb cb, void *data);
 
 /* ctl_output.c: names, JSON, text tables, units */
 
@@ -141,10 +205,10 @@ struct port *port_find(const struct portlist *l, uint32_t id);
 struct port *port_get(struct portlist *l, uint32_t id);
 void portlist_free(struct portlist *l);
 /* Fill @p from a PORT_GET answer or a PORT_CHANGED event. */
-void port_parse(const struct phnl_attrs *at, struct port *p);
-int port_cb(const struct phnl_attrs *at, void *data);
+void port_parse(const struct ctl_attrs *at, struct port *p);
+int port_cb(const struct ctl_attrs *at, void *data);
 /* PORT_GET (or STATS_GET) of @port, or a dump without; 0 or -1. */
-int get_ports(struct phnl *h, uint8_t cmd, const char *port,
+int get_ports(struct ctl_sock *h, uint8_t cmd, const char *port,
 	      struct portlist *l);
 const char *port_state(const struct port *p);
 
@@ -164,7 +228,7 @@ struct hub {
 	unsigned int nb;		/* buckets the kernel sent */
 };
 
-int get_hub(struct phnl *h, struct hub *hub);
+int get_hub(struct ctl_sock *h, struct hub *hub);
 uint64_t hist_total(const uint64_t *hist, unsigned int nb);
 /*
  * The @p quantile (0..1), interpolated linearly inside its bucket; the

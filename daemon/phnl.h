@@ -91,6 +91,13 @@ int phnl_parse(const struct nlmsghdr *nlh, struct phnl_attrs *attrs);
 int phnl_attr_valid(const struct nlattr *attr);
 /* Attribute @type of the uapi has its line in the policy. */
 bool phnl_attr_has_policy(int type);
+/*
+ * The policy of attribute @type, for a parser of another library
+ * (persohubctl's libnl): its type (MNL_TYPE_UNSPEC: none; MNL_TYPE_MAX:
+ * padding, skipped), and in @max the most bytes a string (NUL included)
+ * or a binary may hold.
+ */
+enum mnl_attr_data_type phnl_attr_policy(int type, uint16_t *max);
 
 /*
  * Read what the socket holds without blocking (MSG_DONTWAIT), calling @cb
