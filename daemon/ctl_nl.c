@@ -200,6 +200,14 @@ static int ack_cb(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
+/* Events carry no sequence number of ours. */
+static int no_seq_check(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;
+}
+
 static struct nl_cb *callbacks(struct exchange *x)
 {
 	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
@@ -210,6 +218,8 @@ static struct nl_cb *callbacks(struct exchange *x)
 	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, finish_cb, x);
 	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, ack_cb, x);
 	nl_cb_err(cb, NL_CB_CUSTOM, error_cb, x);
+	if (x->s->events)
+		nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, no_seq_check, NULL);
 	return cb;
 }
 
