@@ -33,6 +33,9 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE
 CPPFLAGS += -I$(CURDIR)/uapi -I$(CURDIR)/kmod -I$(CURDIR)/daemon
+# The version of everything, from one place: dkms.conf's PACKAGE_VERSION.
+PH_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' \
+	$(CURDIR)/dkms.conf)
 
 # Code shared with the kernel: the framer and its userspace CRC twin.
 FRAME_SRCS := kmod/frame.c daemon/crc_ccitt.c
@@ -142,10 +145,10 @@ CTL_SRCS := daemon/persohubctl.c daemon/ctl_nl.c daemon/ctl_output.c \
 	    daemon/ctl_top.c daemon/ctl_plan.c daemon/plan.c
 
 $(B)/bin/persohubctl: $(CTL_SRCS) daemon/persohubctl.h daemon/plan.h \
-		$(PHNL_SRCS) $(PHNL_HDRS)
+		$(PHNL_SRCS) $(PHNL_HDRS) dkms.conf
 	@mkdir -p $(B)/bin
-	$(CC) $(CPPFLAGS) $(NL_CFLAGS) $(CFLAGS) -o $@ $(CTL_SRCS) $(PHNL_SRCS) \
-		$(NL_LIBS) -lmnl -lm
+	$(CC) $(CPPFLAGS) -DPH_VERSION='"$(PH_VERSION)"' $(NL_CFLAGS) \
+		$(CFLAGS) -o $@ $(CTL_SRCS) $(PHNL_SRCS) $(NL_LIBS) -lmnl -lm
 
 # Test programs that run inside the test machine.
 $(B)/guest/vm_hub_test $(B)/guest/vm_fault_test: $(B)/guest/%: \

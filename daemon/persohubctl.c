@@ -93,30 +93,44 @@ bool all_digits(const char *s)
 	return true;
 }
 
+static void __attribute__((noreturn)) version(void)
+{
+	printf("%s %s\n", prog, PH_VERSION);
+	exit(0);
+}
+
 /*
- * The options a command takes right after its name, before its operands:
- * -j, -p, -n, -h and those in @extra (given to @handle). Returns the index
- * of the first operand, or -1 for -h.
+ * The options of a command, anywhere after its name: -j, -p, -n, -h, -V
+ * and those in @extra (given to @handle), each with its short form (the
+ * option's val). The operands are moved after them; "--" ends the options
+ * (a name may start with '-'). Returns the index of the first operand, or
+ * -1 for -h.
  */
 int cmd_options(int argc, char **argv, const struct option *extra,
-		       void (*handle)(int c, const char *arg, void *data),
-		       void *data)
+		void (*handle)(int c, const char *arg, void *data), void *data)
 {
 	struct option longopts[16] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "pretty", no_argument, NULL, 'p' },
 		{ "numeric", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 	};
-	size_t n = 4;
+	char shortopts[48] = ":jpnhV";
+	size_t n = 5, k = strlen(shortopts);
 	int c;
 
-	for (; extra && extra->name && n + 1 < ARRAY_SIZE(longopts); extra++)
+	for (; extra && extra->name && n + 1 < ARRAY_SIZE(longopts); extra++) {
 		longopts[n++] = *extra;
+		if (extra->val >= 256 || k + 3 > sizeof(shortopts))
+			continue;
+		shortopts[k++] = extra->val;
+		if (extra->has_arg == required_argument)
+			shortopts[k++] = ':';
+	}
 	optind = 0;		/* a new argument vector: start afresh */
 	opterr = 0;
-	/* "+": operands end the options (a name may start with '-'). */
-	while ((c = getopt_long(argc, argv, "+:jpnh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			opt.json = true;
@@ -129,6 +143,8 @@ int cmd_options(int argc, char **argv, const struct option *extra,
 			break;
 		case 'h':
 			return -1;
+		case 'V':
+			version();
 		case '?':
 			usage_error("%s: unknown option '%s'", argv[0],
 				    argv[optind - 1]);
@@ -186,8 +202,9 @@ static void usage(FILE *f)
 "      port that is off).\n"
 "\n"
 "  stats [PORT]\n"
-"      The counters of every port, or of PORT, under the names of\n"
-"      /sys/class/persohub/<port>/statistics/. Without PORT, also the hub:\n"
+"      The counters of every port, or of PORT, one a line (\"name: value\"),\n"
+"      under the names of /sys/class/persohub/<port>/statistics/, busy time\n"
+"      in ms (busy_ms; -j: busy_ns). Without PORT, also the hub:\n"
 "      requests waiting for a server, whether a controller is attached, the\n"
 "      id the next request gets, and the histogram of dispatch latency (from\n"
 "      a request's last byte to its dispatch to a server) in power-of-two\n"
@@ -231,7 +248,7 @@ static void usage(FILE *f)
 "      Give a tty port back to the system; its requests end as when its\n"
 "      hardware goes (a server's go to another server).\n"
 "\n"
-"  monitor [--count N] [--rcvbuf BYTES]\n"
+"  monitor [-c|--count N] [-r|--rcvbuf BYTES]\n"
 "      Print every event as it arrives, one line each, after the CLOCK_MONOTONIC\n"
 "      time it was read: request-new, server-ready, request-done (result ok,\n"
 "      error, rejected, dropped; latency from arrival to the end),\n"
@@ -241,7 +258,7 @@ static void usage(FILE *f)
 "      --count (0: never). --rcvbuf sets the socket's receive buffer\n"
 "      (default 1 MiB, capped by net.core.rmem_max).\n"
 "\n"
-"  top [--interval S] [--iterations N]\n"
+"  top [-i|--interval S] [-c|--iterations N]\n"
 "      A live view, refreshed every S seconds (default 1): per server its\n"
 "      requests/s and busy share (from the requests and busy_ns counters), per\n"
 "      station its queue and requests/s, the hub's waiting requests, and the\n"
@@ -250,31 +267,37 @@ static void usage(FILE *f)
 "      terminal, views follow each other, and N views end the command. The\n"
 "      first view comes after one interval. Ends on SIGINT or SIGTERM.\n"
 "\n"
-"  plan --cards-per-hour N [--requests-per-card R] [--stations S]\n"
-"       [--max-wait-ms W] [--percent P] [--service-ms T] [--what-if servers=K]\n"
+"  plan -c|--cards-per-hour N [-r|--requests-per-card R] [-s|--stations S]\n"
+"       [-w|--max-wait-ms W] [-P|--percent P] [-S|--service-ms T]\n"
+"       [-K|--what-if servers=K]\n"
 "      How many servers the target needs: Erlang C (M/M/c) on the service\n"
 "      time the hub measured (busy_ns / responses of every server, or\n"
 "      --service-ms), R requests a card (default 4), P%% of requests (default\n"
 "      95) waiting at most W ms (default 50) for a server. Prints the\n"
 "      assumptions, the measured inputs, and a table around the answer.\n"
 "      --what-if servers=K: the waiting and the cards/hour K servers carry.\n"
+"      With --service-ms, no module is needed (nothing is then measured).\n"
 "\n"
 "  help\n"
 "      This text.\n"
 "\n"
-"Commands may be shortened to a prefix that names only one of them.\n"
+"Commands may be shortened to a prefix; one that several share goes to the\n"
+"first in this order: status, stats, set, monitor, top, plan, user-server,\n"
+"attach, detach, help (s, st, sta: status; stats; se: set).\n"
 "\n"
-"Options (before the command, or after it):\n"
+"Options (before the command, or anywhere after it; \"--\" ends them):\n"
 "  -j, --json      JSON output: status gives an array of ports (keys id, name,\n"
 "                  role, state, queue, queue_depth, card, port, baud,\n"
 "                  data_bits, parity, stop_bits, timeout_ms, max_payload,\n"
 "                  framing, lrc, gap_chars, error_frame (hex), user;\n"
 "                  null where a key does not apply); stats an object with\n"
 "                  \"ports\" (id, name and every counter by name) and, without\n"
-"                  PORT, \"hub\"; monitor one object per line.\n"
+"                  PORT, \"hub\"; monitor and top one object per line;\n"
+"                  plan an object (see persohubctl(8)).\n"
 "  -p, --pretty    indented JSON (implies -j)\n"
 "  -n, --numeric   monitor: port ids instead of names\n"
 "  -h, --help      this text\n"
+"  -V, --version   the version\n"
 "\n"
 "Exit status: 0 done; 1 the kernel refused or another runtime error (stderr\n"
 "says why: \"Error: \" with the kernel's own message when it gave one, and the\n"
@@ -295,7 +318,7 @@ static void usage(FILE *f)
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
-} commands[] = {
+} commands[] = {	/* in the order abbreviations are resolved */
 	{ "status", cmd_status },
 	{ "stats", cmd_stats },
 	{ "set", cmd_set },
@@ -315,13 +338,15 @@ int main(int argc, char **argv)
 		{ "pretty", no_argument, NULL, 'p' },
 		{ "numeric", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, ret, found = -1;
 	size_t i, len;
 
 	jw_init(stdout);
-	while ((c = getopt_long(argc, argv, "+jpnh", longopts, NULL)) != -1) {
+	/* "+": the command's own options are its to read */
+	while ((c = getopt_long(argc, argv, "+jpnhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			opt.json = true;
@@ -335,6 +360,8 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			version();
 		default:
 			usage_short();
 			return EXIT_USAGE;
@@ -346,17 +373,10 @@ int main(int argc, char **argv)
 	}
 	len = strlen(argv[optind]);
 	for (i = 0; len && i < ARRAY_SIZE(commands); i++) {
-		if (strncmp(commands[i].name, argv[optind], len))
-			continue;
-		if (strlen(commands[i].name) == len) {
-			found = i;	/* exact */
+		if (!strncmp(commands[i].name, argv[optind], len)) {
+			found = i;	/* the first in table order, as ip's */
 			break;
 		}
-		if (found >= 0)
-			usage_error("'%s' is ambiguous: %s or %s?",
-				    argv[optind], commands[found].name,
-				    commands[i].name);
-		found = i;
 	}
 	if (found < 0)
 		usage_error("unknown command '%s'", argv[optind]);
@@ -364,6 +384,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	argv[optind] = (char *)commands[found].name;	/* errors name it */
 	ret = commands[found].fn(argc - optind, argv + optind);
 	if (ret < 0) {		/* -h after the command */
 		usage(stdout);
