@@ -209,43 +209,26 @@ static void hub_json(const char *key, const struct hub *hub)
 
 /* stats */
 
-/* Counters in rows of a few, as ip -s; together they cover every one. */
-static const struct {
-	unsigned int first, last;
-} stat_rows[] = {
-	{ PERSOHUB_STAT_RX_BYTES, PERSOHUB_STAT_BREAKS },
-	{ PERSOHUB_STAT_RX_FRAMES, PERSOHUB_STAT_FRAME_ABORTS },
-	{ PERSOHUB_STAT_REQUESTS, PERSOHUB_STAT_QUEUE_FULL },
-	{ PERSOHUB_STAT_UNEXPECTED_FRAMES, PERSOHUB_STAT_BUSY_NS },
-	{ PERSOHUB_STAT_LRC_ERRORS, PERSOHUB_STAT_MAX },
-};
-
 static const char *stat_name(unsigned int i)
 {
 	return NAME_OF(phnl_stat_names, i);
 }
 
+/*
+ * One counter a line, "name: value", as ethtool -S: grep finds it. Times
+ * are shown in ms (busy_ns as busy_ms); JSON keeps the raw counters.
+ */
 static void stats_text(const struct port *p)
 {
-	struct table t = { .ncols = PERSOHUB_STAT_MAX, .align = NULL };
-	char align[PERSOHUB_STAT_MAX + 1];
-	unsigned int r, i;
+	unsigned int i;
 
-	memset(align, 'r', sizeof(align) - 1);
-	align[sizeof(align) - 1] = '\0';
-	t.align = align;
 	printf("%" PRIu32 ": %s:\n", p->id, p->name);
-	for (r = 0; r < ARRAY_SIZE(stat_rows); r++) {
-		table_row(&t);
-		for (i = stat_rows[r].first; i <= stat_rows[r].last; i++)
-			table_set(&t, i - stat_rows[r].first, "%s",
-				  stat_name(i));
-		table_row(&t);
-		for (i = stat_rows[r].first; i <= stat_rows[r].last; i++)
-			table_set(&t, i - stat_rows[r].first, "%" PRIu64,
-				  p->stats[i]);
-		table_print(&t, "    ", true);
-		table_free(&t);
+	for (i = 1; i <= PERSOHUB_STAT_MAX; i++) {
+		if (i == PERSOHUB_STAT_BUSY_NS)
+			printf("    busy_ms: %.3f\n", p->stats[i] / 1e6);
+		else
+			printf("    %s: %" PRIu64 "\n", stat_name(i),
+			       p->stats[i]);
 	}
 }
 

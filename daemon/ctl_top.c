@@ -59,23 +59,105 @@ static void top_rate(struct table *t, unsigned int col, const struct port *prev,
  * lands in one of them whole: the share is capped at 100%, and a server
  * busy at both ends with no request ended in between was busy throughout.
  */
-static void top_busy(struct table *t, unsigned int col,
-		     const struct port *prev, const struct port *cur,
-		     double dt_ns)
+static double busy_share(const struct port *prev, const struct port *cur,
+			 double dt_ns)
 {
 	uint64_t d, reqs;
 	double pct;
 
 	if (!stat_delta(prev, cur, PERSOHUB_STAT_BUSY_NS, &d) ||
-	    !stat_delta(prev, cur, PERSOHUB_STAT_RESPONSES, &reqs)) {
-		table_set(t, col, "-");
-		return;
-	}
+	    !stat_delta(prev, cur, PERSOHUB_STAT_RESPONSES, &reqs))
+		return -1;
 	pct = 100.0 * d / dt_ns;
 	if (!d && !reqs && prev->state == PERSOHUB_STATE_BUSY &&
 	    cur->state == PERSOHUB_STATE_BUSY)
 		pct = 100;
-	table_set(t, col, "%.1f", pct > 100 ? 100 : pct);
+	return pct > 100 ? 100 : pct;
+}
+
+static void top_busy(struct table *t, unsigned int col,
+		     const struct port *prev, const struct port *cur,
+		     double dt_ns)
+{
+	double pct = busy_share(prev, cur, dt_ns);
+
+	if (pct < 0)
+		table_set(t, col, "-");
+	else
+		table_set(t, col, "%.1f", pct);
+}
+
+/* A number with @prec decimals, or null when unknown (< 0). */
+static void jw_fixed(const char *key, double v, int prec)
+{
+	char b[32];
+
+	if (v < 0) {
+		jw_null(key);
+		return;
+	}
+	snprintf(b, sizeof(b), "%.*f", prec, v);
+	jw_num(key, b);
+}
+
+/*
+ * -j: one object a view, one line each: the hub over the interval, and
+ * every station and server with its rates (null on the first sight).
+ */
+static void top_json(const struct snap *prev, const struct snap *cur,
+		     double dt, const uint64_t *dh, unsigned int nb)
+{
+	static const struct {
+		const char *key;
+		double p;
+	} qs[] = { { "p50_ns", 0.5 }, { "p90_ns", 0.9 }, { "p99_ns", 0.99 } };
+	uint64_t n = hist_total(dh, nb), d;
+	const struct port *p, *pp;
+	char ts[32];
+	size_t k;
+
+	jw_obj(NULL);
+	jw_num("time", fmt_mono(cur->t, ts, sizeof(ts)));
+	jw_fixed("interval_s", dt, 3);
+	jw_obj("hub");
+	jw_u64("waiting", cur->hub.waiting);
+	jw_bool("controller", cur->hub.ctrl);
+	jw_u64("dispatched", n);
+	jw_fixed("dispatched_per_s", n / dt, 1);
+	for (k = 0; k < ARRAY_SIZE(qs); k++)
+		jw_fixed(qs[k].key, n ? hist_quantile(dh, nb, qs[k].p) : -1, 0);
+	jw_obj_end();
+	jw_arr("ports");
+	for (k = 0; k < cur->l.n; k++) {
+		p = &cur->l.v[k];
+		pp = port_find(&prev->l, p->id);
+		if (!p->seen || p->role == PERSOHUB_ROLE_OFF)
+			continue;
+		jw_obj(NULL);
+		jw_u64("id", p->id);
+		jw_str("name", p->name);
+		jw_str("role", NAME_OF(phnl_role_names, p->role));
+		jw_str("state", port_state(p));
+		jw_bool("user", p->user);
+		jw_u64("queue", p->queue);
+		jw_u64("queue_depth", p->queue_depth);
+		jw_u64("requests", p->stats[PERSOHUB_STAT_REQUESTS]);
+		jw_fixed("requests_per_s",
+			 stat_delta(pp, p, PERSOHUB_STAT_REQUESTS, &d) ?
+			 d / dt : -1, 1);
+		if (p->role == PERSOHUB_ROLE_SERVER)
+			jw_fixed("busy_percent", busy_share(pp, p, dt * 1e9), 1);
+		else
+			jw_null("busy_percent");
+		jw_u64("timeouts", p->stats[PERSOHUB_STAT_TIMEOUTS]);
+		jw_u64("unexpected_frames",
+		       p->stats[PERSOHUB_STAT_UNEXPECTED_FRAMES]);
+		jw_u64("errors_sent", p->stats[PERSOHUB_STAT_ERRORS_SENT]);
+		jw_u64("queue_full", p->stats[PERSOHUB_STAT_QUEUE_FULL]);
+		jw_obj_end();
+	}
+	jw_arr_end();
+	jw_obj_end();
 }
 
 static void top_show(const struct snap *prev, const struct snap *cur,
@@ -97,6 +179,10 @@ static void top_show(const struct snap *prev, const struct snap *cur,
 			cur->hub.hist[i] - prev->hub.hist[i] :
 			cur->hub.hist[i];
 	n = hist_total(dh, nb);
+	if (opt.json) {
+		top_json(prev, cur, dt, dh, nb);
+		return;
+	}
 	printf("persohub top  [%s]  every %gs\n",
 	       fmt_mono(cur->t, ts, sizeof(ts)), interval);
 	printf("hub: waiting %" PRIu32 "  controller %s  dispatched %.1f/s  "
@@ -212,7 +298,8 @@ int cmd_top(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
-		{ "iterations", required_argument, NULL, 'n' + 256 },
+		{ "iterations", required_argument, NULL, 'c' },
+		{ "count", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct top_opts o = { .interval = 1 };
@@ -230,11 +317,10 @@ int cmd_top(int argc, char **argv)
 		return -1;
 	if (i < argc)
 		usage_error("top: unexpected '%s'", argv[i]);
-	if (opt.json)
-		usage_error("top: no JSON output (use stats -j)");
+	opt.pretty = false;	/* -j: one view, one line */
 	h = nl();
 	memset(s, 0, sizeof(s));
-	clear = isatty(STDOUT_FILENO) && !o.counted;
+	clear = isatty(STDOUT_FILENO) && !o.counted && !opt.json;
 	pfd.fd = signals_fd();
 	pfd.events = POLLIN;
 
@@ -257,7 +343,7 @@ int cmd_top(int argc, char **argv)
 			return EXIT_RUNTIME;
 		if (clear)
 			fputs("\033[H\033[2J", stdout);
-		else if (shown)
+		else if (shown && !opt.json)
 			fputc('\n', stdout);
 		top_show(&s[cur ^ 1], &s[cur], o.interval);
 		fflush(stdout);
