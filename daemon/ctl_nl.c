@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
@@ -388,6 +389,9 @@ struct ctl_sock *nl_if_loaded(void)
 {
 	static struct ctl_sock s;
 
+	/* Resolving the family would load the module (its genl alias). */
+	if (access("/sys/module/persohub", F_OK))
+		return NULL;
 	return ctl_open_family(&s, false) ? NULL : &s;
 }
 

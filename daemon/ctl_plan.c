@@ -43,26 +43,26 @@ static void plan_opt(int c, const char *arg, void *data)
 	struct plan_opts *o = data;
 
 	switch (c) {
-	case 'c' + 256:
+	case 'c':
 		o->cards_per_hour = plan_number("--cards-per-hour", arg, 1, 1e9);
 		break;
-	case 'r' + 256:
+	case 'r':
 		o->requests_per_card = plan_number("--requests-per-card", arg,
 						   1, 1e6);
 		break;
-	case 'w' + 256:
+	case 'w':
 		o->max_wait_ms = plan_number("--max-wait-ms", arg, 0, 1e7);
 		break;
-	case 'p' + 256:
+	case 'P':
 		o->percent = plan_number("--percent", arg, 1, 99.999);
 		break;
-	case 's' + 256:
+	case 's':
 		o->stations = plan_number("--stations", arg, 1, 100000);
 		break;
-	case 'S' + 256:
+	case 'S':
 		o->service_ms = plan_number("--service-ms", arg, 0.001, 1e7);
 		break;
-	case 'k' + 256:
+	case 'K':
 		if (strncmp(arg, "servers=", 8) || !parse_u32(arg + 8, &o->what_if) ||
 		    !o->what_if || o->what_if > 10000)
 			usage_error("plan: --what-if takes servers=K (1 to 10000), not '%s'",
@@ -91,13 +91,13 @@ static void plan_row(struct table *t, unsigned int c, double lambda,
 int cmd_plan(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "cards-per-hour", required_argument, NULL, 'c' + 256 },
-		{ "requests-per-card", required_argument, NULL, 'r' + 256 },
-		{ "max-wait-ms", required_argument, NULL, 'w' + 256 },
-		{ "percent", required_argument, NULL, 'p' + 256 },
-		{ "stations", required_argument, NULL, 's' + 256 },
-		{ "service-ms", required_argument, NULL, 'S' + 256 },
-		{ "what-if", required_argument, NULL, 'k' + 256 },
+		{ "cards-per-hour", required_argument, NULL, 'c' },
+		{ "requests-per-card", required_argument, NULL, 'r' },
+		{ "max-wait-ms", required_argument, NULL, 'w' },
+		{ "percent", required_argument, NULL, 'P' },
+		{ "stations", required_argument, NULL, 's' },
+		{ "service-ms", required_argument, NULL, 'S' },
+		{ "what-if", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct plan_opts o = { .requests_per_card = 4, .max_wait_ms = 50,
@@ -107,7 +107,8 @@ int cmd_plan(int argc, char **argv)
 	uint64_t busy = 0, served = 0, station_reqs = 0;
 	unsigned int nservers = 0, nstations = 0, c, first;
 	double svc, lambda, bound, p_over, dispatch;
-	struct hub hub;
+	struct hub hub = { 0 };
+	struct ctl_sock *h = NULL;
 	char b1[32], b2[32];
 	size_t i;
 
@@ -115,9 +116,11 @@ int cmd_plan(int argc, char **argv)
 		return -1;
 	if (!o.cards_per_hour && !o.what_if)
 		usage_error("plan: --cards-per-hour N (or --what-if servers=K) is needed");
-	if (get_ports(nl(), PERSOHUB_CMD_PORT_GET, NULL, &l) ||
-	    get_ports(nl(), PERSOHUB_CMD_STATS_GET, NULL, &l) ||
-	    get_hub(nl(), &hub))
+	/* Given the service time, plan needs no module: offline then. */
+	h = o.service_ms ? nl_if_loaded() : nl();
+	if (h && (get_ports(h, PERSOHUB_CMD_PORT_GET, NULL, &l) ||
+		  get_ports(h, PERSOHUB_CMD_STATS_GET, NULL, &l) ||
+		  get_hub(h, &hub)))
 		return EXIT_RUNTIME;
 
 	/* The measured inputs: every server's busy time over its answers. */
@@ -150,6 +153,10 @@ int cmd_plan(int argc, char **argv)
 
 	if (opt.json) {
 		jw_obj(NULL);
+		if (!h) {
+			jw_null("measured");
+			goto target;
+		}
 		jw_obj("measured");
 		jw_u64("servers", nservers);
 		jw_u64("stations", nstations);
@@ -160,6 +167,7 @@ int cmd_plan(int argc, char **argv)
 		snprintf(b1, sizeof(b1), "%.0f", dispatch < 0 ? 0 : dispatch);
 		jw_num("dispatch_p50_ns", b1);
 		jw_obj_end();
+target:
 		jw_obj("target");
 		snprintf(b1, sizeof(b1), "%.3f", o.cards_per_hour);
 		jw_num("cards_per_hour", b1);
@@ -188,6 +196,12 @@ int cmd_plan(int argc, char **argv)
 	       "exponential, all servers take requests from one queue in arrival order\n"
 	       "(Erlang C, M/M/c). A card takes %.0f requests.\n\n",
 	       o.requests_per_card);
+	if (!h) {
+		printf("Given (no persohub module loaded: nothing measured):\n");
+		printf("  service time per request: %s\n",
+		       fmt_ns(svc * 1e9, b1, sizeof(b1)));
+		goto target_text;
+	}
 	printf("Measured by the hub (counters since the module loaded):\n");
 	printf("  servers %u, stations %u, answers %" PRIu64 "\n", nservers,
 	       nstations, served);
@@ -196,6 +210,7 @@ int cmd_plan(int argc, char **argv)
 	       o.service_ms ? " (given, not measured)" : "");
 	printf("  dispatch latency p50 (arrival to first byte out, queueing in): %s\n",
 	       dispatch < 0 ? "-" : fmt_ns(dispatch, b2, sizeof(b2)));
+target_text:
 	printf("\nTarget: %.0f cards/hour = %.2f requests/s, %.0f%% of requests\n"
 	       "waiting at most %s for a server.\n\n", o.cards_per_hour, lambda,
 	       o.percent, fmt_ns(bound * 1e9, b1, sizeof(b1)));
