@@ -214,6 +214,13 @@ $(B)/sitesim_loop_test: selftests/sitesim_loop_test.c kmod/framing.c \
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
 		selftests/sitesim_loop_test.c kmod/framing.c $(FRAME_SRCS)
 
+# persohubctl where no module is loaded: plan, options, abbreviations.
+.PHONY: unit-ctl
+unit-ctl: $(B)/bin/persohubctl
+	sh selftests/persohubctl_host.sh $(B)/bin/persohubctl
+
+unit: unit-ctl
+
 .PHONY: unit-sitesim
 unit-sitesim: $(B)/sitesim_loop_test
 	$(B)/sitesim_loop_test
