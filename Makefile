@@ -129,9 +129,10 @@ DAEMON_SRCS := daemon/persohubd.c daemon/config.c daemon/match.c \
 
 $(B)/bin/persohubd: $(DAEMON_SRCS) daemon/config.h daemon/match.h \
 		daemon/tcp.h daemon/log.h daemon/phlimits.h $(PHNL_HDRS) \
-		$(FRAMING_HDRS)
+		$(FRAMING_HDRS) dkms.conf
 	@mkdir -p $(B)/bin
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(DAEMON_SRCS) -lmnl -linih -lsystemd
+	$(CC) $(CPPFLAGS) -DPH_VERSION='"$(PH_VERSION)"' $(CFLAGS) -o $@ \
+		$(DAEMON_SRCS) -lmnl -linih -lsystemd
 
 # persohubctl speaks netlink through libnl-genl (persohubd through libmnl);
 # it shares phnl.c for the family's names and attribute policy.

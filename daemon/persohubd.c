@@ -1308,7 +1308,7 @@ static void loop(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: persohubd [-c FILE] [-s FILE] [-d]\n"
+		"Usage: persohubd [-c FILE] [-s FILE] [-d] [-V]\n"
 		"The persohub controller: attaches to the hub and dispatches\n"
 		"every waiting request to the best idle server.\n"
 		"  -c, --config FILE   configuration (default " DEFAULT_CONFIG
@@ -1316,6 +1316,7 @@ static void usage(FILE *f)
 		"                      'none' to run without one\n"
 		"  -s, --stats FILE    write figures to FILE every resync\n"
 		"  -d, --debug         log debugging messages too\n"
+		"  -V, --version       print the version and exit\n"
 		"Signals: HUP reloads the configuration, USR1 prints figures,\n"
 		"TERM detaches (the kernel matches again) and exits.\n"
 		"Exits with status %d when the persohub module is unloaded.\n",
@@ -1329,6 +1330,7 @@ int main(int argc, char **argv)
 		{ "stats", required_argument, NULL, 's' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ }
 	};
 	const char *stats = NULL;
@@ -1339,8 +1341,11 @@ int main(int argc, char **argv)
 
 	d.cfg_path = DEFAULT_CONFIG;
 	d.uevfd = -1;
-	while ((c = getopt_long(argc, argv, "c:s:dh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:dhV", opts, NULL)) != -1) {
 		switch (c) {
+		case 'V':
+			printf("persohubd %s\n", PH_VERSION);
+			return 0;
 		case 'd':
 			debug = true;
 			break;

@@ -237,6 +237,7 @@ for s in "${steps[@]}"; do
 		tap unit-framing build/framing_test
 		tap unit-daemon build/daemon_test
 		tap unit-sitesim build/sitesim_loop_test
+		tap unit-ctl selftests/persohubctl_host.sh build/bin/persohubctl
 		;;
 	style) one style make -s style ;;
 	sparse)

@@ -26,7 +26,7 @@ resolves() {
 }
 
 echo "TAP version 13"
-echo "1..10"
+echo "1..11"
 
 command -v jq >/dev/null
 ok $? "jq is installed (every JSON output is checked with it)"
@@ -73,6 +73,11 @@ v=$("$ctl" --version)
 [ "$v" = "persohubctl $(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)" ] &&
 	[ "$("$ctl" -V)" = "$v" ] && [ "$("$ctl" status -V)" = "$v" ]
 ok $? "--version, -V, and after a command: '$v'"
+
+d=$("${ctl%persohubctl}persohubd" --version)
+[ "$d" = "persohubd ${v#persohubctl }" ] &&
+	[ "$("${ctl%persohubctl}persohubd" -V)" = "$d" ]
+ok $? "persohubd --version and -V: '$d'"
 
 "$ctl" monitor -c x >/dev/null 2>&1 && bad=1 || bad=0
 "$ctl" top -i 0.01 >/dev/null 2>&1 && bad=1
