@@ -180,11 +180,12 @@ static int rx_stx_etx_end(struct ph_rx *rx, u8 c)
 		return rx_fail(rx, PH_RX_TOO_LONG);
 	if (good_lrc)
 		return rx_deliver(rx);
-	rx_drop(rx);
-	/* No LRC where one was expected, but an STX: keep in step with it. */
-	if (c == PH_STX)
-		rx->state = RX_DATA;
-	return PH_RX_BAD_LRC;
+	/*
+	 * The byte after ETX is the LRC, whatever its value: one that is
+	 * wrong and happens to be STX starts no frame (or the next frame's
+	 * own STX would count a truncation too).
+	 */
+	return rx_fail(rx, PH_RX_BAD_LRC);
 }
 
 static int rx_stx_etx(struct ph_rx *rx, u8 c)

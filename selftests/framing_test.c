@@ -515,6 +515,34 @@ TEST(stx_etx_hand_errors)
 		    PH_RX_FRAME, NULL, 0);
 }
 
+/*
+ * A wrong LRC that happens to be STX is still the LRC: the next frame
+ * starts at its own STX, and nothing is counted but the bad LRC.
+ */
+TEST(stx_etx_bad_lrc_equal_to_stx)
+{
+	/* 01 ^ 03 = 02 is the LRC; 02 sent for "05" is wrong. */
+	static const u8 wire[] = {
+		0x02, 0x05, 0x03, 0x02,		/* bad LRC, STX's value */
+		0x02, 0x01, 0x03, 0x02,		/* good: "01" */
+	};
+	struct ph_rx rx;
+	u8 buf[PH_RX_BUF(16)];
+	int ev[8];
+	size_t i;
+
+	ASSERT_EQ(0, ph_rx_init(&rx, PH_FRAMING_STX_ETX, true, buf, 16));
+	for (i = 0; i < sizeof(wire); i++)
+		ev[i] = ph_rx_feed(&rx, wire[i]);
+	EXPECT_EQ(PH_RX_BAD_LRC, ev[3]);
+	EXPECT_EQ(PH_RX_NONE, ev[4]);
+	EXPECT_EQ(PH_RX_NONE, ev[5]);
+	EXPECT_EQ(PH_RX_NONE, ev[6]);
+	ASSERT_EQ(PH_RX_FRAME, ev[7]);
+	EXPECT_EQ(1, ph_rx_payload_len(&rx));
+	EXPECT_EQ(0x01, rx.buf[0]);
+}
+
 TEST(stx_len_hand_errors)
 {
 	/* Bad LRC. */
