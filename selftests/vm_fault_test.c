@@ -43,19 +43,19 @@ static char station_list[NST * 16], server_list[NSV * 16];
 
 /*
  * PH_FAULT_FRAMING: "Sn=NAME[:lrc],Vn=NAME[:lrc],..." gives ports other
- * framings than hdlc. A frame ends, or a broken one is dropped, after
- * FRAMING_GAP_CHARS character times of silence (50 ms at 115200 8N1);
- * the simulator leaves three times that between frames where it must: a
- * guest CPU the host did not run for a while receives what piled up as
- * one burst, and only a silence longer than such a stall is one the guest
- * sees.
+ * framings than hdlc. In gap a frame ends after FRAMING_GAP_CHARS
+ * character times of silence (50 ms at 115200 8N1); in the other framings
+ * a broken frame is dropped after FRAMING_RESYNC_CHARS (150 ms), a gap
+ * they only need after a fault. The simulator leaves three and two times
+ * that where it must: a guest CPU the host did not run for a while
+ * receives what piled up as one burst, and only a silence longer than
+ * such a stall is one the guest sees; and a stall inside a frame must not
+ * look like a gap to the hub.
  */
 #define FRAMING_GAP_CHARS	"576"
 #define FRAMING_SIM_GAP_US	150000
-/*
- * A gap port takes short frames: noise on it (a burst just over this)
- * drains from the guest's UART well within the gap that follows.
- */
+#define FRAMING_RESYNC_CHARS	"1728"
+#define FRAMING_SIM_RESYNC_US	300000
 #define FRAMING_GAP_MAX		"128"
 static char framing[NST + NSV][16];	/* NAME[:lrc], "" for hdlc */
 
@@ -98,7 +98,8 @@ static void site_framing_args(char *out, size_t sz)
 			continue;
 		o += snprintf(out + o, sz - o, " --framing %s=%s:gap=%d%s",
 			      i < NST ? stations[i] : servers[i - NST],
-			      framing[i], FRAMING_SIM_GAP_US,
+			      framing[i], strncmp(framing[i], "gap", 3) ?
+			      FRAMING_SIM_RESYNC_US : FRAMING_SIM_GAP_US,
 			      strncmp(framing[i], "gap", 3) ? "" :
 			      ":max=" FRAMING_GAP_MAX);
 	}
@@ -347,7 +348,8 @@ static int site_setup(struct __test_metadata *_metadata,
 			*colon = '\0';
 		err = ph_set(p, "framing", name) ?:
 		      ph_set(p, "lrc", colon ? "1" : "0") ?:
-		      ph_set(p, "gap_chars", FRAMING_GAP_CHARS) ?:
+		      ph_set(p, "gap_chars", strcmp(name, "gap") ?
+			     FRAMING_RESYNC_CHARS : FRAMING_GAP_CHARS) ?:
 		      ph_set(p, "max_payload", strcmp(name, "gap") ? "1024" :
 			     FRAMING_GAP_MAX);
 		if (err) {
