@@ -40,18 +40,7 @@ struct wire {
 	u8 b[WIRE_SIZE];
 };
 
-static u32 rng_state = 0x2545f491;
-
-static u32 rng(void)
-{
-	u32 x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	rng_state = x;
-	return x;
-}
+#include "test_rng.h"
 
 static void fill_random(u8 *p, size_t n)
 {

@@ -44,18 +44,7 @@ struct line {
 	u16 s[LINE_SIZE];
 };
 
-static u32 rng_state = 0x2545f491;
-
-static u32 rng(void)
-{
-	u32 x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	rng_state = x;
-	return x;
-}
+#include "test_rng.h"
 
 /* Random bytes; in stx-etx none can be STX or ETX. */
 static void fill_random(u8 *p, size_t n, enum ph_framing f)

@@ -7,18 +7,8 @@
 # statuses. TAP output. $1: the persohubctl to test.
 
 ctl=${1:-build/bin/persohubctl}
-n=0
-failures=0
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n $2"
-	else
-		echo "not ok $n $2"
-		failures=$((failures + 1))
-	fi
-}
+# ok(), n and failures (lib.sh defines nothing else that runs)
+. "$(dirname "$0")/lib.sh"
 
 # The command a word resolves to, from the error of an unknown option.
 resolves() {
