@@ -109,6 +109,7 @@ void port_parse(const struct ctl_attrs *at, struct port *p)
 	snprintf(p->backend, sizeof(p->backend), "%s",
 		 ctl_str(at, PERSOHUB_A_PORT_BACKEND));
 	p->lrc = ctl_u8(at, PERSOHUB_A_PORT_LRC, 0);
+	p->enabled = ctl_u8(at, PERSOHUB_A_PORT_ENABLED, 1);
 	/* at most 64 bytes: phnl's policy checked it */
 	p->error_len = ef ? nla_len(ef) : 0;
 	if (ef)
@@ -206,7 +207,9 @@ void status_row(struct table *t, const struct port *p)
 	table_set(t, 0, "%" PRIu32 ":", p->id);
 	table_set(t, 1, "%s:", p->name);
 	table_set(t, 2, "%s", NAME_OF(phnl_role_names, p->role));
-	table_set(t, 3, "%s", port_state(p));
+	/* A server out of service by the administrator's say: "idle,off". */
+	table_set(t, 3, "%s%s", port_state(p),
+		  p->role == PERSOHUB_ROLE_SERVER && !p->enabled ? ",off" : "");
 	table_set(t, 4, "queue %" PRIu32 "/%" PRIu32, p->queue, p->queue_depth);
 	if (p->user) {
 		table_set(t, 5, "user");
@@ -262,6 +265,7 @@ static const struct {
 	{ "gap_chars", PK_U32, offsetof(struct port, gap_chars), true },
 	{ "error_frame", PK_HEX, offsetof(struct port, error_frame), true },
 	{ "user", PK_BOOL, offsetof(struct port, user), false },
+	{ "enabled", PK_BOOL, offsetof(struct port, enabled), false },
 };
 
 void port_json(const char *key, const struct port *p)
@@ -349,7 +353,7 @@ int cmd_status(int argc, char **argv)
 
 /* set */
 
-static const char *const lrc_names[] = { "0", "1" };
+static const char *const bool_names[] = { "0", "1" };
 
 /* How a value goes in its attribute. */
 enum set_kind {
@@ -381,10 +385,12 @@ static const struct set_key {
 	  ARRAY_SIZE(set_state_names), SET_U32 },
 	{ "framing", PERSOHUB_A_PORT_FRAMING, phnl_framing_names,
 	  ARRAY_SIZE(phnl_framing_names), SET_U32 },
-	{ "lrc", PERSOHUB_A_PORT_LRC, lrc_names, ARRAY_SIZE(lrc_names),
+	{ "lrc", PERSOHUB_A_PORT_LRC, bool_names, ARRAY_SIZE(bool_names),
 	  SET_U8 },
 	{ "gap_chars", PERSOHUB_A_PORT_GAP_CHARS, NULL, 0, SET_U32 },
 	{ "error_frame", PERSOHUB_A_PORT_ERROR_FRAME, NULL, 0, SET_HEX },
+	{ "enabled", PERSOHUB_A_PORT_ENABLED, bool_names, ARRAY_SIZE(bool_names),
+	  SET_U8 },
 };
 
 /* @s in hex into @out (@max bytes at most): the length, or -1. */

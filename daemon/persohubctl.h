@@ -189,6 +189,7 @@ struct port {
 	uint32_t timeout_ms, max_payload;
 	uint32_t framing, gap_chars, error_len;
 	bool lrc;
+	bool enabled;			/* the administrator's (servers) */
 	uint8_t error_frame[64];
 	bool user;
 	bool seen;			/* in the last PORT_GET answer */

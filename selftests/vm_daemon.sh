@@ -223,14 +223,16 @@ ok $? "the probe returns it to service ($(stats_get probes) probes)"
 # it failed: the daemon's probes bring its health back, and it still gets
 # nothing under load until it is enabled again.
 h1=$(cat $sysfs/$c1-2/statistics/requests)
-echo 0 >$sysfs/$c1-2/enabled && echo failed >$sysfs/$c1-2/state
+persohubctl set hsm1 enabled=0 && echo failed >$sysfs/$c1-2/state
 t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 30 \
 	--think-us 100000)
 sim_wait "$t" 60
 rc=$?
 [ $rc -eq 0 ] && [ "$(cat $sysfs/$c1-2/state)" = idle ] &&
 	[ "$(cat $sysfs/$c1-2/enabled)" = 0 ] &&
-	[ "$(cat $sysfs/$c1-2/statistics/requests)" = "$h1" ]
+	[ "$(cat $sysfs/$c1-2/statistics/requests)" = "$h1" ] &&
+	persohubctl status hsm1 | grep -q " idle,off " &&
+	[ "$(persohubctl -j status hsm1 | jq '.[0].enabled')" = false ]
 ok $? "a disabled server: probed back to health, given nothing (sim $rc)"
 echo 1 >$sysfs/$c1-2/enabled
 t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 10 \
