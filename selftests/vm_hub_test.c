@@ -495,7 +495,8 @@ TEST_F(hub, error_frame_when_answer_cannot_be_sent)
 	 * persohub: the answer's frame cannot fail on its own, and nothing
 	 * proves its station still gets the error frame.
 	 */
-	if (system("modinfo persohub_fail >/dev/null 2>&1"))
+	if (system("find /lib/modules/$(uname -r) -name 'persohub_fail.ko*' |"
+		   " grep -q ."))
 		SKIP(return, "no persohub_fail module for this kernel");
 	ASSERT_EQ(0, system("modprobe persohub_fail"))
 		TH_LOG("persohub has no ph_txbuf_answer() to fail");
