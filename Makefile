@@ -113,13 +113,14 @@ TEST_CPPFLAGS := -isystem $(LSRC)/tools/testing/selftests
 # parameters unused, which -Wextra would otherwise report in our tests.
 TEST_CFLAGS := $(CFLAGS) -Wno-unused-parameter
 
-$(B)/frame_test: selftests/frame_test.c selftests/test_rng.h $(FRAME_SRCS) \
+$(B)/frame_test: selftests/frame_test.c selftests/test_rng.h \
+		selftests/test_rxlog.h $(FRAME_SRCS) \
 		$(FRAME_HDRS) $(HARNESS)
 	@mkdir -p $(B)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
 		selftests/frame_test.c $(FRAME_SRCS)
 
-$(B)/framing_test: selftests/framing_test.c selftests/test_rng.h \
+$(B)/framing_test: selftests/framing_test.c selftests/test_rng.h selftests/test_rxlog.h \
 		$(FRAMING_SRCS) $(FRAMING_HDRS) \
 		$(HARNESS)
 	@mkdir -p $(B)

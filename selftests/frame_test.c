@@ -14,25 +14,12 @@
 #include "frame.h"
 
 #include "kselftest_harness.h"
+#include "test_rxlog.h"
 
-#define MAX_EVENTS	1024
-#define ARENA_SIZE	(64 * 1024)
 #define WIRE_SIZE	(4 * PH_ENCODED_MAX(PH_PAYLOAD_MAX) + 4096)
 #define GUARD_SIZE	64
 #define GUARD_BYTE	0xa5
 
-/* Events a stream produced, with a copy of every good frame's payload. */
-struct rx_log {
-	size_t pos;			/* bytes fed so far */
-	unsigned int n;
-	bool full;
-	enum ph_rx_event ev[MAX_EVENTS];
-	size_t at[MAX_EVENTS];		/* stream offset of the byte */
-	size_t off[MAX_EVENTS];		/* PH_RX_FRAME: payload in arena */
-	size_t len[MAX_EVENTS];
-	size_t used;
-	u8 arena[ARENA_SIZE];
-};
 
 /* A stream of bytes on the line, built piece by piece. */
 struct wire {
@@ -157,30 +144,6 @@ static void wire_escaped(struct wire *w, const u8 *p, size_t n)
 			wire_byte(w, *p++);
 		}
 	}
-}
-
-/* Assert that event @i of @log is a good frame of @len bytes ending at @at. */
-static void check_frame(struct __test_metadata *_metadata,
-			const struct rx_log *log, unsigned int i, size_t at,
-			const u8 *payload, size_t len)
-{
-	ASSERT_FALSE(log->full);
-	ASSERT_LT(i, log->n);
-	ASSERT_EQ(PH_RX_FRAME, log->ev[i]);
-	ASSERT_EQ(at, log->at[i]);
-	ASSERT_EQ(len, log->len[i]);
-	if (len)
-		ASSERT_EQ(0, memcmp(payload, log->arena + log->off[i], len));
-}
-
-static void check_event(struct __test_metadata *_metadata,
-			const struct rx_log *log, unsigned int i, size_t at,
-			enum ph_rx_event ev)
-{
-	ASSERT_FALSE(log->full);
-	ASSERT_LT(i, log->n);
-	ASSERT_EQ(ev, log->ev[i]);
-	ASSERT_EQ(at, log->at[i]);
 }
 
 TEST(crc_ccitt_test_vectors)

@@ -18,25 +18,13 @@
 #include "framing.h"
 
 #include "kselftest_harness.h"
+#include "test_rxlog.h"
 
 #define GAP		0x100
-#define MAX_EVENTS	1024
-#define ARENA_SIZE	(64 * 1024)
 #define LINE_SIZE	(4 * PH_FRAMING_ENCODED_MAX(PH_PAYLOAD_MAX) + 8192)
 #define GUARD_SIZE	64
 #define GUARD_BYTE	0xa5
 
-/* Events a line produced, with a copy of every good frame's payload. */
-struct rx_log {
-	unsigned int n;
-	bool full;
-	int ev[MAX_EVENTS];
-	size_t at[MAX_EVENTS];		/* index of the symbol */
-	size_t off[MAX_EVENTS];		/* PH_RX_FRAME: payload in arena */
-	size_t len[MAX_EVENTS];
-	size_t used;
-	u8 arena[ARENA_SIZE];
-};
 
 /* Symbols on the line, built piece by piece. */
 struct line {
@@ -193,29 +181,6 @@ static size_t line_frame(struct line *l, enum ph_framing f, bool lrc,
 	if (f == PH_FRAMING_GAP)
 		line_gap(l);
 	return l->n - 1;
-}
-
-static void check_frame(struct __test_metadata *_metadata,
-			const struct rx_log *log, unsigned int i, size_t at,
-			const u8 *payload, size_t len)
-{
-	ASSERT_FALSE(log->full);
-	ASSERT_LT(i, log->n);
-	ASSERT_EQ(PH_RX_FRAME, log->ev[i]);
-	ASSERT_EQ(at, log->at[i]);
-	ASSERT_EQ(len, log->len[i]);
-	if (len)
-		ASSERT_EQ(0, memcmp(payload, log->arena + log->off[i], len));
-}
-
-static void check_event(struct __test_metadata *_metadata,
-			const struct rx_log *log, unsigned int i, size_t at,
-			int ev)
-{
-	ASSERT_FALSE(log->full);
-	ASSERT_LT(i, log->n);
-	ASSERT_EQ(ev, log->ev[i]);
-	ASSERT_EQ(at, log->at[i]);
 }
 
 /*
