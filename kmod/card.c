@@ -48,15 +48,20 @@ static irqreturn_t ph_card_irq(int irq, void *dev_id)
 	struct ph_card *card = dev_id;
 	unsigned int i, passes = 0;
 	bool more, handled = false;
+	struct ph_port *port;
 
-	spin_lock(&ph_hub.lock);
 	do {
 		more = false;
-		for (i = 0; i < card->nports; i++)
-			more |= ph_uart_interrupt(&card->ports[i]);
+		for (i = 0; i < card->nports; i++) {
+			port = &card->ports[i];
+			spin_lock(&port->lock);
+			more |= ph_uart_interrupt(port);
+			spin_unlock(&port->lock);
+			/* Complete frames to the hub, the port's lock dropped. */
+			ph_port_deliver(port);
+		}
 		handled |= more;
 	} while (more && ++passes < 16);
-	spin_unlock(&ph_hub.lock);
 
 	return IRQ_RETVAL(handled);
 }
@@ -146,10 +151,11 @@ static int ph_card_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_ports;
 	}
 
-	spin_lock_irq(&ph_hub.lock);
-	for (i = 0; i < card->nports; i++)
+	for (i = 0; i < card->nports; i++) {
+		spin_lock_irq(&card->ports[i].lock);
 		ph_uart_startup(&card->ports[i]);
-	spin_unlock_irq(&ph_hub.lock);
+		spin_unlock_irq(&card->ports[i].lock);
+	}
 
 	dev_info(&pdev->dev, "%u ports, irq %d\n", card->nports, pdev->irq);
 	return 0;
@@ -172,10 +178,12 @@ static void ph_card_remove(struct pci_dev *pdev)
 	 * handler goes: a shared line must never be left asserted by a UART
 	 * nobody services.
 	 */
-	for (i = 0; i < card->nports; i++)
+	for (i = 0; i < card->nports; i++) {
+		spin_lock(&card->ports[i].lock);
 		card->ports[i].dead = true;
-	for (i = 0; i < card->nports; i++)
 		ph_uart_shutdown(&card->ports[i]);
+		spin_unlock(&card->ports[i].lock);
+	}
 	/* Requests of these ports end or move elsewhere; none is lost. */
 	for (i = 0; i < card->nports; i++)
 		ph_hub_port_dead(&card->ports[i]);

@@ -106,7 +106,7 @@ static ssize_t ph_sdev_read(struct file *file, char __user *buf, size_t count,
 			msg->req_id = req->id;
 			msg->server_id = req->server_id;
 			msg->len = req->len;
-			memcpy(msg + 1, req->data, req->len);
+			memcpy(msg + 1, req->txb.data, req->len);
 			req->holder = file;
 			id = req->id;
 			spin_unlock_irq(&ph_hub.lock);

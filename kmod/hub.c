@@ -14,11 +14,14 @@
  * error frame (an empty frame) sent to its station, in the station's
  * request order. A request whose station is gone is dropped and counted.
  *
- * A request's path, from any backend: ph_hub_rx_frame() (a complete frame
- * from ph_port_rx_byte(), port.c) -> ph_station_rx() -> ph_hub_match() ->
- * ph_dispatch() -> the server's txq and its backend's start_tx (uart.c,
- * tty.c) or the station device (user.c); the answer: ph_server_rx() ->
- * ph_server_answer() -> ph_station_flush() -> the station's txq.
+ * A request's path, from any backend: a complete frame, copied out as a
+ * request in the station's receive path (ph_port_rx_byte(), port.c), is
+ * handed over by ph_port_deliver() -> ph_hub_rx_frame() -> ph_station_rx()
+ * -> ph_hub_match() -> ph_dispatch() -> the server's txq and its backend's
+ * start_tx (uart.c, tty.c) or the station device (user.c); the answer,
+ * copied out in the server's receive path: ph_server_rx() ->
+ * ph_server_answer() -> ph_station_flush() -> the station's txq. Nothing
+ * here allocates or encodes: see the locking notes in persohub.h.
  *
  * The rest of the hub: ports and their settings in port.c, the controller
  * in ctrl.c, userspace servers in user.c.
@@ -104,10 +107,10 @@ static void ph_ev_server(u8 cmd, struct ph_port *srv, u32 reason)
 	ph_nl_event(&ev);
 }
 
-static void ph_request_free(struct ph_request *req)
+void ph_request_free(struct ph_request *req)
 {
-	kfree(req->errtb);
-	kfree_sensitive(req->resp);
+	ph_txbuf_free(req->errtb);
+	ph_txbuf_free(req->resp);
 	kfree_sensitive(req);
 }
 
@@ -135,15 +138,6 @@ static void ph_waiting_del(struct ph_request *req)
 }
 
 /*
- * The frame of @req's answer. Not inlined: the tests make it fail (a
- * kretprobe, selftests/kfail) to see the error frame take its place.
- */
-static noinline struct ph_txbuf *ph_txbuf_answer(const struct ph_request *req)
-{
-	return ph_txbuf_new(req->station, req->resp, req->resp_len);
-}
-
-/*
  * Send every answered request at the head of the station's list, in the
  * station's framing. A response that cannot be encoded (no memory, or a
  * payload the station's framing cannot carry) becomes the error frame,
@@ -159,14 +153,18 @@ static void ph_station_flush(struct ph_port *st)
 	list_for_each_entry_safe(req, tmp, &st->reqs, station_node) {
 		if (req->state != PH_REQ_ANSWERED)
 			break;
-		tb = req->resp ? ph_txbuf_answer(req) : NULL;
-		if (!IS_ERR_OR_NULL(tb)) {
+		tb = req->resp;
+		req->resp = NULL;
+		if (tb && !ph_port_carries(st, tb)) {
+			st->stats.frame_refused++;
+			ph_txbuf_free(tb);
+			tb = NULL;
+		}
+		if (tb) {
 			st->stats.responses++;
 			result = PERSOHUB_RESULT_OK;
 		} else {
-			if (tb == ERR_PTR(-EILSEQ))
-				st->stats.frame_refused++;
-			else if (req->resp)
+			if (req->resp_lost)
 				st->stats.dropped++;
 			tb = req->errtb;
 			req->errtb = NULL;
@@ -188,7 +186,7 @@ static void ph_station_flush(struct ph_port *st)
 static void ph_request_fail(struct ph_request *req)
 {
 	req->state = PH_REQ_ANSWERED;
-	kfree_sensitive(req->resp);
+	ph_txbuf_free(req->resp);
 	req->resp = NULL;
 	ph_station_flush(req->station);
 }
@@ -248,6 +246,9 @@ void ph_server_end_busy(struct ph_port *srv, u64 now)
 		/* Not readable on the station device any more. */
 		list_del_init(&req->user_node);
 		req->holder = NULL;
+	} else {
+		/* Not sent any more, if it was still waiting its turn. */
+		ph_port_unqueue(srv, &req->txb);
 	}
 }
 
@@ -264,22 +265,17 @@ void ph_server_fail(struct ph_port *srv, u32 reason)
 /*
  * Send @req to the idle server @srv, in @srv's framing. A request that
  * framing cannot carry fails with its station's error answer and @srv
- * stays idle: -EILSEQ. Otherwise 0, even when there was no memory for the
- * frame: the server's timeout then retries the request elsewhere.
+ * stays idle: -EILSEQ. Otherwise 0.
  */
 int ph_dispatch(struct ph_request *req, struct ph_port *srv)
 {
-	struct ph_txbuf *tb = NULL;
 	u64 now = ktime_get_ns();
 
-	if (!srv->user) {
-		tb = ph_txbuf_new(srv, req->data, req->len);
-		if (tb == ERR_PTR(-EILSEQ)) {
-			srv->stats.frame_refused++;
-			ph_waiting_del(req);
-			ph_request_fail(req);
-			return -EILSEQ;
-		}
+	if (!srv->user && !ph_port_carries(srv, &req->txb)) {
+		srv->stats.frame_refused++;
+		ph_waiting_del(req);
+		ph_request_fail(req);
+		return -EILSEQ;
 	}
 	ph_waiting_del(req);
 	list_del_init(&srv->idle_node);
@@ -295,10 +291,8 @@ int ph_dispatch(struct ph_request *req, struct ph_port *srv)
 	if (srv->user) {
 		list_add_tail(&req->user_node, &req->station->user_reqs);
 		ph_station_dev_wake(req->station);
-	} else if (IS_ERR(tb)) {
-		srv->stats.dropped++;
 	} else {
-		ph_port_queue_txbuf(srv, tb);
+		srv->cur_seq = ph_port_queue_request(srv, &req->txb);
 	}
 	ph_hist_add(ph_hub.dispatch_hist, ktime_get_ns() - req->rx_ns);
 	return 0;
@@ -322,16 +316,11 @@ void ph_hub_match(void)
 	}
 }
 
-static void ph_station_rx(struct ph_port *st, const u8 *data, u16 len)
+/* @req, a frame @st received, is a new request. */
+static void ph_station_rx(struct ph_port *st, struct ph_request *req)
 {
-	struct ph_request *req;
 	bool accept;
 
-	if (!len) {
-		/* An empty frame is no request. */
-		st->stats.frame_too_short++;
-		return;
-	}
 	st->stats.requests++;
 	accept = st->outstanding < st->queue_depth;
 	if (!accept) {
@@ -339,20 +328,13 @@ static void ph_station_rx(struct ph_port *st, const u8 *data, u16 len)
 		/*
 		 * A station that sends on without waiting for its answers
 		 * gets a few error frames in turn, then nothing: past that
-		 * its frames cost a counter, no memory and no event.
+		 * its frames cost a counter and no event.
 		 */
 		if (st->backlog - st->outstanding >= PH_STATION_REJECT_MAX) {
 			st->stats.dropped++;
+			ph_request_free(req);
 			return;
 		}
-	}
-	req = kzalloc(struct_size(req, data, accept ? len : 0), GFP_ATOMIC);
-	if (req)
-		req->errtb = ph_txbuf_error(st);
-	if (!req || !req->errtb) {
-		kfree(req);
-		st->stats.dropped++;
-		return;
 	}
 	INIT_LIST_HEAD(&req->wait_node);
 	INIT_LIST_HEAD(&req->user_node);
@@ -368,8 +350,6 @@ static void ph_station_rx(struct ph_port *st, const u8 *data, u16 len)
 	}
 	req->accepted = true;
 	st->outstanding++;
-	req->len = len;
-	memcpy(req->data, data, len);
 	req->state = PH_REQ_WAITING;
 	list_add_tail(&req->wait_node, &ph_hub.waiting);
 	ph_hub.nwaiting++;
@@ -377,8 +357,11 @@ static void ph_station_rx(struct ph_port *st, const u8 *data, u16 len)
 	ph_hub_match();
 }
 
-/* @srv answered @len bytes (0: an explicit error). */
-void ph_server_answer(struct ph_port *srv, const u8 *data, u16 len)
+/*
+ * @srv answered @resp (NULL or empty: an explicit error, or, with @lost,
+ * an answer there was no memory for).
+ */
+void ph_server_answer(struct ph_port *srv, struct ph_txbuf *resp, bool lost)
 {
 	struct ph_request *req = srv->cur;
 	u64 now = ktime_get_ns();
@@ -399,55 +382,86 @@ void ph_server_answer(struct ph_port *srv, const u8 *data, u16 len)
 	} else {
 		ph_server_make_idle(srv, now);
 	}
+	if (resp && !resp->len) {
+		ph_txbuf_free(resp);
+		resp = NULL;
+	}
 	if (!req) {
 		/* Its station went away while it worked. */
+		ph_txbuf_free(resp);
 		ph_hub_match();
 		return;
 	}
 
 	req->state = PH_REQ_ANSWERED;
-	if (len) {
-		req->resp = kmemdup(data, len, GFP_ATOMIC);
-		if (!req->resp)
-			req->station->stats.dropped++;
-		req->resp_len = len;
-	}
+	req->resp = resp;
+	req->resp_lost = lost;
 	ph_station_flush(req->station);
 	ph_hub_match();
 }
 
-static void ph_server_rx(struct ph_port *srv, const u8 *data, u16 len)
+/* @srv received @tb; @lost: a frame there was no memory for. */
+static void ph_server_rx(struct ph_port *srv, struct ph_txbuf *tb, bool lost)
 {
 	if (srv->state == PH_STATE_FAILED && srv->probing) {
 		/* It answers again: back to service. */
+		ph_txbuf_free(tb);
 		srv->probing = false;
 		ph_server_make_idle(srv, ktime_get_ns());
 		ph_nl_port_changed(srv);
 		ph_hub_match();
 		return;
 	}
-	if (srv->state != PH_STATE_BUSY || srv->settling) {
-		/* Late, duplicate or unsolicited: nobody asked. */
+	if (srv->state != PH_STATE_BUSY || srv->settling ||
+	    (tb && tb->seq != srv->cur_seq)) {
+		/*
+		 * Late, duplicate or unsolicited: nobody asked; or complete
+		 * before the request it would answer was sent.
+		 */
+		ph_txbuf_free(tb);
 		srv->stats.unexpected_frames++;
 		return;
 	}
-	ph_server_answer(srv, data, len);
+	ph_server_answer(srv, tb, lost);
 }
 
-/* A complete, FCS-valid frame arrived on @port. Called under the lock. */
-void ph_hub_rx_frame(struct ph_port *port, const u8 *data, u16 len)
+/*
+ * A complete, valid frame from @port (ph_port_deliver()): a request if the
+ * port was a station when it arrived, a bare payload otherwise. Hub lock.
+ */
+void ph_hub_rx_frame(struct ph_port *port, struct ph_txbuf *tb)
 {
-	switch (port->role) {
-	case PH_ROLE_STATION:
-		ph_station_rx(port, data, len);
-		break;
-	case PH_ROLE_SERVER:
-		ph_server_rx(port, data, len);
-		break;
-	case PH_ROLE_OFF:
-		port->stats.unexpected_frames++;
-		break;
+	struct ph_request *req = tb->owned ? NULL :
+				 container_of(tb, struct ph_request, txb);
+
+	if (port->role == PH_ROLE_STATION && req) {
+		ph_station_rx(port, req);
+		return;
 	}
+	if (port->role == PH_ROLE_SERVER && !req) {
+		ph_server_rx(port, tb, false);
+		return;
+	}
+	/* Off, or a frame from before the port's role changed. */
+	port->stats.unexpected_frames++;
+	if (req)
+		ph_request_free(req);
+	else
+		ph_txbuf_free(tb);
+}
+
+/*
+ * @port received @n frames it had no memory for: a station's are dropped
+ * (it times out), a busy server's answer becomes its station's error.
+ */
+void ph_hub_rx_lost(struct ph_port *port, u32 n)
+{
+	if (port->role != PH_ROLE_SERVER) {
+		port->stats.dropped += n;
+		return;
+	}
+	while (n--)
+		ph_server_rx(port, NULL, true);
 }
 
 /* Take @req off its server: retry it elsewhere, or fail it. */
@@ -474,14 +488,27 @@ void ph_server_timeout(struct timer_list *t)
 	struct ph_port *srv = timer_container_of(srv, t, timer);
 	struct ph_request *req;
 	unsigned long flags;
+	u64 now, last, quiet;
 
 	spin_lock_irqsave(&ph_hub.lock, flags);
 	req = srv->cur;
 	if (srv->state != PH_STATE_BUSY || time_before(jiffies, srv->deadline))
 		goto out;
 	if (srv->settling) {
-		/* Quiet long enough after its answer: free again. */
-		ph_server_make_idle(srv, ktime_get_ns());
+		/* Quiet long enough after its answer? Free again. */
+		spin_lock(&srv->lock);
+		last = srv->rx_last_ns;
+		spin_unlock(&srv->lock);
+		now = ktime_get_ns();
+		quiet = (u64)srv->settle_ms * NSEC_PER_MSEC;
+		if (now - last < quiet) {
+			/* Not quiet yet: the settle time starts again. */
+			srv->deadline = jiffies +
+					nsecs_to_jiffies(last + quiet - now) + 1;
+			mod_timer(&srv->timer, srv->deadline);
+			goto out;
+		}
+		ph_server_make_idle(srv, now);
 		ph_hub_match();
 		goto out;
 	}
@@ -546,8 +573,7 @@ static void ph_server_gone(struct ph_port *srv)
  */
 void ph_hub_port_dead(struct ph_port *port)
 {
-	port->dead = true;
-	ph_txq_purge(port);
+	ph_port_kill(port);
 	switch (port->role) {
 	case PH_ROLE_STATION:
 		ph_station_drop_all(port);
@@ -564,22 +590,29 @@ void ph_hub_port_dead(struct ph_port *port)
 /* Health probe of a failed serial server. */
 int ph_hub_probe(u32 server_id, const u8 *data, u16 len)
 {
+	struct ph_txbuf *tb;
 	struct ph_port *srv;
-	int ret = 0;
+	int ret;
 
+	tb = ph_txbuf_copy(data, len, GFP_KERNEL);
+	if (!tb)
+		return -ENOMEM;
 	spin_lock_irq(&ph_hub.lock);
 	srv = ph_port_find_id(server_id);
-	if (!srv || srv->role != PH_ROLE_SERVER || srv->dead)
+	if (!srv || srv->role != PH_ROLE_SERVER || srv->dead) {
 		ret = -ENODEV;
-	else if (srv->user)
+	} else if (srv->user) {
 		ret = -EOPNOTSUPP;
-	else if (srv->state != PH_STATE_FAILED)
+	} else if (srv->state != PH_STATE_FAILED) {
 		ret = -EINVAL;
-	else
-		ret = ph_port_queue_frame(srv, data, len);
+	} else {
+		ret = ph_port_queue_frame(srv, tb);	/* it takes @tb */
+		tb = NULL;
+	}
 	if (!ret)
 		srv->probing = true;
 	spin_unlock_irq(&ph_hub.lock);
+	ph_txbuf_free(tb);
 	return ret;
 }
 

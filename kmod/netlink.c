@@ -4,11 +4,12 @@
  * the controller's attach and dispatch, userspace servers, and the
  * "events" multicast group.
  *
- * Events are built where they happen, often in the card interrupt with the
- * hub lock held, so the message is allocated atomically and queued; a
- * tasklet multicasts the queue right after the interrupt. A message that
- * cannot be allocated is counted (events_dropped): listeners never depend
- * on seeing every event, they resync with REQUEST_GET and PORT_GET.
+ * Events happen with the hub lock held, often in the card interrupt. What
+ * each says is written into a ring there (no allocation); a tasklet right
+ * after builds the messages and multicasts them. An event the ring has no
+ * room for, or whose message cannot be allocated, is counted
+ * (events_dropped): listeners never depend on seeing every event, they
+ * resync with REQUEST_GET and PORT_GET.
  */
 
 #include <linux/interrupt.h>
@@ -23,8 +24,25 @@
 
 static struct genl_family ph_nl_family;
 static bool ph_nl_ready;		/* the family is registered */
-static struct sk_buff_head ph_nl_evq;
 static struct tasklet_struct ph_nl_tasklet;
+
+/* Events waiting for the tasklet: a power of two, a burst of 56 ports. */
+#define PH_EV_RING		1024
+static struct ph_event ph_ev_ring[PH_EV_RING];
+static unsigned int ph_ev_head, ph_ev_tail;	/* free-running */
+static u64 ph_ev_dropped;
+static DEFINE_SPINLOCK(ph_ev_lock);		/* the ring, ph_ev_dropped */
+
+static u64 ph_nl_events_dropped(void)
+{
+	unsigned long flags;
+	u64 n;
+
+	spin_lock_irqsave(&ph_ev_lock, flags);
+	n = ph_ev_dropped;
+	spin_unlock_irqrestore(&ph_ev_lock, flags);
+	return n;
+}
 
 /* Events tell who asks what and how fast each server is: admins only. */
 static const struct genl_multicast_group ph_nl_mcgrps[] = {
@@ -141,11 +159,16 @@ static int ph_nl_fill_port(struct sk_buff *skb, struct ph_port *port)
 	return 0;
 }
 
+/* Hub lock held: the port's is taken for a consistent set. */
 static int ph_nl_fill_stats(struct sk_buff *skb, struct ph_port *port)
 {
+	struct ph_port_stats st;
 	struct nlattr *nest;
 	unsigned int i;
 
+	spin_lock(&port->lock);
+	st = port->stats;
+	spin_unlock(&port->lock);
 	if (nla_put_u32(skb, PERSOHUB_A_PORT_ID, port->id) ||
 	    nla_put_string(skb, PERSOHUB_A_PORT_NAME, port->name))
 		return -EMSGSIZE;
@@ -153,7 +176,7 @@ static int ph_nl_fill_stats(struct sk_buff *skb, struct ph_port *port)
 	if (!nest)
 		return -EMSGSIZE;
 	for (i = 1; i < __PERSOHUB_STAT_MAX; i++)
-		if (nla_put_u64_64bit(skb, i, ph_stat_get(&port->stats, i),
+		if (nla_put_u64_64bit(skb, i, ph_stat_get(&st, i),
 				      PERSOHUB_NEST_PAD))
 			return -EMSGSIZE;
 	nla_nest_end(skb, nest);
@@ -169,7 +192,7 @@ static int ph_nl_fill_hub(struct sk_buff *skb)
 	    nla_put_u64_64bit(skb, PERSOHUB_A_HUB_NEXT_ID, ph_hub.next_id + 1,
 			      PERSOHUB_A_PAD) ||
 	    nla_put_u64_64bit(skb, PERSOHUB_A_HUB_EVENTS_DROPPED,
-			      ph_hub.events_dropped, PERSOHUB_A_PAD) ||
+			      ph_nl_events_dropped(), PERSOHUB_A_PAD) ||
 	    /* A stalled controller is not in charge: the hub matches. */
 	    nla_put_u8(skb, PERSOHUB_A_CTRL_ATTACHED,
 		       ph_hub.ctrl && !ph_hub.ctrl_stalled))
@@ -911,18 +934,37 @@ static struct genl_family ph_nl_family __ro_after_init = {
 	.parallel_ops = true,
 };
 
-/* Events. Called with ph_hub.lock held, from any context. */
+/* Events, from any context. */
 
-static void ph_nl_queue(struct sk_buff *skb)
+/* Record @ev for the tasklet. Hub lock held (interrupts off). */
+void ph_nl_event(const struct ph_event *ev)
 {
-	skb_queue_tail(&ph_nl_evq, skb);
+	if (!ph_nl_ready || !genl_has_listeners(&ph_nl_family, &init_net, 0))
+		return;
+	spin_lock(&ph_ev_lock);
+	if (ph_ev_head - ph_ev_tail < PH_EV_RING)
+		ph_ev_ring[ph_ev_head++ % PH_EV_RING] = *ev;
+	else
+		ph_ev_dropped++;
+	spin_unlock(&ph_ev_lock);
 	tasklet_schedule(&ph_nl_tasklet);
 }
 
+/* @port's settings changed: the message says what they are when sent. */
+void ph_nl_port_changed(struct ph_port *port)
+{
+	struct ph_event ev = {
+		.cmd = PERSOHUB_CMD_PORT_CHANGED,
+		.port_id = port->id,
+	};
+
+	ph_nl_event(&ev);
+}
+
 /*
- * What each event holds, at most. Events are built in the receive path,
- * several per request: each is sized to its attributes (a few dozen
- * bytes), not to a page, so a burst fits a listener's receive buffer.
+ * What each event holds, at most. Events come several per request: each
+ * is sized to its attributes (a few dozen bytes), not to a page, so a
+ * burst fits a listener's receive buffer.
  */
 static size_t ph_nl_event_size(u8 cmd)
 {
@@ -950,35 +992,13 @@ static size_t ph_nl_event_size(u8 cmd)
 	return NLMSG_DEFAULT_SIZE;
 }
 
-static struct sk_buff *ph_nl_event_new(u8 cmd, void **hdr)
+/* The attributes of @ev. 0, or -EMSGSIZE; -ENODEV: the port is gone. */
+static int ph_nl_event_fill(struct sk_buff *skb, const struct ph_event *ev)
 {
-	struct sk_buff *skb;
-
-	if (!ph_nl_ready || !genl_has_listeners(&ph_nl_family, &init_net, 0))
-		return NULL;
-	skb = genlmsg_new(ph_nl_event_size(cmd), GFP_ATOMIC);
-	if (!skb) {
-		ph_hub.events_dropped++;
-		return NULL;
-	}
-	*hdr = genlmsg_put(skb, 0, 0, &ph_nl_family, 0, cmd);
-	if (!*hdr) {
-		nlmsg_free(skb);
-		ph_hub.events_dropped++;
-		return NULL;
-	}
-	return skb;
-}
-
-void ph_nl_event(const struct ph_event *ev)
-{
-	struct sk_buff *skb;
-	void *hdr;
+	struct ph_port *port;
+	unsigned long flags;
 	int err = 0;
 
-	skb = ph_nl_event_new(ev->cmd, &hdr);
-	if (!skb)
-		return;
 	switch (ev->cmd) {
 	case PERSOHUB_CMD_REQUEST_NEW:
 		err = nla_put_u64_64bit(skb, PERSOHUB_A_REQ_ID, ev->req_id,
@@ -1008,39 +1028,51 @@ void ph_nl_event(const struct ph_event *ev)
 	case PERSOHUB_CMD_CTRL_CHANGED:
 		err = nla_put_u8(skb, PERSOHUB_A_CTRL_ATTACHED, ev->result);
 		break;
+	case PERSOHUB_CMD_PORT_CHANGED:
+		spin_lock_irqsave(&ph_hub.lock, flags);
+		port = ph_port_find_id(ev->port_id);
+		err = port ? ph_nl_fill_port(skb, port) : -ENODEV;
+		spin_unlock_irqrestore(&ph_hub.lock, flags);
+		return err;
 	}
-	if (err) {
-		nlmsg_free(skb);
-		ph_hub.events_dropped++;
-		return;
-	}
-	genlmsg_end(skb, hdr);
-	ph_nl_queue(skb);
+	return err ? -EMSGSIZE : 0;
 }
 
-void ph_nl_port_changed(struct ph_port *port)
-{
-	struct sk_buff *skb;
-	void *hdr;
-
-	skb = ph_nl_event_new(PERSOHUB_CMD_PORT_CHANGED, &hdr);
-	if (!skb)
-		return;
-	if (ph_nl_fill_port(skb, port)) {
-		nlmsg_free(skb);
-		ph_hub.events_dropped++;
-		return;
-	}
-	genlmsg_end(skb, hdr);
-	ph_nl_queue(skb);
-}
-
+/* Build and multicast what the ring holds, in order. */
 static void ph_nl_send_events(struct tasklet_struct *t)
 {
+	struct ph_event ev;
 	struct sk_buff *skb;
+	unsigned long flags;
+	void *hdr;
+	int err;
 
-	while ((skb = skb_dequeue(&ph_nl_evq)))
+	for (;;) {
+		spin_lock_irqsave(&ph_ev_lock, flags);
+		if (ph_ev_tail == ph_ev_head) {
+			spin_unlock_irqrestore(&ph_ev_lock, flags);
+			return;
+		}
+		ev = ph_ev_ring[ph_ev_tail++ % PH_EV_RING];
+		spin_unlock_irqrestore(&ph_ev_lock, flags);
+
+		skb = genlmsg_new(ph_nl_event_size(ev.cmd), GFP_ATOMIC);
+		hdr = skb ? genlmsg_put(skb, 0, 0, &ph_nl_family, 0, ev.cmd) :
+			    NULL;
+		err = hdr ? ph_nl_event_fill(skb, &ev) : -ENOMEM;
+		if (err) {
+			nlmsg_free(skb);
+			/* A port gone meanwhile: nothing left to say. */
+			if (err != -ENODEV) {
+				spin_lock_irqsave(&ph_ev_lock, flags);
+				ph_ev_dropped++;
+				spin_unlock_irqrestore(&ph_ev_lock, flags);
+			}
+			continue;
+		}
+		genlmsg_end(skb, hdr);
 		genlmsg_multicast(&ph_nl_family, skb, 0, 0, GFP_ATOMIC);
+	}
 }
 
 /* The controller's socket closed (daemon exited or was killed). */
@@ -1072,7 +1104,6 @@ int ph_netlink_init(void)
 {
 	int ret;
 
-	skb_queue_head_init(&ph_nl_evq);
 	tasklet_setup(&ph_nl_tasklet, ph_nl_send_events);
 	ret = netlink_register_notifier(&ph_nl_notifier);
 	if (ret)
@@ -1096,7 +1127,6 @@ void ph_netlink_exit(void)
 	ph_nl_ready = false;
 	spin_unlock_irq(&ph_hub.lock);
 	tasklet_kill(&ph_nl_tasklet);
-	skb_queue_purge(&ph_nl_evq);
 	genl_unregister_family(&ph_nl_family);
 	netlink_unregister_notifier(&ph_nl_notifier);
 }

@@ -2,12 +2,29 @@
 /*
  * persohub internal interfaces: ports, cards, requests and the hub.
  *
- * Locking: one spinlock, ph_hub.lock, protects every port's hardware
- * access, receive and transmit state, roles, the request lists and the
- * matching. It is taken from the card interrupt (plain spin_lock) and with
- * interrupts disabled everywhere else. A site has at most a few dozen
- * ports at 115200 baud; the critical sections are a few microseconds, so
- * one lock is simpler and no slower than a hierarchy.
+ * Locking, in this order (a holder of a later lock never takes an earlier
+ * one):
+ *
+ * ph_hub.cfg_lock (mutex) serialises configuration changes.
+ *
+ * ph_hub.lock protects the requests (lists, states, answers), the
+ * matching (waiting and idle lists, server states), the controller, and
+ * the counters of requests and answers (PH_STAT_HUB below). It is held to
+ * hand a complete frame over, to match, to queue a frame, and never to
+ * allocate or encode: a frame is copied out and allocated in its port's
+ * receive path, and encoded by the port that sends it, under the port's
+ * own lock.
+ *
+ * ph_port.lock protects what one port's backend touches: its registers,
+ * its receive state and the frames it completed (rxq), its transmit queue
+ * and encoder, and its line counters (PH_STAT_LINE). The card interrupt,
+ * the tty receive path and the port's timers take it alone; the hub takes
+ * it inside ph_hub.lock to queue a frame or to change a setting the
+ * receive path reads (role, framing, line, buffers). Both locks are held
+ * to read a consistent set of counters.
+ *
+ * Every lock is taken with interrupts disabled, but in the card interrupt
+ * itself.
  */
 #ifndef PERSOHUB_H
 #define PERSOHUB_H
@@ -52,7 +69,11 @@ enum ph_state {
 	PH_STATE_FAILED = PERSOHUB_STATE_FAILED,
 };
 
-/* Every counter is written and read under ph_hub.lock. */
+/*
+ * A port's counters. The line counters (rx/tx bytes and frames, line and
+ * framing errors) are written under the port's lock, the others under
+ * ph_hub.lock; a reader holds both.
+ */
 struct ph_port_stats {
 	u64 rx_bytes;
 	u64 tx_bytes;
@@ -114,13 +135,13 @@ struct sk_buff;
  * @check_line: can the port run with these line settings? 0 or why not
  * @set_line: apply port->line to the hardware; called with cfg_lock held
  *	and the hub lock not held: it may sleep
- * @start_tx: frames were queued on port->txq: send them. Hub lock held,
+ * @start_tx: frames were queued on port->txq: send them. Port lock held,
  *	any context: it must not sleep
  * @fill: the netlink attributes saying which hardware the port is
  *
  * The hub sees a port only through these: it never touches a register or
  * a tty. A backend receives bytes in its own context and hands each to
- * ph_port_rx_byte() under the hub lock.
+ * ph_port_rx_byte() under the port's lock, then calls ph_port_deliver().
  */
 struct ph_port_ops {
 	const char *name;
@@ -135,15 +156,33 @@ extern const struct ph_port_ops ph_uart_ops;
 extern const struct ph_port_ops ph_tty_ops;
 extern const struct ph_port_ops ph_user_ops;
 
+/**
+ * struct ph_txbuf - a payload on its way to a port's line
+ * @node: on the port's txq, or on its rxq after it was received
+ * @payload: the bytes: @data, or a request's own
+ * @len: how many
+ * @owned: freed when sent or dropped; else a request's, which it outlives
+ * @stx_etx: the payload holds STX or ETX: stx-etx cannot carry it
+ * @seq: received on a server: the dispatch its line was answering then
+ *	(ph_port.tx_seq)
+ * @data: the payload of an owned buffer
+ *
+ * It holds the payload as received: the port that sends it encodes it in
+ * its own framing when its turn comes (ph_port_tx_take()).
+ */
 struct ph_txbuf {
 	struct list_head node;
-	u32 len;
-	u32 pos;
+	const u8 *payload;
+	u16 len;
+	bool owned;
+	bool stx_etx;
+	u32 seq;
 	u8 data[];
 };
 
 struct ph_port {
 	const struct ph_port_ops *ops;	/* its backend */
+	spinlock_t lock;		/* see the top of this file */
 	struct ph_card *card;		/* uart: its card */
 	unsigned int index;		/* on its card */
 	u32 id;				/* hub-wide, for netlink; from 1 */
@@ -179,9 +218,17 @@ struct ph_port {
 	struct ph_rx rx;
 	u8 *rxbuf;
 	u32 max_payload;
+	u64 rx_last_ns;			/* its last byte, any framing */
+	struct list_head rxq;		/* frames for the hub, in order */
+	bool rx_pending;		/* rxq or rx_nomem to hand over */
+	u32 rx_nomem;			/* frames lost for want of memory */
 
 	/* transmit */
 	struct list_head txq;
+	u32 tx_seq;			/* server: dispatches sent, so far */
+	u8 *txenc;			/* the frame being sent, encoded */
+	u32 txenc_len;
+	u32 txenc_pos;
 
 	/* station: outstanding requests in arrival order */
 	struct list_head reqs;
@@ -195,6 +242,7 @@ struct ph_port {
 	bool enabled;			/* the administrator's: may take work */
 	enum ph_state state;
 	struct ph_request *cur;
+	u32 cur_seq;			/* tx_seq of cur's dispatch */
 	struct list_head idle_node;	/* ph_hub.idle, longest idle first */
 	u64 idle_since;
 	u64 busy_start;
@@ -253,11 +301,12 @@ struct ph_request {
 	enum ph_req_state state;
 	bool accepted;			/* counted in station->outstanding */
 	unsigned int retries;
-	u8 *resp;			/* NULL once answered: error frame */
+	struct ph_txbuf *resp;		/* NULL once answered: error frame */
 	struct ph_txbuf *errtb;		/* the error frame, ready to send */
-	u16 resp_len;
+	bool resp_lost;			/* answered, but no memory for it */
 	u16 len;
-	u8 data[];
+	/* the payload, sent to each server in turn; last: its data[] */
+	struct ph_txbuf txb;
 };
 
 struct ph_hub {
@@ -276,7 +325,6 @@ struct ph_hub {
 	u32 ctrl_portid;
 	u64 ctrl_heard_ns;		/* its last command, ktime_get_ns() */
 	struct timer_list grace_timer;
-	u64 events_dropped;
 };
 
 /* What ph_port_change() sets, and to what. */
@@ -386,10 +434,12 @@ void ph_hub_init(void);
 void ph_hub_exit(void);
 int ph_port_setup(struct ph_port *port, const char *name);
 void ph_port_rx_byte(struct ph_port *port, u8 c);
+void ph_port_deliver(struct ph_port *port);
 unsigned int ph_port_tx_take(struct ph_port *port, u8 *buf,
 			     unsigned int room);
 void ph_port_teardown(struct ph_port *port);
-void ph_hub_rx_frame(struct ph_port *port, const u8 *data, u16 len);
+void ph_hub_rx_frame(struct ph_port *port, struct ph_txbuf *tb);
+void ph_hub_rx_lost(struct ph_port *port, u32 n);
 void ph_hub_port_dead(struct ph_port *port);
 int ph_port_change(struct ph_port *port, const struct ph_port_change *ch);
 int ph_port_set_role(struct ph_port *port, enum ph_role role);
@@ -397,7 +447,7 @@ int ph_port_set_state(struct ph_port *port, enum ph_state state);
 int ph_port_set_name(struct ph_port *port, const char *name);
 int ph_port_set_max_payload(struct ph_port *port, unsigned int max);
 int ph_port_change_locked(struct ph_port *port, struct ph_port_change *ch);
-int ph_port_queue_frame(struct ph_port *port, const u8 *payload, u16 len);
+int ph_port_queue_frame(struct ph_port *port, struct ph_txbuf *tb);
 const char *ph_role_name(enum ph_role role);
 const char *ph_state_name(enum ph_state state);
 
@@ -408,18 +458,27 @@ void ph_server_make_idle(struct ph_port *srv, u64 now);
 void ph_server_set_enabled(struct ph_port *srv, bool enabled);
 void ph_server_end_busy(struct ph_port *srv, u64 now);
 void ph_server_fail(struct ph_port *srv, u32 reason);
-void ph_server_answer(struct ph_port *srv, const u8 *data, u16 len);
+void ph_server_answer(struct ph_port *srv, struct ph_txbuf *resp, bool lost);
+void ph_request_free(struct ph_request *req);
 void ph_request_requeue(struct ph_request *req, bool count_retry);
 void ph_server_timeout(struct timer_list *t);
 
 /* port.c */
-struct ph_txbuf *ph_txbuf_new(const struct ph_port *port, const u8 *payload,
-			      u16 len);
+struct ph_txbuf *ph_txbuf_copy(const u8 *payload, u16 len, gfp_t gfp);
 struct ph_txbuf *ph_txbuf_error(const struct ph_port *st);
+struct ph_txbuf *ph_txbuf_answer(const u8 *payload, u16 len);
+void ph_txbuf_init_borrowed(struct ph_txbuf *tb, u16 len);
+void ph_txbuf_free(struct ph_txbuf *tb);
+bool ph_port_carries(const struct ph_port *port, const struct ph_txbuf *tb);
 void ph_port_rx_reset(struct ph_port *port);
+bool ph_port_tx_more(const struct ph_port *port);
 bool ph_port_tx_ready(struct ph_port *port);
 void ph_port_queue_txbuf(struct ph_port *port, struct ph_txbuf *tb);
+u32 ph_port_queue_request(struct ph_port *port, struct ph_txbuf *tb);
+void ph_port_unqueue(struct ph_port *port, struct ph_txbuf *tb);
 void ph_txq_purge(struct ph_port *port);
+void ph_rxq_purge(struct ph_port *port);
+void ph_port_kill(struct ph_port *port);
 void ph_port_unhook(struct ph_port *port);
 void ph_port_release(struct ph_port *port);
 

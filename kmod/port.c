@@ -65,50 +65,115 @@ const char *ph_state_name(enum ph_state state)
 	return ph_state_names[state];
 }
 
-/*
- * One frame for @port, encoded in its framing: a payload from another
- * port's framing is carried across here. ERR_PTR(-ENOMEM), or
- * ERR_PTR(-EILSEQ) if @port's framing cannot carry @payload.
- */
-struct ph_txbuf *ph_txbuf_new(const struct ph_port *port, const u8 *payload,
-			      u16 len)
+/* Does @payload hold a byte stx-etx cannot carry? */
+static bool ph_has_stx_etx(const u8 *payload, u16 len)
 {
-	size_t max = ph_framing_encoded_max(port->framing, port->lrc, len);
-	struct ph_txbuf *tb;
-	int n;
+	return memchr(payload, PH_STX, len) || memchr(payload, PH_ETX, len);
+}
 
-	tb = kmalloc(struct_size(tb, data, max), GFP_ATOMIC);
+/*
+ * A payload to send, copied: GFP_ATOMIC, as it is made in a receive path.
+ * NULL if there is no memory.
+ */
+struct ph_txbuf *ph_txbuf_copy(const u8 *payload, u16 len, gfp_t gfp)
+{
+	struct ph_txbuf *tb;
+
+	tb = kmalloc(struct_size(tb, data, len), gfp);
 	if (!tb)
-		return ERR_PTR(-ENOMEM);
-	n = ph_framing_encode(port->framing, port->lrc, tb->data, max,
-			      payload, len);
-	if (n < 0) {
-		kfree(tb);
-		return ERR_PTR(n);
-	}
-	tb->pos = 0;
-	tb->len = n;
+		return NULL;
+	INIT_LIST_HEAD(&tb->node);
+	memcpy(tb->data, payload, len);
+	tb->payload = tb->data;
+	tb->len = len;
+	tb->owned = true;
+	tb->stx_etx = ph_has_stx_etx(payload, len);
 	return tb;
 }
 
-/* @st's error answer, in its framing; NULL if there is no memory. */
+/* @st's error answer; NULL if there is no memory. Either lock held. */
 struct ph_txbuf *ph_txbuf_error(const struct ph_port *st)
 {
-	struct ph_txbuf *tb = ph_txbuf_new(st, st->error_frame, st->error_len);
-
-	/* Checked against the framing when either was set: only -ENOMEM. */
-	return IS_ERR(tb) ? NULL : tb;
+	return ph_txbuf_copy(st->error_frame, st->error_len, GFP_ATOMIC);
 }
 
-/* Send @tb on @port, which owns it from now on. Hub lock held. */
+/* A request's payload, ready to go to each server in turn. */
+void ph_txbuf_init_borrowed(struct ph_txbuf *tb, u16 len)
+{
+	INIT_LIST_HEAD(&tb->node);
+	tb->payload = tb->data;
+	tb->len = len;
+	tb->owned = false;
+	tb->stx_etx = ph_has_stx_etx(tb->data, len);
+}
+
+void ph_txbuf_free(struct ph_txbuf *tb)
+{
+	if (tb && tb->owned)
+		kfree_sensitive(tb);
+}
+
+/*
+ * Can @port's framing carry @tb? A payload from another port's framing is
+ * carried across unless it holds what stx-etx cannot. Either lock held.
+ */
+bool ph_port_carries(const struct ph_port *port, const struct ph_txbuf *tb)
+{
+	return port->framing != PH_FRAMING_STX_ETX || !tb->stx_etx;
+}
+
+/*
+ * Send @tb on @port: an owned buffer is the port's from now on, a
+ * request's stays the request's (ph_port_unqueue()). Hub lock held, the
+ * port's not.
+ */
 void ph_port_queue_txbuf(struct ph_port *port, struct ph_txbuf *tb)
 {
+	unsigned long flags;
+
+	spin_lock_irqsave(&port->lock, flags);
 	if (port->dead || port->user) {
-		kfree_sensitive(tb);
+		spin_unlock_irqrestore(&port->lock, flags);
+		ph_txbuf_free(tb);
 		return;
 	}
 	list_add_tail(&tb->node, &port->txq);
 	port->ops->start_tx(port);
+	spin_unlock_irqrestore(&port->lock, flags);
+}
+
+/*
+ * Send @tb, a request's, on the server @port: a new dispatch, whose number
+ * every frame the port completes from now on carries, so that the hub
+ * takes none completed before as its answer. Hub lock held, the port's
+ * not. Returns that number.
+ */
+u32 ph_port_queue_request(struct ph_port *port, struct ph_txbuf *tb)
+{
+	unsigned long flags;
+	u32 seq;
+
+	spin_lock_irqsave(&port->lock, flags);
+	seq = ++port->tx_seq;
+	if (!port->dead) {
+		list_add_tail(&tb->node, &port->txq);
+		port->ops->start_tx(port);
+	}
+	spin_unlock_irqrestore(&port->lock, flags);
+	return seq;
+}
+
+/*
+ * @tb (a request's) is not to be sent by @port any more, if it was still
+ * waiting its turn. Hub lock held, the port's not.
+ */
+void ph_port_unqueue(struct ph_port *port, struct ph_txbuf *tb)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&port->lock, flags);
+	list_del_init(&tb->node);
+	spin_unlock_irqrestore(&port->lock, flags);
 }
 
 /*
@@ -118,7 +183,7 @@ void ph_port_queue_txbuf(struct ph_port *port, struct ph_txbuf *tb)
  * its last byte can have left (the bytes taken now and a FIFO's worth
  * before them): gap_chars is where the peer ends a frame, and a silence of
  * exactly that could come out shorter on its side (a USB adapter's
- * bursts, the peer's own clock). Hub lock held.
+ * bursts, the peer's own clock). Port lock held.
  */
 static bool ph_port_tx_held(struct ph_port *port)
 {
@@ -144,44 +209,78 @@ static enum hrtimer_restart ph_port_tx_gap_expired(struct hrtimer *t)
 	struct ph_port *port = container_of(t, struct ph_port, tx_gap_timer);
 	unsigned long flags;
 
-	spin_lock_irqsave(&ph_hub.lock, flags);
-	if (!port->dead && !list_empty(&port->txq))
+	spin_lock_irqsave(&port->lock, flags);
+	if (!port->dead && ph_port_tx_more(port))
 		port->ops->start_tx(port);
-	spin_unlock_irqrestore(&ph_hub.lock, flags);
+	spin_unlock_irqrestore(&port->lock, flags);
 	return HRTIMER_NORESTART;
 }
 
-/* Is there something @port may send now? Hub lock held. */
+/* Is there something left for @port to send? Port lock held. */
+bool ph_port_tx_more(const struct ph_port *port)
+{
+	return port->txenc_pos < port->txenc_len || !list_empty(&port->txq);
+}
+
+/* Is there something @port may send now? Port lock held. */
 bool ph_port_tx_ready(struct ph_port *port)
 {
-	return !list_empty(&port->txq) && !ph_port_tx_held(port);
+	return ph_port_tx_more(port) && !ph_port_tx_held(port);
+}
+
+/*
+ * Encode the next queued frame into the port's transmit buffer, in the
+ * port's framing. false if nothing is queued. Port lock held.
+ */
+static bool ph_port_tx_next(struct ph_port *port)
+{
+	struct ph_txbuf *tb;
+	int n;
+
+	memzero_explicit(port->txenc, port->txenc_len);
+	port->txenc_len = 0;
+	port->txenc_pos = 0;
+	while ((tb = list_first_entry_or_null(&port->txq, struct ph_txbuf,
+					      node))) {
+		list_del_init(&tb->node);
+		n = ph_framing_encode(port->framing, port->lrc, port->txenc,
+				      PH_FRAMING_ENCODED_MAX(PH_PAYLOAD_MAX),
+				      tb->payload, tb->len);
+		ph_txbuf_free(tb);
+		if (n > 0) {
+			port->txenc_len = n;
+			return true;
+		}
+		/* Checked when queued: an empty payload in gap, nothing. */
+		if (n == 0)
+			port->stats.tx_frames++;
+	}
+	return false;
 }
 
 /*
  * Move up to @room bytes of the frames queued on @port into @buf, for its
- * backend to send: in gap, one frame at a time, with the gap's silence
- * after it. Hub lock held. Returns the number of bytes.
+ * backend to send, each encoded when its turn comes: in gap, one frame at
+ * a time, with the gap's silence after it. Port lock held. Returns the
+ * number of bytes.
  */
 unsigned int ph_port_tx_take(struct ph_port *port, u8 *buf, unsigned int room)
 {
-	struct ph_txbuf *tb;
 	unsigned int n = 0, k;
 
-	lockdep_assert_held(&ph_hub.lock);
+	lockdep_assert_held(&port->lock);
 	if (ph_port_tx_held(port))
 		return 0;
 	while (n < room) {
-		tb = list_first_entry_or_null(&port->txq, struct ph_txbuf, node);
-		if (!tb)
+		if (port->txenc_pos == port->txenc_len &&
+		    !ph_port_tx_next(port))
 			break;
-		k = min(room - n, tb->len - tb->pos);
-		memcpy(buf + n, tb->data + tb->pos, k);
-		tb->pos += k;
+		k = min(room - n, port->txenc_len - port->txenc_pos);
+		memcpy(buf + n, port->txenc + port->txenc_pos, k);
+		port->txenc_pos += k;
 		n += k;
-		if (tb->pos == tb->len) {
-			list_del(&tb->node);
+		if (port->txenc_pos == port->txenc_len) {
 			port->stats.tx_frames++;
-			kfree_sensitive(tb);
 			if (port->framing == PH_FRAMING_GAP) {
 				port->tx_quiet_until = ktime_get_ns() +
 					(n + PH_UART_FIFO) * port->char_ns +
@@ -194,15 +293,68 @@ unsigned int ph_port_tx_take(struct ph_port *port, u8 *buf, unsigned int room)
 	return n;
 }
 
-/* What the receive state said of a byte or of a silence. Hub lock held. */
+/*
+ * The answer a server port received, copied for its station. Not inlined:
+ * the tests make it fail (a kretprobe, selftests/kfail) to see the error
+ * frame take the answer's place. NULL or an ERR_PTR if there is no memory.
+ */
+noinline struct ph_txbuf *ph_txbuf_answer(const u8 *payload, u16 len)
+{
+	return ph_txbuf_copy(payload, len, GFP_ATOMIC);
+}
+
+/*
+ * A complete frame: copied out of the receive buffer, as a request on a
+ * station (with its error answer made ready), as a bare payload on any
+ * other port, and queued for the hub (ph_port_deliver()). Port lock held.
+ */
+static void ph_port_rx_frame(struct ph_port *port, const u8 *data, u16 len)
+{
+	struct ph_request *req;
+	struct ph_txbuf *tb;
+
+	port->stats.rx_frames++;
+	if (port->role == PH_ROLE_STATION) {
+		if (!len) {
+			/* An empty frame is no request. */
+			port->stats.frame_too_short++;
+			return;
+		}
+		req = kzalloc(struct_size(req, txb.data, len), GFP_ATOMIC);
+		if (req)
+			req->errtb = ph_txbuf_error(port);
+		if (!req || !req->errtb) {
+			kfree(req);
+			port->rx_nomem++;
+			port->rx_pending = true;
+			return;
+		}
+		memcpy(req->txb.data, data, len);
+		req->len = len;
+		ph_txbuf_init_borrowed(&req->txb, len);
+		tb = &req->txb;
+	} else {
+		tb = ph_txbuf_answer(data, len);
+		if (IS_ERR_OR_NULL(tb)) {
+			port->rx_nomem++;
+			port->rx_pending = true;
+			return;
+		}
+		tb->seq = port->tx_seq;
+	}
+	list_add_tail(&tb->node, &port->rxq);
+	port->rx_pending = true;
+}
+
+/* What the receive state said of a byte or of a silence. Port lock held. */
 static void ph_port_rx_event(struct ph_port *port, int ev)
 {
 	switch (ev) {
 	case PH_RX_NONE:
 		break;
 	case PH_RX_FRAME:
-		port->stats.rx_frames++;
-		ph_hub_rx_frame(port, port->rx.buf, ph_rx_payload_len(&port->rx));
+		ph_port_rx_frame(port, port->rx.buf,
+				 ph_rx_payload_len(&port->rx));
 		ph_rx_release(&port->rx);
 		break;
 	case PH_RX_BAD_FCS:
@@ -230,6 +382,52 @@ static void ph_port_rx_event(struct ph_port *port, int ev)
 }
 
 /*
+ * Hand what @port received over to the hub, in the order it came. Its
+ * backend calls this after dropping the port's lock, with no lock held.
+ */
+void ph_port_deliver(struct ph_port *port)
+{
+	struct ph_txbuf *tb, *tmp;
+	unsigned long flags;
+	LIST_HEAD(frames);
+	u32 nomem;
+
+	if (!READ_ONCE(port->rx_pending))
+		return;
+	spin_lock_irqsave(&ph_hub.lock, flags);
+	spin_lock(&port->lock);
+	list_splice_init(&port->rxq, &frames);
+	nomem = port->rx_nomem;
+	port->rx_nomem = 0;
+	port->rx_pending = false;
+	spin_unlock(&port->lock);
+	if (nomem)
+		ph_hub_rx_lost(port, nomem);
+	list_for_each_entry_safe(tb, tmp, &frames, node) {
+		list_del_init(&tb->node);
+		ph_hub_rx_frame(port, tb);
+	}
+	spin_unlock_irqrestore(&ph_hub.lock, flags);
+}
+
+/* Frames received and not handed over: they go with the port. Port lock. */
+static void ph_rxq_purge_locked(struct ph_port *port)
+{
+	struct ph_txbuf *tb, *tmp;
+
+	list_for_each_entry_safe(tb, tmp, &port->rxq, node) {
+		list_del_init(&tb->node);
+		if (tb->owned)
+			ph_txbuf_free(tb);
+		else
+			ph_request_free(container_of(tb, struct ph_request,
+						     txb));
+	}
+	port->rx_nomem = 0;
+	port->rx_pending = false;
+}
+
+/*
  * The line of @port has been silent for gap_chars character times: the
  * end of a frame in gap, a frame cut short (and the receiver back in
  * step) in the other framings but hdlc. The timer is armed by the first
@@ -243,7 +441,7 @@ static enum hrtimer_restart ph_port_gap_expired(struct hrtimer *t)
 	unsigned long flags;
 	u64 now, end;
 
-	spin_lock_irqsave(&ph_hub.lock, flags);
+	spin_lock_irqsave(&port->lock, flags);
 	if (!port->last_rx_ns || port->dead)
 		goto out;
 	now = ktime_get_ns();
@@ -256,26 +454,24 @@ static enum hrtimer_restart ph_port_gap_expired(struct hrtimer *t)
 	port->last_rx_ns = 0;
 	ph_port_rx_event(port, ph_rx_gap(&port->rx));
 out:
-	spin_unlock_irqrestore(&ph_hub.lock, flags);
+	spin_unlock_irqrestore(&port->lock, flags);
+	ph_port_deliver(port);
 	return ret;
 }
 
 /*
  * One byte received on @port, from its backend's receive path (the card's
- * interrupt, the tty's receive work). Hub lock held.
+ * interrupt, the tty's receive work). Port lock held; the backend calls
+ * ph_port_deliver() once it has dropped it.
  */
 void ph_port_rx_byte(struct ph_port *port, u8 c)
 {
-	lockdep_assert_held(&ph_hub.lock);
-	port->stats.rx_bytes++;
-	if (port->settling) {
-		/* Not quiet yet: the settle time starts again. */
-		port->deadline = jiffies + msecs_to_jiffies(port->settle_ms);
-		mod_timer(&port->timer, port->deadline);
-	}
-	if (port->framing != PH_FRAMING_HDLC) {
-		u64 now = ktime_get_ns();
+	u64 now = ktime_get_ns();
 
+	lockdep_assert_held(&port->lock);
+	port->stats.rx_bytes++;
+	port->rx_last_ns = now;
+	if (port->framing != PH_FRAMING_HDLC) {
 		/* A silence the timer has not seen end yet. */
 		if (port->last_rx_ns && now - port->last_rx_ns >= port->gap_ns)
 			ph_port_rx_event(port, ph_rx_gap(&port->rx));
@@ -317,41 +513,84 @@ int ph_line_check_common(const struct ph_line *line, u32 max_baud)
 }
 
 /*
- * Queue one frame for transmission on @port. Caller holds ph_hub.lock.
- * Returns 0, -ENODEV, -ENOMEM (counted as dropped) or -EILSEQ: its
- * framing cannot carry @payload (counted as frame_refused).
+ * Queue the frame @tb (owned) for transmission on @port. Hub lock held.
+ * Returns 0, -ENODEV, or -EILSEQ: its framing cannot carry @tb (counted
+ * as frame_refused). @tb is the port's, or freed, whatever the outcome.
  */
-int ph_port_queue_frame(struct ph_port *port, const u8 *payload, u16 len)
+int ph_port_queue_frame(struct ph_port *port, struct ph_txbuf *tb)
 {
-	struct ph_txbuf *tb;
-
-	if (port->dead || port->user)
+	if (port->dead || port->user) {
+		ph_txbuf_free(tb);
 		return -ENODEV;
-	tb = ph_txbuf_new(port, payload, len);
-	if (IS_ERR(tb)) {
-		if (PTR_ERR(tb) == -ENOMEM)
-			port->stats.dropped++;
-		else
-			port->stats.frame_refused++;
-		return PTR_ERR(tb);
+	}
+	if (!ph_port_carries(port, tb)) {
+		port->stats.frame_refused++;
+		ph_txbuf_free(tb);
+		return -EILSEQ;
 	}
 	ph_port_queue_txbuf(port, tb);
 	return 0;
 }
 
-void ph_txq_purge(struct ph_port *port)
+/* Drop what @port has to send, the frame on the line included. Port lock. */
+static void ph_txq_purge_locked(struct ph_port *port)
 {
 	struct ph_txbuf *tb, *tmp;
 
 	list_for_each_entry_safe(tb, tmp, &port->txq, node) {
-		list_del(&tb->node);
-		kfree_sensitive(tb);
+		list_del_init(&tb->node);
+		ph_txbuf_free(tb);
 	}
+	memzero_explicit(port->txenc, port->txenc_len);
+	port->txenc_len = 0;
+	port->txenc_pos = 0;
 }
 
+/* The same, with the hub lock held and the port's not. */
+void ph_txq_purge(struct ph_port *port)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&port->lock, flags);
+	ph_txq_purge_locked(port);
+	spin_unlock_irqrestore(&port->lock, flags);
+}
+
+/*
+ * @port is going away: nothing more is sent or handed over, and what it
+ * held is dropped. Hub lock held, the port's not.
+ */
+void ph_port_kill(struct ph_port *port)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&port->lock, flags);
+	port->dead = true;
+	ph_txq_purge_locked(port);
+	ph_rxq_purge_locked(port);
+	spin_unlock_irqrestore(&port->lock, flags);
+}
+
+/* The same, with the hub lock held and the port's not. */
+void ph_rxq_purge(struct ph_port *port)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&port->lock, flags);
+	ph_rxq_purge_locked(port);
+	spin_unlock_irqrestore(&port->lock, flags);
+}
+
+/* Has @port work in hand? Hub lock held. */
 bool ph_port_busy(struct ph_port *port)
 {
-	if (!list_empty(&port->txq))
+	unsigned long flags;
+	bool sending;
+
+	spin_lock_irqsave(&port->lock, flags);
+	sending = ph_port_tx_more(port);
+	spin_unlock_irqrestore(&port->lock, flags);
+	if (sending)
 		return true;
 	switch (port->role) {
 	case PH_ROLE_STATION:
@@ -537,6 +776,8 @@ int ph_port_change(struct ph_port *port, const struct ph_port_change *ch)
 	}
 	if (ch->set & PH_CHG_NAME)
 		strscpy(port->name, ch->name, sizeof(port->name));
+	/* What the receive and transmit paths read: under the port's lock. */
+	spin_lock(&port->lock);
 	if (ch->set & PH_CHG_LINE)
 		port->line = ch->line;
 	if (ch->set & PH_CHG_FRAMING)
@@ -568,6 +809,11 @@ int ph_port_change(struct ph_port *port, const struct ph_port_change *ch)
 			   port->max_payload);
 		port->last_rx_ns = 0;
 	}
+	if ((ch->set & PH_CHG_ROLE) && ch->role != old_role) {
+		ph_rx_reset(&port->rx);
+		port->role = ch->role;
+	}
+	spin_unlock(&port->lock);
 	if (ch->set & PH_CHG_TIMEOUT)
 		port->timeout_ms = ch->timeout_ms;
 	if (ch->set & PH_CHG_QUEUE_DEPTH)
@@ -577,10 +823,8 @@ int ph_port_change(struct ph_port *port, const struct ph_port_change *ch)
 	if ((ch->set & PH_CHG_ROLE) && ch->role != old_role) {
 		if (old_role == PH_ROLE_SERVER)
 			list_del_init(&port->idle_node);
-		port->role = ch->role;
 		port->state = PH_STATE_IDLE;
 		port->cur = NULL;
-		ph_rx_reset(&port->rx);
 		/* A new server starts idle unless it is set failed as well. */
 		if (ch->role == PH_ROLE_SERVER &&
 		    !((ch->set & PH_CHG_STATE) && ch->state == PH_STATE_FAILED))
@@ -674,7 +918,9 @@ int ph_port_setup(struct ph_port *port, const char *name)
 	unsigned int n;
 	int ret;
 
+	spin_lock_init(&port->lock);
 	INIT_LIST_HEAD(&port->txq);
+	INIT_LIST_HEAD(&port->rxq);
 	INIT_LIST_HEAD(&port->reqs);
 	INIT_LIST_HEAD(&port->user_reqs);
 	INIT_LIST_HEAD(&port->idle_node);
@@ -700,8 +946,18 @@ int ph_port_setup(struct ph_port *port, const char *name)
 	ret = ph_port_alloc_rxbuf(port, PH_PAYLOAD_DEFAULT);
 	if (ret)
 		return ret;
+	if (!port->user) {
+		/* Room for the largest frame in the largest framing. */
+		port->txenc = kzalloc(PH_FRAMING_ENCODED_MAX(PH_PAYLOAD_MAX),
+				      GFP_KERNEL);
+		if (!port->txenc) {
+			kfree(port->rxbuf);
+			return -ENOMEM;
+		}
+	}
 	ret = ida_alloc_min(&ph_hub.port_ida, 1, GFP_KERNEL);
 	if (ret < 0) {
+		kfree(port->txenc);
 		kfree(port->rxbuf);
 		return ret;
 	}
@@ -745,6 +1001,10 @@ void ph_port_release(struct ph_port *port)
 	hrtimer_cancel(&port->gap_timer);
 	hrtimer_cancel(&port->tx_gap_timer);
 	ida_free(&ph_hub.port_ida, port->id);
+	ph_rxq_purge(port);
+	ph_txq_purge(port);
+	kfree_sensitive(port->txenc);
+	port->txenc = NULL;
 	kfree_sensitive(port->rxbuf);
 	port->rxbuf = NULL;
 }

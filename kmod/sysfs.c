@@ -427,7 +427,9 @@ static ssize_t ph_stat_show(struct device *dev, struct device_attribute *attr,
 	u64 v;
 
 	spin_lock_irq(&ph_hub.lock);
+	spin_lock(&port->lock);
 	v = *(u64 *)((u8 *)&port->stats + sa->offset);
+	spin_unlock(&port->lock);
 	spin_unlock_irq(&ph_hub.lock);
 	return sysfs_emit(buf, "%llu\n", v);
 }

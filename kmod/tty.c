@@ -11,7 +11,8 @@
  *
  * A request's path through a tty port:
  *   driver -> flip buffer -> flush_to_ldisc work -> ph_ldisc_receive()
- *   -> ph_port_rx_byte() under the hub lock (framer, hub, matching)
+ *   -> ph_port_rx_byte() under the port's lock (framer), then
+ *   ph_port_deliver() under the hub lock (hub, matching)
  *   -> a server's txq -> its backend's start_tx: for a tty port,
  *   ph_tty_tx_work() writes as much as write_room() allows, and
  *   write_wakeup() brings it back for the rest.
@@ -119,10 +120,10 @@ static void ph_tty_set_line(struct ph_port *port)
 	struct ktermios kt;
 	bool dead;
 
-	spin_lock_irq(&ph_hub.lock);
+	spin_lock_irq(&port->lock);
 	line = port->line;
 	dead = port->dead;
-	spin_unlock_irq(&ph_hub.lock);
+	spin_unlock_irq(&port->lock);
 	if (dead)
 		return;
 
@@ -161,7 +162,7 @@ static int ph_tty_check_line(const struct ph_port *port,
 	return ph_line_check_common(line, 4000000);
 }
 
-/* Frames were queued: the work writes them. Hub lock held, any context. */
+/* Frames were queued: the work writes them. Port lock held, any context. */
 static void ph_tty_start_tx(struct ph_port *port)
 {
 	if (!port->dead)
@@ -200,12 +201,12 @@ static void ph_tty_tx_work(struct work_struct *work)
 				set_bit(TTY_DO_WRITE_WAKEUP, &tty->flags);
 				return;
 			}
-			spin_lock_irq(&ph_hub.lock);
+			spin_lock_irq(&tp->port.lock);
 			if (!tp->port.dead)
 				tp->txlen = ph_port_tx_take(&tp->port, tp->txbuf,
 							    min_t(unsigned int, room,
 								  sizeof(tp->txbuf)));
-			spin_unlock_irq(&ph_hub.lock);
+			spin_unlock_irq(&tp->port.lock);
 			if (!tp->txlen)
 				return;
 		}
@@ -234,7 +235,6 @@ static void ph_tty_gone(struct ph_tty *tp)
 	queue = !tp->gone;
 	tp->gone = true;
 	if (!tp->port.dead) {
-		tp->port.dead = true;
 		ph_hub_port_dead(&tp->port);
 		pr_warn_ratelimited("%s hung up: port %s gone\n", tp->name,
 				    tp->port.name);
@@ -285,7 +285,7 @@ static void ph_ldisc_receive(PH_LDISC_RX_ARGS)
 	if (!tp)
 		return;
 	port = &tp->port;
-	spin_lock_irqsave(&ph_hub.lock, flags);
+	spin_lock_irqsave(&port->lock, flags);
 	for (i = 0; !port->dead && i < count; i++) {
 		switch (fp ? fp[i] : TTY_NORMAL) {
 		case TTY_BREAK:
@@ -306,7 +306,8 @@ static void ph_ldisc_receive(PH_LDISC_RX_ARGS)
 		}
 		ph_port_rx_byte(port, cp[i]);
 	}
-	spin_unlock_irqrestore(&ph_hub.lock, flags);
+	spin_unlock_irqrestore(&port->lock, flags);
+	ph_port_deliver(port);
 }
 
 static void ph_ldisc_write_wakeup(struct tty_struct *tty)

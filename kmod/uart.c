@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * 16550 UART programming, receive and transmit, called with ph_hub.lock held.
+ * 16550 UART programming, receive and transmit, called with the port's lock
+ * held.
  *
  * Receive trigger level: 1 byte. The last byte of a request then raises the
  * receive interrupt at once; at a higher trigger level it would sit in the
@@ -110,7 +111,7 @@ static int ph_uart_check_line(const struct ph_port *port,
 	return 0;
 }
 
-/* Program port->line into the UART. Hub lock held. */
+/* Program port->line into the UART. Port lock held. */
 static void ph_uart_program_line(struct ph_port *port)
 {
 	unsigned int div = ph_line_divisor(port, &port->line);
@@ -126,9 +127,9 @@ static void ph_uart_program_line(struct ph_port *port)
 
 static void ph_uart_set_line(struct ph_port *port)
 {
-	spin_lock_irq(&ph_hub.lock);
+	spin_lock_irq(&port->lock);
 	ph_uart_program_line(port);
-	spin_unlock_irq(&ph_hub.lock);
+	spin_unlock_irq(&port->lock);
 }
 
 void ph_uart_startup(struct ph_port *port)
@@ -208,7 +209,7 @@ static void ph_uart_tx(struct ph_port *port)
 		ph_out(port, UART_TX, buf[i]);
 	memzero_explicit(buf, n);
 	/* Nothing more, or nothing now (gap: the line must stay silent). */
-	if ((!n || list_empty(&port->txq)) && (port->ier & UART_IER_THRI)) {
+	if ((!n || !ph_port_tx_more(port)) && (port->ier & UART_IER_THRI)) {
 		port->ier &= ~UART_IER_THRI;
 		ph_out(port, UART_IER, port->ier);
 	}

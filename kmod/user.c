@@ -71,21 +71,31 @@ int ph_user_response(struct ph_port *st, const void *holder, u64 req_id,
 		     const u8 *data, u16 len)
 {
 	struct ph_request *req;
+	struct ph_txbuf *tb;
+	struct ph_port *srv;
 	int ret = -EINVAL;
 
+	tb = ph_txbuf_copy(data, len, GFP_KERNEL);
+	if (!tb)
+		return -ENOMEM;
 	spin_lock_irq(&ph_hub.lock);
 	list_for_each_entry(req, &st->user_reqs, user_node) {
 		if (req->id != req_id)
 			continue;
+		srv = req->server;
 		if (req->holder == holder && req->state == PH_REQ_ACTIVE &&
-		    req->server && req->server->cur == req) {
-			req->server->stats.rx_frames++;
-			ph_server_answer(req->server, data, len);
+		    srv && srv->cur == req) {
+			spin_lock(&srv->lock);
+			srv->stats.rx_frames++;
+			spin_unlock(&srv->lock);
+			ph_server_answer(srv, tb, false);
+			tb = NULL;
 			ret = 0;
 		}
 		break;
 	}
 	spin_unlock_irq(&ph_hub.lock);
+	ph_txbuf_free(tb);
 	return ret;
 }
 
