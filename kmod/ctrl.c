@@ -53,9 +53,13 @@ static void ph_grace_expired(struct timer_list *t)
 	u64 now, grace;
 
 	spin_lock_irqsave(&ph_hub.lock, flags);
-	/* With no server idle, the next one to become idle re-arms. */
+	/*
+	 * With no server idle that serves a waiting request's class, the
+	 * next one to become idle re-arms: a server of another class is no
+	 * reason to take control back.
+	 */
 	if (!ph_hub.ctrl || ph_hub.ctrl_stalled ||
-	    list_empty(&ph_hub.waiting) || list_empty(&ph_hub.idle))
+	    list_empty(&ph_hub.waiting) || !ph_hub_can_match())
 		goto out;
 	oldest = list_first_entry(&ph_hub.waiting, struct ph_request,
 				  wait_node);
@@ -172,6 +176,8 @@ int ph_hub_dispatch(u32 portid, u64 req_id, u32 server_id)
 		ret = -EIO;
 	else if (!srv->enabled)
 		ret = -EHOSTDOWN;
+	else if (!(srv->classes & BIT_ULL(found->klass)))
+		ret = -EXDEV;
 	else
 		ret = ph_dispatch(found, srv);
 out:

@@ -88,6 +88,8 @@ static void ph_ev_request(u8 cmd, struct ph_request *req, u32 result)
 		.len = req->len,
 		.rx_ns = req->rx_ns,
 		.result = result,
+		.klass = req->klass,
+		.priority = req->priority,
 	};
 
 	if (cmd == PERSOHUB_CMD_REQUEST_DONE)
@@ -114,12 +116,33 @@ void ph_request_free(struct ph_request *req)
 	kfree_sensitive(req);
 }
 
+/*
+ * Waiting requests: on ph_hub.waiting in arrival (id) order, and on the
+ * list of their priority and class, in the same order, for the matching.
+ */
+static void ph_cwait_add(struct ph_request *req)
+{
+	struct list_head *head = &ph_hub.cwait[req->priority][req->klass];
+	struct ph_request *pos;
+
+	ph_hub.classes[req->klass].waiting++;
+	ph_hub.cwait_mask[req->priority] |= BIT_ULL(req->klass);
+	list_for_each_entry_reverse(pos, head, cwait_node) {
+		if (pos->id < req->id) {
+			list_add(&req->cwait_node, &pos->cwait_node);
+			return;
+		}
+	}
+	list_add(&req->cwait_node, head);
+}
+
 /* Keep ph_hub.waiting in arrival (id) order when a request comes back. */
 static void ph_waiting_insert(struct ph_request *req)
 {
 	struct ph_request *pos;
 
 	ph_hub.nwaiting++;
+	ph_cwait_add(req);
 	list_for_each_entry_reverse(pos, &ph_hub.waiting, wait_node) {
 		if (pos->id < req->id) {
 			list_add(&req->wait_node, &pos->wait_node);
@@ -135,6 +158,62 @@ static void ph_waiting_del(struct ph_request *req)
 		return;
 	list_del_init(&req->wait_node);
 	ph_hub.nwaiting--;
+	list_del_init(&req->cwait_node);
+	ph_hub.classes[req->klass].waiting--;
+	if (list_empty(&ph_hub.cwait[req->priority][req->klass]))
+		ph_hub.cwait_mask[req->priority] &= ~BIT_ULL(req->klass);
+}
+
+/* The classes some waiting request is of. */
+static u64 ph_waiting_classes(void)
+{
+	u64 mask = 0;
+	unsigned int p;
+
+	for (p = 0; p < PH_PRIORITIES; p++)
+		mask |= ph_hub.cwait_mask[p];
+	return mask;
+}
+
+/*
+ * The request an idle server serving @classes takes: the oldest of those
+ * that waited their class's max_wait_ms, if any; else the oldest of the
+ * highest priority. NULL if none of them waits.
+ */
+static struct ph_request *ph_best_request(u64 classes, u64 now)
+{
+	struct ph_request *req, *best = NULL, *aged = NULL;
+	unsigned long mask;
+	unsigned int c;
+	int p;
+	u64 max;
+
+	for (p = PH_PRIORITIES - 1; p >= 0; p--) {
+		mask = ph_hub.cwait_mask[p] & classes;
+		for_each_set_bit(c, &mask, PH_CLASSES) {
+			req = list_first_entry(&ph_hub.cwait[p][c],
+					       struct ph_request, cwait_node);
+			max = (u64)ph_hub.classes[c].max_wait_ms * NSEC_PER_MSEC;
+			if (max && now - req->rx_ns >= max &&
+			    (!aged || req->id < aged->id))
+				aged = req;
+			if (!best || (best->priority == p && req->id < best->id))
+				best = req;
+		}
+	}
+	return aged ?: best;
+}
+
+/* Could an idle server take a waiting request? */
+bool ph_hub_can_match(void)
+{
+	u64 classes = ph_waiting_classes();
+	struct ph_port *srv;
+
+	list_for_each_entry(srv, &ph_hub.idle, idle_node)
+		if (srv->classes & classes)
+			return true;
+	return false;
 }
 
 /*
@@ -169,9 +248,11 @@ static void ph_station_flush(struct ph_port *st)
 			tb = req->errtb;
 			req->errtb = NULL;
 			st->stats.errors_sent++;
+			ph_hub.classes[req->klass].failed++;
 			result = req->accepted ? PERSOHUB_RESULT_ERROR :
 						 PERSOHUB_RESULT_REJECTED;
 		}
+		ph_hub.classes[req->klass].done++;
 		ph_port_queue_txbuf(st, tb);
 		ph_ev_request(PERSOHUB_CMD_REQUEST_DONE, req, result);
 		list_del(&req->station_node);
@@ -270,6 +351,7 @@ void ph_server_fail(struct ph_port *srv, u32 reason)
 int ph_dispatch(struct ph_request *req, struct ph_port *srv)
 {
 	u64 now = ktime_get_ns();
+	u64 wait;
 
 	if (!srv->user && !ph_port_carries(srv, &req->txb)) {
 		srv->stats.frame_refused++;
@@ -294,11 +376,17 @@ int ph_dispatch(struct ph_request *req, struct ph_port *srv)
 	} else {
 		srv->cur_seq = ph_port_queue_request(srv, &req->txb);
 	}
-	ph_hist_add(ph_hub.dispatch_hist, ktime_get_ns() - req->rx_ns);
+	wait = ktime_get_ns() - req->rx_ns;
+	ph_hist_add(ph_hub.dispatch_hist, wait);
+	ph_hub.classes[req->klass].dispatched++;
+	ph_hub.classes[req->klass].wait_ns += wait;
 	return 0;
 }
 
-/* The kernel's own matching: oldest request to the longest idle server. */
+/*
+ * The kernel's own matching: the longest idle server takes the best
+ * waiting request among its classes (ph_best_request()).
+ */
 void ph_hub_match(void)
 {
 	struct ph_request *req;
@@ -308,11 +396,20 @@ void ph_hub_match(void)
 		ph_grace_arm();
 		return;
 	}
-	while (!list_empty(&ph_hub.waiting) && !list_empty(&ph_hub.idle)) {
-		req = list_first_entry(&ph_hub.waiting, struct ph_request,
-				       wait_node);
-		srv = list_first_entry(&ph_hub.idle, struct ph_port, idle_node);
-		ph_dispatch(req, srv);
+	/*
+	 * Each idle server, the longest idle first, takes the best request
+	 * of its classes; one that takes none stays idle. A dispatch changes
+	 * both lists: start again.
+	 */
+again:
+	list_for_each_entry(srv, &ph_hub.idle, idle_node) {
+		if (!ph_hub.nwaiting)
+			return;
+		req = ph_best_request(srv->classes, ktime_get_ns());
+		if (req) {
+			ph_dispatch(req, srv);
+			goto again;
+		}
 	}
 }
 
@@ -337,6 +434,7 @@ static void ph_station_rx(struct ph_port *st, struct ph_request *req)
 		}
 	}
 	INIT_LIST_HEAD(&req->wait_node);
+	INIT_LIST_HEAD(&req->cwait_node);
 	INIT_LIST_HEAD(&req->user_node);
 	req->id = ++ph_hub.next_id;
 	req->rx_ns = ktime_get_ns();
@@ -351,8 +449,7 @@ static void ph_station_rx(struct ph_port *st, struct ph_request *req)
 	req->accepted = true;
 	st->outstanding++;
 	req->state = PH_REQ_WAITING;
-	list_add_tail(&req->wait_node, &ph_hub.waiting);
-	ph_hub.nwaiting++;
+	ph_waiting_insert(req);
 	ph_ev_request(PERSOHUB_CMD_REQUEST_NEW, req, 0);
 	ph_hub_match();
 }
@@ -587,6 +684,20 @@ void ph_hub_port_dead(struct ph_port *port)
 	ph_hub_match();
 }
 
+/* Class @id's max_wait_ms: its waiting requests age by it at once. */
+int ph_class_set(u32 id, u32 max_wait_ms)
+{
+	if (id > PERSOHUB_CLASS_MAX)
+		return -ERANGE;
+	if (max_wait_ms > PH_MAX_WAIT_MS_MAX)
+		return -ERANGE;
+	spin_lock_irq(&ph_hub.lock);
+	ph_hub.classes[id].max_wait_ms = max_wait_ms;
+	ph_hub_match();
+	spin_unlock_irq(&ph_hub.lock);
+	return 0;
+}
+
 /* Health probe of a failed serial server. */
 int ph_hub_probe(u32 server_id, const u8 *data, u16 len)
 {
@@ -618,6 +729,11 @@ int ph_hub_probe(u32 server_id, const u8 *data, u16 len)
 
 void ph_hub_init(void)
 {
+	unsigned int p, c;
+
+	for (p = 0; p < PH_PRIORITIES; p++)
+		for (c = 0; c < PH_CLASSES; c++)
+			INIT_LIST_HEAD(&ph_hub.cwait[p][c]);
 	ida_init(&ph_hub.port_ida);
 	ph_ctrl_init();
 }

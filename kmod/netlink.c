@@ -69,7 +69,7 @@ static const struct nla_policy ph_select_policy[PERSOHUB_A_PORT_NAME + 1] = {
 	PH_PORT_SELECT,
 };
 
-static const struct nla_policy ph_set_policy[PERSOHUB_A_PORT_ENABLED + 1] = {
+static const struct nla_policy ph_set_policy[PERSOHUB_A_PORT_CLASSIFIER + 1] = {
 	PH_PORT_SELECT,
 	[PERSOHUB_A_PORT_ROLE] = NLA_POLICY_MAX(NLA_U32, PERSOHUB_ROLE_SERVER),
 	[PERSOHUB_A_PORT_STATE] = NLA_POLICY_MAX(NLA_U32,
@@ -94,13 +94,32 @@ static const struct nla_policy ph_set_policy[PERSOHUB_A_PORT_ENABLED + 1] = {
 	[PERSOHUB_A_PORT_ERROR_FRAME] = { .type = NLA_BINARY,
 					  .len = PH_ERROR_FRAME_MAX },
 	[PERSOHUB_A_PORT_ENABLED] = NLA_POLICY_MAX(NLA_U8, 1),
+	[PERSOHUB_A_PORT_CLASS] = NLA_POLICY_MAX(NLA_U32, PERSOHUB_CLASS_MAX),
+	[PERSOHUB_A_PORT_CLASSES] = NLA_POLICY_MIN(NLA_U64, 1),
+	[PERSOHUB_A_PORT_PRIORITY] = NLA_POLICY_MAX(NLA_U32,
+						    PERSOHUB_PRIORITY_MAX),
+	[PERSOHUB_A_PORT_CLASSIFIER] = {
+		.type = NLA_BINARY,
+		.len = sizeof(struct persohub_classifier),
+	},
 };
 
-static const struct nla_policy ph_user_add_policy[PERSOHUB_A_PORT_TIMEOUT_MS + 1] = {
+static const struct nla_policy ph_user_add_policy[PERSOHUB_A_PORT_CLASSES + 1] = {
 	[PERSOHUB_A_PORT_NAME] = { .type = NLA_NUL_STRING,
 				   .len = PH_NAME_LEN - 1 },
 	[PERSOHUB_A_PORT_TIMEOUT_MS] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &ph_timeout_range),
+	[PERSOHUB_A_PORT_CLASSES] = NLA_POLICY_MIN(NLA_U64, 1),
+};
+
+static struct netlink_range_validation ph_max_wait_range = {
+	.max = PH_MAX_WAIT_MS_MAX,
+};
+
+static const struct nla_policy ph_class_policy[PERSOHUB_A_CLASS_MAX_WAIT_MS + 1] = {
+	[PERSOHUB_A_CLASS_ID] = NLA_POLICY_MAX(NLA_U32, PERSOHUB_CLASS_MAX),
+	[PERSOHUB_A_CLASS_MAX_WAIT_MS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &ph_max_wait_range),
 };
 
 static const struct nla_policy ph_dispatch_policy[PERSOHUB_A_SERVER_ID + 1] = {
@@ -138,7 +157,14 @@ static int ph_nl_fill_port(struct sk_buff *skb, struct ph_port *port)
 	    nla_put_u32(skb, PERSOHUB_A_PORT_MAX_PAYLOAD, port->max_payload) ||
 	    nla_put_u32(skb, PERSOHUB_A_PORT_QUEUE, port->outstanding) ||
 	    nla_put_u32(skb, PERSOHUB_A_PORT_SETTLE_MS, port->settle_ms) ||
-	    nla_put_u8(skb, PERSOHUB_A_PORT_ENABLED, port->enabled))
+	    nla_put_u8(skb, PERSOHUB_A_PORT_ENABLED, port->enabled) ||
+	    nla_put_u32(skb, PERSOHUB_A_PORT_CLASS, port->klass) ||
+	    nla_put_u64_64bit(skb, PERSOHUB_A_PORT_CLASSES, port->classes,
+			      PERSOHUB_A_PAD) ||
+	    nla_put_u32(skb, PERSOHUB_A_PORT_PRIORITY, port->priority) ||
+	    (port->classifier.nrules &&
+	     nla_put(skb, PERSOHUB_A_PORT_CLASSIFIER,
+		     sizeof(port->classifier), &port->classifier)))
 		return -EMSGSIZE;
 	if (nla_put_string(skb, PERSOHUB_A_PORT_BACKEND, port->ops->name) ||
 	    port->ops->fill(skb, port))
@@ -540,6 +566,34 @@ static int ph_nl_port_set(struct genl_info *info)
 		nla_memcpy(ch.error_frame, attrs[PERSOHUB_A_PORT_ERROR_FRAME],
 			   sizeof(ch.error_frame));
 	}
+	if (attrs[PERSOHUB_A_PORT_CLASS]) {
+		ch.set |= PH_CHG_CLASS;
+		ch.klass = nla_get_u32(attrs[PERSOHUB_A_PORT_CLASS]);
+	}
+	if (attrs[PERSOHUB_A_PORT_CLASSES]) {
+		ch.set |= PH_CHG_CLASSES;
+		ch.classes = nla_get_u64(attrs[PERSOHUB_A_PORT_CLASSES]);
+	}
+	if (attrs[PERSOHUB_A_PORT_PRIORITY]) {
+		ch.set |= PH_CHG_PRIORITY;
+		ch.priority = nla_get_u32(attrs[PERSOHUB_A_PORT_PRIORITY]);
+	}
+	if (attrs[PERSOHUB_A_PORT_CLASSIFIER]) {
+		struct nlattr *a = attrs[PERSOHUB_A_PORT_CLASSIFIER];
+
+		ch.set |= PH_CHG_CLASSIFIER;
+		if (nla_len(a) && nla_len(a) != sizeof(ch.classifier)) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a,
+					    "a classifier is a struct persohub_classifier, or empty");
+			return -EINVAL;
+		}
+		nla_memcpy(&ch.classifier, a, sizeof(ch.classifier));
+		if (nla_len(a) && !ph_classifier_valid(&ch.classifier)) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a,
+					    "classifier: len 1-8, 1-16 rules, classes 0-63, offset + len within a payload");
+			return -EINVAL;
+		}
+	}
 	ret = ph_port_change(port, &ch);
 	switch (ret) {
 	case 0:
@@ -647,6 +701,10 @@ static int ph_nl_dispatch_doit(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_SERVER_ID],
 				    "server disabled by the administrator");
 		break;
+	case -EXDEV:
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_SERVER_ID],
+				    "the server does not serve this request's class");
+		break;
 	case -EILSEQ:
 		NL_SET_ERR_MSG_ATTR(info->extack, attrs[PERSOHUB_A_SERVER_ID],
 				    "the server's framing cannot carry this request: it failed");
@@ -712,7 +770,10 @@ static int ph_nl_user_server_add_doit(struct sk_buff *skb,
 	srv = ph_user_server_add(nla_data(attrs[PERSOHUB_A_PORT_NAME]),
 				 attrs[PERSOHUB_A_PORT_TIMEOUT_MS] ?
 				 nla_get_u32(attrs[PERSOHUB_A_PORT_TIMEOUT_MS]) :
-				 0);
+				 0,
+				 attrs[PERSOHUB_A_PORT_CLASSES] ?
+				 nla_get_u64(attrs[PERSOHUB_A_PORT_CLASSES]) :
+				 1);
 	if (IS_ERR(srv)) {
 		nlmsg_free(msg);
 		ph_nl_name_err(info, PTR_ERR(srv));
@@ -821,6 +882,9 @@ static int ph_nl_request_get_dumpit(struct sk_buff *skb,
 			    nla_put_u32(skb, PERSOHUB_A_REQ_LEN, req->len) ||
 			    nla_put_u64_64bit(skb, PERSOHUB_A_REQ_RX_NS,
 					      req->rx_ns, PERSOHUB_A_PAD) ||
+			    nla_put_u32(skb, PERSOHUB_A_REQ_CLASS, req->klass) ||
+			    nla_put_u32(skb, PERSOHUB_A_REQ_PRIORITY,
+					req->priority) ||
 			    (req->state == PH_REQ_ACTIVE &&
 			     nla_put_u32(skb, PERSOHUB_A_SERVER_ID,
 					 req->server_id))) {
@@ -834,6 +898,96 @@ static int ph_nl_request_get_dumpit(struct sk_buff *skb,
 out:
 	spin_unlock_irq(&ph_hub.lock);
 	return skb->len;
+}
+
+/* Class @id's setting and figures. Hub lock held. */
+static int ph_nl_fill_class(struct sk_buff *skb, u32 id)
+{
+	const struct ph_class *cl = &ph_hub.classes[id];
+	const u64 v[] = {
+		[PERSOHUB_CLASS_STAT_WAITING] = cl->waiting,
+		[PERSOHUB_CLASS_STAT_DISPATCHED] = cl->dispatched,
+		[PERSOHUB_CLASS_STAT_FAILED] = cl->failed,
+		[PERSOHUB_CLASS_STAT_DONE] = cl->done,
+		[PERSOHUB_CLASS_STAT_WAIT_NS] = cl->wait_ns,
+	};
+	struct nlattr *nest;
+	unsigned int i;
+
+	if (nla_put_u32(skb, PERSOHUB_A_CLASS_ID, id) ||
+	    nla_put_u32(skb, PERSOHUB_A_CLASS_MAX_WAIT_MS, cl->max_wait_ms))
+		return -EMSGSIZE;
+	nest = nla_nest_start(skb, PERSOHUB_A_CLASS_STATS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 1; i < ARRAY_SIZE(v); i++)
+		if (nla_put_u64_64bit(skb, i, v[i], PERSOHUB_NEST_PAD))
+			return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int ph_nl_class_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	void *hdr;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, PERSOHUB_A_CLASS_ID))
+		return -EINVAL;
+	msg = nlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &ph_nl_family, 0,
+				info->genlhdr->cmd);
+	if (!hdr) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	spin_lock_irq(&ph_hub.lock);
+	ret = ph_nl_fill_class(msg,
+			       nla_get_u32(info->attrs[PERSOHUB_A_CLASS_ID]));
+	spin_unlock_irq(&ph_hub.lock);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+/* Dump every class; cb->args[0] is how many were already sent. */
+static int ph_nl_class_get_dumpit(struct sk_buff *skb,
+				  struct netlink_callback *cb)
+{
+	long id;
+	void *hdr;
+
+	spin_lock_irq(&ph_hub.lock);
+	for (id = cb->args[0]; id < PH_CLASSES; id++) {
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &ph_nl_family,
+				  NLM_F_MULTI, PERSOHUB_CMD_CLASS_GET);
+		if (!hdr)
+			break;
+		if (ph_nl_fill_class(skb, id)) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+	}
+	cb->args[0] = id;
+	spin_unlock_irq(&ph_hub.lock);
+	return skb->len;
+}
+
+static int ph_nl_class_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	if (GENL_REQ_ATTR_CHECK(info, PERSOHUB_A_CLASS_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, PERSOHUB_A_CLASS_MAX_WAIT_MS))
+		return -EINVAL;
+	return ph_class_set(nla_get_u32(info->attrs[PERSOHUB_A_CLASS_ID]),
+			    nla_get_u32(info->attrs[PERSOHUB_A_CLASS_MAX_WAIT_MS]));
 }
 
 static const struct genl_ops ph_nl_ops[] = {
@@ -920,6 +1074,20 @@ static const struct genl_ops ph_nl_ops[] = {
 		.maxattr = ARRAY_SIZE(ph_tty_policy) - 1,
 		.flags = GENL_ADMIN_PERM,
 	},
+	{
+		.cmd = PERSOHUB_CMD_CLASS_GET,
+		.doit = ph_nl_class_get_doit,
+		.dumpit = ph_nl_class_get_dumpit,
+		.policy = ph_class_policy,
+		.maxattr = ARRAY_SIZE(ph_class_policy) - 1,
+	},
+	{
+		.cmd = PERSOHUB_CMD_CLASS_SET,
+		.doit = ph_nl_class_set_doit,
+		.policy = ph_class_policy,
+		.maxattr = ARRAY_SIZE(ph_class_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
 };
 
 static struct genl_family ph_nl_family __ro_after_init = {
@@ -973,9 +1141,9 @@ static size_t ph_nl_event_size(u8 cmd)
 
 	switch (cmd) {
 	case PERSOHUB_CMD_REQUEST_NEW:
-		return 2 * u64a + 2 * u32a;
+		return 2 * u64a + 4 * u32a;
 	case PERSOHUB_CMD_REQUEST_DONE:
-		return 2 * u64a + 3 * u32a;
+		return 2 * u64a + 4 * u32a;
 	case PERSOHUB_CMD_SERVER_READY:
 		return u32a;
 	case PERSOHUB_CMD_SERVER_FAILED:
@@ -987,7 +1155,8 @@ static size_t ph_nl_event_size(u8 cmd)
 		 * the numbers
 		 */
 		return 4 * nla_total_size(PH_NAME_LEN) + nla_total_size(0) +
-		       20 * u32a + nla_total_size(PH_ERROR_FRAME_MAX);
+		       22 * u32a + u64a + nla_total_size(PH_ERROR_FRAME_MAX) +
+		       nla_total_size(sizeof(struct persohub_classifier));
 	}
 	return NLMSG_DEFAULT_SIZE;
 }
@@ -1006,7 +1175,9 @@ static int ph_nl_event_fill(struct sk_buff *skb, const struct ph_event *ev)
 		      nla_put_u32(skb, PERSOHUB_A_PORT_ID, ev->port_id) ||
 		      nla_put_u32(skb, PERSOHUB_A_REQ_LEN, ev->len) ||
 		      nla_put_u64_64bit(skb, PERSOHUB_A_REQ_RX_NS, ev->rx_ns,
-					PERSOHUB_A_PAD);
+					PERSOHUB_A_PAD) ||
+		      nla_put_u32(skb, PERSOHUB_A_REQ_CLASS, ev->klass) ||
+		      nla_put_u32(skb, PERSOHUB_A_REQ_PRIORITY, ev->priority);
 		break;
 	case PERSOHUB_CMD_REQUEST_DONE:
 		err = nla_put_u64_64bit(skb, PERSOHUB_A_REQ_ID, ev->req_id,
@@ -1016,7 +1187,8 @@ static int ph_nl_event_fill(struct sk_buff *skb, const struct ph_event *ev)
 		       nla_put_u32(skb, PERSOHUB_A_SERVER_ID, ev->server_id)) ||
 		      nla_put_u32(skb, PERSOHUB_A_RESULT, ev->result) ||
 		      nla_put_u64_64bit(skb, PERSOHUB_A_LATENCY_NS,
-					ev->latency_ns, PERSOHUB_A_PAD);
+					ev->latency_ns, PERSOHUB_A_PAD) ||
+		      nla_put_u32(skb, PERSOHUB_A_REQ_CLASS, ev->klass);
 		break;
 	case PERSOHUB_CMD_SERVER_READY:
 		err = nla_put_u32(skb, PERSOHUB_A_SERVER_ID, ev->server_id);

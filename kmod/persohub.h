@@ -56,6 +56,9 @@
 #define PH_ERROR_FRAME_MAX	64
 #define PH_GAP_CHARS_DEFAULT	500
 #define PH_GAP_CHARS_MAX	10000
+#define PH_CLASSES		(PERSOHUB_CLASS_MAX + 1)
+#define PH_PRIORITIES		(PERSOHUB_PRIORITY_MAX + 1)
+#define PH_MAX_WAIT_MS_MAX	3600000
 
 enum ph_role {
 	PH_ROLE_OFF = PERSOHUB_ROLE_OFF,
@@ -230,6 +233,11 @@ struct ph_port {
 	u32 txenc_len;
 	u32 txenc_pos;
 
+	/* station: its requests' class and priority (port lock, hub lock) */
+	u32 klass;
+	u32 priority;
+	struct persohub_classifier classifier;	/* nrules 0: none */
+
 	/* station: outstanding requests in arrival order */
 	struct list_head reqs;
 	unsigned int outstanding;	/* accepted, not yet answered */
@@ -239,6 +247,7 @@ struct ph_port {
 	struct ph_station_dev *sdev;	/* its character device */
 
 	/* server */
+	u64 classes;			/* the classes it serves, bit N: N */
 	bool enabled;			/* the administrator's: may take work */
 	enum ph_state state;
 	struct ph_request *cur;
@@ -291,6 +300,7 @@ enum ph_req_state {
 struct ph_request {
 	struct list_head station_node;	/* station->reqs */
 	struct list_head wait_node;	/* ph_hub.waiting */
+	struct list_head cwait_node;	/* ph_hub.cwait[priority][klass] */
 	struct list_head user_node;	/* station->user_reqs */
 	const void *holder;		/* file that read it from the device */
 	u64 id;
@@ -299,6 +309,8 @@ struct ph_request {
 	struct ph_port *server;		/* while active on it, else NULL */
 	u32 server_id;			/* the last server it was sent to */
 	enum ph_req_state state;
+	u8 klass;			/* its class, from its station */
+	u8 priority;			/* its station's priority */
 	bool accepted;			/* counted in station->outstanding */
 	unsigned int retries;
 	struct ph_txbuf *resp;		/* NULL once answered: error frame */
@@ -309,11 +321,25 @@ struct ph_request {
 	struct ph_txbuf txb;
 };
 
+/* A class of requests: its setting and its figures. Hub lock. */
+struct ph_class {
+	u32 max_wait_ms;		/* 0: a request of it never ages */
+	u64 waiting;
+	u64 dispatched;
+	u64 failed;
+	u64 done;
+	u64 wait_ns;
+};
+
 struct ph_hub {
 	spinlock_t lock;		/* see the top of this file */
 	struct mutex cfg_lock;		/* serialises configuration changes */
 	struct list_head ports;
 	struct list_head waiting;	/* requests in arrival order */
+	/* the same, per priority and class, and which of those hold any */
+	struct list_head cwait[PH_PRIORITIES][PH_CLASSES];
+	u64 cwait_mask[PH_PRIORITIES];
+	struct ph_class classes[PH_CLASSES];
 	struct list_head idle;		/* idle servers, longest idle first */
 	struct ida port_ida;
 	u64 next_id;
@@ -341,6 +367,10 @@ struct ph_hub {
 #define PH_CHG_GAP		BIT(10)
 #define PH_CHG_ERROR_FRAME	BIT(11)
 #define PH_CHG_ENABLED		BIT(12)
+#define PH_CHG_CLASS		BIT(13)
+#define PH_CHG_CLASSES		BIT(14)
+#define PH_CHG_PRIORITY		BIT(15)
+#define PH_CHG_CLASSIFIER	BIT(16)
 
 /**
  * struct ph_port_change - settings applied to one port at once, or none
@@ -359,6 +389,10 @@ struct ph_hub {
  * @error_frame: a station's error answer, @error_len bytes
  * @error_len: its length
  * @enabled: servers: may take requests (the administrator's state)
+ * @klass: stations: the class of their requests
+ * @classes: servers: the classes they serve
+ * @priority: stations: their requests' priority
+ * @classifier: stations: the classifier (@classifier.nrules 0: none)
  */
 struct ph_port_change {
 	u32 set;
@@ -376,6 +410,10 @@ struct ph_port_change {
 	u8 error_frame[PH_ERROR_FRAME_MAX];
 	u16 error_len;
 	u32 enabled;
+	u32 klass;
+	u64 classes;
+	u32 priority;
+	struct persohub_classifier classifier;
 };
 
 /* What an event says; which fields count depends on the command. */
@@ -389,6 +427,8 @@ struct ph_event {
 	u32 result;		/* enum persohub_result */
 	u64 latency_ns;
 	u32 reason;		/* enum persohub_reason */
+	u8 klass;		/* requests: class and priority */
+	u8 priority;
 };
 
 extern struct ph_hub ph_hub;
@@ -420,7 +460,8 @@ struct ph_port *ph_port_find_id(u32 id);
 struct ph_port *ph_port_find_name(const char *name);
 bool ph_name_valid(const char *name);
 bool ph_port_busy(struct ph_port *port);
-struct ph_port *ph_user_server_add(const char *name, u32 timeout_ms);
+struct ph_port *ph_user_server_add(const char *name, u32 timeout_ms,
+				   u64 classes);
 void ph_user_server_del(struct ph_port *srv);
 int ph_hub_attach(u32 portid);
 int ph_hub_detach(u32 portid, bool force);
@@ -453,6 +494,9 @@ const char *ph_state_name(enum ph_state state);
 
 /* hub.c, between the hub's files (port.c, ctrl.c, user.c); hub lock held */
 void ph_hub_match(void);
+bool ph_hub_can_match(void);
+bool ph_classifier_valid(const struct persohub_classifier *cl);
+int ph_class_set(u32 id, u32 max_wait_ms);
 int ph_dispatch(struct ph_request *req, struct ph_port *srv);
 void ph_server_make_idle(struct ph_port *srv, u64 now);
 void ph_server_set_enabled(struct ph_port *srv, bool enabled);

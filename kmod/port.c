@@ -303,6 +303,40 @@ noinline struct ph_txbuf *ph_txbuf_answer(const u8 *payload, u16 len)
 	return ph_txbuf_copy(payload, len, GFP_ATOMIC);
 }
 
+/* Is @cl a classifier a station can use? */
+bool ph_classifier_valid(const struct persohub_classifier *cl)
+{
+	unsigned int i;
+
+	if (cl->len < 1 || cl->len > PERSOHUB_CLASSIFIER_VALUE ||
+	    cl->nrules < 1 || cl->nrules > PERSOHUB_CLASSIFIER_RULES ||
+	    cl->offset + cl->len > PH_PAYLOAD_MAX)
+		return false;
+	for (i = 0; i < cl->nrules; i++)
+		if (cl->rules[i].class_id > PERSOHUB_CLASS_MAX ||
+		    memchr_inv(cl->rules[i].reserved, 0,
+			       sizeof(cl->rules[i].reserved)))
+			return false;
+	return true;
+}
+
+/*
+ * The class of a request @st received: the first classifier rule its
+ * bytes match, else the station's own. Port lock held.
+ */
+static u8 ph_port_classify(const struct ph_port *st, const u8 *data, u16 len)
+{
+	const struct persohub_classifier *cl = &st->classifier;
+	unsigned int i;
+
+	if (!cl->nrules || cl->offset + cl->len > len)
+		return st->klass;
+	for (i = 0; i < cl->nrules; i++)
+		if (!memcmp(data + cl->offset, cl->rules[i].value, cl->len))
+			return cl->rules[i].class_id;
+	return st->klass;
+}
+
 /*
  * A complete frame: copied out of the receive buffer, as a request on a
  * station (with its error answer made ready), as a bare payload on any
@@ -331,6 +365,8 @@ static void ph_port_rx_frame(struct ph_port *port, const u8 *data, u16 len)
 		}
 		memcpy(req->txb.data, data, len);
 		req->len = len;
+		req->klass = ph_port_classify(port, data, len);
+		req->priority = port->priority;
 		ph_txbuf_init_borrowed(&req->txb, len);
 		tb = &req->txb;
 	} else {
@@ -736,6 +772,13 @@ int ph_port_change(struct ph_port *port, const struct ph_port_change *ch)
 		return -ERANGE;
 	if ((ch->set & PH_CHG_ENABLED) && ch->enabled > 1)
 		return -ERANGE;
+	if (((ch->set & PH_CHG_CLASS) && ch->klass > PERSOHUB_CLASS_MAX) ||
+	    ((ch->set & PH_CHG_CLASSES) && !ch->classes) ||
+	    ((ch->set & PH_CHG_PRIORITY) &&
+	     ch->priority > PERSOHUB_PRIORITY_MAX) ||
+	    ((ch->set & PH_CHG_CLASSIFIER) && ch->classifier.nrules &&
+	     !ph_classifier_valid(&ch->classifier)))
+		return -ERANGE;
 	if (ch->set & (PH_CHG_FRAMING | PH_CHG_LRC | PH_CHG_GAP |
 		       PH_CHG_ERROR_FRAME)) {
 		ret = ph_port_framing_ok(port, ch);
@@ -813,7 +856,16 @@ int ph_port_change(struct ph_port *port, const struct ph_port_change *ch)
 		ph_rx_reset(&port->rx);
 		port->role = ch->role;
 	}
+	/* A station's: they apply to the requests it receives next. */
+	if (ch->set & PH_CHG_CLASS)
+		port->klass = ch->klass;
+	if (ch->set & PH_CHG_PRIORITY)
+		port->priority = ch->priority;
+	if (ch->set & PH_CHG_CLASSIFIER)
+		port->classifier = ch->classifier;
 	spin_unlock(&port->lock);
+	if (ch->set & PH_CHG_CLASSES)
+		port->classes = ch->classes;
 	if (ch->set & PH_CHG_TIMEOUT)
 		port->timeout_ms = ch->timeout_ms;
 	if (ch->set & PH_CHG_QUEUE_DEPTH)
@@ -942,6 +994,7 @@ int ph_port_setup(struct ph_port *port, const char *name)
 	port->queue_depth = 1;
 	port->timeout_ms = 2000;
 	port->enabled = true;
+	port->classes = BIT_ULL(0);
 
 	ret = ph_port_alloc_rxbuf(port, PH_PAYLOAD_DEFAULT);
 	if (ret)

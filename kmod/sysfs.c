@@ -161,6 +161,16 @@ struct ph_uint_attr {
 	.chg = _chg, .lo = _lo, .hi = _hi,				\
 }
 
+#define PH_UINT_ATTR_NAMED(_name, _f, _chg, _lo, _hi) {		\
+	.attr = {							\
+		.attr = { .name = _name, .mode = 0644 },		\
+		.show = ph_uint_show,					\
+		.store = ph_uint_store,					\
+	},								\
+	.offset = offsetof(struct ph_port, _f),				\
+	.chg = _chg, .lo = _lo, .hi = _hi,				\
+}
+
 #define PH_LINE_ATTR(_f) {						\
 	.attr = {							\
 		.attr = { .name = #_f, .mode = 0644 },			\
@@ -215,6 +225,8 @@ static ssize_t ph_uint_store(struct device *dev, struct device_attribute *attr,
 		ch.lrc = val;
 		ch.gap_chars = val;
 		ch.enabled = val;
+		ch.klass = val;
+		ch.priority = val;
 	}
 	ret = ph_port_change(port, &ch);
 	mutex_unlock(&ph_hub.cfg_lock);
@@ -230,7 +242,108 @@ static struct ph_uint_attr ph_uint_attrs[] = {
 	PH_UINT_ATTR(settle_ms, PH_CHG_SETTLE, 0, 10000),
 	PH_UINT_ATTR(lrc, PH_CHG_LRC, 0, 1),
 	PH_UINT_ATTR(gap_chars, PH_CHG_GAP, 1, PH_GAP_CHARS_MAX),
+	PH_UINT_ATTR_NAMED("class", klass, PH_CHG_CLASS, 0, PERSOHUB_CLASS_MAX),
+	PH_UINT_ATTR(priority, PH_CHG_PRIORITY, 0, PERSOHUB_PRIORITY_MAX),
 };
+
+/* The classes a server serves, as a list: "0,3-5". */
+static ssize_t classes_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	unsigned long mask = READ_ONCE(ph_to_port(dev)->classes);
+
+	return sysfs_emit(buf, "%*pbl\n", PH_CLASSES, &mask);
+}
+
+static ssize_t classes_store(struct device *dev, struct device_attribute *attr,
+			     const char *buf, size_t len)
+{
+	struct ph_port_change ch = { .set = PH_CHG_CLASSES };
+	unsigned long mask = 0;
+	int ret;
+
+	ret = bitmap_parselist(buf, &mask, PH_CLASSES);
+	if (ret)
+		return ret;
+	if (!mask)
+		return -EINVAL;
+	ch.classes = mask;
+	ret = ph_port_change_locked(ph_to_port(dev), &ch);
+	return ret ? ret : len;
+}
+static DEVICE_ATTR_RW(classes);
+
+/*
+ * A station's classifier: "OFFSET LEN VALUE=CLASS...", each VALUE LEN
+ * bytes in hex ("4 2 4131=1 4133=2": payShield's A1 and A3 after a 4-byte
+ * header); empty when it has none, and "none" removes it.
+ */
+static ssize_t classifier_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	struct persohub_classifier cl;
+	struct ph_port *port = ph_to_port(dev);
+	unsigned int i, n;
+
+	spin_lock_irq(&port->lock);
+	cl = port->classifier;
+	spin_unlock_irq(&port->lock);
+	if (!cl.nrules)
+		return sysfs_emit(buf, "\n");
+	n = sysfs_emit(buf, "%u %u", cl.offset, cl.len);
+	for (i = 0; i < cl.nrules; i++)
+		n += sysfs_emit_at(buf, n, " %*phN=%u", cl.len,
+				   cl.rules[i].value, cl.rules[i].class_id);
+	return n + sysfs_emit_at(buf, n, "\n");
+}
+
+static int ph_classifier_parse(const char *buf,
+			       struct persohub_classifier *cl)
+{
+	char word[32];
+	unsigned int off, len, klass;
+	char *eq;
+	int used;
+
+	memset(cl, 0, sizeof(*cl));
+	if (sysfs_streq(buf, "none") || sysfs_streq(buf, ""))
+		return 0;
+	if (sscanf(buf, "%u %u%n", &off, &len, &used) != 2 ||
+	    len < 1 || len > PERSOHUB_CLASSIFIER_VALUE || off > PH_PAYLOAD_MAX)
+		return -EINVAL;
+	cl->offset = off;
+	cl->len = len;
+	buf += used;
+	while (sscanf(buf, "%31s%n", word, &used) == 1) {
+		buf += used;
+		eq = strchr(word, '=');
+		if (!eq || cl->nrules == PERSOHUB_CLASSIFIER_RULES ||
+		    eq - word != 2 * len)
+			return -EINVAL;
+		*eq = '\0';
+		if (hex2bin(cl->rules[cl->nrules].value, word, len) ||
+		    kstrtouint(eq + 1, 10, &klass) ||
+		    klass > PERSOHUB_CLASS_MAX)
+			return -EINVAL;
+		cl->rules[cl->nrules++].class_id = klass;
+	}
+	return ph_classifier_valid(cl) ? 0 : -EINVAL;
+}
+
+static ssize_t classifier_store(struct device *dev,
+				struct device_attribute *attr,
+				const char *buf, size_t len)
+{
+	struct ph_port_change ch = { .set = PH_CHG_CLASSIFIER };
+	int ret;
+
+	ret = ph_classifier_parse(buf, &ch.classifier);
+	if (ret)
+		return ret;
+	ret = ph_port_change_locked(ph_to_port(dev), &ch);
+	return ret ? ret : len;
+}
+static DEVICE_ATTR_RW(classifier);
 
 static ssize_t enabled_show(struct device *dev, struct device_attribute *attr,
 			    char *buf)
@@ -389,6 +502,10 @@ static struct attribute *ph_port_attrs[] = {
 	&ph_uint_attrs[5].attr.attr,
 	&ph_uint_attrs[6].attr.attr,
 	&ph_uint_attrs[7].attr.attr,
+	&ph_uint_attrs[8].attr.attr,
+	&ph_uint_attrs[9].attr.attr,
+	&dev_attr_classes.attr,
+	&dev_attr_classifier.attr,
 	&dev_attr_framing.attr,
 	&dev_attr_error_frame.attr,
 	&dev_attr_enabled.attr,

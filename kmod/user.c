@@ -12,7 +12,8 @@
 
 #include "persohub.h"
 
-struct ph_port *ph_user_server_add(const char *name, u32 timeout_ms)
+struct ph_port *ph_user_server_add(const char *name, u32 timeout_ms,
+				   u64 classes)
 {
 	struct ph_port *srv;
 	int ret;
@@ -31,6 +32,8 @@ struct ph_port *ph_user_server_add(const char *name, u32 timeout_ms)
 	}
 	if (timeout_ms)
 		srv->timeout_ms = timeout_ms;
+	if (classes)
+		srv->classes = classes;
 
 	mutex_lock(&ph_hub.cfg_lock);
 	spin_lock_irq(&ph_hub.lock);

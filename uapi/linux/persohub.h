@@ -94,6 +94,11 @@
  * @PERSOHUB_CMD_PORT_DEL: detach a tty port (%PERSOHUB_A_PORT_TTY, or the
  *	port's id or name); its requests end as when its hardware goes.
  *	-EOPNOTSUPP for a port of another backend. Admin.
+ * @PERSOHUB_CMD_CLASS_GET: dump the classes: for each, %PERSOHUB_A_CLASS_ID,
+ *	%PERSOHUB_A_CLASS_MAX_WAIT_MS and %PERSOHUB_A_CLASS_STATS (with
+ *	%PERSOHUB_A_CLASS_ID, do: that class alone)
+ * @PERSOHUB_CMD_CLASS_SET: set class %PERSOHUB_A_CLASS_ID's
+ *	%PERSOHUB_A_CLASS_MAX_WAIT_MS. Admin.
  * @__PERSOHUB_CMD_MAX: one past the last command
  * @PERSOHUB_CMD_MAX: the last command
  */
@@ -118,6 +123,8 @@ enum persohub_cmd {
 	PERSOHUB_CMD_CTRL_KEEPALIVE,
 	PERSOHUB_CMD_PORT_ADD,
 	PERSOHUB_CMD_PORT_DEL,
+	PERSOHUB_CMD_CLASS_GET,
+	PERSOHUB_CMD_CLASS_SET,
 
 	__PERSOHUB_CMD_MAX,
 	PERSOHUB_CMD_MAX = __PERSOHUB_CMD_MAX - 1
@@ -184,6 +191,21 @@ enum persohub_cmd {
  *	kernel's matching, nor a controller's DISPATCH (-EHOSTDOWN), nor an
  *	answered probe gives it a request until it is enabled again; a request
  *	it holds when disabled is finished
+ * @PERSOHUB_A_PORT_CLASS: u32, stations: the class of their requests that
+ *	no classifier rule matches, 0 (default) to %PERSOHUB_CLASS_MAX
+ * @PERSOHUB_A_PORT_CLASSES: u64, servers: the classes they serve, bit N
+ *	for class N (default 1: class 0 only; never 0)
+ * @PERSOHUB_A_PORT_PRIORITY: u32, stations: 0 (default) to 7, higher first
+ * @PERSOHUB_A_PORT_CLASSIFIER: binary, stations: &struct
+ *	persohub_classifier, the class of a request from its own bytes; an
+ *	empty attribute removes it
+ * @PERSOHUB_A_REQ_CLASS: u32, a request's class
+ * @PERSOHUB_A_REQ_PRIORITY: u32, a request's priority
+ * @PERSOHUB_A_CLASS_ID: u32, a class, 0 to %PERSOHUB_CLASS_MAX
+ * @PERSOHUB_A_CLASS_MAX_WAIT_MS: u32, a request of the class that has
+ *	waited this long goes before every request of a higher priority; 0
+ *	(default): never, 1 to 3600000
+ * @PERSOHUB_A_CLASS_STATS: nest of &enum persohub_class_stat, each u64
  * @__PERSOHUB_A_MAX: one past the last attribute
  * @PERSOHUB_A_MAX: the last attribute
  */
@@ -227,6 +249,15 @@ enum persohub_attr {
 	PERSOHUB_A_PORT_GAP_CHARS,
 	PERSOHUB_A_PORT_ERROR_FRAME,
 	PERSOHUB_A_PORT_ENABLED,
+	PERSOHUB_A_PORT_CLASS,
+	PERSOHUB_A_PORT_CLASSES,
+	PERSOHUB_A_PORT_PRIORITY,
+	PERSOHUB_A_PORT_CLASSIFIER,
+	PERSOHUB_A_REQ_CLASS,
+	PERSOHUB_A_REQ_PRIORITY,
+	PERSOHUB_A_CLASS_ID,
+	PERSOHUB_A_CLASS_MAX_WAIT_MS,
+	PERSOHUB_A_CLASS_STATS,
 
 	__PERSOHUB_A_MAX,
 	PERSOHUB_A_MAX = __PERSOHUB_A_MAX - 1
@@ -389,11 +420,75 @@ enum persohub_stat {
 	PERSOHUB_STAT_MAX = __PERSOHUB_STAT_MAX - 1
 };
 
+/* Classes a request can be of, and station priorities. */
+#define PERSOHUB_CLASS_MAX		63
+#define PERSOHUB_PRIORITY_MAX		7
+#define PERSOHUB_CLASSIFIER_RULES	16
+#define PERSOHUB_CLASSIFIER_VALUE	8
+
+/**
+ * enum persohub_class_stat - a class's figures (%PERSOHUB_A_CLASS_STATS)
+ * @PERSOHUB_CLASS_STAT_UNSPEC: unused
+ * @PERSOHUB_CLASS_STAT_WAITING: requests of the class waiting now
+ * @PERSOHUB_CLASS_STAT_DISPATCHED: dispatches of its requests
+ * @PERSOHUB_CLASS_STAT_FAILED: its requests answered with the error frame
+ * @PERSOHUB_CLASS_STAT_DONE: its requests ended, whatever the outcome
+ * @PERSOHUB_CLASS_STAT_WAIT_NS: sum of its requests' waits, arrival to
+ *	dispatch
+ * @__PERSOHUB_CLASS_STAT_MAX: one past the last
+ * @PERSOHUB_CLASS_STAT_MAX: the last
+ */
+enum persohub_class_stat {
+	PERSOHUB_CLASS_STAT_UNSPEC,
+	PERSOHUB_CLASS_STAT_WAITING,
+	PERSOHUB_CLASS_STAT_DISPATCHED,
+	PERSOHUB_CLASS_STAT_FAILED,
+	PERSOHUB_CLASS_STAT_DONE,
+	PERSOHUB_CLASS_STAT_WAIT_NS,
+
+	__PERSOHUB_CLASS_STAT_MAX,
+	PERSOHUB_CLASS_STAT_MAX = __PERSOHUB_CLASS_STAT_MAX - 1
+};
+
+/**
+ * struct persohub_class_rule - one rule of a classifier
+ * @value: the bytes a request must hold at the classifier's offset (the
+ *	first &persohub_classifier.len of them count)
+ * @class_id: the class of a request that holds them
+ * @reserved: zero
+ */
+struct persohub_class_rule {
+	__u8 value[PERSOHUB_CLASSIFIER_VALUE];
+	__u8 class_id;
+	__u8 reserved[3];
+};
+
+/**
+ * struct persohub_classifier - a station's requests classed by their bytes
+ * @offset: where the bytes compared start in a request's payload
+ * @len: how many, 1 to %PERSOHUB_CLASSIFIER_VALUE
+ * @nrules: rules in use, 1 to %PERSOHUB_CLASSIFIER_RULES; the first that
+ *	matches gives the class, and a request no rule matches (or too short
+ *	to hold the bytes) keeps its station's class
+ * @rules: the rules
+ *
+ * payShield's command code, two characters right after a 4-byte header:
+ * offset 4, len 2, a rule per command code.
+ */
+struct persohub_classifier {
+	__u16 offset;
+	__u8 len;
+	__u8 nrules;
+	struct persohub_class_rule rules[PERSOHUB_CLASSIFIER_RULES];
+};
+
 /**
  * struct persohub_msg - header of a station device message
  * @req_id: the request
  * @server_id: the userspace server it was dispatched to
  * @len: payload bytes following the header
+ * @class_id: the request's class (read); ignored in a write
+ * @reserved: zero when read; ignored in a write
  *
  * read() returns one header and the request's payload; the buffer must
  * hold both (-EMSGSIZE otherwise, and the message stays). write() takes
@@ -405,6 +500,8 @@ struct persohub_msg {
 	__u64 req_id;
 	__u32 server_id;
 	__u32 len;
+	__u32 class_id;
+	__u32 reserved;
 };
 
 #endif /* _UAPI_LINUX_PERSOHUB_H */
