@@ -265,6 +265,14 @@ FIXTURE_TEARDOWN(hub)
 	ph_set("c0p2", "gap_chars", "500");
 	ph_set("c0p2", "queue_depth", "1");
 	ph_set("c0p0", "error_frame", "\n");
+	/* Nor classes or priorities. */
+	ph_set("c1p2", "classes", "0");
+	ph_set("c1p3", "classes", "0");
+	for (unsigned int i = 0; i < 6; i++) {
+		ph_set(all_ports[i], "class", "0");
+		ph_set(all_ports[i], "priority", "0");
+		ph_set(all_ports[i], "classifier", "none");
+	}
 }
 
 /* 6 stations, 2 servers: every request answered, each with its own answer. */
@@ -527,6 +535,97 @@ TEST_F(hub, error_frame_when_answer_cannot_be_sent)
 }
 
 /* A role cannot change while the port has work in hand. */
+/*
+ * Two classes saturated at once, one server each: no request is ever
+ * served outside its class. The simulator counts what each server got.
+ */
+TEST_F(hub, classes_stay_with_their_servers)
+{
+	static const char * const one[] = { "c0p0", "c0p1", "c0p2" };
+	unsigned int i;
+	char buf[32];
+
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, ph_set(one[i], "class", "1"));
+	ASSERT_EQ(0, ph_set("c1p3", "classes", "1"));
+	ASSERT_EQ(0, ph_get("c1p3", "classes", buf, sizeof(buf)));
+	EXPECT_STREQ("1", buf);
+	ASSERT_EQ(0, ph_get("c1p2", "classes", buf, sizeof(buf)));
+	EXPECT_STREQ("0", buf);
+	/* A server serves at least one class. */
+	EXPECT_NE(0, ph_set("c1p2", "classes", "\n"));
+	EXPECT_NE(0, ph_set("c0p0", "class", "64"));
+	ASSERT_EQ(0, sim_run(&self->res, 120, SIM " --requests 20"
+			     " --service-us 5000"));
+	site_counts(&self->now);
+	EXPECT_EQ(120, sim_get(&self->res, "total.ok"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.wrong"));
+	EXPECT_EQ(60, sim_get(&self->res, "c1p3.received"));
+	EXPECT_EQ(60, sim_get(&self->res, "c1p2.received"));
+	EXPECT_EQ(120, DELTA(sv_requests));
+	EXPECT_EQ(0, DELTA(sv_timeouts));
+}
+
+/*
+ * A classifier classes a request by its own bytes: the simulator's
+ * requests carry their station's number at offset 4 (siteproto.h), so
+ * c0p1's (number 1) go to class 1, and c0p0's keep their station's class.
+ */
+TEST_F(hub, classifier_routes_by_bytes)
+{
+	char buf[64];
+
+	ASSERT_EQ(0, ph_set("c1p3", "classes", "1"));
+	ASSERT_EQ(0, ph_set("c0p1", "classifier", "4 2 0900=2 0100=1"));
+	ASSERT_EQ(0, ph_get("c0p1", "classifier", buf, sizeof(buf)));
+	EXPECT_STREQ("4 2 0900=2 0100=1", buf);
+	/* A value of the wrong length, a class out of range: refused. */
+	EXPECT_NE(0, ph_set("c0p0", "classifier", "4 2 01=1"));
+	EXPECT_NE(0, ph_set("c0p0", "classifier", "4 2 0100=64"));
+	EXPECT_NE(0, ph_set("c0p0", "classifier", "4 9 00=1"));
+	ASSERT_EQ(0, ph_get("c0p0", "classifier", buf, sizeof(buf)));
+	EXPECT_STREQ("", buf);
+	ASSERT_EQ(0, sim_run(&self->res, 120, "--telnet --stations c0p0,c0p1"
+			     " --servers " SERVERS " --requests 20"
+			     " --service-us 5000"));
+	EXPECT_EQ(40, sim_get(&self->res, "total.ok"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.wrong"));
+	EXPECT_EQ(20, sim_get(&self->res, "c1p3.received"));
+	EXPECT_EQ(20, sim_get(&self->res, "c1p2.received"));
+}
+
+/*
+ * A station of priority 7 among three of priority 0, all at saturation
+ * on one server: whenever the server frees, its request goes first if it
+ * waits, so it is served about every other time (half the answers, where
+ * it would get a quarter in arrival order): at least twice as many as
+ * any other station.
+ */
+TEST_F(hub, priority_goes_first)
+{
+	static const char * const low[] = { "c0p1", "c0p2", "c0p3" };
+	char key[32];
+	long long high;
+	unsigned int i;
+
+	ASSERT_EQ(0, ph_set("c1p3", "enabled", "0"));
+	ASSERT_EQ(0, ph_set("c0p0", "priority", "7"));
+	ASSERT_EQ(0, sim_run(&self->res, 120, "--telnet --stations"
+			     " c0p0,c0p1,c0p2,c0p3 --servers c1p2"
+			     " --duration 4 --requests 100000"
+			     " --service-us 10000 --timeout-ms 30000"));
+	ph_set("c1p3", "enabled", "1");
+	EXPECT_EQ(0, sim_get(&self->res, "total.wrong"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.timeouts"));
+	high = sim_get(&self->res, "c0p0.ok");
+	for (i = 0; i < 3; i++) {
+		snprintf(key, sizeof(key), "%s.ok", low[i]);
+		EXPECT_LE(2 * sim_get(&self->res, key), high)
+			TH_LOG("%s: %lld answers, c0p0: %lld", low[i],
+			       sim_get(&self->res, key), high);
+	}
+}
+
 TEST_F(hub, role_change_refused_while_busy)
 {
 	int seq;

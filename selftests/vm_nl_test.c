@@ -92,7 +92,7 @@ struct evlog {
 	int n;
 	uint8_t cmd[256];
 	uint64_t req[256];
-	uint32_t port[256], server[256], result[256];
+	uint32_t port[256], server[256], result[256], klass[256];
 };
 
 static int log_event(const struct phnl_attrs *at, void *data)
@@ -115,6 +115,7 @@ static int log_event(const struct phnl_attrs *at, void *data)
 		l->port[l->n] = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
 		l->server[l->n] = phnl_u32(at, PERSOHUB_A_SERVER_ID, 0);
 		l->result[l->n] = phnl_u32(at, PERSOHUB_A_RESULT, 99);
+		l->klass[l->n] = phnl_u32(at, PERSOHUB_A_REQ_CLASS, 99);
 		l->n++;
 	}
 	return 0;
@@ -210,6 +211,11 @@ FIXTURE_TEARDOWN(nl)
 	ph_set("c1p2", "state", "idle");
 	ph_set("c1p3", "state", "idle");
 	ph_set("c1p3", "enabled", "1");
+	ph_set("c1p2", "classes", "0");
+	ph_set("c1p3", "classes", "0");
+	ph_set("c0p0", "class", "0");
+	ph_set("c0p0", "priority", "0");
+	ph_set("c0p1", "priority", "0");
 	ph_roles("c0p0,c0p1,c0p2,c0p3,c1p2,c1p3", "off");
 	set_param(GRACE, "1000");
 }
@@ -532,6 +538,109 @@ TEST_F_TIMEOUT(nl, disabled_server_takes_nothing, 120)
 	ASSERT_EQ(0, sim_wait(&self->res, seq, 60));
 	EXPECT_EQ(1, sim_get(&self->res, "total.ok"));
 	EXPECT_EQ(before + 1, ph_stat("c1p3", "requests"));
+}
+
+/* One class's figures (CLASS_GET): its max_wait_ms and a counter. */
+struct class_info {
+	uint32_t max_wait_ms;
+	uint64_t stat[PERSOHUB_CLASS_STAT_MAX + 1];
+};
+
+static int class_cb(const struct phnl_attrs *at, void *data)
+{
+	struct class_info *ci = data;
+	const struct nlattr *a, *nest = at->a[PERSOHUB_A_CLASS_STATS];
+
+	ci->max_wait_ms = phnl_u32(at, PERSOHUB_A_CLASS_MAX_WAIT_MS, 0);
+	if (!nest)
+		return 0;
+	mnl_attr_for_each_nested(a, nest)
+		if (mnl_attr_get_type(a) <= PERSOHUB_CLASS_STAT_MAX &&
+		    mnl_attr_get_type(a) != PERSOHUB_NEST_PAD)
+			ci->stat[mnl_attr_get_type(a)] = mnl_attr_get_u64(a);
+	return 0;
+}
+
+/*
+ * A controller cannot send a request to a server outside its class: the
+ * DISPATCH is refused and says why; the event said the request's class.
+ */
+TEST_F(nl, dispatch_refused_across_classes)
+{
+	int seq, i, srv2 = port_id("c1p2"), srv3 = port_id("c1p3");
+	struct class_info ci = { 0 };
+	uint64_t req;
+
+	ASSERT_EQ(0, ph_set("c0p0", "class", "5"));
+	ASSERT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_CTRL_ATTACH, NULL, NULL,
+			   ""));
+	seq = sim_start(SIM "--stations c0p0 --requests 1 --service-us 2000"
+			" --timeout-ms 30000");
+	i = wait_event(&self->mon, &self->ev, PERSOHUB_CMD_REQUEST_NEW, 20000);
+	ASSERT_LE(0, i);
+	EXPECT_EQ(5, self->ev.klass[i]);
+	req = self->ev.req[i];
+	EXPECT_EQ(-EXDEV, nl_do(&self->ctl, PERSOHUB_CMD_DISPATCH, NULL, NULL,
+				"qi", PERSOHUB_A_REQ_ID, req,
+				PERSOHUB_A_SERVER_ID, srv2));
+	EXPECT_STREQ("the server does not serve this request's class",
+		     self->ctl.errmsg);
+	/* A server made to serve classes 0 and 5 takes it. */
+	ASSERT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_PORT_SET, NULL, NULL,
+			   "iq", PERSOHUB_A_PORT_ID, srv3,
+			   PERSOHUB_A_PORT_CLASSES, (uint64_t)0x21));
+	EXPECT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_DISPATCH, NULL, NULL,
+			   "qi", PERSOHUB_A_REQ_ID, req,
+			   PERSOHUB_A_SERVER_ID, srv3));
+	EXPECT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_CTRL_DETACH, NULL, NULL,
+			   ""));
+	ASSERT_EQ(0, sim_wait(&self->res, seq, 60));
+	EXPECT_EQ(1, sim_get(&self->res, "total.ok"));
+	ASSERT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_CLASS_GET, class_cb, &ci,
+			   "i", PERSOHUB_A_CLASS_ID, 5));
+	EXPECT_EQ(1, ci.stat[PERSOHUB_CLASS_STAT_DISPATCHED]);
+	EXPECT_EQ(1, ci.stat[PERSOHUB_CLASS_STAT_DONE]);
+	EXPECT_EQ(0, ci.stat[PERSOHUB_CLASS_STAT_WAITING]);
+	/* Out of range: refused by the policy. */
+	EXPECT_EQ(-ERANGE, nl_do(&self->ctl, PERSOHUB_CMD_PORT_SET, NULL, NULL,
+				 "ii", PERSOHUB_A_PORT_ID, srv3,
+				 PERSOHUB_A_PORT_CLASS, 64));
+	EXPECT_EQ(-ERANGE, nl_do(&self->ctl, PERSOHUB_CMD_PORT_SET, NULL, NULL,
+				 "iq", PERSOHUB_A_PORT_ID, srv3,
+				 PERSOHUB_A_PORT_CLASSES, (uint64_t)0));
+}
+
+/*
+ * Two stations of priority 7 keep one server busy between them; a third
+ * of priority 0 would never be served, but for its class's max_wait_ms:
+ * its requests then go first, and it gets its answers.
+ */
+TEST_F(nl, max_wait_ends_starvation)
+{
+	struct class_info ci = { 0 };
+	long long low;
+
+	ASSERT_EQ(0, ph_set("c1p3", "enabled", "0"));
+	ASSERT_EQ(0, ph_set("c0p0", "priority", "7"));
+	ASSERT_EQ(0, ph_set("c0p1", "priority", "7"));
+	ASSERT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_CLASS_SET, NULL, NULL,
+			   "ii", PERSOHUB_A_CLASS_ID, 0,
+			   PERSOHUB_A_CLASS_MAX_WAIT_MS, 300));
+	ASSERT_EQ(0, nl_do(&self->ctl, PERSOHUB_CMD_CLASS_GET, class_cb, &ci,
+			   "i", PERSOHUB_A_CLASS_ID, 0));
+	EXPECT_EQ(300, ci.max_wait_ms);
+	ASSERT_EQ(0, sim_run(&self->res, 120, "--telnet --stations"
+			     " c0p0,c0p1,c0p2 --servers c1p2"
+			     " --duration 4 --requests 100000"
+			     " --service-us 10000 --timeout-ms 30000"));
+	nl_do(&self->ctl, PERSOHUB_CMD_CLASS_SET, NULL, NULL, "ii",
+	      PERSOHUB_A_CLASS_ID, 0, PERSOHUB_A_CLASS_MAX_WAIT_MS, 0);
+	EXPECT_EQ(0, sim_get(&self->res, "total.wrong"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.timeouts"));
+	/* 4 s: a request every 300 ms and one service at least, at most. */
+	low = sim_get(&self->res, "c0p2.ok");
+	EXPECT_LE(3, low);
+	EXPECT_GE(14, low);
 }
 
 /* Events of one request, in order: new, then ready and done. */
