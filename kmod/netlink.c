@@ -170,6 +170,8 @@ static int ph_nl_fill_hub(struct sk_buff *skb)
 			      PERSOHUB_A_PAD) ||
 	    nla_put_u64_64bit(skb, PERSOHUB_A_HUB_EVENTS_DROPPED,
 			      ph_hub.events_dropped, PERSOHUB_A_PAD) ||
+	    nla_put_u64_64bit(skb, PERSOHUB_A_HUB_DISPATCH_NS,
+			      ph_hub.dispatch_sum_ns, PERSOHUB_A_PAD) ||
 	    /* A stalled controller is not in charge: the hub matches. */
 	    nla_put_u8(skb, PERSOHUB_A_CTRL_ATTACHED,
 		       ph_hub.ctrl && !ph_hub.ctrl_stalled))
@@ -933,7 +935,7 @@ static size_t ph_nl_event_size(u8 cmd)
 	case PERSOHUB_CMD_REQUEST_NEW:
 		return 2 * u64a + 2 * u32a;
 	case PERSOHUB_CMD_REQUEST_DONE:
-		return 2 * u64a + 3 * u32a;
+		return 4 * u64a + 6 * u32a;
 	case PERSOHUB_CMD_SERVER_READY:
 		return u32a;
 	case PERSOHUB_CMD_SERVER_FAILED:
@@ -996,7 +998,17 @@ void ph_nl_event(const struct ph_event *ev)
 		       nla_put_u32(skb, PERSOHUB_A_SERVER_ID, ev->server_id)) ||
 		      nla_put_u32(skb, PERSOHUB_A_RESULT, ev->result) ||
 		      nla_put_u64_64bit(skb, PERSOHUB_A_LATENCY_NS,
-					ev->latency_ns, PERSOHUB_A_PAD);
+					ev->latency_ns, PERSOHUB_A_PAD) ||
+		      nla_put_u32(skb, PERSOHUB_A_REQ_LEN, ev->len) ||
+		      nla_put_u32(skb, PERSOHUB_A_REQ_RETRIES, ev->retries) ||
+		      nla_put_u64_64bit(skb, PERSOHUB_A_REQ_SEQ, ev->seq,
+					PERSOHUB_A_PAD) ||
+		      (ev->server_id &&
+		       nla_put_u64_64bit(skb, PERSOHUB_A_REQ_WAIT_NS,
+					 ev->wait_ns, PERSOHUB_A_PAD)) ||
+		      (ev->timed_out && ev->result != PERSOHUB_RESULT_OK &&
+		       nla_put_u32(skb, PERSOHUB_A_REASON,
+				   PERSOHUB_REASON_TIMEOUT));
 		break;
 	case PERSOHUB_CMD_SERVER_READY:
 		err = nla_put_u32(skb, PERSOHUB_A_SERVER_ID, ev->server_id);
