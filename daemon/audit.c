@@ -27,7 +27,10 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <syslog.h>
+#include <time.h>
 
+/* no CODE_FILE, CODE_LINE, CODE_FUNC fields: the record says it all */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 #include "audit.h"
@@ -40,7 +43,7 @@
 
 #define QUEUE_LEN	256
 #define FIELDS		16
-#define FIELD_LEN	96
+#define FIELD_LEN	160
 
 struct entry {
 	bool gap;
@@ -148,9 +151,9 @@ static void write_gap(const struct entry *e)
 	const char *st = port_name(e->station, sb, sizeof(sb));
 	struct rec r = { .n = 0 };
 
-	field(&r, "MESSAGE=%s: %" PRIu64 " requests from number %" PRIu64
-	      " ended without an audit record (events lost, audit off, or "
-	      "frames dropped)", st, e->count, e->seq);
+	field(&r, "MESSAGE=%s: no audit record for %" PRIu64 " requests "
+	      "from number %" PRIu64 " (events lost, audit off, or frames "
+	      "dropped)", st, e->count, e->seq);
 	field(&r, "MESSAGE_ID=" MSGID_GAP);
 	field(&r, "PRIORITY=%d", LOG_WARNING);
 	field(&r, "SYSLOG_IDENTIFIER=persohubd");
@@ -196,10 +199,22 @@ static void write_request(const struct entry *e)
 	a.fig.records++;
 }
 
+static uint64_t thread_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 void audit_flush(void)
 {
+	uint64_t t0;
 	unsigned int i;
 
+	if (!a.n)
+		return;
+	t0 = thread_ns();
 	for (i = 0; i < a.n; i++) {
 		if (a.q[i].gap)
 			write_gap(&a.q[i]);
@@ -207,6 +222,7 @@ void audit_flush(void)
 			write_request(&a.q[i]);
 	}
 	a.n = 0;
+	a.fig.cpu_ns += thread_ns() - t0;
 }
 
 static struct entry *queue_slot(void)

@@ -18,6 +18,7 @@ struct audit_figures {
 	uint64_t gaps;		/* gap records written */
 	uint64_t gap_requests;	/* requests those gaps cover */
 	uint64_t errors;	/* records the journal refused */
+	uint64_t cpu_ns;	/* CPU time spent writing records */
 };
 
 /* Records on (the configuration's "audit") or off. */

@@ -373,6 +373,11 @@ static void write_daemon(FILE *f)
 	    "Requests covered by audit gap records.", a->gap_requests);
 	one(f, "persohub_daemon_audit_errors_total", "counter",
 	    "Audit records the journal refused.", a->errors);
+	family(f, "persohub_daemon_audit_cpu_seconds_total", "counter",
+	       "CPU time persohubd spent writing audit records.");
+	fputs("persohub_daemon_audit_cpu_seconds_total ", f);
+	secs(f, a->cpu_ns);
+	fputc('\n', f);
 	histogram(f, "persohub_daemon_wakeup_to_dispatch_seconds",
 		  "From persohubd's wakeup to its dispatches sent.",
 		  d.lat_hist, d.lat_buckets, d.lat_sum_ns);
