@@ -1226,6 +1226,14 @@ static void regain(void)
 		resync();
 }
 
+static int audit_cb(const struct phnl_attrs *at, void *data)
+{
+	(void)data;
+	if (at->cmd == PERSOHUB_CMD_REQUEST_DONE)
+		audit_done(at);
+	return 0;
+}
+
 static void on_events(uint64_t t0)
 {
 	uint64_t bad = d.ev.bad_msgs;
@@ -1245,7 +1253,8 @@ static void on_events(uint64_t t0)
 		if (!(d.lost_events & (d.lost_events - 1)))
 			warn("events lost (ENOBUFS, %llu so far); resyncing",
 			     (unsigned long long)d.lost_events);
-		phnl_drain(&d.ev, NULL, NULL);
+		/* Stale for matching, but each end is an audit record. */
+		phnl_drain(&d.ev, audit_cb, NULL);
 		resync();
 	}
 }
