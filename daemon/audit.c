@@ -68,9 +68,10 @@ static struct {
 
 void audit_enable(bool on)
 {
-	a.on = on;
+	/* Requests that ended while it was on keep their records. */
 	if (!on)
-		a.n = 0;
+		audit_flush();
+	a.on = on;
 }
 
 void audit_port(const struct phnl_attrs *at)
