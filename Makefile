@@ -51,7 +51,8 @@ BIN_PROGS := $(B)/bin/persohubd $(if $(wildcard daemon/persohubctl.c),$(B)/bin/p
 GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_fault_test \
 	       $(B)/guest/vm_nl_test \
 	       $(B)/guest/vm_cdev_test $(B)/guest/tcpserver \
-	       $(B)/guest/vm_nlfuzz $(B)/guest/phbase $(B)/guest/vm_setd
+	       $(B)/guest/vm_nlfuzz $(B)/guest/phbase $(B)/guest/vm_setd \
+	       $(B)/guest/vm_journal
 PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
@@ -128,10 +129,12 @@ $(B)/framing_test: selftests/framing_test.c selftests/test_rng.h selftests/test_
 		selftests/framing_test.c $(FRAMING_SRCS)
 
 DAEMON_SRCS := daemon/persohubd.c daemon/config.c daemon/match.c \
+	       daemon/audit.c daemon/metrics.c \
 	       daemon/tcp.c daemon/log.c $(PHNL_SRCS) $(FRAMING_SRCS)
 
 $(B)/bin/persohubd: $(DAEMON_SRCS) daemon/config.h daemon/match.h \
-		daemon/tcp.h daemon/log.h daemon/phlimits.h $(PHNL_HDRS) \
+		daemon/tcp.h daemon/log.h daemon/phlimits.h daemon/audit.h \
+		daemon/metrics.h $(PHNL_HDRS) \
 		$(FRAMING_HDRS) dkms.conf
 	@mkdir -p $(B)/bin
 	$(CC) $(CPPFLAGS) -DPH_VERSION='"$(PH_VERSION)"' $(CFLAGS) -o $@ \
@@ -189,6 +192,10 @@ $(B)/guest/vm_nlfuzz: selftests/vm_nlfuzz.c $(PHNL_SRCS) $(PHNL_HDRS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(PHNL_SRCS) -lmnl
 
 $(B)/guest/vm_setd: selftests/vm_setd.c
+	@mkdir -p $(B)/guest
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
+
+$(B)/guest/vm_journal: selftests/vm_journal.c
 	@mkdir -p $(B)/guest
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
 

@@ -49,6 +49,8 @@ void config_defaults(struct config *cfg)
 	cfg->probe_interval_ms = 1000;
 	memcpy(cfg->probe_frame, "PROBE", 5);
 	cfg->probe_len = 5;
+	cfg->audit = true;
+	cfg->metrics_interval_ms = 5000;
 }
 
 static bool parse_hex(const char *s, uint8_t *out, unsigned int max,
@@ -556,6 +558,22 @@ static int handler(void *user, const char *section, const char *key,
 		if (strlen(val) >= sizeof(cfg->stats_file))
 			return fail(p, "stats_file: path too long", NULL, NULL);
 		snprintf(cfg->stats_file, sizeof(cfg->stats_file), "%s", val);
+	} else if (!strcmp(key, "audit")) {
+		if (!parse_bool(val, &cfg->audit))
+			return fail(p, "audit: '%s' is not yes or no", val, NULL);
+	} else if (!strcmp(key, "metrics_dir")) {
+		if (strlen(val) >= sizeof(cfg->metrics_dir) ||
+		    (val[0] != '/' && strcmp(val, "none")))
+			return fail(p, "metrics_dir: '%s' is neither an absolute "
+				    "path (at most 200 bytes) nor none", val,
+				    NULL);
+		snprintf(cfg->metrics_dir, sizeof(cfg->metrics_dir), "%s",
+			 strcmp(val, "none") ? val : "");
+	} else if (!strcmp(key, "metrics_interval_ms")) {
+		if (!parse_u32(val, 100, 3600000, &v))
+			return fail(p, "metrics_interval_ms: '%s' is not "
+				    "100-3600000", val, NULL);
+		cfg->metrics_interval_ms = v;
 	} else {
 		return fail(p, "unknown key '%s' in [daemon]", key, NULL);
 	}

@@ -11,6 +11,9 @@
  *   stats_file = /run/persohubd.stats
  *   probe_interval_ms = 1000  probe failed servers this often (0: never)
  *   probe_frame = 50524f4245  the probe's payload, in hex ("PROBE")
+ *   audit = yes               a journal record for every finished request
+ *   metrics_dir = none        write persohub.prom there (textfile collector)
+ *   metrics_interval_ms = 5000  that often, 100-3600000
  *
  *   [port 0000:00:10.0-0]     a port by stable identity: card and index
  *   role = station|server|off
@@ -97,6 +100,9 @@ struct config {
 	unsigned int probe_interval_ms;
 	uint8_t probe_frame[64];
 	unsigned int probe_len;
+	bool audit;			/* journal record per request */
+	char metrics_dir[201];		/* "" : no metrics file */
+	unsigned int metrics_interval_ms;
 	unsigned int nports;
 	struct config_port ports[CONFIG_MAX_PORTS];
 	unsigned int ntcp;

@@ -31,10 +31,12 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "audit.h"
 #include "config.h"
 #include "framing.h"
 #include "log.h"
 #include "match.h"
+#include "metrics.h"
 #include "phnl.h"
 #include "tcp.h"
 
@@ -72,7 +74,7 @@ struct daemon {
 	uint64_t probes, probes_back;
 	/* figures */
 	uint64_t lat_hist[LAT_BUCKETS];	/* wakeup to dispatch sent, ns */
-	uint64_t lat_max;
+	uint64_t lat_max, lat_sum;
 	uint64_t dispatches, batches, stale, resyncs, lost_events, events;
 	uint64_t bad_events;
 	uint64_t keepalives;
@@ -180,6 +182,7 @@ static int resync_port_cb(const struct phnl_attrs *at, void *data)
 	uint32_t id = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
 	uint64_t now = *(uint64_t *)data;
 
+	audit_port(at);
 	if (!id_ok(id))
 		return 0;
 	/*
@@ -306,6 +309,7 @@ static int event_cb(const struct phnl_attrs *at, void *data)
 		break;
 	case PERSOHUB_CMD_REQUEST_DONE:
 		match_request_gone(&d.m, phnl_u64(at, PERSOHUB_A_REQ_ID, 0));
+		audit_done(at);
 		break;
 	case PERSOHUB_CMD_SERVER_READY:
 		id = phnl_u32(at, PERSOHUB_A_SERVER_ID, 0);
@@ -329,6 +333,7 @@ static int event_cb(const struct phnl_attrs *at, void *data)
 			d.regain = true;
 		break;
 	case PERSOHUB_CMD_PORT_CHANGED:
+		audit_port(at);
 		tcp_rescan();
 		id = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
 		if (phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0) != PERSOHUB_ROLE_SERVER ||
@@ -382,6 +387,7 @@ static void lat_add(uint64_t ns)
 	while (b < LAT_BUCKETS - 1 && (1ULL << b) <= ns)
 		b++;
 	d.lat_hist[b]++;
+	d.lat_sum += ns;
 	if (ns > d.lat_max)
 		d.lat_max = ns;
 }
@@ -481,6 +487,25 @@ static void save_stats(void)
 	write_stats(f);
 	fclose(f);
 	rename(tmp, d.cfg.stats_file);
+}
+
+/* The daemon's figures for the metrics file. */
+static void daemon_figures(struct metrics_daemon *f)
+{
+	f->dispatches = d.dispatches;
+	f->batches = d.batches;
+	f->refused = d.stale;
+	f->resyncs = d.resyncs;
+	f->lost_events = d.lost_events;
+	f->bad_events = d.bad_events;
+	f->events = d.events;
+	f->keepalives = d.keepalives;
+	f->probes = d.probes;
+	f->probes_back = d.probes_back;
+	f->waiting = d.m.nwaiting;
+	f->lat_hist = d.lat_hist;
+	f->lat_buckets = LAT_BUCKETS;
+	f->lat_sum_ns = d.lat_sum;
 }
 
 /* What systemctl status shows. */
@@ -905,6 +930,10 @@ static void reload(void)
 	if (strcmp(next.stats_file, was.stats_file))
 		info("stats_file: %s", next.stats_file[0] ? next.stats_file :
 		     "none");
+	if (next.audit != was.audit)
+		info("audit: %s", next.audit ? "yes" : "no");
+	audit_enable(next.audit);
+	metrics_config(&next);
 	realtime(&next, &was);
 	apply_config(&d.cfg, true);
 	if (!same_tcp(&next, &was)) {
@@ -1197,6 +1226,14 @@ static void regain(void)
 		resync();
 }
 
+static int audit_cb(const struct phnl_attrs *at, void *data)
+{
+	(void)data;
+	if (at->cmd == PERSOHUB_CMD_REQUEST_DONE)
+		audit_done(at);
+	return 0;
+}
+
 static void on_events(uint64_t t0)
 {
 	uint64_t bad = d.ev.bad_msgs;
@@ -1216,7 +1253,8 @@ static void on_events(uint64_t t0)
 		if (!(d.lost_events & (d.lost_events - 1)))
 			warn("events lost (ENOBUFS, %llu so far); resyncing",
 			     (unsigned long long)d.lost_events);
-		phnl_drain(&d.ev, NULL, NULL);
+		/* Stale for matching, but each end is an audit record. */
+		phnl_drain(&d.ev, audit_cb, NULL);
 		resync();
 	}
 }
@@ -1273,7 +1311,7 @@ static void loop(void)
 					probe_failed();
 					tcp_tick();
 				}
-			} else if (tcp_handle(fd)) {
+			} else if (tcp_handle(fd) || metrics_handle(fd)) {
 				continue;
 			} else if (fd == d.tfd) {
 				if (read(d.tfd, &ticks, sizeof(ticks)) > 0) {
@@ -1301,6 +1339,8 @@ static void loop(void)
 		if (gone())
 			return;
 		dispatch_all(t0);
+		/* The journal after the dispatches, never before. */
+		audit_flush();
 		keepalive_arm();
 	}
 }
@@ -1337,7 +1377,7 @@ int main(int argc, char **argv)
 	bool debug = false;
 	char err[512];
 	sigset_t mask;
-	int c;
+	int c, ret;
 
 	d.cfg_path = DEFAULT_CONFIG;
 	d.uevfd = -1;
@@ -1395,11 +1435,16 @@ int main(int argc, char **argv)
 	if (attach())
 		return gone() ? EXIT_HUB_GONE : 1;
 	tcp_init(&d.cmd, d.epfd, &d.cfg);
+	audit_enable(d.cfg.audit);
 	resync();
+	ret = metrics_init(&d.cmd, d.epfd, &d.cfg, daemon_figures);
+	if (ret)
+		warn("metrics: %s", strerror(-ret));
 	info("attached as controller; %u requests waiting", d.m.nwaiting);
 	sd_notify(0, "READY=1\nSTATUS=dispatching");
 	dispatch_all(now_ns());
 	loop();
+	audit_flush();
 	sd_notify(0, "STOPPING=1");
 	if (d.status == EXIT_HUB_GONE) {
 		save_stats();

@@ -92,8 +92,14 @@ static void ph_ev_request(u8 cmd, struct ph_request *req, u32 result)
 		.priority = req->priority,
 	};
 
-	if (cmd == PERSOHUB_CMD_REQUEST_DONE)
+	if (cmd == PERSOHUB_CMD_REQUEST_DONE) {
 		ev.latency_ns = ktime_get_ns() - req->rx_ns;
+		ev.retries = req->retries;
+		ev.timed_out = req->timed_out;
+		ev.seq = req->seq;
+		if (req->dispatch_ns)
+			ev.wait_ns = req->dispatch_ns - req->rx_ns;
+	}
 	ph_nl_event(&ev);
 }
 
@@ -353,6 +359,7 @@ int ph_dispatch(struct ph_request *req, struct ph_port *srv)
 	u64 now = ktime_get_ns();
 	u64 wait;
 
+	req->timed_out = false;
 	if (!srv->user && !ph_port_carries(srv, &req->txb)) {
 		srv->stats.frame_refused++;
 		ph_waiting_del(req);
@@ -376,8 +383,10 @@ int ph_dispatch(struct ph_request *req, struct ph_port *srv)
 	} else {
 		srv->cur_seq = ph_port_queue_request(srv, &req->txb);
 	}
+	req->dispatch_ns = now;
 	wait = ktime_get_ns() - req->rx_ns;
 	ph_hist_add(ph_hub.dispatch_hist, wait);
+	ph_hub.dispatch_sum_ns += wait;
 	ph_hub.classes[req->klass].dispatched++;
 	ph_hub.classes[req->klass].wait_ns += wait;
 	return 0;
@@ -438,6 +447,7 @@ static void ph_station_rx(struct ph_port *st, struct ph_request *req)
 	INIT_LIST_HEAD(&req->user_node);
 	req->id = ++ph_hub.next_id;
 	req->rx_ns = ktime_get_ns();
+	req->seq = st->stats.requests;
 	req->station = st;
 	list_add_tail(&req->station_node, &st->reqs);
 	st->backlog++;
@@ -615,8 +625,10 @@ void ph_server_timeout(struct timer_list *t)
 	ph_txq_purge(srv);
 	ph_server_fail(srv, PERSOHUB_REASON_TIMEOUT);
 	pr_warn_ratelimited("server %s timed out, marked failed\n", srv->name);
-	if (req)
+	if (req) {
+		req->timed_out = true;
 		ph_request_requeue(req, true);
+	}
 	ph_hub_match();
 out:
 	spin_unlock_irqrestore(&ph_hub.lock, flags);

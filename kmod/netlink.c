@@ -219,6 +219,8 @@ static int ph_nl_fill_hub(struct sk_buff *skb)
 			      PERSOHUB_A_PAD) ||
 	    nla_put_u64_64bit(skb, PERSOHUB_A_HUB_EVENTS_DROPPED,
 			      ph_nl_events_dropped(), PERSOHUB_A_PAD) ||
+	    nla_put_u64_64bit(skb, PERSOHUB_A_HUB_DISPATCH_NS,
+			      ph_hub.dispatch_sum_ns, PERSOHUB_A_PAD) ||
 	    /* A stalled controller is not in charge: the hub matches. */
 	    nla_put_u8(skb, PERSOHUB_A_CTRL_ATTACHED,
 		       ph_hub.ctrl && !ph_hub.ctrl_stalled))
@@ -1143,7 +1145,7 @@ static size_t ph_nl_event_size(u8 cmd)
 	case PERSOHUB_CMD_REQUEST_NEW:
 		return 2 * u64a + 4 * u32a;
 	case PERSOHUB_CMD_REQUEST_DONE:
-		return 2 * u64a + 4 * u32a;
+		return 4 * u64a + 7 * u32a;
 	case PERSOHUB_CMD_SERVER_READY:
 		return u32a;
 	case PERSOHUB_CMD_SERVER_FAILED:
@@ -1188,6 +1190,16 @@ static int ph_nl_event_fill(struct sk_buff *skb, const struct ph_event *ev)
 		      nla_put_u32(skb, PERSOHUB_A_RESULT, ev->result) ||
 		      nla_put_u64_64bit(skb, PERSOHUB_A_LATENCY_NS,
 					ev->latency_ns, PERSOHUB_A_PAD) ||
+		      nla_put_u32(skb, PERSOHUB_A_REQ_LEN, ev->len) ||
+		      nla_put_u32(skb, PERSOHUB_A_REQ_RETRIES, ev->retries) ||
+		      nla_put_u64_64bit(skb, PERSOHUB_A_REQ_SEQ, ev->seq,
+					PERSOHUB_A_PAD) ||
+		      (ev->server_id &&
+		       nla_put_u64_64bit(skb, PERSOHUB_A_REQ_WAIT_NS,
+					 ev->wait_ns, PERSOHUB_A_PAD)) ||
+		      (ev->timed_out && ev->result != PERSOHUB_RESULT_OK &&
+		       nla_put_u32(skb, PERSOHUB_A_REASON,
+				   PERSOHUB_REASON_TIMEOUT)) ||
 		      nla_put_u32(skb, PERSOHUB_A_REQ_CLASS, ev->klass);
 		break;
 	case PERSOHUB_CMD_SERVER_READY:

@@ -313,6 +313,9 @@ struct ph_request {
 	u8 priority;			/* its station's priority */
 	bool accepted;			/* counted in station->outstanding */
 	unsigned int retries;
+	bool timed_out;			/* its last server timed out */
+	u64 seq;			/* station's requests counter at arrival */
+	u64 dispatch_ns;		/* its last dispatch, 0: none */
 	struct ph_txbuf *resp;		/* NULL once answered: error frame */
 	struct ph_txbuf *errtb;		/* the error frame, ready to send */
 	bool resp_lost;			/* answered, but no memory for it */
@@ -344,6 +347,7 @@ struct ph_hub {
 	struct ida port_ida;
 	u64 next_id;
 	u64 dispatch_hist[PH_HIST_BUCKETS];
+	u64 dispatch_sum_ns;		/* of what dispatch_hist counts */
 	unsigned int nwaiting;
 	/* the attached controller, if any */
 	bool ctrl;
@@ -429,6 +433,11 @@ struct ph_event {
 	u32 reason;		/* enum persohub_reason */
 	u8 klass;		/* requests: class and priority */
 	u8 priority;
+	/* REQUEST_DONE */
+	u32 retries;
+	bool timed_out;
+	u64 seq;
+	u64 wait_ns;		/* 0: never dispatched */
 };
 
 extern struct ph_hub ph_hub;

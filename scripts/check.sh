@@ -119,7 +119,7 @@ vm() {
 # One kernel's VM suites; $1 is its name, $2 "kernel" for the kernel-side
 # suites only. Step names carry the kernel: vm-hub@6.12.
 vm_suites() {
-	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
+	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
 	# the kernel's paths on PREEMPT_RT; framings are the same C on any kernel
 	[ "$only" != kernel ] || suites=(vm-hub vm-fault vm-nl vm-cdev vm-card vm-tty vm-fault-tty)
 	for s in "${suites[@]}"; do
@@ -194,6 +194,13 @@ vm_suite() {
 			--host "$top/selftests/simd.sh" -- \
 			'sh /usr/share/persohub/selftests/vm_daemon.sh'
 		;;
+	vm-audit)
+		# persohubd's audit records and metrics file
+		# shellcheck disable=SC2086
+		vm "$s@$k" $kv --cards 2 --telnet --timeout $((600 * scale)) \
+			--host "$top/selftests/simd.sh" -- \
+			'sh /usr/share/persohub/selftests/vm_audit.sh'
+		;;
 	vm-fuzz)
 		# Stations on card 0 so the devices exist; the seed is printed.
 		# shellcheck disable=SC2086
@@ -218,7 +225,7 @@ vm_suite() {
 	esac
 }
 
-steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
+steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
 [ -n "${CHECK_ONLY:-}" ] && read -r -a steps <<<"$CHECK_ONLY"
 want() {
 	local s

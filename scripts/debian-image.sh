@@ -73,6 +73,10 @@ SITE_PKGS=(make gcc libc6-dev pkg-config dkms linux-headers-amd64
 	"linux-headers-$KVER" libmnl-dev libnl-3-dev libnl-genl-3-dev
 	libinih-dev libsystemd-dev)
 [ -z "$META" ] || [ "$META" = amd64 ] || SITE_PKGS+=("linux-headers-$META")
+# What a site adds to read persohubd's metrics file (metrics_dir): Debian's
+# node_exporter, whose textfile collector reads
+# /var/lib/prometheus/node-exporter, and curl to ask it.
+SITE_PKGS+=(prometheus-node-exporter curl)
 
 KEY=$( (cat "$0"; echo "$KVER") | sha256sum | cut -c1-16)
 DIR=$CACHE/debian12-$KEY

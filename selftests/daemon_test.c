@@ -448,6 +448,51 @@ TEST(config_settle_ms)
 	EXPECT_EQ(4 << 20, cfg.event_buffer);	/* the default */
 }
 
+/* [daemon] audit, metrics_dir, metrics_interval_ms: defaults, ranges. */
+TEST(config_audit_metrics)
+{
+	static const struct {
+		const char *text, *err;
+	} bad[] = {
+		{ "[daemon]\naudit = maybe\n", ":2: audit: 'maybe' is not yes or no" },
+		{ "[daemon]\nmetrics_dir = prom\n", ":2: metrics_dir: 'prom' is neither an absolute path" },
+		{ "[daemon]\nmetrics_interval_ms = 99\n", ":2: metrics_interval_ms: '99' is not 100-3600000" },
+		{ "[daemon]\nmetrics_interval_ms = 3600001\n", ":2: metrics_interval_ms: '3600001' is not 100-3600000" },
+	};
+	char err[512] = "", dir[200], text[300];
+	unsigned int i;
+
+	ASSERT_EQ(0, load("[daemon]\n", &cfg, err));
+	EXPECT_TRUE(cfg.audit);
+	EXPECT_STREQ("", cfg.metrics_dir);
+	EXPECT_EQ(5000, cfg.metrics_interval_ms);
+	ASSERT_EQ(0, load("[daemon]\naudit = no\n"
+			  "metrics_dir = /var/lib/prometheus/node-exporter\n"
+			  "metrics_interval_ms = 100\n", &cfg, err));
+	EXPECT_FALSE(cfg.audit);
+	EXPECT_STREQ("/var/lib/prometheus/node-exporter", cfg.metrics_dir);
+	EXPECT_EQ(100, cfg.metrics_interval_ms);
+	ASSERT_EQ(0, load("[daemon]\nmetrics_dir = /tmp\nmetrics_dir = none\n",
+			  &cfg, err));
+	EXPECT_STREQ("", cfg.metrics_dir);
+	/* a long path fits; one of 201 bytes does not */
+	memset(dir, 'd', sizeof(dir));
+	snprintf(text, sizeof(text), "[daemon]\nmetrics_dir = /%.149s\n", dir);
+	ASSERT_EQ(0, load(text, &cfg, err)) {
+		TH_LOG("%s", err);
+	}
+	EXPECT_EQ(150, strlen(cfg.metrics_dir));
+	snprintf(text, sizeof(text), "[daemon]\nmetrics_dir = /%.200s\n", dir);
+	EXPECT_EQ(-1, load(text, &cfg, err));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		EXPECT_EQ(-1, load(bad[i].text, &cfg, err));
+		EXPECT_NE(NULL, strstr(err, bad[i].err)) {
+			TH_LOG("file %u: got '%s'", i, err);
+		}
+	}
+}
+
 /*
  * Framing keys, in [port] and [tty] sections: what is not given is not
  * set (the kernel keeps its own); an empty error_frame is set, empty.

@@ -111,6 +111,8 @@ site_conf() {
 realtime = yes
 priority = 50
 resync_ms = 500
+metrics_dir = /var/lib/prometheus/node-exporter
+metrics_interval_ms = 1000
 
 [port $c0-0]
 role = station
@@ -288,6 +290,34 @@ station_devices() {
 	return $bad
 }
 
+audited() {	# every station's requests have their record in the journal
+	local d name n want bad=0
+	for d in $(ports); do
+		[ "$(cat "$sysfs/$d/role")" = station ] || continue
+		name=$(cat "$sysfs/$d/name")
+		want=$(cat "$sysfs/$d/statistics/requests")
+		n=$(journalctl -b -u persohubd PERSOHUB_STATION="$name" -o export |
+			grep -c '^PERSOHUB_REQUEST=')
+		[ "$n" = "$want" ] || { echo "# $name: $n records, $want requests"; bad=1; }
+	done
+	return $bad
+}
+
+metrics_served() {	# node_exporter serves persohub's counters, equal to sysfs
+	local d l bad=0
+	curl -sf http://localhost:9100/metrics >/tmp/node.metrics || return 1
+	for d in $(ports); do
+		l="port=\"$(cat "$sysfs/$d/name")\",role=\"$(cat "$sysfs/$d/role")\""
+		grep -qxF "persohub_port_requests_total{$l} $(cat "$sysfs/$d/statistics/requests")" \
+			/tmp/node.metrics || bad=1
+	done
+	grep -q '^persohub_hub_dispatch_latency_seconds_bucket{le="+Inf"} [1-9]' \
+		/tmp/node.metrics || bad=1
+	# node_exporter reads the file without complaint
+	grep -qx 'node_textfile_scrape_error 0' /tmp/node.metrics || bad=1
+	return $bad
+}
+
 site_served() {	# label: the simulator's stations all get their own answers
 	local t rc
 	t=$(sim_start --stations $stations --servers $servers \
@@ -348,6 +378,13 @@ check "the servers got them all" \
 	is "$(($(stat_sum "$server_ports" requests) - before))" "$total" requests
 check "dispatched by persohubd" wait_for 10 dispatched "$total"
 echo "# persohubd: $(tr '\n' ' ' </run/persohubd.stats 2>/dev/null)"
+check "journalctl -u persohubd PERSOHUB_STATION=...: a record per request" \
+	wait_for 20 audited
+journalctl -b -u persohubd PERSOHUB_STATION=m1-st1 -n 1 -o verbose --no-pager |
+	sed 's/^/# /'
+check "node_exporter serves persohub's metrics, equal to sysfs" \
+	wait_for 30 metrics_served
+grep '^persohub_port_requests_total' /tmp/node.metrics | sed 's/^/# /'
 
 # systemctl reload applies a changed file.
 sed -i '/^name = hsm1$/,/^timeout_ms/s/^timeout_ms = 2000$/timeout_ms = 1500/' \

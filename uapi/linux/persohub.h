@@ -70,7 +70,11 @@
  * @PERSOHUB_CMD_REQUEST_NEW: event: a request arrived and waits.
  * @PERSOHUB_CMD_SERVER_READY: event: a server became idle.
  * @PERSOHUB_CMD_REQUEST_DONE: event: a request ended, with
- *	%PERSOHUB_A_RESULT and %PERSOHUB_A_LATENCY_NS.
+ *	%PERSOHUB_A_RESULT and %PERSOHUB_A_LATENCY_NS; also
+ *	%PERSOHUB_A_REQ_LEN, %PERSOHUB_A_REQ_RETRIES, %PERSOHUB_A_REQ_SEQ,
+ *	%PERSOHUB_A_SERVER_ID and %PERSOHUB_A_REQ_WAIT_NS once dispatched,
+ *	and %PERSOHUB_A_REASON (%PERSOHUB_REASON_TIMEOUT) when it failed
+ *	because its last server timed out. Metadata only, never payload.
  * @PERSOHUB_CMD_SERVER_FAILED: event: a server failed (%PERSOHUB_A_REASON).
  * @PERSOHUB_CMD_PORT_CHANGED: event: a port's role, state or name changed.
  * @PERSOHUB_CMD_CTRL_CHANGED: event: a controller attached or detached
@@ -191,6 +195,17 @@ enum persohub_cmd {
  *	kernel's matching, nor a controller's DISPATCH (-EHOSTDOWN), nor an
  *	answered probe gives it a request until it is enabled again; a request
  *	it holds when disabled is finished
+ * @PERSOHUB_A_REQ_RETRIES: u32, times a request was dispatched again after
+ *	its server failed
+ * @PERSOHUB_A_REQ_WAIT_NS: u64, from a request's arrival to its last
+ *	dispatch (earlier tries included)
+ * @PERSOHUB_A_REQ_SEQ: u64, a request's number among its station's: the
+ *	station's requests counter when it arrived. Requests end in their
+ *	station's order, so a listener that misses a number missed an event,
+ *	or a frame the station flooded and the hub dropped uncounted in
+ *	events
+ * @PERSOHUB_A_HUB_DISPATCH_NS: u64, sum of the dispatch latencies counted
+ *	in %PERSOHUB_A_HIST
  * @PERSOHUB_A_PORT_CLASS: u32, stations: the class of their requests that
  *	no classifier rule matches, 0 (default) to %PERSOHUB_CLASS_MAX
  * @PERSOHUB_A_PORT_CLASSES: u64, servers: the classes they serve, bit N
@@ -249,6 +264,10 @@ enum persohub_attr {
 	PERSOHUB_A_PORT_GAP_CHARS,
 	PERSOHUB_A_PORT_ERROR_FRAME,
 	PERSOHUB_A_PORT_ENABLED,
+	PERSOHUB_A_REQ_RETRIES,
+	PERSOHUB_A_REQ_WAIT_NS,
+	PERSOHUB_A_REQ_SEQ,
+	PERSOHUB_A_HUB_DISPATCH_NS,
 	PERSOHUB_A_PORT_CLASS,
 	PERSOHUB_A_PORT_CLASSES,
 	PERSOHUB_A_PORT_PRIORITY,
@@ -342,7 +361,8 @@ enum persohub_result {
 
 /**
  * enum persohub_reason - why a server failed
- * @PERSOHUB_REASON_TIMEOUT: no response within its timeout
+ * @PERSOHUB_REASON_TIMEOUT: no response within its timeout (in
+ *	%PERSOHUB_CMD_REQUEST_DONE: the request failed for that reason)
  * @PERSOHUB_REASON_ADMIN: taken out of service by an administrator
  * @PERSOHUB_REASON_GONE: its card or userspace server went away
  */
