@@ -301,7 +301,7 @@ void tcp_server_failed(uint32_t id)
 		if (t.s[i].id == id && t.s[i].up) {
 			tcp_close(&t.s[i]);
 			link_state(&t.s[i], TCP_LINK_BACKOFF,
-				   "no answer in time (the kernel's timeout)");
+				   "the kernel marked the server failed");
 			t.fig.timeouts++;
 		}
 }
