@@ -1118,10 +1118,16 @@ static bool server_failed(uint32_t id)
 	       d.view[id].kstate == PERSOHUB_STATE_FAILED;
 }
 
+/* Servers: in all, enabled, enabled and idle. */
+struct server_count {
+	uint32_t all, on, idle;
+};
+
 /* Why request @i of the matching still waits. */
-static enum state_reason held_reason(unsigned int i, uint32_t *server)
+static enum state_reason held_reason(unsigned int i, uint32_t *server,
+				     const struct server_count *n)
 {
-	uint32_t station = d.m.station[i], id, on = 0, idle = 0, all = 0;
+	uint32_t station = d.m.station[i], id;
 
 	*server = station < MATCH_MAX_SERVERS ? d.m.pin[station] : 0;
 	if (*server) {
@@ -1136,16 +1142,11 @@ static enum state_reason held_reason(unsigned int i, uint32_t *server)
 			return HELD_PIN_FAILED;
 		return server_idle(id) ? HELD_DISPATCHING : HELD_PIN_BUSY;
 	}
-	for (id = 1; id <= PH_MAX_PORTS; id++) {
-		all += is_server(id);
-		on += server_on(id);
-		idle += server_on(id) && server_idle(id);
-	}
-	if (!all)
+	if (!n->all)
 		return HELD_NO_SERVER;
-	if (!on)
+	if (!n->on)
 		return HELD_NO_ENABLED;
-	return idle ? HELD_DISPATCHING : HELD_NO_IDLE;
+	return n->idle ? HELD_DISPATCHING : HELD_NO_IDLE;
 }
 
 static void state_port(struct state_port *sp, uint32_t id)
@@ -1173,6 +1174,7 @@ static void state_port(struct state_port *sp, uint32_t id)
 static void state_build(uint64_t now)
 {
 	static unsigned int at[PH_MAX_PORTS + 1];	/* id -> ports[] */
+	struct server_count n = { 0 };
 	struct tcp_link l;
 	unsigned int i;
 	uint32_t id;
@@ -1189,6 +1191,9 @@ static void state_build(uint64_t now)
 			continue;
 		at[id] = st.nports;
 		state_port(&st.ports[st.nports++], id);
+		n.all += is_server(id);
+		n.on += server_on(id);
+		n.idle += server_on(id) && server_idle(id);
 	}
 	for (st.ntcp = 0; st.ntcp < CONFIG_MAX_TCP &&
 	     tcp_link(st.ntcp, &l); st.ntcp++) {
@@ -1215,7 +1220,7 @@ static void state_build(uint64_t now)
 		st.held[st.nheld].req = d.m.waiting[i];
 		st.held[st.nheld].station = id;
 		st.held[st.nheld].reason =
-			held_reason(i, &st.held[st.nheld].server);
+			held_reason(i, &st.held[st.nheld].server, &n);
 		st.nheld++;
 	}
 }
