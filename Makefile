@@ -129,12 +129,12 @@ $(B)/framing_test: selftests/framing_test.c selftests/test_rng.h selftests/test_
 		selftests/framing_test.c $(FRAMING_SRCS)
 
 DAEMON_SRCS := daemon/persohubd.c daemon/config.c daemon/match.c \
-	       daemon/audit.c daemon/metrics.c \
+	       daemon/audit.c daemon/metrics.c daemon/state.c \
 	       daemon/tcp.c daemon/log.c $(PHNL_SRCS) $(FRAMING_SRCS)
 
 $(B)/bin/persohubd: $(DAEMON_SRCS) daemon/config.h daemon/match.h \
-		daemon/tcp.h daemon/log.h daemon/phlimits.h daemon/audit.h \
-		daemon/metrics.h $(PHNL_HDRS) \
+		daemon/tcp.h daemon/log.h daemon/state.h daemon/phlimits.h \
+		daemon/audit.h daemon/metrics.h $(PHNL_HDRS) \
 		$(FRAMING_HDRS) dkms.conf
 	@mkdir -p $(B)/bin
 	$(CC) $(CPPFLAGS) -DPH_VERSION='"$(PH_VERSION)"' $(CFLAGS) -o $@ \
@@ -149,9 +149,11 @@ NL_LIBS = $(shell pkg-config --libs libnl-genl-3.0)
 # family, the output layer and the requests, as iproute2's ip/.
 CTL_SRCS := daemon/persohubctl.c daemon/ctl_nl.c daemon/ctl_output.c \
 	    daemon/ctl_ports.c daemon/ctl_stats.c daemon/ctl_monitor.c \
-	    daemon/ctl_top.c daemon/ctl_plan.c daemon/plan.c
+	    daemon/ctl_top.c daemon/ctl_plan.c daemon/ctl_daemon.c \
+	    daemon/plan.c daemon/state.c
 
 $(B)/bin/persohubctl: $(CTL_SRCS) daemon/persohubctl.h daemon/plan.h \
+		daemon/state.h daemon/config.h \
 		$(PHNL_SRCS) $(PHNL_HDRS) dkms.conf
 	@mkdir -p $(B)/bin
 	$(CC) $(CPPFLAGS) -DPH_VERSION='"$(PH_VERSION)"' $(NL_CFLAGS) \
@@ -171,14 +173,15 @@ $(B)/guest/vm_nl_test $(B)/guest/vm_cdev_test: $(B)/guest/%: selftests/%.c \
 		$(PHNL_SRCS) -lmnl -lpthread
 
 $(B)/daemon_test: selftests/daemon_test.c daemon/config.c daemon/match.c \
-		daemon/plan.c daemon/log.c daemon/config.h daemon/match.h \
+		daemon/plan.c daemon/log.c daemon/state.c daemon/state.h \
+		daemon/config.h daemon/match.h \
 		daemon/plan.h daemon/log.h daemon/phlimits.h $(PHNL_SRCS) \
 		$(PHNL_HDRS) $(FRAMING_SRCS) $(FRAMING_HDRS) $(HARNESS)
 	@mkdir -p $(B)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
 		selftests/daemon_test.c daemon/config.c daemon/match.c \
-		daemon/plan.c daemon/log.c $(PHNL_SRCS) $(FRAMING_SRCS) \
-		-linih -lmnl -lm
+		daemon/plan.c daemon/log.c daemon/state.c $(PHNL_SRCS) \
+		$(FRAMING_SRCS) -linih -lmnl -lm
 
 # The host unit tests: the framer, the framings, the daemon's parts.
 .PHONY: unit

@@ -12,6 +12,7 @@
 #include <linux/genetlink.h>
 
 #include "persohubctl.h"
+#include "state.h"
 
 /* Names the kernel's numbers stand for (roles and states are in phnl). */
 static const char *const parity_names[] = {
@@ -199,7 +200,7 @@ const char *port_state(const struct port *p)
 }
 
 /* The columns of "status" (and of port-changed events). */
-const char status_align[STATUS_COLS + 1] = "rlllllllllll";
+const char status_align[STATUS_COLS + 1] = "rllllllllllll";
 
 void status_row(struct table *t, const struct port *p)
 {
@@ -210,28 +211,33 @@ void status_row(struct table *t, const struct port *p)
 	/* A server out of service by the administrator's say: "idle,off". */
 	table_set(t, 3, "%s%s", port_state(p),
 		  p->role == PERSOHUB_ROLE_SERVER && !p->enabled ? ",off" : "");
-	table_set(t, 4, "queue %" PRIu32 "/%" PRIu32, p->queue, p->queue_depth);
+	/* persohubd's view, while it runs */
+	if (p->dview && p->role == PERSOHUB_ROLE_SERVER)
+		table_set(t, 4, "weight %" PRIu32, p->weight);
+	else if (p->dview && p->pin[0])
+		table_set(t, 4, "pin %s", p->pin);
+	table_set(t, 5, "queue %" PRIu32 "/%" PRIu32, p->queue, p->queue_depth);
 	if (p->user) {
-		table_set(t, 5, "user");
+		table_set(t, 6, "user");
 	} else {
 		if (p->tty[0])
-			table_set(t, 5, "tty %s", p->tty);
+			table_set(t, 6, "tty %s", p->tty);
 		else
-			table_set(t, 5, "card %s port %" PRIu32, p->card,
+			table_set(t, 6, "card %s port %" PRIu32, p->card,
 				  p->index);
-		table_set(t, 6, "%" PRIu32 " %" PRIu32 "%c%" PRIu32, p->baud,
+		table_set(t, 7, "%" PRIu32 " %" PRIu32 "%c%" PRIu32, p->baud,
 			  p->data_bits,
 			  p->parity < sizeof(parity_letters) - 1 ?
 			  parity_letters[p->parity] : '?', p->stop_bits);
 	}
-	table_set(t, 7, "timeout %" PRIu32 "ms", p->timeout_ms);
-	table_set(t, 8, "max_payload %" PRIu32, p->max_payload);
+	table_set(t, 8, "timeout %" PRIu32 "ms", p->timeout_ms);
+	table_set(t, 9, "max_payload %" PRIu32, p->max_payload);
 	if (p->user)
 		return;		/* a userspace server has no framing */
-	table_set(t, 9, "framing %s%s", NAME_OF(phnl_framing_names, p->framing),
+	table_set(t, 10, "framing %s%s", NAME_OF(phnl_framing_names, p->framing),
 		  p->lrc ? " lrc" : "");
-	table_set(t, 10, "gap_chars %" PRIu32, p->gap_chars);
-	table_set(t, 11, "error_frame %s", p->error_len ? error_hex(p) : "-");
+	table_set(t, 11, "gap_chars %" PRIu32, p->gap_chars);
+	table_set(t, 12, "error_frame %s", p->error_len ? error_hex(p) : "-");
 }
 
 /* The keys of a port in JSON, in order; "serial" ones are null for users. */
@@ -314,10 +320,47 @@ void port_json(const char *key, const struct port *p)
 			break;
 		}
 	}
+	/* persohubd's view: null without the daemon, or where it does not
+	 * apply (weight: servers; pin: a pinned station's server)
+	 */
+	if (p->dview && p->role == PERSOHUB_ROLE_SERVER)
+		jw_u64("weight", p->weight);
+	else
+		jw_null("weight");
+	jw_str("pin", p->dview && p->pin[0] ? p->pin : NULL);
 	jw_obj_end();
 }
 
 /* status */
+
+/* Weights and pins from persohubd's state file, if the daemon runs. */
+static void daemon_view(struct portlist *l)
+{
+	static struct state st;
+	const struct state_port *sp, *pin;
+	char why[512];
+	bool stopped;
+	unsigned int i, k;
+	struct port *p;
+
+	if (daemon_load(&st, STATE_FILE, &stopped, why, sizeof(why)))
+		return;
+	for (i = 0; i < st.nports; i++) {
+		sp = &st.ports[i];
+		p = port_find(l, sp->id);
+		if (!p)
+			continue;
+		p->dview = true;
+		p->weight = sp->weight;
+		for (k = 0, pin = NULL; sp->pin && k < st.nports; k++)
+			if (st.ports[k].id == sp->pin)
+				pin = &st.ports[k];
+		if (pin && pin->name[0])
+			snprintf(p->pin, sizeof(p->pin), "%s", pin->name);
+		else if (sp->pin)
+			snprintf(p->pin, sizeof(p->pin), "%" PRIu32, sp->pin);
+	}
+}
 
 int cmd_status(int argc, char **argv)
 {
@@ -336,6 +379,7 @@ int cmd_status(int argc, char **argv)
 	port = argc > i ? argv[i] : NULL;
 	if (get_ports(h, PERSOHUB_CMD_PORT_GET, port, &l))
 		return EXIT_RUNTIME;
+	daemon_view(&l);
 	if (opt.json) {
 		jw_arr(NULL);
 		for (k = 0; k < l.n; k++)

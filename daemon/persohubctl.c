@@ -20,6 +20,7 @@
 #include <sys/signalfd.h>
 
 #include "persohubctl.h"
+#include "state.h"
 
 static const char *prog = "persohubctl";
 
@@ -199,7 +200,8 @@ static void usage(FILE *f)
 "      max_payload, and for serial ports the framing (with \"lrc\" when an\n"
 "      LRC byte follows ETX), gap_chars and error_frame in hex (\"-\": empty).\n"
 "      Roles: off, station, server; states: idle, busy, failed (\"-\" for a\n"
-"      port that is off).\n"
+"      port that is off). While persohubd runs, the daemon's view too:\n"
+"      \"weight N\" for servers, \"pin SERVER\" for a station pinned to one.\n"
 "\n"
 "  stats [PORT]\n"
 "      The counters of every port, or of PORT, one a line (\"name: value\"),\n"
@@ -278,19 +280,34 @@ static void usage(FILE *f)
 "      --what-if servers=K: the waiting and the cards/hour K servers carry.\n"
 "      With --service-ms, no module is needed (nothing is then measured).\n"
 "\n"
+"  daemon [-f|--file FILE]\n"
+"      What persohubd decides, from the file it writes (default\n"
+"      " STATE_FILE "), one fact a line: per port its\n"
+"      role; stations their pin (the one server they may use, \"-\": any)\n"
+"      and requests held; servers the daemon's state, weight, enabled in\n"
+"      the configuration and in the kernel, classes (0: none yet), user;\n"
+"      each [tcp] link its address, state (connecting, connected, backoff),\n"
+"      since when, last error; each request the daemon holds back, its\n"
+"      station and why (no server, no server enabled, no idle server,\n"
+"      pinned server busy, failed, disabled...). Exit status 3 when\n"
+"      persohubd is not running.\n"
+"\n"
 "  help\n"
 "      This text.\n"
 "\n"
 "Commands may be shortened to a prefix; one that several share goes to the\n"
 "first in this order: status, stats, set, monitor, top, plan, user-server,\n"
-"attach, detach, help (s, st, sta: status; stats; se: set).\n"
+"attach, detach, daemon, help (s, st, sta: status; stats; se: set; d:\n"
+"detach; da: daemon).\n"
 "\n"
 "Options (before the command, or anywhere after it; \"--\" ends them):\n"
 "  -j, --json      JSON output: status gives an array of ports (keys id, name,\n"
 "                  role, state, queue, queue_depth, card, port, baud,\n"
 "                  data_bits, parity, stop_bits, timeout_ms, max_payload,\n"
-"                  framing, lrc, gap_chars, error_frame (hex), user;\n"
-"                  null where a key does not apply); stats an object with\n"
+"                  framing, lrc, gap_chars, error_frame (hex), user,\n"
+"                  enabled, and persohubd's weight and pin, null without\n"
+"                  the daemon; null where a key does not apply); stats an\n"
+"                  object with\n"
 "                  \"ports\" (id, name and every counter by name) and, without\n"
 "                  PORT, \"hub\"; monitor and top one object per line;\n"
 "                  plan an object (see persohubctl(8)).\n"
@@ -301,7 +318,7 @@ static void usage(FILE *f)
 "\n"
 "Exit status: 0 done; 1 the kernel refused or another runtime error (stderr\n"
 "says why: \"Error: \" with the kernel's own message when it gave one, and the\n"
-"errno text); 2 usage error.\n"
+"errno text); 2 usage error; 3 (daemon) persohubd is not running.\n"
 "\n"
 "Examples:\n"
 "  %s status\n"
@@ -328,6 +345,7 @@ static const struct {
 	{ "user-server", cmd_user_server },
 	{ "attach", cmd_attach },
 	{ "detach", cmd_detach },
+	{ "daemon", cmd_daemon },
 	{ "help", NULL },
 };
 

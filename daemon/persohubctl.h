@@ -4,7 +4,7 @@
  * ctl_nl.c (requests and their errors), ctl_output.c (text tables and
  * JSON), and one file per command family: ctl_ports.c (status, set,
  * user-server, attach, detach), ctl_stats.c, ctl_monitor.c, ctl_top.c,
- * ctl_plan.c.
+ * ctl_plan.c, ctl_daemon.c (what persohubd decides, from its state file).
  */
 #ifndef PERSOHUBCTL_H
 #define PERSOHUBCTL_H
@@ -23,6 +23,7 @@
 
 #define EXIT_RUNTIME	1
 #define EXIT_USAGE	2
+#define EXIT_NO_DAEMON	3	/* daemon: persohubd is not running */
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define NAME_MAX_LEN	64	/* port names are at most 31 bytes */
@@ -195,6 +196,10 @@ struct port {
 	bool seen;			/* in the last PORT_GET answer */
 	bool has_stats;
 	uint64_t stats[PERSOHUB_STAT_MAX + 1];
+	/* persohubd's view (status, while the daemon runs) */
+	bool dview;
+	uint32_t weight;		/* servers */
+	char pin[NAME_MAX_LEN];		/* stations: their only server */
 };
 
 struct portlist {
@@ -214,7 +219,7 @@ int get_ports(struct ctl_sock *h, uint8_t cmd, const char *port,
 const char *port_state(const struct port *p);
 
 /* The columns of "status" (and of port-changed events). */
-#define STATUS_COLS	12
+#define STATUS_COLS	13
 extern const char status_align[STATUS_COLS + 1];
 void status_row(struct table *t, const struct port *p);
 void port_json(const char *key, const struct port *p);
@@ -250,5 +255,16 @@ int cmd_detach(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
+
+/* ctl_daemon.c: persohubd's state file */
+struct state;
+/*
+ * Read @path into @st: 0 if persohubd (pid of the file) runs; -ENOENT
+ * without the file, -ESRCH if its process is gone, -EINVAL if malformed,
+ * with @why saying so. @stopped: the daemon is stopped (SIGSTOP).
+ */
+int daemon_load(struct state *st, const char *path, bool *stopped,
+		char *why, size_t len);
 
 #endif /* PERSOHUBCTL_H */

@@ -11,6 +11,10 @@
  * reconciliation with the kernel, the statistics file). Nothing on the hot
  * path allocates or sleeps. Events may be lost (ENOBUFS): the daemon then
  * re-reads the kernel's state; the kernel never depends on the daemon.
+ *
+ * What it decides (weights, pins, enabled flags, TCP links, requests it
+ * holds back and why) goes to a state file for persohubctl daemon
+ * (state.h), at most every STATE_MIN_MS.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +43,7 @@
 #include "match.h"
 #include "metrics.h"
 #include "phnl.h"
+#include "state.h"
 #include "tcp.h"
 
 #define DEFAULT_CONFIG	"/etc/persohub/persohub.conf"
@@ -71,6 +77,18 @@ struct daemon {
 	bool resync_due;
 	bool regain;		/* the hub stopped waiting for us */
 	const char *stats_path;	/* -s: wins over the configuration */
+	/* the state file (-S; NULL: none) and what it shows of each port */
+	const char *state_path;
+	int statefd;		/* one-shot: the next write is due */
+	bool state_armed, state_dirty, state_warned;
+	uint64_t started_ns, state_ns;	/* the last write */
+	struct {
+		bool present;	/* in the last dump */
+		bool user;
+		bool cfg_enabled;
+		uint32_t role, kstate;
+		char name[PHNL_NAME_LEN];
+	} view[PH_MAX_PORTS + 1], view_next[PH_MAX_PORTS + 1];
 	uint64_t probes, probes_back;
 	/* figures */
 	uint64_t lat_hist[LAT_BUCKETS];	/* wakeup to dispatch sent, ns */
@@ -177,7 +195,7 @@ static bool id_ok(uint32_t id)
 
 static int resync_port_cb(const struct phnl_attrs *at, void *data)
 {
-	const struct config_port *cp;
+	const struct config_port *cp = NULL;
 	bool enabled;
 	uint32_t id = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
 	uint64_t now = *(uint64_t *)data;
@@ -192,12 +210,23 @@ static int resync_port_cb(const struct phnl_attrs *at, void *data)
 	d.seen_next[id] = d.seen[id];
 	if (!d.seen[id] && !at->a[PERSOHUB_A_PORT_USER])
 		d.configure_new = true;
+	if (!at->a[PERSOHUB_A_PORT_USER])
+		cp = at->a[PERSOHUB_A_PORT_TTY] ?
+		     config_port_find_tty(&d.cfg,
+					  phnl_str(at, PERSOHUB_A_PORT_TTY)) :
+		     config_port_find(&d.cfg,
+				      phnl_str(at, PERSOHUB_A_PORT_CARD),
+				      phnl_u32(at, PERSOHUB_A_PORT_INDEX, 0));
+	/* What the state file shows of the port. */
+	d.view_next[id].present = true;
+	d.view_next[id].user = at->a[PERSOHUB_A_PORT_USER];
+	d.view_next[id].cfg_enabled = cp ? cp->enabled : true;
+	d.view_next[id].role = phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0);
+	d.view_next[id].kstate = phnl_u32(at, PERSOHUB_A_PORT_STATE, 0);
+	snprintf(d.view_next[id].name, PHNL_NAME_LEN, "%s",
+		 phnl_str(at, PERSOHUB_A_PORT_NAME));
 	if (phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0) != PERSOHUB_ROLE_SERVER)
 		return 0;
-	cp = at->a[PERSOHUB_A_PORT_TTY] ?
-	     config_port_find_tty(&d.cfg, phnl_str(at, PERSOHUB_A_PORT_TTY)) :
-	     config_port_find(&d.cfg, phnl_str(at, PERSOHUB_A_PORT_CARD),
-			      phnl_u32(at, PERSOHUB_A_PORT_INDEX, 0));
 	/*
 	 * No section (any more): the defaults. A server the administrator
 	 * disabled in the kernel takes nothing, whatever the section says.
@@ -271,11 +300,14 @@ static int resync(void)
 		take_refusals();
 		match_reset(&d.m);
 		memset(d.seen_next, 0, sizeof(d.seen_next));
+		memset(d.view_next, 0, sizeof(d.view_next));
 		ret = phnl_talk(&d.cmd,
 				phnl_msg(&d.cmd, buf, PERSOHUB_CMD_PORT_GET,
 					 NLM_F_DUMP), resync_port_cb, &now);
-		if (!ret)
+		if (!ret) {
 			memcpy(d.seen, d.seen_next, sizeof(d.seen));
+			memcpy(d.view, d.view_next, sizeof(d.view));
+		}
 		if (!ret)
 			ret = phnl_talk(&d.cmd,
 					phnl_msg(&d.cmd, buf,
@@ -1085,6 +1117,197 @@ static void keepalive_tick(void)
 		d.keepalives++;
 }
 
+/*
+ * The state file: what the daemon decides, for persohubctl daemon. Built
+ * from the matching's view (idle, weights, pins, waiting requests), the
+ * last dump (roles, names, the kernel's enabled flags) and the TCP links.
+ */
+static struct state st;
+
+static bool is_server(uint32_t id)
+{
+	return id && id <= PH_MAX_PORTS && d.view[id].present &&
+	       d.view[id].role == PERSOHUB_ROLE_SERVER;
+}
+
+/* Enabled by both the configuration and the kernel. */
+static bool server_on(uint32_t id)
+{
+	return is_server(id) && d.view[id].cfg_enabled && !d.disabled[id];
+}
+
+static bool server_idle(uint32_t id)
+{
+	return id < MATCH_MAX_SERVERS && d.m.srv[id].idle;
+}
+
+static bool server_failed(uint32_t id)
+{
+	return (id < MATCH_MAX_SERVERS && d.failed[id]) ||
+	       d.view[id].kstate == PERSOHUB_STATE_FAILED;
+}
+
+/* Servers: in all, enabled, enabled and idle. */
+struct server_count {
+	uint32_t all, on, idle;
+};
+
+/* Why request @i of the matching still waits. */
+static enum state_reason held_reason(unsigned int i, uint32_t *server,
+				     const struct server_count *n)
+{
+	uint32_t station = d.m.station[i], id;
+
+	*server = station < MATCH_MAX_SERVERS ? d.m.pin[station] : 0;
+	if (*server) {
+		id = *server;
+		if (!is_server(id))
+			return HELD_PIN_GONE;
+		if (!d.view[id].cfg_enabled)
+			return HELD_PIN_DISABLED_CONFIG;
+		if (d.disabled[id])
+			return HELD_PIN_DISABLED_KERNEL;
+		if (!server_idle(id) && server_failed(id))
+			return HELD_PIN_FAILED;
+		return server_idle(id) ? HELD_DISPATCHING : HELD_PIN_BUSY;
+	}
+	if (!n->all)
+		return HELD_NO_SERVER;
+	if (!n->on)
+		return HELD_NO_ENABLED;
+	return n->idle ? HELD_DISPATCHING : HELD_NO_IDLE;
+}
+
+static void state_port(struct state_port *sp, uint32_t id)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->id = id;
+	snprintf(sp->name, sizeof(sp->name), "%s", d.view[id].name);
+	sp->role = d.view[id].role;
+	sp->user = d.view[id].user;
+	sp->config_enabled = d.view[id].cfg_enabled;
+	sp->kernel_enabled = !d.disabled[id];
+	sp->weight = id < MATCH_MAX_SERVERS ? d.m.srv[id].weight : 1;
+	sp->pin = id < MATCH_MAX_SERVERS ? d.m.pin[id] : 0;
+	if (sp->role != PERSOHUB_ROLE_SERVER)
+		snprintf(sp->state, sizeof(sp->state), "-");
+	else
+		snprintf(sp->state, sizeof(sp->state), "%s",
+			 server_idle(id) ? "idle" :
+			 server_failed(id) ? "failed" :
+			 /* disabled: the matching never marks it idle */
+			 !server_on(id) ? phnl_state_names[d.view[id].kstate % 3] :
+			 "busy");
+}
+
+static void state_build(uint64_t now)
+{
+	static unsigned int at[PH_MAX_PORTS + 1];	/* id -> ports[] */
+	struct server_count n = { 0 };
+	struct tcp_link l;
+	unsigned int i;
+	uint32_t id;
+
+	st.pid = getpid();
+	st.started_ns = d.started_ns;
+	st.updated_ns = now;
+	snprintf(st.config, sizeof(st.config), "%s",
+		 d.cfg_path ? d.cfg_path : "");
+	st.resync_ms = d.cfg.resync_ms;
+	st.nports = 0;
+	for (id = 1; id <= PH_MAX_PORTS; id++) {
+		if (!d.view[id].present)
+			continue;
+		at[id] = st.nports;
+		state_port(&st.ports[st.nports++], id);
+		n.all += is_server(id);
+		n.on += server_on(id);
+		n.idle += server_on(id) && server_idle(id);
+	}
+	for (st.ntcp = 0; st.ntcp < CONFIG_MAX_TCP &&
+	     tcp_link(st.ntcp, &l); st.ntcp++) {
+		struct state_tcp *t = &st.tcp[st.ntcp];
+
+		t->id = l.id;
+		snprintf(t->name, sizeof(t->name), "%s", l.name);
+		snprintf(t->address, sizeof(t->address),
+			 strchr(l.host, ':') ? "[%s]:%u" : "%s:%u", l.host,
+			 l.port);
+		snprintf(t->state, sizeof(t->state), "%s",
+			 tcp_link_state_name(l.state));
+		t->since_ns = l.since_ns;
+		snprintf(t->error, sizeof(t->error), "%s", l.error);
+	}
+	st.held_total = d.m.nwaiting;
+	st.nheld = 0;
+	for (i = 0; i < d.m.nwaiting; i++) {
+		id = d.m.station[i];
+		if (id && id <= PH_MAX_PORTS && d.view[id].present)
+			st.ports[at[id]].held++;
+		if (st.nheld == STATE_MAX_HELD)
+			continue;
+		st.held[st.nheld].req = d.m.waiting[i];
+		st.held[st.nheld].station = id;
+		st.held[st.nheld].reason =
+			held_reason(i, &st.held[st.nheld].server, &n);
+		st.nheld++;
+	}
+}
+
+static void set_oneshot(int fd, uint64_t ns)
+{
+	struct itimerspec its = { 0 };
+
+	its.it_value.tv_sec = ns / 1000000000;
+	its.it_value.tv_nsec = ns % 1000000000;
+	timerfd_settime(fd, 0, &its, NULL);
+}
+
+/*
+ * Something may have changed: write the state file now, or when
+ * STATE_MIN_MS have passed since the last write (a one-shot timer), so
+ * that a busy site costs at most one write per STATE_MIN_MS.
+ */
+static void state_publish(uint64_t now)
+{
+	uint64_t min = STATE_MIN_MS * 1000000ULL;
+	int ret;
+
+	if (!d.state_path || !d.state_dirty)
+		return;
+	if (d.state_ns && now - d.state_ns < min) {
+		if (!d.state_armed)
+			set_oneshot(d.statefd, d.state_ns + min - now);
+		d.state_armed = true;
+		return;
+	}
+	d.state_dirty = false;
+	d.state_ns = now;
+	state_build(now);
+	ret = state_save(d.state_path, &st);
+	if (ret && !d.state_warned)
+		warn("state file %s: %s", d.state_path, strerror(-ret));
+	else if (!ret && d.state_warned)
+		info("state file %s written again", d.state_path);
+	d.state_warned = ret != 0;
+}
+
+/* The directory of the default state file, as systemd would make it. */
+static void state_dir(void)
+{
+	char dir[256], *slash;
+
+	if (!d.state_path)
+		return;
+	snprintf(dir, sizeof(dir), "%s", d.state_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			warn("%s: %s", dir, strerror(errno));
+	}
+}
+
 static int add_fd(int fd)
 {
 	struct epoll_event e = { .events = EPOLLIN, .data.fd = fd };
@@ -1178,9 +1401,10 @@ static int setup(void)
 	d.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d.probefd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d.kafd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d.statefd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d.sigfd < 0 || d.tfd < 0 || d.probefd < 0 || d.kafd < 0 ||
-	    d.epfd < 0) {
+	    d.statefd < 0 || d.epfd < 0) {
 		error("setup: %s", strerror(errno));
 		return -errno;
 	}
@@ -1188,7 +1412,8 @@ static int setup(void)
 	set_probe_timer();
 	if (add_fd(phnl_fd(&d.ev)) || add_fd(phnl_fd(&d.cmd)) ||
 	    add_fd(d.sigfd) || add_fd(d.tfd) || add_fd(d.probefd) ||
-	    add_fd(d.kafd) || (d.uevfd >= 0 && add_fd(d.uevfd))) {
+	    add_fd(d.kafd) || add_fd(d.statefd) ||
+	    (d.uevfd >= 0 && add_fd(d.uevfd))) {
 		error("epoll: %s", strerror(errno));
 		return -errno;
 	}
@@ -1306,6 +1531,9 @@ static void loop(void)
 			} else if (fd == d.kafd) {
 				if (read(d.kafd, &ticks, sizeof(ticks)) > 0)
 					keepalive_tick();
+			} else if (fd == d.statefd) {
+				if (read(d.statefd, &ticks, sizeof(ticks)) > 0)
+					d.state_armed = false;
 			} else if (fd == d.probefd) {
 				if (read(d.probefd, &ticks, sizeof(ticks)) > 0) {
 					probe_failed();
@@ -1342,19 +1570,26 @@ static void loop(void)
 		/* The journal after the dispatches, never before. */
 		audit_flush();
 		keepalive_arm();
+		/* Any wakeup may change what the state file says. */
+		d.state_dirty = true;
+		state_publish(now_ns());
 	}
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: persohubd [-c FILE] [-s FILE] [-d] [-V]\n"
+		"Usage: persohubd [-c FILE] [-s FILE] [-S FILE] [-d] [-V]\n"
 		"The persohub controller: attaches to the hub and dispatches\n"
 		"every waiting request to the best idle server.\n"
 		"  -c, --config FILE   configuration (default " DEFAULT_CONFIG
 		");\n"
 		"                      'none' to run without one\n"
 		"  -s, --stats FILE    write figures to FILE every resync\n"
+		"  -S, --state FILE    write what the daemon decides to FILE\n"
+		"                      (default " STATE_FILE ";\n"
+		"                      'none': no file), read by persohubctl\n"
+		"                      daemon\n"
 		"  -d, --debug         log debugging messages too\n"
 		"  -V, --version       print the version and exit\n"
 		"Signals: HUP reloads the configuration, USR1 prints figures,\n"
@@ -1368,6 +1603,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "stats", required_argument, NULL, 's' },
+		{ "state", required_argument, NULL, 'S' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -1380,8 +1616,10 @@ int main(int argc, char **argv)
 	int c, ret;
 
 	d.cfg_path = DEFAULT_CONFIG;
+	d.state_path = STATE_FILE;
 	d.uevfd = -1;
-	while ((c = getopt_long(argc, argv, "c:s:dhV", opts, NULL)) != -1) {
+	d.started_ns = now_ns();
+	while ((c = getopt_long(argc, argv, "c:s:S:dhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'V':
 			printf("persohubd %s\n", PH_VERSION);
@@ -1394,6 +1632,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			stats = optarg;
+			break;
+		case 'S':
+			d.state_path = strcmp(optarg, "none") ? optarg : NULL;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1443,9 +1684,15 @@ int main(int argc, char **argv)
 	info("attached as controller; %u requests waiting", d.m.nwaiting);
 	sd_notify(0, "READY=1\nSTATUS=dispatching");
 	dispatch_all(now_ns());
+	state_dir();
+	d.state_dirty = true;
+	state_publish(now_ns());
 	loop();
 	audit_flush();
 	sd_notify(0, "STOPPING=1");
+	/* No daemon, no state: persohubctl daemon then says so. */
+	if (d.state_path)
+		unlink(d.state_path);
 	if (d.status == EXIT_HUB_GONE) {
 		save_stats();
 		write_stats(stderr);

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "framing.h"
@@ -41,6 +42,9 @@ struct tcp_server {
 	bool up;		/* connected */
 	bool warned;		/* the failure to connect was logged */
 	bool busy;		/* a request is on the wire */
+	enum tcp_link_state state;
+	uint64_t since_ns;	/* in @state since */
+	char error[160];	/* the last error */
 	uint64_t req_id;
 	int station_fd;
 	struct ph_rx rx;
@@ -60,6 +64,25 @@ static struct {
 	} st[MAX_STATIONS];
 	struct tcp_figures fig;
 } t;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* The link's state for tcp_link(); @why (if not NULL) its last error. */
+static void link_state(struct tcp_server *s, enum tcp_link_state state,
+		       const char *why)
+{
+	if (s->state != state)
+		s->since_ns = mono_ns();
+	s->state = state;
+	if (why)
+		snprintf(s->error, sizeof(s->error), "%s", why);
+}
 
 static int id_cb(const struct phnl_attrs *at, void *data)
 {
@@ -132,6 +155,7 @@ static void tcp_connect(struct tcp_server *s)
 		freeaddrinfo(ai);
 	}
 	if (fd < 0) {
+		link_state(s, TCP_LINK_BACKOFF, why);
 		/* Once per outage: the slow timer tries again and again. */
 		if (!s->warned)
 			warn("tcp: %s: connecting to %s port %u: %s; trying "
@@ -144,6 +168,7 @@ static void tcp_connect(struct tcp_server *s)
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	s->fd = fd;
 	s->up = true;
+	link_state(s, TCP_LINK_CONNECTED, NULL);
 	e.data.fd = fd;
 	epoll_ctl(t.epfd, EPOLL_CTL_ADD, fd, &e);
 	t.fig.connects++;
@@ -220,6 +245,9 @@ int tcp_init(struct phnl *nl, int epfd, const struct config *cfg)
 		memset(s, 0, sizeof(*s));
 		s->cfg = cfg->tcp[i];
 		s->fd = -1;
+		/* The first attempt; retries of a link down stay backoff. */
+		s->state = TCP_LINK_CONNECTING;
+		s->since_ns = mono_ns();
 		/* hdlc or len16 (config.c): no gap on a stream */
 		ph_rx_init(&s->rx, s->cfg.framing, false, s->rxbuf,
 			   PH_PAYLOAD_MAX);
@@ -272,6 +300,8 @@ void tcp_server_failed(uint32_t id)
 	for (i = 0; i < t.n; i++)
 		if (t.s[i].id == id && t.s[i].up) {
 			tcp_close(&t.s[i]);
+			link_state(&t.s[i], TCP_LINK_BACKOFF,
+				   "the kernel marked the server failed");
 			t.fig.timeouts++;
 		}
 }
@@ -279,6 +309,36 @@ void tcp_server_failed(uint32_t id)
 const struct tcp_figures *tcp_figures(void)
 {
 	return &t.fig;
+}
+
+bool tcp_link(unsigned int i, struct tcp_link *l)
+{
+	const struct tcp_server *s;
+
+	if (i >= t.n)
+		return false;
+	s = &t.s[i];
+	l->name = s->cfg.name;
+	l->host = s->cfg.host;
+	l->port = s->cfg.port;
+	l->id = s->id;
+	l->state = s->state;
+	l->since_ns = s->since_ns;
+	l->error = s->error;
+	return true;
+}
+
+const char *tcp_link_state_name(enum tcp_link_state st)
+{
+	switch (st) {
+	case TCP_LINK_CONNECTING:
+		return "connecting";
+	case TCP_LINK_CONNECTED:
+		return "connected";
+	case TCP_LINK_BACKOFF:
+		return "backoff";
+	}
+	return "?";
 }
 
 static struct tcp_server *by_id(uint32_t id)
@@ -322,6 +382,7 @@ static void station_readable(int fd)
 			if (n < 0 && errno == EAGAIN)
 				continue;
 			if (n < 0) {
+				link_state(s, TCP_LINK_BACKOFF, strerror(errno));
 				tcp_close(s);
 				break;
 			}
@@ -350,6 +411,8 @@ static void peer_readable(struct tcp_server *s)
 	if (n <= 0) {
 		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 			warn("tcp: %s: connection lost", s->cfg.name);
+			link_state(s, TCP_LINK_BACKOFF, n ? strerror(errno) :
+				   "connection closed by the peer");
 			tcp_close(s);
 			set_state(s, PERSOHUB_STATE_FAILED);
 		}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Host unit tests of persohubd's matching and configuration parser.
+ * Host unit tests of persohubd's matching, configuration parser and state
+ * file.
  */
 #include <math.h>
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include "match.h"
 #include "phnl.h"
 #include "plan.h"
+#include "state.h"
 
 static struct match m;
 
@@ -917,6 +919,116 @@ TEST(servers_needed)
 	/* The largest rate c servers carry sits right at the bound. */
 	r = plan_max_rate(3, 1, 0, 4.0 / 9);
 	NEAR(2.0, r, 1e-6);
+}
+
+/* The state file: what persohubd writes, persohubctl reads back. */
+static struct state st_out, st_in;
+
+TEST(state_file_round_trip)
+{
+	char path[] = "/tmp/persohub-state-XXXXXX", err[256], tmp[64];
+	struct stat sb;
+	int fd = mkstemp(path);
+
+	ASSERT_LE(0, fd);
+	close(fd);
+	memset(&st_out, 0, sizeof(st_out));
+	st_out.pid = 412;
+	st_out.started_ns = 5;
+	st_out.updated_ns = 18446744073709551615ULL;
+	strcpy(st_out.config, "/etc/persohub/my site.conf");
+	st_out.resync_ms = 200;
+	st_out.held_total = 2;
+	st_out.nports = 2;
+	st_out.ports[0] = (struct state_port){ .id = 1, .name = "m1-st1",
+		.role = 1, .weight = 1, .config_enabled = true,
+		.kernel_enabled = true, .pin = 1024, .held = 2 };
+	strcpy(st_out.ports[0].state, "-");
+	st_out.ports[1] = (struct state_port){ .id = 1024, .name = "hsm1",
+		.role = 2, .weight = 7, .config_enabled = false,
+		.kernel_enabled = true, .user = true };
+	strcpy(st_out.ports[1].state, "idle");
+	st_out.ntcp = 1;
+	st_out.tcp[0] = (struct state_tcp){ .id = 9, .name = "net0",
+		.address = "[::1]:7001", .state = "backoff", .since_ns = 77,
+		/* a newline would end the line: written as '?' */
+		.error = "Connection refused\nx y=z" };
+	st_out.nheld = 2;
+	st_out.held[0] = (struct state_held){ .req = 1ULL << 40,
+		.station = 1, .server = 1024, .reason = HELD_PIN_BUSY };
+	st_out.held[1] = (struct state_held){ .req = 3, .station = 1,
+		.reason = HELD_NO_ENABLED };
+	ASSERT_EQ(0, state_save(path, &st_out));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	EXPECT_EQ(-1, stat(tmp, &sb));	/* renamed, not left behind */
+	ASSERT_EQ(0, state_load(path, &st_in, err, sizeof(err)));
+	EXPECT_EQ(412, st_in.pid);
+	EXPECT_EQ(5, st_in.started_ns);
+	EXPECT_EQ(18446744073709551615ULL, st_in.updated_ns);
+	EXPECT_STREQ("/etc/persohub/my site.conf", st_in.config);
+	EXPECT_EQ(200, st_in.resync_ms);
+	EXPECT_EQ(2, st_in.held_total);
+	ASSERT_EQ(2, st_in.nports);
+	EXPECT_EQ(0, memcmp(&st_out.ports, &st_in.ports,
+			    2 * sizeof(st_in.ports[0])));
+	ASSERT_EQ(1, st_in.ntcp);
+	EXPECT_STREQ("Connection refused?x y=z", st_in.tcp[0].error);
+	EXPECT_STREQ("[::1]:7001", st_in.tcp[0].address);
+	EXPECT_STREQ("backoff", st_in.tcp[0].state);
+	EXPECT_EQ(77, st_in.tcp[0].since_ns);
+	EXPECT_EQ(9, st_in.tcp[0].id);
+	ASSERT_EQ(2, st_in.nheld);
+	EXPECT_EQ(1ULL << 40, st_in.held[0].req);
+	EXPECT_EQ(1024, st_in.held[0].server);
+	EXPECT_EQ(HELD_PIN_BUSY, st_in.held[0].reason);
+	EXPECT_EQ(HELD_NO_ENABLED, st_in.held[1].reason);
+	EXPECT_EQ(0, st_in.held[1].server);
+	EXPECT_STREQ("no-server-enabled", state_reason_key(HELD_NO_ENABLED));
+	EXPECT_STREQ("pinned server busy", state_reason_text(HELD_PIN_BUSY));
+	unlink(path);
+	EXPECT_EQ(-ENOENT, state_load(path, &st_in, err, sizeof(err)));
+}
+
+/* A file that is not ours, or half of one, is refused with its line. */
+TEST(state_file_malformed)
+{
+	static const struct {
+		const char *text, *err;
+	} bad[] = {
+		{ "", ": empty" },
+		{ "persohubd-state 2\n", ":1: not a persohubd state file" },
+		{ "pid 3\n", ":1: not a persohubd state file" },
+		{ "persohubd-state 1\npid x\n", ":2: malformed line" },
+		{ "persohubd-state 1\nport 1 role\n", ":2: malformed line" },
+		{ "persohubd-state 1\nheld 1 reason=bored\n",
+		  ":2: malformed line" },
+		{ "persohubd-state 1\nport 1 name=abcdefghijabcdefghijabcdefghijabc\n",
+		  ":2: malformed line" },
+		{ "persohubd-state 1\ntcp 4294967296 name=a\n",
+		  ":2: malformed line" },
+	};
+	char path[] = "/tmp/persohub-state-XXXXXX", err[256];
+	unsigned int i;
+	FILE *f;
+
+	close(mkstemp(path));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f = fopen(path, "w");
+		ASSERT_NE(NULL, f);
+		fputs(bad[i].text, f);
+		fclose(f);
+		EXPECT_EQ(-EINVAL, state_load(path, &st_in, err, sizeof(err)));
+		EXPECT_NE(NULL, strstr(err, bad[i].err))
+			TH_LOG("%u: '%s'", i, err);
+	}
+	/* later versions may add records and keys: skipped */
+	f = fopen(path, "w");
+	ASSERT_NE(NULL, f);
+	fputs("persohubd-state 1\nclasses 3\nport 2 colour=red held=4\n", f);
+	fclose(f);
+	EXPECT_EQ(0, state_load(path, &st_in, err, sizeof(err)));
+	EXPECT_EQ(4, st_in.ports[0].held);
+	unlink(path);
 }
 
 TEST_HARNESS_MAIN

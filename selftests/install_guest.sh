@@ -194,9 +194,11 @@ if [ "$phase" = install ]; then
 	cd "$tree"
 	t=$SECONDS
 	# each line of the log after the seconds since the start
-	if make install 2>&1 | while IFS= read -r line; do
+	# make's status, not the logging loop's (always 0)
+	make install 2>&1 | while IFS= read -r line; do
 		printf '%4d %s\n' $((SECONDS - t)) "$line"
-	done >/host/make-install.log; then
+	done >/host/make-install.log
+	if [ "${PIPESTATUS[0]}" -eq 0 ]; then
 		ok 0 "make install ($((SECONDS - t)) s: programs built, DKMS build)"
 	else
 		ok 1 "make install (see make-install.log)"

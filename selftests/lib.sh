@@ -19,6 +19,18 @@ ok() {
 	fi
 }
 
+# Wait at most $2 s (times PH_TIMEOUT_SCALE) until the shell condition $1
+# holds: its status then, so "wait_for COND N; ok $? ..." fails when the
+# condition never came.
+# The bound is time (the uptime's seconds), however long $1 takes.
+wait_for() {
+	_end=$(($(cut -d. -f1 /proc/uptime) + $2 * ${PH_TIMEOUT_SCALE:-1}))
+	while ! eval "$1"; do
+		[ "$(cut -d. -f1 /proc/uptime)" -lt "$_end" ] || return 1
+		sleep 0.05
+	done
+}
+
 # The simulator on the host (see selftests/phtest.h). sim_start runs in a
 # command substitution, so its counter lives in a file.
 sim_start() {

@@ -37,10 +37,20 @@ stat() {
 	cat "$(port_dir "$1")/statistics/$2"
 }
 
+# Set, and read back: 0 only if every port has the role.
 set_role() {
 	for p in $(echo "$1" | tr , ' '); do
-		echo "$2" >"$(port_dir "$p")/role" || return 1
+		echo "$2" >"$(port_dir "$p")/role" &&
+			[ "$(cat "$(port_dir "$p")/role")" = "$2" ] || return 1
 	done
+}
+
+# A server of the list $1 is busy: a request is in flight.
+in_flight() {
+	for p in $(echo "$1" | tr , ' '); do
+		[ "$(cat "$(port_dir "$p")/state")" = busy ] && return 0
+	done
+	return 1
 }
 
 wait_gone() {
@@ -72,13 +82,14 @@ ok $bad "ports named from card address and index, bound to persohub"
 # 3-5: unbind card 1 while requests are in flight on its servers, rebind:
 # every request is still answered, none lost or answered wrongly.
 set_role c0p0,c0p1,c0p2 station && set_role c1p0,c1p1 server
-ok $? "roles set"
+ok $? "roles set and read back: 3 stations, 2 servers"
 addr1=$(card_addr 1)
 t=$(sim_start --stations c0p0,c0p1,c0p2 --servers c1p0,c1p1 --requests 8 \
 	--service-us 200000 --timeout-ms 60000)
-sleep 1
+wait_for 'in_flight c1p0,c1p1' 20
+busy=$?
 echo "$addr1" >/sys/bus/pci/drivers/persohub/unbind
-wait_gone "$sysfs/$addr1-0"
+wait_gone "$sysfs/$addr1-0" && [ $busy -eq 0 ]
 ok $? "unbind of card $addr1 with requests in flight removes its ports"
 # Its UARTs were left with every interrupt off (IER 0): a shared line must
 # never stay asserted by a UART nobody services.
@@ -90,7 +101,7 @@ for p in 0 1 2 3; do
 done
 [ "$ier" = 0000 ]
 ok $? "unbound UARTs have their interrupts off (IER $ier)"
-sleep 0.5
+sleep 0.5	# deliberate: the stations' requests wait with no server a while
 persohub-bind >/dev/null
 i=0
 while [ ! -e "$sysfs/$addr1-0" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
@@ -112,8 +123,10 @@ set_role c0p0,c0p1 station && set_role c1p0 server
 r=$(sim_start --raw c0p3=300000 --raw c1p3=300000 --max-seconds 20)
 h=$(sim_start --stations c0p0,c0p1 --servers c1p0 --requests 1000 \
 	--service-us 1000 --expect-errors --timeout-ms 500 --max-seconds 20)
-sleep 1
-rmmod persohub
+# bytes streaming in, and the hub serving
+wait_for '[ "$(stat c0p3 rx_bytes)" -gt 0 ] && [ "$(stat c1p3 rx_bytes)" -gt 0 ] && [ "$(stat c1p0 responses)" -gt 0 ]' 20
+busy=$?
+rmmod persohub && [ $busy -eq 0 ]
 ok $? "rmmod under traffic"
 [ ! -e "$sysfs" ] || [ -z "$(port_names)" ]
 ok $? "no port left after rmmod"
@@ -167,8 +180,8 @@ set_role c1p0,c1p1,c1p2,c1p3 server
 t=$(sim_start --stations c0p0,c0p1,c0p2,c0p3,c2p0,c2p1 \
 	--servers c1p0,c1p1,c1p2,c1p3 --requests 1000000 --service-us 50 \
 	--duration 25 --timeout-ms 1000 --expect-errors --max-seconds 60)
-sleep 1
 bad=
+wait_for '[ "$(stat c1p0 responses)" -gt 0 ]' 20 || bad=" no-traffic"
 for cyc in $(seq 20); do
 	echo "$addr1" >/sys/bus/pci/drivers/persohub/unbind
 	wait_gone "$sysfs/$addr1-0"
@@ -178,7 +191,7 @@ for cyc in $(seq 20); do
 	j=0
 	while [ ! -e "$sysfs/$addr1-3" ] && [ $j -lt 100 ]; do sleep 0.02; j=$((j + 1)); done
 	set_role c1p0,c1p1,c1p2,c1p3 server
-	sleep 0.2
+	sleep 0.2	# deliberate: dispatches flow between two unbinds
 done
 sim_wait "$t" 90 >/dev/null
 [ -z "$bad" ]

@@ -4,8 +4,12 @@
 # persohubd inside the test machine: configuration applied, the site served
 # with every answer verified by the simulator, kill -9 under load (the
 # kernel takes over, a restarted daemon takes back), SIGHUP with a bad file,
-# SIGTERM, framings from the configuration, TCP servers in hdlc and len16. Needs 2 cards, the runner's --share and --telnet, the host agent
-# selftests/simd.sh. TAP output.
+# SIGTERM, framings from the configuration, TCP servers in hdlc and len16,
+# what the daemon decides as persohubctl daemon shows it (disabled servers,
+# held requests and why, TCP links, a stale or missing state file). Needs
+# 2 cards, the runner's --share and --telnet, the host agent
+# selftests/simd.sh. TAP output. It waits for conditions (wait_for, hup);
+# the few fixed sleeps left make time on purpose and say so.
 
 sysfs=/sys/class/persohub
 c0=0000:00:10.0
@@ -46,6 +50,22 @@ stats_get() {
 	sed -n "s/^$1 //p" "$stats"
 }
 
+# SIGHUP, then wait until the daemon has read the file: reloaded, or
+# refused with the running configuration kept.
+reloads() {
+	grep -c "configuration reloaded from\|keeping the running configuration" "$log"
+}
+hup() {
+	hup_was=$(reloads)
+	kill -HUP "$pid"
+	wait_for '[ "$(reloads)" -gt "$hup_was" ]' 10
+}
+
+# persohubctl -j daemon | jq -e "$1": what the daemon decides, now.
+dview() {
+	persohubctl -j daemon | jq -e "$1" >/dev/null
+}
+
 servers="$c1-2 $c1-3"
 cat >"$conf" <<EOF
 [daemon]
@@ -82,7 +102,7 @@ timeout_ms = 5000
 EOF
 
 echo "TAP version 13"
-echo "1..52"
+echo "1..60"
 
 # 1-2: configuration applied at start, controller attached.
 : >"$log"
@@ -107,7 +127,8 @@ sim_wait "$t" 120
 rc=$?
 [ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 180 ]
 ok $? "daemon serves 6 stations, 180 answers verified (sim exit $rc)"
-sleep 0.5
+# the stats file is written every resync (200 ms)
+wait_for '[ "$(stats_get dispatches)" -ge 180 ]' 5
 served=$(($(stat_sum "$servers" requests) - before))
 d=$(stats_get dispatches)
 [ "$served" -eq 180 ] && [ "$d" -ge 180 ]
@@ -117,10 +138,14 @@ echo "# daemon: $(tr '\n' ' ' <"$stats")"
 # 5-6: kill -9 under load: nothing lost, a new daemon takes over.
 t=$(sim_start --stations c0p0-c1p1 --servers c1p2,c1p3 --requests 150 \
 	--service-us 1000 --timeout-ms 20000)
-sleep 1.5
+sleep 1.5	# deliberate: the load runs 1.5 s before the kill
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
-sleep 0.5
+persohubctl daemon >/dev/null 2>/tmp/daemon.err
+rc=$?
+[ $rc -eq 3 ] && grep -q "^persohubd is not running (/run/persohub/persohubd.state was written by pid $pid, which is gone)$" /tmp/daemon.err
+ok $? "persohubctl daemon: a killed daemon's file is stale, exit $rc (3): $(cat /tmp/daemon.err)"
+sleep 0.5	# deliberate: the kernel serves alone for a while
 start_daemon
 ok $? "a restarted daemon attaches under load"
 sim_wait "$t" 180
@@ -169,8 +194,13 @@ persohubctl top -j -i 0.2 -c 2 >/tmp/top.json || bad=1
 persohubctl -j plan -c 3000 | jq -e '.measured.servers == 2 and .servers >= 1' >/dev/null || bad=1
 persohubctl -j monitor -c 2 >/tmp/mon.json &
 mpid=$!
-sleep 0.5
-persohubctl set hsm1 timeout_ms=1400 && persohubctl set hsm1 timeout_ms=1500 || bad=1
+# Changes until the monitor, once subscribed, has seen two and ended.
+i=0
+while kill -0 $mpid 2>/dev/null && [ $i -lt 100 ]; do
+	persohubctl set hsm1 timeout_ms=1400 && persohubctl set hsm1 timeout_ms=1500 || bad=1
+	sleep 0.05
+	i=$((i + 1))
+done
 wait $mpid || bad=1
 [ "$(wc -l </tmp/mon.json)" = 2 ] &&
 	jq -e 'select(.event == "port-changed") | .port.name == "hsm1"' /tmp/mon.json >/dev/null || bad=1
@@ -215,8 +245,7 @@ ok $? "a silent server fails, its request is served elsewhere (sim $rc)"
 t=$(sim_start --stations c0p0 --servers c1p2,c1p3 --requests 30 \
 	--think-us 100000)
 sim_wait "$t" 60
-sleep 0.3
-[ "$(cat $sysfs/$c1-2/state)" = idle ] && [ "$(stats_get probes_back)" -ge 1 ]
+wait_for '[ "$(cat $sysfs/$c1-2/state)" = idle ] && [ "$(stats_get probes_back)" -ge 1 ]' 5
 ok $? "the probe returns it to service ($(stats_get probes) probes)"
 
 # 12b: an administrator takes c1p2 out of service in the kernel and sets
@@ -245,8 +274,7 @@ ok $? "enabled again, it serves (sim $rc)"
 # 13-14: SIGHUP with a bad file keeps the running configuration.
 cp "$conf" "$conf.good"
 sed -i 's/^queue_depth = 2/queue_depth = 99/' "$conf"
-kill -HUP "$pid"
-sleep 0.5
+hup
 grep -q "persohub.conf:[0-9]*: queue_depth: invalid value '99'" "$log" &&
 	grep -q "keeping the running configuration" "$log"
 ok $? "a bad file is reported with file:line"
@@ -257,8 +285,7 @@ ok $? "the running configuration stays"
 # kernel renames a station only while it is off: the daemon does that).
 sed 's/^queue_depth = 2/queue_depth = 3/; s/^name = m1-st1$/name = m1-st9/' \
 	"$conf.good" >"$conf"
-kill -HUP "$pid"
-sleep 0.5
+hup
 [ "$(cat $sysfs/$c1-1/queue_depth)" = 3 ] &&
 	[ "$(cat $sysfs/$c0-0/name)" = m1-st9 ] &&
 	[ "$(cat $sysfs/$c0-0/role)" = station ] &&
@@ -282,7 +309,9 @@ i=0
 while [ -e "$sysfs/$c1-0" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 t=$(sim_start --stations c0p0,c0p1,c0p2 --servers c1p2,c1p3 --requests 15 \
 	--service-us 100000 --timeout-ms 60000)
-sleep 1
+# every station's first request waits, in the hub and in the daemon
+wait_for 'dview ".held_total == 3 and all(.held[]; .reason == \"no-server\")"' 20
+ok $? "card gone: the daemon holds a request of each station, reason: no server"
 echo "$c1" >/sys/bus/pci/drivers/persohub/bind
 configured() {
 	[ "$(cat $sysfs/$c1-2/role 2>/dev/null)" = server ] &&
@@ -311,23 +340,20 @@ sched() {
 cp "$conf" "$conf.before"
 # a [daemon] section again: its keys win over the first one's
 printf '[daemon]\nresync_ms = 300\nrealtime = yes\npriority = 20\ncpu = 1\nevent_buffer = 2097152\nprobe_interval_ms = 700\n' >>"$conf"
-kill -HUP "$pid"
-sleep 0.5
+hup
 s1=$(sched)
 grep -q "resync_ms: 300" "$log" && grep -q "event buffer: 4194304 bytes" "$log" &&
 	grep -q "probe_interval_ms: 700" "$log" && [ "$s1" = "1/20 1" ]
 ok $? "SIGHUP: resync_ms, event_buffer, probe_interval_ms, realtime, priority, cpu applied ($s1)"
 printf 'realtime = no\ncpu = -1\n' >>"$conf"
-kill -HUP "$pid"
-sleep 0.5
+hup
 s2=$(sched)
 [ "$s2" = "0/0 0-1" ]
 ok $? "SIGHUP: realtime and cpu undone ($s2)"
 
 # A removed section: weight and enabled back to their defaults.
 sed '/^name = hsm2$/a enabled = no' "$conf.before" >"$conf"
-kill -HUP "$pid"
-sleep 0.5
+hup
 h1=$(cat $sysfs/$c1-2/statistics/requests)
 h2=$(cat $sysfs/$c1-3/statistics/requests)
 t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 5)
@@ -336,10 +362,48 @@ rc=$?
 [ $rc -eq 0 ] && [ "$(cat $sysfs/$c1-3/statistics/requests)" = "$h2" ] &&
 	[ "$(cat $sysfs/$c1-2/statistics/requests)" = $((h1 + 10)) ]
 ok $? "enabled = no: the server gets nothing (sim $rc)"
+persohubctl daemon >/tmp/daemon.txt
+sed -n '/^port hsm2:$/,/^[^ ]/p' /tmp/daemon.txt | sed 's/^/# /'
+sed -n '/^port hsm2:$/,/^[^ ]/p' /tmp/daemon.txt >/tmp/hsm2.txt
+grep -qx '    config_enabled: no' /tmp/hsm2.txt &&
+	grep -qx '    kernel_enabled: yes' /tmp/hsm2.txt &&
+	grep -qx '    weight: 2' /tmp/hsm2.txt && grep -qx '    classes: 0' /tmp/hsm2.txt &&
+	dview '.ports[] | select(.name == "hsm2") | .enabled.config == false and .enabled.kernel == true and .weight == 2 and .classes == [] and .state == "idle"' &&
+	dview '.ports[] | select(.name == "hsm1") | .enabled.config and .enabled.kernel and .weight == 1'
+ok $? "persohubctl daemon: hsm2 disabled in the configuration, enabled in the kernel, weight 2, classes 0"
+
+# Every server disabled: a station's request is held by the daemon, listed
+# with its reason while it waits, and sent once a server is enabled. The
+# kernel, which sees idle servers, must not take over meanwhile: a guest
+# the host leaves unscheduled for longer than the grace period less the
+# daemon's keepalive interval would let it, so the grace is long here.
+echo $((10000 * ${PH_TIMEOUT_SCALE:-1})) >/sys/module/persohub/parameters/ctrl_grace_ms
+sed '/^name = hsm[12]$/a enabled = no' "$conf.before" >"$conf"
+hup
+h1=$(cat $sysfs/$c1-2/statistics/requests)
+t=$(sim_start --stations c0p0 --servers c1p2,c1p3 --requests 1 \
+	--timeout-ms 30000)
+wait_for 'dview ".held_total == 1 and .held[0].station.name == \"m1-st9\" and .held[0].reason == \"no-server-enabled\" and .held[0].pinned_server == null"' 20
+rc=$?
+persohubctl daemon >/tmp/daemon.txt
+sed -n '/^held /,$p' /tmp/daemon.txt | sed 's/^/# /'
+[ $rc -eq 0 ] || persohubctl -j daemon | sed 's/^/# /'
+[ $rc -eq 0 ] && grep -qx '    held: 1' /tmp/daemon.txt &&
+	[ "$(sed -n '/^held [0-9]*:$/,$p' /tmp/daemon.txt | grep -c '^    station: m1-st9$\|^    reason: no server enabled$')" = 2 ] &&
+	[ "$(cat $sysfs/$c1-2/statistics/requests)" = "$h1" ]
+ok $? "all servers disabled: the request of m1-st9 is held, reason 'no server enabled'"
+sed '/^name = hsm2$/a enabled = no' "$conf.before" >"$conf"
+hup
+sim_wait "$t" 60
+rc=$?
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 1 ] &&
+	[ "$(cat $sysfs/$c1-2/statistics/requests)" = $((h1 + 1)) ] &&
+	wait_for 'dview ".held_total == 0 and .held == []"' 5
+ok $? "hsm1 enabled again: the held request is served, none held (sim $rc)"
+echo 1000 >/sys/module/persohub/parameters/ctrl_grace_ms
 awk -v s="[port $c1-3]" '$0 == s { skip = 1; next } /^\[/ { skip = 0 } !skip' \
 	"$conf.before" >"$conf"
-kill -HUP "$pid"
-sleep 0.5
+hup
 t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 10 \
 	--service-us 20000)
 sim_wait "$t" 60
@@ -352,15 +416,23 @@ ok $? "its section removed: the server is enabled again (sim $rc)"
 # [tcp] sections added and removed by SIGHUP.
 cp "$conf.before" "$conf"
 printf '[tcp net0]\naddress = [::1]:7001\ntimeout_ms = 1000\n' >>"$conf"
-kill -HUP "$pid"
-sleep 0.5
+hup
 persohubctl status | grep -q " net0: " &&
 	grep -q "tcp: net0: connecting to ::1 port 7001: " "$log"
 ok $? "SIGHUP adds a [tcp] server, IPv6 address"
+# Nothing listens there: the link is down, with the error the log gave.
+why=$(sed -n 's/.*tcp: net0: connecting to ::1 port 7001: \(.*\); trying again$/\1/p' "$log" | tail -1)
+wait_for "dview '.tcp | length == 1 and .[0].name == \"net0\" and .[0].address == \"[::1]:7001\" and .[0].state == \"backoff\" and .[0].last_error == \"$why\" and .[0].since_s_ago >= 0'" 5 &&
+	persohubctl daemon | sed -n '/^tcp net0:$/,/^[^ ]/p' >/tmp/net0.txt &&
+	grep -qx '    state: backoff' /tmp/net0.txt &&
+	grep -qx "    last_error: $why" /tmp/net0.txt &&
+	grep -qx '    address: \[::1\]:7001' /tmp/net0.txt &&
+	dview '.ports[] | select(.name == "net0") | .user and .role == "server"'
+ok $? "persohubctl daemon: the unreachable [tcp] server is in backoff, last error '$why'"
+sed 's/^/# /' /tmp/net0.txt
 cp "$conf.before" "$conf"
-kill -HUP "$pid"
-sleep 0.5
-! persohubctl status | grep -q " net0: "
+hup
+! persohubctl status | grep -q " net0: " && dview '.tcp == []'
 ok $? "SIGHUP removes it"
 
 # 17: stations pinned to a busy server wait for it while the other server
@@ -371,13 +443,25 @@ echo $grace >/sys/module/persohub/parameters/ctrl_grace_ms
 cp "$conf" "$conf.unpinned"
 sed "/^name = m1-st9\$/a server = $c1-3
 /^name = m1-st2\$/a server = $c1-3" "$conf.unpinned" >"$conf"
-kill -HUP "$pid"
-sleep 0.5
+hup
 was=$(grep -c "attaching again" "$log")
 h1=$(cat $sysfs/$c1-2/statistics/requests)
 h2=$(cat $sysfs/$c1-3/statistics/requests)
 t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 3 \
 	--service-us $((grace * 2000)))
+# one station's request waits for hsm2 while it serves the other's
+bad=
+wait_for 'dview "any(.held[]; .reason == \"pinned-server-busy\" and .pinned_server.name == \"hsm2\")"' 20 ||
+	bad="$bad held"
+dview '.ports[] | select(.name == "m1-st9") | .pin.name == "hsm2"' || bad="$bad pin"
+persohubctl status m1-st9 | grep -q " pin hsm2 " || bad="$bad status-pin"
+[ "$(persohubctl -j status m1-st2 | jq -r '.[0].pin')" = hsm2 ] || bad="$bad json-pin"
+persohubctl status hsm2 | grep -q " weight 2 " || bad="$bad status-weight"
+[ "$(persohubctl -j status hsm1 | jq '.[0].weight')" = 1 ] || bad="$bad json-weight"
+[ -z "$bad" ] || persohubctl -j daemon | sed 's/^/# /'
+[ -z "$bad" ]
+ok $? "pinned: a request held for its busy server ('pinned server busy'); status shows pin and weight${bad:+ (not:$bad)}"
+persohubctl status | sed 's/^/# /'
 sim_wait "$t" 120
 rc=$?
 [ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 6 ] &&
@@ -387,8 +471,7 @@ rc=$?
 	[ "$(stats_get keepalives)" -gt 0 ]
 ok $? "pinned stations wait for their server; no takeover (keepalives $(stats_get keepalives))"
 cp "$conf.unpinned" "$conf"
-kill -HUP "$pid"
-sleep 0.5
+hup
 echo 1000 >/sys/module/persohub/parameters/ctrl_grace_ms
 
 # 18-19: a stopped daemon does not stall the site: after the grace period
@@ -400,12 +483,12 @@ rc=$?
 [ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 20 ]
 ok $? "SIGSTOP: the kernel serves after its grace period (sim $rc)"
 kill -CONT "$pid"
-sleep 1
+wait_for 'grep -q "attaching again" "$log"' 10
 d0=$(stats_get dispatches)
 t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 10)
 sim_wait "$t" 60
 rc=$?
-sleep 1.2
+wait_for '[ $(($(stats_get dispatches) - d0)) -ge 20 ]' 5
 d1=$(stats_get dispatches)
 [ $rc -eq 0 ] && [ $((d1 - d0)) -ge 20 ] && grep -q "attaching again" "$log"
 ok $? "SIGCONT: the daemon dispatches again ($((d1 - d0)) dispatches)"
@@ -416,6 +499,13 @@ wait "$pid"
 rc=$?
 [ $rc -eq 0 ] && grep -q "detached" "$log"
 ok $? "SIGTERM: clean exit (status $rc), detached"
+persohubctl daemon >/dev/null 2>/tmp/daemon.err
+rc=$?
+[ $rc -eq 3 ] && [ ! -e /run/persohub/persohubd.state ] &&
+	[ "$(cat /tmp/daemon.err)" = "persohubd is not running (no /run/persohub/persohubd.state)" ] &&
+	! persohubctl status | grep -q "weight\|pin " &&
+	[ "$(persohubctl -j status hsm2 | jq '.[0].weight')" = null ]
+ok $? "no daemon: its file removed, persohubctl daemon exits $rc (3), status shows no weights"
 t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 20)
 sim_wait "$t" 60
 ok $? "the kernel serves without a daemon"
@@ -457,7 +547,7 @@ t=$(sim_start --stations c0p0,c0p1,c0p2 --servers c1p2,c1p3 --requests 10 \
 	--timeout-ms 30000)
 sim_wait "$t" 120
 rc=$?
-sleep 1.2
+wait_for '[ "$(stats_get dispatches)" -ge 30 ]' 5
 [ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 30 ] &&
 	[ "$(sim_get "$t" total.wrong)" = 0 ] &&
 	[ "$(stats_get dispatches)" -ge 30 ]
@@ -475,8 +565,7 @@ gap_chars = 700
 framing = len16
 gap_chars = 576
 EOF
-kill -HUP "$pid"
-sleep 0.5
+hup
 f="$(fr $c0-0) $(fr $c0-1) $(fr $c1-2) $(fr $c1-3)"
 [ "$f" = "stx-etx/0/500/3939 hdlc/0/500/ len16/0/700/ len16/0/576/" ]
 ok $? "SIGHUP changes the framings; a removed error_frame stays ($f)"
@@ -490,8 +579,7 @@ while [ "$(cat $sysfs/$c1-3/state)" != busy ] && [ $i -lt 200 ]; do
 	i=$((i + 1))
 done
 sed -i "s/^framing = len16\$/framing = gap/; s/^timeout_ms = 5000\$/timeout_ms = 4000/" "$conf"
-kill -HUP "$pid"
-sleep 0.5
+hup
 nl=$(grep -n "^\[port $c1-3\]" "$conf" | head -1 | cut -d: -f1)
 [ "$(cat $sysfs/$c1-3/state)" = busy ] && [ "$(fr $c1-3)" = len16/0/576/ ] &&
 	[ "$(cat $sysfs/$c1-3/timeout_ms)" = 4000 ] &&
@@ -499,8 +587,7 @@ nl=$(grep -n "^\[port $c1-3\]" "$conf" | head -1 | cut -d: -f1)
 ok $? "a busy server's new framing is refused and logged at $conf:$nl; its timeout applied"
 sim_wait "$t" 60
 rc=$?
-kill -HUP "$pid"
-sleep 0.5
+hup
 [ $rc -eq 0 ] && [ "$(fr $c1-3)" = gap/0/576/ ] && [ "$(fr $c1-2)" = gap/0/700/ ]
 ok $? "the next reload, the server idle, applies it ($(fr $c1-3); sim $rc)"
 echo idle >$sysfs/$c1-2/state
@@ -563,8 +650,7 @@ sim_wait "$t" 60
 rc=$?
 [ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 40 ]
 ok $? "a TCP server serves 40 requests, every answer verified (sim $rc)"
-sleep 0.3
-[ "$(cat /tmp/tcp.count)" = 40 ] && [ "$(stats_get tcp_responses)" = 40 ]
+wait_for '[ "$(cat /tmp/tcp.count)" = 40 ] && [ "$(stats_get tcp_responses)" = 40 ]' 5
 ok $? "all through the TCP backend ($(cat /tmp/tcp.count) answers)"
 kill -TERM "$pid"
 wait "$pid"
@@ -586,12 +672,13 @@ while ! grep -q "hsm16: connected" "$log" && [ $i -lt 100 ]; do
 	sleep 0.05
 	i=$((i + 1))
 done
-grep -q "tcp: hsm16: connected to 127.0.0.1 port 7002 (len16)" "$log"
-ok $? "a [tcp] server with framing = len16 connects"
+grep -q "tcp: hsm16: connected to 127.0.0.1 port 7002 (len16)" "$log" &&
+	wait_for 'dview ".tcp[0].name == \"hsm16\" and .tcp[0].state == \"connected\" and .tcp[0].address == \"127.0.0.1:7002\""' 5
+ok $? "a [tcp] server with framing = len16 connects (persohubctl daemon: connected)"
 t=$(sim_start --stations c0p0,c0p1 --requests 20 --key 4343)
 sim_wait "$t" 60
 rc=$?
-sleep 0.3
+wait_for '[ "$(cat /tmp/tcp16.count)" = 40 ] && [ "$(stats_get tcp_responses)" = 40 ]' 5
 [ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 40 ] &&
 	[ "$(cat /tmp/tcp16.count)" = 40 ] && [ "$(stats_get tcp_responses)" = 40 ]
 ok $? "it serves 40 requests in len16, every answer verified ($(cat /tmp/tcp16.count) answers; sim $rc)"
@@ -609,9 +696,9 @@ printf '[daemon]\nevent_buffer = 1024\nresync_ms = 60000\n' >>"$conf"
 start_daemon
 t=$(sim_start --stations c0p0-c1p1 --servers c1p2,c1p3 --requests 20 \
 	--service-us 2000 --timeout-ms 30000)
-sleep 1
+sleep 1		# deliberate: the load runs 1 s first
 kill -STOP "$pid"
-sleep 0.5
+sleep 0.5	# deliberate: events pile up past the tiny buffer
 kill -CONT "$pid"
 sim_wait "$t" 120
 rc=$?

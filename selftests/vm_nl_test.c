@@ -358,8 +358,8 @@ TEST_F(nl, attach_detach)
 	/* attach, detach, attach, detach (close), attach, detach */
 	i = wait_event(&self->mon, &self->ev, PERSOHUB_CMD_CTRL_CHANGED, 1000);
 	ASSERT_LE(0, i);
-	ph_sleep_ms(100);
-	read_events(&self->mon, &self->ev);
+	EXPECT_TRUE(wait_count(&self->mon, &self->ev,
+			       PERSOHUB_CMD_CTRL_CHANGED, 6, 1000));
 	EXPECT_EQ(6, count_events(&self->ev, PERSOHUB_CMD_CTRL_CHANGED));
 }
 
@@ -392,7 +392,10 @@ TEST_F(nl, dispatch_and_stale_cases)
 	i = wait_event(&self->mon, &self->ev, PERSOHUB_CMD_REQUEST_NEW, 20000);
 	ASSERT_LE(0, i);
 	req = self->ev.req[i];
-	/* Not matched by the kernel while we are attached. */
+	/*
+	 * Not matched by the kernel while we are attached: nothing to wait
+	 * for, so give the kernel time to do it wrongly (deliberate).
+	 */
 	ph_sleep_ms(200);
 	EXPECT_EQ(0, ph_stat("c1p2", "requests") + ph_stat("c1p3", "requests"));
 
@@ -652,8 +655,8 @@ TEST_F(nl, events_in_order)
 	seq = sim_start(SIM "--stations c0p3 --requests 1 --service-us 1000");
 	ASSERT_EQ(0, sim_wait(&self->res, seq, 60));
 	ASSERT_EQ(1, sim_get(&self->res, "total.ok"));
-	ph_sleep_ms(100);
-	read_events(&self->mon, &self->ev);
+	ASSERT_LE(0, wait_event(&self->mon, &self->ev,
+				PERSOHUB_CMD_REQUEST_DONE, 1000));
 	/* REQUEST_NEW, SERVER_READY (the server is free again), DONE. */
 	for (i = 0; i < self->ev.n; i++)
 		if (self->ev.cmd[i] == PERSOHUB_CMD_REQUEST_NEW)
@@ -745,6 +748,7 @@ TEST_F(nl, controller_killed_nothing_lost)
 	/* Four requests wait: nobody dispatches them. */
 	ASSERT_TRUE(wait_count(&self->mon, &self->ev, PERSOHUB_CMD_REQUEST_NEW,
 			       4, 20000));
+	/* Deliberate: time in which a wrong dispatch would show. */
 	ph_sleep_ms(300);
 	EXPECT_EQ(served,
 		  ph_stat("c1p2", "requests") + ph_stat("c1p3", "requests"));
@@ -922,7 +926,7 @@ TEST_F(nl, stats_match_sysfs)
 /* Server failure and port changes are announced. */
 TEST_F(nl, failure_and_change_events)
 {
-	int seq, i, srv = port_id("c1p2"), st = port_id("c0p2");
+	int seq, i, t, srv = port_id("c1p2"), st = port_id("c0p2");
 	bool failed = false, changed = false;
 
 	/* No retry: the timeout ends the request with the error frame. */
@@ -935,17 +939,22 @@ TEST_F(nl, failure_and_change_events)
 	system("echo 1 > /sys/module/persohub/parameters/max_retries");
 	EXPECT_EQ(1, sim_get(&self->res, "total.errors"));
 	ASSERT_EQ(0, ph_set("c0p2", "role", "off"));
-	ph_sleep_ms(100);
-	read_events(&self->mon, &self->ev);
-	for (i = 0; i < self->ev.n; i++) {
-		if (self->ev.cmd[i] == PERSOHUB_CMD_SERVER_FAILED &&
-		    self->ev.server[i] == (uint32_t)srv)
-			failed = true;
-		if (self->ev.cmd[i] == PERSOHUB_CMD_PORT_CHANGED &&
-		    self->ev.port[i] == (uint32_t)st)
-			changed = true;
-		if (self->ev.cmd[i] == PERSOHUB_CMD_REQUEST_DONE)
-			EXPECT_EQ(PERSOHUB_RESULT_ERROR, self->ev.result[i]);
+	/* Read until both were seen, for at most a second. */
+	for (t = 0, i = 0; t < 100 && !(failed && changed); t++) {
+		if (t)
+			ph_sleep_ms(10);
+		read_events(&self->mon, &self->ev);
+		for (; i < self->ev.n; i++) {
+			if (self->ev.cmd[i] == PERSOHUB_CMD_SERVER_FAILED &&
+			    self->ev.server[i] == (uint32_t)srv)
+				failed = true;
+			if (self->ev.cmd[i] == PERSOHUB_CMD_PORT_CHANGED &&
+			    self->ev.port[i] == (uint32_t)st)
+				changed = true;
+			if (self->ev.cmd[i] == PERSOHUB_CMD_REQUEST_DONE)
+				EXPECT_EQ(PERSOHUB_RESULT_ERROR,
+					  self->ev.result[i]);
+		}
 	}
 	EXPECT_TRUE(failed);
 	EXPECT_TRUE(changed);

@@ -100,13 +100,14 @@ ok $? "unknown tty, double attach, detach of a card port or of nothing refused (
 # A tty someone holds open is not taken.
 free=$(vm-ttys t0p3)
 stty -F "/dev/$free" clocal
-sleep 30 <"/dev/$free" &
+sleep 30 <"/dev/$free" &	# holds the tty open, killed below
 holder=$!
-sleep 0.2
+wait_for '[ "$(readlink /proc/$holder/fd/0)" = "/dev/$free" ]' 10
+held=$?
 e=$(write_err "echo $free >$sysfs/attach")
 kill $holder 2>/dev/null
 wait $holder 2>/dev/null
-[ "$e" = EBUSY ] && [ ! -e "$sysfs/$free" ]
+[ $held -eq 0 ] && [ "$e" = EBUSY ] && [ ! -e "$sysfs/$free" ]
 ok $? "a tty open elsewhere is refused with EBUSY ($free: $e)"
 # Once free it can be attached, and detached again.
 echo "$free" >"$sysfs/attach" && [ -d "$sysfs/$free" ] &&
@@ -208,10 +209,13 @@ roles t0p2,t0p3 server && roles c0p0,c0p1,t0p1 station
 s=$(sim_start --stations c0p0,c0p1,t0p0,t0p1 --servers t0p2,t0p3 \
 	--requests 200 --service-us 20000 --expect-errors --timeout-ms 2000 \
 	--max-seconds 30)
-sleep 1
+# requests flowing to both servers, then to the one left after the detach
+wait_for '[ "$(stat t0p3 requests)" -gt 0 ] && [ "$(stat t0p2 requests)" -gt 0 ]' 20
+flow=$?
+n2=$(stat t0p2 requests)
 echo "$(vm-ttys t0p3)" >"$sysfs/detach"
 r1=$?
-sleep 1
+wait_for '[ "$(stat t0p2 requests)" -gt "$n2" ]' 20 || r1=1
 rmmod persohub
 r2=$?
 sim_wait "$s" 60 >/dev/null
@@ -220,9 +224,9 @@ stty -F "/dev/$t" 9600 && stty -F "/dev/$(vm-ttys t0p0)" 9600
 r3=$?
 modprobe persohub && persohub-bind >/dev/null
 r4=$?
-[ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ $r3 -eq 0 ] && [ $r4 -eq 0 ] &&
-	[ "$(sim_get "$s" total.wrong)" = 0 ]
-ok $? "detach and rmmod under load, ttys free after, module back ($r1 $r2 $r3 $r4)"
+[ $flow -eq 0 ] && [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ $r3 -eq 0 ] &&
+	[ $r4 -eq 0 ] && [ "$(sim_get "$s" total.wrong)" = 0 ]
+ok $? "detach and rmmod under load, ttys free after, module back ($flow $r1 $r2 $r3 $r4)"
 
 # 13-14: persohubd attaches and configures the ttys persohub.conf names
 # by a stable path, at start, and an adapter plugged in later on SIGHUP
