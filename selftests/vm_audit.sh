@@ -114,7 +114,7 @@ balanced() {
 	journal_sum >/tmp/jsum
 	rc=0
 	for s in $stations; do
-		set -- $(grep "^$s " /tmp/jsum) 
+		set -- $(grep "^$s " /tmp/jsum)
 		want=$(cat "$(port_dir "$s")/statistics/requests")
 		[ "$(( ${2:-0} + ${3:-0} ))" = "$want" ] || {
 			[ -z "$quiet" ] && echo "# $s: ${2:-0} records + ${3:-0} in gaps, requests counter $want"
