@@ -114,7 +114,7 @@ balanced() {
 	journal_sum >/tmp/jsum
 	rc=0
 	for s in $stations; do
-		set -- $(grep "^$s " /tmp/jsum) 
+		set -- $(grep "^$s " /tmp/jsum)
 		want=$(cat "$(port_dir "$s")/statistics/requests")
 		[ "$(( ${2:-0} + ${3:-0} ))" = "$want" ] || {
 			[ -z "$quiet" ] && echo "# $s: ${2:-0} records + ${3:-0} in gaps, requests counter $want"
@@ -261,7 +261,7 @@ prom_get() {
 }
 
 echo "TAP version 13"
-echo "1..18"
+echo "1..19"
 
 echo 512 >/proc/sys/net/unix/max_dgram_qlen	# as systemd sets it
 mkdir -p "$(dirname $jsock)" "$mdir"
@@ -320,11 +320,31 @@ awk -v n="$(cat $st1/statistics/requests)" -F= '
 	{ r[$1] = substr($0, length($1) + 2) }
 	END { print hit; exit hit != "timeout,hsm1,0" }' "$jout" >/tmp/hit
 ok $? "a timed out request: outcome,server,retries = $(cat /tmp/hit) (sim $rc)"
+
+# 9: a retry: hsm1 takes the request and stays silent, hsm2 (enabled once
+# hsm1 has it) answers; the wait covers the first try.
 echo 1 >/sys/module/persohub/parameters/max_retries
 echo idle >$h1/state
-persohubctl set hsm1 timeout_ms=5000 && persohubctl set hsm2 enabled=1
+n0=$(records)
+t=$(sim_start --text --stations c0p0 --servers c1p2,c1p3 --requests 1 \
+	--server-mode c1p2=silent)
+wait_for '[ "$(cat $h1/state)" = busy ]' 100
+persohubctl set hsm2 enabled=1
+sim_wait "$t" 60
+rc=$?
+wait_for '[ "$(records)" -gt "$n0" ]' 50
+awk -v n="$(cat $st1/statistics/requests)" -F= '
+	/^$/ { if (r["PERSOHUB_SEQ"] == n && r["PERSOHUB_STATION"] == "m1-st1") {
+		hit = r["PERSOHUB_OUTCOME"] "," r["PERSOHUB_SERVER"] "," r["PERSOHUB_RETRIES"]
+		wait = r["PERSOHUB_WAIT_US"] }
+	       delete r; next }
+	{ r[$1] = substr($0, length($1) + 2) }
+	END { print hit ", wait " wait " us"; exit hit != "ok,hsm2,1" || wait < 300000 }' "$jout" >/tmp/hit
+ok $? "a retried request: outcome,server,retries = $(cat /tmp/hit) (sim $rc)"
+echo idle >$h1/state
+persohubctl set hsm1 timeout_ms=5000
 
-# 8-11: the metrics file: valid, equal to sysfs, the audit's figures.
+# 10-13: the metrics file: valid, equal to sysfs, the audit's figures.
 printf '# TYPE x_total counter\nx_total 1\nx_total{a="b} 2\n' >/tmp/bad.prom
 ! prom_check /tmp/bad.prom >/dev/null
 ok $? "the metrics checker refuses a broken file"
