@@ -51,7 +51,7 @@ struct entry {
 	uint64_t id, seq;	/* gap: its first missing number */
 	uint64_t count;		/* gap: requests it covers */
 	uint64_t latency_ns, wait_ns;
-	uint32_t len, retries, result;
+	uint32_t len, retries, result, klass, priority;
 	bool dispatched, timed_out;
 };
 
@@ -187,9 +187,8 @@ static void write_request(const struct entry *e)
 	field(&r, "PERSOHUB_STATION=%s", st);
 	if (e->dispatched)
 		field(&r, "PERSOHUB_SERVER=%s", srv);
-	/* No classes nor priorities in the hub yet: all are 0. */
-	field(&r, "PERSOHUB_CLASS=0");
-	field(&r, "PERSOHUB_PRIORITY=0");
+	field(&r, "PERSOHUB_CLASS=%u", e->klass);
+	field(&r, "PERSOHUB_PRIORITY=%u", e->priority);
 	field(&r, "PERSOHUB_LENGTH=%u", e->len);
 	field(&r, "PERSOHUB_WAIT_US=%" PRIu64, wait / 1000);
 	field(&r, "PERSOHUB_SERVICE_US=%" PRIu64, service / 1000);
@@ -279,6 +278,8 @@ void audit_done(const struct phnl_attrs *at)
 	e->wait_ns = phnl_u64(at, PERSOHUB_A_REQ_WAIT_NS, 0);
 	e->len = phnl_u32(at, PERSOHUB_A_REQ_LEN, 0);
 	e->retries = phnl_u32(at, PERSOHUB_A_REQ_RETRIES, 0);
+	e->klass = phnl_u32(at, PERSOHUB_A_REQ_CLASS, 0);
+	e->priority = phnl_u32(at, PERSOHUB_A_REQ_PRIORITY, 0);
 	e->result = phnl_u32(at, PERSOHUB_A_RESULT, 0);
 	e->timed_out = phnl_u32(at, PERSOHUB_A_REASON, ~0u) ==
 		       PERSOHUB_REASON_TIMEOUT;

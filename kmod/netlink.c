@@ -1145,7 +1145,7 @@ static size_t ph_nl_event_size(u8 cmd)
 	case PERSOHUB_CMD_REQUEST_NEW:
 		return 2 * u64a + 4 * u32a;
 	case PERSOHUB_CMD_REQUEST_DONE:
-		return 4 * u64a + 7 * u32a;
+		return 4 * u64a + 8 * u32a;
 	case PERSOHUB_CMD_SERVER_READY:
 		return u32a;
 	case PERSOHUB_CMD_SERVER_FAILED:
@@ -1200,7 +1200,8 @@ static int ph_nl_event_fill(struct sk_buff *skb, const struct ph_event *ev)
 		      (ev->timed_out && ev->result != PERSOHUB_RESULT_OK &&
 		       nla_put_u32(skb, PERSOHUB_A_REASON,
 				   PERSOHUB_REASON_TIMEOUT)) ||
-		      nla_put_u32(skb, PERSOHUB_A_REQ_CLASS, ev->klass);
+		      nla_put_u32(skb, PERSOHUB_A_REQ_CLASS, ev->klass) ||
+		      nla_put_u32(skb, PERSOHUB_A_REQ_PRIORITY, ev->priority);
 		break;
 	case PERSOHUB_CMD_SERVER_READY:
 		err = nla_put_u32(skb, PERSOHUB_A_SERVER_ID, ev->server_id);

@@ -73,7 +73,8 @@
  *	%PERSOHUB_A_RESULT and %PERSOHUB_A_LATENCY_NS; also
  *	%PERSOHUB_A_REQ_LEN, %PERSOHUB_A_REQ_RETRIES, %PERSOHUB_A_REQ_SEQ,
  *	%PERSOHUB_A_SERVER_ID and %PERSOHUB_A_REQ_WAIT_NS once dispatched,
- *	and %PERSOHUB_A_REASON (%PERSOHUB_REASON_TIMEOUT) when it failed
+ *	%PERSOHUB_A_REQ_CLASS and %PERSOHUB_A_REQ_PRIORITY, and
+ *	%PERSOHUB_A_REASON (%PERSOHUB_REASON_TIMEOUT) when it failed
  *	because its last server timed out. Metadata only, never payload.
  * @PERSOHUB_CMD_SERVER_FAILED: event: a server failed (%PERSOHUB_A_REASON).
  * @PERSOHUB_CMD_PORT_CHANGED: event: a port's role, state or name changed.
