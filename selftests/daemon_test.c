@@ -155,6 +155,208 @@ TEST(match_pinned_station)
 	EXPECT_EQ(6, srv);
 }
 
+/* A server takes only requests of its classes; the rest wait for theirs. */
+TEST(match_classes_never_cross)
+{
+	uint64_t req;
+	uint32_t srv;
+
+	match_init(&m);
+	match_server_classes(&m, 2, 1ULL << 1);		/* class 1 only */
+	match_server_classes(&m, 3, 1ULL << 0 | 1ULL << 5);
+	match_server_ready(&m, 2, 100);		/* idle the longest */
+	match_request_class(&m, 1, 10, 0, 0, 0);
+	match_request_class(&m, 2, 11, 5, 0, 0);
+	/* 2 serves neither class 0 nor 5, and 3 is not idle. */
+	EXPECT_EQ(0, match_next(&m, &req, &srv));
+	match_server_ready(&m, 3, 200);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(1, req);
+	EXPECT_EQ(3, srv);
+	EXPECT_EQ(0, match_next(&m, &req, &srv));	/* 5 waits for 3 */
+	match_request_class(&m, 3, 12, 1, 0, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(3, req);
+	EXPECT_EQ(2, srv);
+	match_server_ready(&m, 3, 300);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(2, req);
+	EXPECT_EQ(3, srv);
+	/* Classes 0 (the default mask) and past 63 (class 0). */
+	match_server_classes(&m, 3, 0);
+	EXPECT_EQ(1, m.srv[3].classes);
+	match_request_class(&m, 4, 12, 64, 9, 0);
+	EXPECT_EQ(0, m.klass[0]);
+	EXPECT_EQ(7, m.prio[0]);
+}
+
+/*
+ * Many requests of three classes, servers of one or two classes, in every
+ * order: no pair ever crosses a class, and every request is served.
+ */
+TEST(match_classes_random_load)
+{
+	static const uint64_t masks[] = { 1, 2, 4, 3, 6 };
+	uint64_t req, next_id = 1, served = 0, made = 0;
+	uint32_t srv, cls[4096];
+	unsigned int round, i, s;
+
+	match_init(&m);
+	srand(7);
+	for (s = 1; s <= 5; s++)
+		match_server_classes(&m, s, masks[s - 1]);
+	for (round = 0; round < 2000; round++) {
+		for (i = rand() % 3; i; i--) {
+			cls[next_id % 4096] = rand() % 3;
+			match_request_class(&m, next_id, 100, cls[next_id % 4096],
+					    rand() % 8, round);
+			next_id++;
+			made++;
+		}
+		for (s = 1; s <= 5; s++)
+			if (rand() % 2)
+				match_server_ready(&m, s, round);
+		while (match_next(&m, &req, &srv)) {
+			ASSERT_TRUE(m.srv[srv].classes >> cls[req % 4096] & 1) {
+				TH_LOG("request %llu of class %u to server %u",
+				       (unsigned long long)req,
+				       cls[req % 4096], srv);
+			}
+			served++;
+		}
+	}
+	for (s = 1; s <= 5; s++)
+		match_server_ready(&m, s, round);
+	for (i = 0; i < 2000 && m.nwaiting; i++) {
+		while (match_next(&m, &req, &srv))
+			served++;
+		for (s = 1; s <= 5; s++)
+			match_server_ready(&m, s, round + i);
+	}
+	EXPECT_EQ(made, served);
+	EXPECT_EQ(0, m.nwaiting);
+}
+
+/* The highest priority first, the oldest among equals. */
+TEST(match_priority_order)
+{
+	uint64_t req;
+	uint32_t srv;
+
+	match_init(&m);
+	match_request_class(&m, 1, 10, 0, 0, 0);
+	match_request_class(&m, 2, 11, 0, 3, 0);
+	match_request_class(&m, 3, 12, 0, 7, 0);
+	match_request_class(&m, 4, 13, 0, 3, 0);
+	match_request_class(&m, 5, 14, 0, 7, 0);
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(3, req);
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(5, req);
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(2, req);
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(4, req);
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(1, req);
+	/* Priorities are compared within a server's classes only. */
+	match_server_classes(&m, 1, 1ULL << 1);
+	match_request_class(&m, 6, 10, 0, 7, 0);
+	match_request_class(&m, 7, 10, 1, 0, 0);
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(7, req);
+}
+
+/* A request that waited its class's max_wait passes every priority. */
+TEST(match_max_wait_ages)
+{
+	const uint64_t ms = 1000000;
+	uint64_t req;
+	uint32_t srv;
+
+	match_init(&m);
+	match_class_max_wait(&m, 1, 50);
+	match_server_classes(&m, 1, 3);
+	match_request_class(&m, 1, 10, 0, 0, 0 * ms);	/* class 0: never */
+	match_request_class(&m, 2, 11, 1, 0, 10 * ms);
+	match_request_class(&m, 3, 12, 1, 0, 20 * ms);
+	match_request_class(&m, 4, 13, 0, 5, 30 * ms);
+	match_clock(&m, 59 * ms);		/* 2 waited 49 ms */
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(4, req);
+	match_clock(&m, 60 * ms);		/* 2 waited 50 ms */
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(2, req);
+	match_clock(&m, 100 * ms);		/* 3 too; 1 is older but class 0 */
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(3, req);
+	/* max_wait off again: priorities, then age. */
+	match_class_max_wait(&m, 1, 0);
+	EXPECT_EQ(0, m.aging);
+	match_request_class(&m, 5, 11, 1, 0, 0);
+	match_request_class(&m, 6, 11, 0, 1, 90 * ms);
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(6, req);
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(1, req);
+}
+
+/* Weights, longest idle and pins still decide, within the classes. */
+TEST(match_classes_with_weights_and_pins)
+{
+	uint64_t req;
+	uint32_t srv;
+
+	match_init(&m);
+	match_server_config(&m, 4, 10, true);
+	match_server_classes(&m, 4, 1ULL << 2);	/* heavy, class 2 only */
+	match_server_classes(&m, 5, 1ULL << 2 | 1);
+	match_server_classes(&m, 6, 1);
+	match_server_ready(&m, 6, 100);
+	match_server_ready(&m, 5, 200);
+	match_server_ready(&m, 4, 300);
+	match_request_class(&m, 1, 20, 0, 0, 0);
+	match_request_class(&m, 2, 21, 2, 0, 0);
+	match_request_class(&m, 3, 22, 0, 0, 0);
+	/* 4 first (weight) takes its class; 6 (idle longer) the oldest. */
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(2, req);
+	EXPECT_EQ(4, srv);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(1, req);
+	EXPECT_EQ(6, srv);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(3, req);
+	EXPECT_EQ(5, srv);
+	/* A station pinned to 5: its priority-7 request waits for 5. */
+	match_station_pin(&m, 30, 5);
+	match_request_class(&m, 4, 30, 0, 7, 0);
+	match_request_class(&m, 5, 31, 0, 0, 0);
+	match_server_ready(&m, 6, 400);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(5, req);
+	EXPECT_EQ(6, srv);
+	/* A disabled server takes nothing, whatever its classes. */
+	match_server_config(&m, 5, 1, false);
+	match_server_ready(&m, 5, 500);
+	EXPECT_EQ(0, match_next(&m, &req, &srv));
+	match_server_config(&m, 5, 1, true);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(4, req);
+	EXPECT_EQ(5, srv);
+}
+
 static char path[] = "/tmp/persohub-conf-XXXXXX";
 
 static int load(const char *text, struct config *cfg, char *err)
