@@ -507,6 +507,143 @@ TEST(config_bad_files)
 	}
 }
 
+/* [class] sections, and the keys that name classes, resolved to ids. */
+TEST(config_classes)
+{
+	const struct config_port *p;
+	char err[512] = "";
+
+	ASSERT_EQ(0, load("[port 0000:00:10.0-0]\n"
+			  "role = station\n"
+			  "class = keys\n"
+			  "priority = 7\n"
+			  "classifier = 4 2 4131=keys 4133=keys 4e4f=default\n"
+			  "[port 0000:00:10.0-1]\n"
+			  "classes = keys , default\n"
+			  "[port 0000:00:10.0-2]\n"
+			  "role = server\n"
+			  "[class bulk]\n"		/* first: id 0 is default's */
+			  "[class keys]\n"
+			  "max_wait_ms = 250\n"
+			  "[class pinned]\n"
+			  "id = 2\n"
+			  "[class default]\n"
+			  "max_wait_ms = 1000\n"
+			  "[tcp hsm]\n"
+			  "address = 10.0.0.5:1500\n"
+			  "classes = pinned,keys\n"
+			  "[tcp hsm2]\n"
+			  "address = 10.0.0.6:1500\n", &cfg, err)) {
+		TH_LOG("%s", err);
+	}
+	ASSERT_EQ(4, cfg.nclasses);
+	EXPECT_STREQ("bulk", cfg.classes[0].name);
+	EXPECT_EQ(1, cfg.classes[0].id);
+	EXPECT_EQ(10, cfg.classes[0].line);
+	EXPECT_STREQ("keys", cfg.classes[1].name);
+	EXPECT_EQ(3, cfg.classes[1].id);
+	EXPECT_EQ(250, cfg.classes[1].max_wait_ms);
+	EXPECT_EQ(2, cfg.classes[2].id);
+	EXPECT_EQ(0, cfg.classes[3].id);
+	EXPECT_EQ(1000, config_class_find(&cfg, 0)->max_wait_ms);
+	p = &cfg.ports[0];
+	EXPECT_TRUE(p->klass.set);
+	EXPECT_EQ(3, p->klass.v);
+	EXPECT_TRUE(p->priority.set);
+	EXPECT_EQ(7, p->priority.v);
+	ASSERT_TRUE(p->classifier.set);
+	EXPECT_EQ(4, p->classifier.offset);
+	EXPECT_EQ(2, p->classifier.len);
+	ASSERT_EQ(3, p->classifier.nrules);
+	EXPECT_EQ(0, memcmp(p->classifier.rules[0].value, "A1", 2));
+	EXPECT_EQ(3, p->classifier.rules[0].klass);
+	EXPECT_EQ(0, memcmp(p->classifier.rules[1].value, "A3", 2));
+	EXPECT_EQ(0, memcmp(p->classifier.rules[2].value, "NO", 2));
+	EXPECT_EQ(0, p->classifier.rules[2].klass);
+	EXPECT_FALSE(p->classes_set);
+	p = &cfg.ports[1];
+	EXPECT_TRUE(p->classes_set);
+	EXPECT_EQ(1ULL << 3 | 1, p->classes);
+	EXPECT_FALSE(p->klass.set);
+	EXPECT_FALSE(p->priority.set);
+	EXPECT_FALSE(p->classifier.set);
+	EXPECT_FALSE(cfg.ports[2].classes_set);
+	EXPECT_EQ(1ULL << 2 | 1ULL << 3, cfg.tcp[0].classes);
+	EXPECT_EQ(1, cfg.tcp[1].classes);		/* default: class 0 */
+
+	/* No sections: "default" is class 0; the first class is 0. */
+	ASSERT_EQ(0, load("[port 0000:00:10.0-0]\nclasses = default\n",
+			  &cfg, err));
+	EXPECT_EQ(1, cfg.ports[0].classes);
+	ASSERT_EQ(0, load("[class a]\n[class b]\n[port 0000:00:10.0-0]\n"
+			  "classes = b\nclass = a\n", &cfg, err));
+	EXPECT_EQ(2, cfg.ports[0].classes);
+	EXPECT_EQ(0, cfg.ports[0].klass.v);
+	/* A class section seen twice is one class. */
+	ASSERT_EQ(0, load("[class a]\n[class b]\n[class a]\nmax_wait_ms = 5\n",
+			  &cfg, err));
+	EXPECT_EQ(2, cfg.nclasses);
+	EXPECT_EQ(5, cfg.classes[0].max_wait_ms);
+}
+
+static const struct {
+	const char *text, *err;
+} bad_classes[] = {
+	{ "[port 0000:00:10.0-0]\nclass = keys\n",
+	  ":2: class: no class 'keys' (a [class NAME] section, or default)" },
+	{ "[class a]\n[port 0000:00:10.0-0]\nclasses = a,,b\n",
+	  ":3: classes: 'a,,b' is not a list of class names" },
+	{ "[class a]\n[port 0000:00:10.0-0]\nclasses = a,b\n",
+	  ":3: classes: no class 'b'" },
+	{ "[tcp t]\naddress = h:1\nclasses = nope\n",
+	  ":3: classes: no class 'nope'" },
+	{ "[port 0000:00:10.0-0]\npriority = 8\n",
+	  ":2: priority: '8' is not 0-7" },
+	{ "[class a]\nmax_wait_ms = 3600001\n",
+	  ":2: max_wait_ms: '3600001' is not 0-3600000" },
+	{ "[class a]\nid = 64\n", ":2: id: '64' is not 0-63" },
+	{ "[class a]\nweight = 1\n", ":2: unknown key 'weight' in a class section" },
+	{ "\n[class a b]\n", ":2: class section 'a b': the name is 1-31" },
+	{ "[class a]\nid = 1\n[class b]\nid = 1\n",
+	  ":3: [class b]: id 1 is already class a's" },
+	{ "[class default]\nid = 2\n", ":1: [class default] is class 0, not 2" },
+	{ "[class x]\n[port 0000:00:10.0-0]\nclassifier = 4 2 41=x\n",
+	  ":3: classifier: value '41' is not LEN bytes in hex" },
+	{ "[class x]\n[port 0000:00:10.0-0]\nclassifier = 4 2 4131=y\n",
+	  ":3: classifier: no class 'y'" },
+	{ "[class x]\n[port 0000:00:10.0-0]\nclassifier = 4 2 4131\n",
+	  ":3: classifier: rule '4131' is not VALUE=CLASS" },
+	{ "[class x]\n[port 0000:00:10.0-0]\nclassifier = 4 9 4131=x\n",
+	  ":3: classifier: want OFFSET (0-4095) LEN (1-8)" },
+	{ "[class x]\n[port 0000:00:10.0-0]\nclassifier = 4 2\n",
+	  ":3: classifier: no VALUE=CLASS rule" },
+	{ "[class x]\n[port 0000:00:10.0-0]\nclassifier = 4 1 01=x 02=x 03=x "
+	  "04=x 05=x 06=x 07=x 08=x 09=x 0a=x 0b=x 0c=x 0d=x 0e=x 0f=x 10=x "
+	  "11=x\n", ":3: classifier: more than 16 rules" },
+};
+
+TEST(config_bad_classes)
+{
+	char err[512], text[4096];
+	unsigned int i, n;
+
+	for (i = 0; i < sizeof(bad_classes) / sizeof(bad_classes[0]); i++) {
+		err[0] = '\0';
+		EXPECT_EQ(-1, load(bad_classes[i].text, &cfg, err));
+		EXPECT_NE(NULL, strstr(err, bad_classes[i].err)) {
+			TH_LOG("file %u: got '%s'", i, err);
+		}
+	}
+	/* 64 classes, and no more */
+	for (n = 0, i = 0; i < 64; i++)
+		n += snprintf(text + n, sizeof(text) - n, "[class c%u]\n", i);
+	ASSERT_EQ(0, load(text, &cfg, err));
+	EXPECT_EQ(63, cfg.classes[63].id);
+	snprintf(text + n, sizeof(text) - n, "[class c64]\n");
+	EXPECT_EQ(-1, load(text, &cfg, err));
+	EXPECT_NE(NULL, strstr(err, ":65: more than 64 classes"));
+}
+
 /*
  * [tty PATH]: a by-id path is longer than inih keeps of a section header;
  * it is kept whole, on the lines it was, and resolved through its link.
