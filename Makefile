@@ -146,7 +146,8 @@ NL_LIBS = $(shell pkg-config --libs libnl-genl-3.0)
 # family, the output layer and the requests, as iproute2's ip/.
 CTL_SRCS := daemon/persohubctl.c daemon/ctl_nl.c daemon/ctl_output.c \
 	    daemon/ctl_ports.c daemon/ctl_stats.c daemon/ctl_monitor.c \
-	    daemon/ctl_top.c daemon/ctl_plan.c daemon/plan.c
+	    daemon/ctl_top.c daemon/ctl_plan.c daemon/ctl_classes.c \
+	    daemon/plan.c
 
 $(B)/bin/persohubctl: $(CTL_SRCS) daemon/persohubctl.h daemon/plan.h \
 		$(PHNL_SRCS) $(PHNL_HDRS) dkms.conf

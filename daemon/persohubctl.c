@@ -278,12 +278,20 @@ static void usage(FILE *f)
 "      --what-if servers=K: the waiting and the cards/hour K servers carry.\n"
 "      With --service-ms, no module is needed (nothing is then measured).\n"
 "\n"
+"  classes [CLASS]\n"
+"      One line per request class in use (class 0, and any class with\n"
+"      figures, a max wait, or ports), or CLASS (0-63): requests waiting\n"
+"      now, dispatched, failed (answered with the error frame), done, the\n"
+"      mean wait from a request's last byte to its dispatch, max_wait_ms\n"
+"      (\"-\": none), the servers that serve it and the stations whose class\n"
+"      it is (classifier rules aside).\n"
+"\n"
 "  help\n"
 "      This text.\n"
 "\n"
 "Commands may be shortened to a prefix; one that several share goes to the\n"
 "first in this order: status, stats, set, monitor, top, plan, user-server,\n"
-"attach, detach, help (s, st, sta: status; stats; se: set).\n"
+"attach, detach, classes, help (s, st, sta: status; stats; se: set).\n"
 "\n"
 "Options (before the command, or anywhere after it; \"--\" ends them):\n"
 "  -j, --json      JSON output: status gives an array of ports (keys id, name,\n"
@@ -293,7 +301,9 @@ static void usage(FILE *f)
 "                  null where a key does not apply); stats an object with\n"
 "                  \"ports\" (id, name and every counter by name) and, without\n"
 "                  PORT, \"hub\"; monitor and top one object per line;\n"
-"                  plan an object (see persohubctl(8)).\n"
+"                  plan an object (see persohubctl(8)); classes an array\n"
+"                  of classes (id, max_wait_ms, waiting, dispatched,\n"
+"                  failed, done, wait_ns, mean_wait_ns, servers, stations).\n"
 "  -p, --pretty    indented JSON (implies -j)\n"
 "  -n, --numeric   monitor: port ids instead of names\n"
 "  -h, --help      this text\n"
@@ -328,6 +338,7 @@ static const struct {
 	{ "user-server", cmd_user_server },
 	{ "attach", cmd_attach },
 	{ "detach", cmd_detach },
+	{ "classes", cmd_classes },
 	{ "help", NULL },
 };
 

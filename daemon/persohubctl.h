@@ -4,7 +4,7 @@
  * ctl_nl.c (requests and their errors), ctl_output.c (text tables and
  * JSON), and one file per command family: ctl_ports.c (status, set,
  * user-server, attach, detach), ctl_stats.c, ctl_monitor.c, ctl_top.c,
- * ctl_plan.c.
+ * ctl_plan.c, ctl_classes.c.
  */
 #ifndef PERSOHUBCTL_H
 #define PERSOHUBCTL_H
@@ -250,5 +250,6 @@ int cmd_detach(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_classes(int argc, char **argv);
 
 #endif /* PERSOHUBCTL_H */
