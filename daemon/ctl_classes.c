@@ -56,6 +56,7 @@ static int class_port_cb(const struct ctl_attrs *at, void *data)
 {
 	struct class_info *c = data;
 	const struct persohub_classifier *cl;
+	const struct nlattr *a;
 	uint64_t mask;
 	unsigned int i;
 	uint32_t k;
@@ -73,11 +74,12 @@ static int class_port_cb(const struct ctl_attrs *at, void *data)
 		k = ctl_u32(at, PERSOHUB_A_PORT_CLASS, 0);
 		if (k < CLASSES)
 			c[k].stations++;
-		if (!at->a[PERSOHUB_A_PORT_CLASSIFIER] ||
-		    nla_len(at->a[PERSOHUB_A_PORT_CLASSIFIER]) < (int)sizeof(*cl))
+		a = at->a[PERSOHUB_A_PORT_CLASSIFIER];
+		if (!a || nla_len(a) < (int)sizeof(*cl))
 			break;
-		cl = nla_data(at->a[PERSOHUB_A_PORT_CLASSIFIER]);
-		for (i = 0; i < cl->nrules && i < PERSOHUB_CLASSIFIER_RULES; i++)
+		cl = nla_data(a);
+		for (i = 0; i < cl->nrules && i < PERSOHUB_CLASSIFIER_RULES;
+		     i++)
 			if (cl->rules[i].class_id < CLASSES)
 				c[cl->rules[i].class_id].ruled = true;
 		break;
@@ -144,8 +146,10 @@ static void class_row(struct table *t, unsigned int id,
 	table_set(t, 2, "%" PRIu64, n);
 	table_set(t, 3, "%" PRIu64, c->stat[PERSOHUB_CLASS_STAT_FAILED]);
 	table_set(t, 4, "%" PRIu64, c->stat[PERSOHUB_CLASS_STAT_DONE]);
-	table_set(t, 5, "%s", n ? fmt_ns((double)c->stat[PERSOHUB_CLASS_STAT_WAIT_NS] /
-					 n, buf, sizeof(buf)) : "-");
+	if (n)
+		fmt_ns((double)c->stat[PERSOHUB_CLASS_STAT_WAIT_NS] / n, buf,
+		       sizeof(buf));
+	table_set(t, 5, "%s", n ? buf : "-");
 	if (c->max_wait_ms)
 		table_set(t, 6, "%" PRIu32, c->max_wait_ms);
 	else
