@@ -51,8 +51,8 @@ rc2=$?
 [ $rc1 -eq 1 ] && [ $rc2 -eq 2 ]
 ok $? "plan without --service-ms and no module: exit $rc1 (1); without a target: exit $rc2 (2)"
 
-r="$(resolves s) $(resolves st) $(resolves sta) $(resolves stat) $(resolves stats) $(resolves se) $(resolves m) $(resolves t) $(resolves p) $(resolves u) $(resolves a) $(resolves d)"
-[ "$r" = "status status status status stats set monitor top plan user-server attach detach" ]
+r="$(resolves s) $(resolves st) $(resolves sta) $(resolves stat) $(resolves stats) $(resolves se) $(resolves m) $(resolves t) $(resolves p) $(resolves u) $(resolves a) $(resolves d) $(resolves c) $(resolves cl)"
+[ "$r" = "status status status status stats set monitor top plan user-server attach detach classes classes" ]
 ok $? "abbreviations in table order: $r"
 
 "$ctl" xyz >/dev/null 2>&1
