@@ -29,6 +29,8 @@ void match_reset(struct match *m)
 	unsigned int i;
 
 	m->nwaiting = 0;
+	memset(m->nclass, 0, sizeof(m->nclass));
+	m->classes_waiting = 0;
 	for (i = 0; i < MATCH_MAX_SERVERS; i++)
 		m->srv[i].idle = false;
 }
@@ -76,12 +78,16 @@ void match_request_class(struct match *m, uint64_t id, uint32_t station,
 	m->prio[i] = prio < MATCH_PRIORITIES ? prio : MATCH_PRIORITIES - 1;
 	m->rx[i] = rx_ns;
 	m->nwaiting++;
+	m->nclass[m->klass[i]]++;
+	m->classes_waiting |= 1ULL << m->klass[i];
 }
 
 static void remove_at(struct match *m, unsigned int i)
 {
 	unsigned int n = m->nwaiting - i - 1;
 
+	if (!--m->nclass[m->klass[i]])
+		m->classes_waiting &= ~(1ULL << m->klass[i]);
 	memmove(&m->waiting[i], &m->waiting[i + 1], n * sizeof(m->waiting[0]));
 	memmove(&m->station[i], &m->station[i + 1], n * sizeof(m->station[0]));
 	memmove(&m->klass[i], &m->klass[i + 1], n * sizeof(m->klass[0]));
@@ -202,6 +208,9 @@ static int pick(const struct match *m, uint32_t s)
 	int i, best = -1;
 	uint32_t pin;
 
+	/* Nothing of its classes waits: no need to look. */
+	if (!(classes & m->classes_waiting))
+		return -1;
 	for (i = 0; i < (int)m->nwaiting; i++) {
 		if (!(classes >> m->klass[i] & 1))
 			continue;

@@ -37,6 +37,8 @@ struct match {
 	uint8_t prio[MATCH_MAX_WAITING];	/* and priority */
 	uint64_t rx[MATCH_MAX_WAITING];		/* when complete, ns */
 	unsigned int nwaiting;
+	uint32_t nclass[MATCH_CLASSES];		/* waiting, per class */
+	uint64_t classes_waiting;		/* bit N: nclass[N] > 0 */
 	uint32_t pin[MATCH_MAX_SERVERS];	/* station -> server, 0: any */
 	unsigned int npins;
 	struct match_server srv[MATCH_MAX_SERVERS];

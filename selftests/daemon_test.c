@@ -167,6 +167,7 @@ TEST(match_classes_never_cross)
 	match_server_ready(&m, 2, 100);		/* idle the longest */
 	match_request_class(&m, 1, 10, 0, 0, 0);
 	match_request_class(&m, 2, 11, 5, 0, 0);
+	EXPECT_EQ(1ULL << 0 | 1ULL << 5, m.classes_waiting);
 	/* 2 serves neither class 0 nor 5, and 3 is not idle. */
 	EXPECT_EQ(0, match_next(&m, &req, &srv));
 	match_server_ready(&m, 3, 200);
@@ -235,6 +236,9 @@ TEST(match_classes_random_load)
 	}
 	EXPECT_EQ(made, served);
 	EXPECT_EQ(0, m.nwaiting);
+	EXPECT_EQ(0, m.classes_waiting);
+	for (i = 0; i < MATCH_CLASSES; i++)
+		EXPECT_EQ(0, m.nclass[i]);
 }
 
 /* The highest priority first, the oldest among equals. */
