@@ -2,12 +2,17 @@
 /*
  * persohubctl classes: each request class in use, with the kernel's
  * figures of it (CLASS_GET) and the ports that serve it or send it
- * requests (PORT_GET).
+ * requests (PORT_GET); with a production target, the servers each class
+ * needs by Erlang C on its own figures.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "persohubctl.h"
+#include "plan.h"
 
 #define CLASSES		(PERSOHUB_CLASS_MAX + 1)
 
@@ -18,6 +23,27 @@ struct class_info {
 	uint32_t servers;		/* servers that serve it */
 	uint32_t stations;		/* stations whose class it is */
 	bool ruled;			/* a classifier rule names it */
+	/* the plan: its share of the target, its servers' service time */
+	double lambda, svc;
+	unsigned int needed;
+};
+
+/* What classes reads: the classes, and each server's classes. */
+struct classes_view {
+	struct class_info c[CLASSES];
+	struct {
+		uint32_t id;
+		uint64_t mask;
+	} *srv;
+	size_t nsrv;
+};
+
+/* A production target (-c), as plan takes it. */
+struct classes_opts {
+	double cards_per_hour;
+	double requests_per_card;
+	double max_wait_ms;
+	double percent;
 };
 
 static const char *const class_stat_names[PERSOHUB_CLASS_STAT_MAX + 1] = {
@@ -30,7 +56,7 @@ static const char *const class_stat_names[PERSOHUB_CLASS_STAT_MAX + 1] = {
 
 static int class_cb(const struct ctl_attrs *at, void *data)
 {
-	struct class_info *c = data;
+	struct class_info *c = ((struct classes_view *)data)->c;
 	uint32_t id = ctl_u32(at, PERSOHUB_A_CLASS_ID, CLASSES);
 	const struct nlattr *a;
 	uint16_t type;
@@ -54,7 +80,8 @@ static int class_cb(const struct ctl_attrs *at, void *data)
 
 static int class_port_cb(const struct ctl_attrs *at, void *data)
 {
-	struct class_info *c = data;
+	struct classes_view *v = data;
+	struct class_info *c = v->c;
 	const struct persohub_classifier *cl;
 	const struct nlattr *a;
 	uint64_t mask;
@@ -69,6 +96,9 @@ static int class_port_cb(const struct ctl_attrs *at, void *data)
 		mask = ctl_u64(at, PERSOHUB_A_PORT_CLASSES, 1);
 		for (i = 0; i < CLASSES; i++)
 			c[i].servers += mask >> i & 1;
+		v->srv = xrealloc(v->srv, (v->nsrv + 1) * sizeof(*v->srv));
+		v->srv[v->nsrv].id = ctl_u32(at, PERSOHUB_A_PORT_ID, 0);
+		v->srv[v->nsrv++].mask = mask;
 		break;
 	case PERSOHUB_ROLE_STATION:
 		k = ctl_u32(at, PERSOHUB_A_PORT_CLASS, 0);
@@ -100,8 +130,91 @@ static bool in_use(const struct class_info *c, unsigned int id)
 	return false;
 }
 
-static void class_json(unsigned int id, const struct class_info *c)
+static double classes_number(const char *name, const char *arg, double lo,
+			     double hi)
 {
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || *end || end == arg || !(v >= lo) || v > hi)
+		usage_error("classes: %s takes a number from %g to %g, "
+			    "not '%s'", name, lo, hi, arg);
+	return v;
+}
+
+static void classes_opt(int c, const char *arg, void *data)
+{
+	struct classes_opts *o = data;
+
+	switch (c) {
+	case 'c':
+		o->cards_per_hour = classes_number("--cards-per-hour", arg, 1,
+						   1e9);
+		break;
+	case 'r':
+		o->requests_per_card = classes_number("--requests-per-card",
+						      arg, 1, 1e6);
+		break;
+	case 'w':
+		o->max_wait_ms = classes_number("--max-wait-ms", arg, 0, 1e7);
+		break;
+	case 'P':
+		o->percent = classes_number("--percent", arg, 1, 99.999);
+		break;
+	}
+}
+
+/*
+ * Each class's plan: its share of the target's requests (its requests
+ * done over all classes'), the service time of the servers that serve it
+ * (their busy time over their answers), Erlang C on the two. A server of
+ * several classes counts in each: the figures of a class are those of a
+ * site where it had its servers to itself.
+ */
+static int classes_plan(struct ctl_sock *h, struct classes_view *v,
+			const struct classes_opts *o)
+{
+	uint64_t done = 0, busy, answers;
+	struct portlist l = { 0 };
+	const struct port *p;
+	struct class_info *c;
+	unsigned int k;
+	size_t i;
+
+	if (get_ports(h, PERSOHUB_CMD_STATS_GET, NULL, &l))
+		return -1;
+	for (k = 0; k < CLASSES; k++)
+		done += v->c[k].stat[PERSOHUB_CLASS_STAT_DONE];
+	for (k = 0; k < CLASSES; k++) {
+		c = &v->c[k];
+		busy = answers = 0;
+		for (i = 0; i < v->nsrv; i++) {
+			p = port_find(&l, v->srv[i].id);
+			if (!(v->srv[i].mask >> k & 1) || !p)
+				continue;
+			busy += p->stats[PERSOHUB_STAT_BUSY_NS];
+			answers += p->stats[PERSOHUB_STAT_RESPONSES];
+		}
+		if (!done || !answers)
+			continue;	/* nothing measured: no plan */
+		c->lambda = o->cards_per_hour * o->requests_per_card / 3600 *
+			    c->stat[PERSOHUB_CLASS_STAT_DONE] / done;
+		c->svc = (double)busy / answers / 1e9;
+		if (c->lambda > 0)
+			c->needed = plan_servers(c->lambda, c->svc,
+						 o->max_wait_ms / 1000,
+						 1 - o->percent / 100);
+	}
+	portlist_free(&l);
+	return 0;
+}
+
+static void class_json(unsigned int id, const struct class_info *c,
+		       bool plan)
+{
+	char num[32];
 	unsigned int i;
 
 	jw_obj(NULL);
@@ -116,21 +229,40 @@ static void class_json(unsigned int id, const struct class_info *c)
 		jw_null("mean_wait_ns");
 	jw_u64("servers", c->servers);
 	jw_u64("stations", c->stations);
+	if (!plan) {
+		jw_obj_end();
+		return;
+	}
+	if (!c->svc) {
+		jw_null("plan");
+		jw_obj_end();
+		return;
+	}
+	jw_obj("plan");
+	snprintf(num, sizeof(num), "%.6f", c->lambda);
+	jw_num("requests_per_second", num);
+	jw_u64("service_ns", llround(c->svc * 1e9));
+	if (c->needed || !c->lambda)
+		jw_u64("servers_needed", c->needed);
+	else
+		jw_null("servers_needed");
+	jw_obj_end();
 	jw_obj_end();
 }
 
-static const char class_align[] = "rrrrrrrrrr";
+static const char class_align[] = "rrrrrrrrrrrr";
 
-static void class_head(struct table *t)
+static void class_head(struct table *t, bool plan)
 {
 	static const char *const head[] = {
 		"class", "waiting", "dispatched", "failed", "done",
 		"mean_wait", "max_wait_ms", "servers", "stations",
+		"req/s", "service", "needed",
 	};
 	unsigned int i;
 
 	table_row(t);
-	for (i = 0; i < ARRAY_SIZE(head); i++)
+	for (i = 0; i < (plan ? ARRAY_SIZE(head) : 9); i++)
 		table_set(t, i, "%s", head[i]);
 }
 
@@ -156,44 +288,75 @@ static void class_row(struct table *t, unsigned int id,
 		table_set(t, 6, "-");
 	table_set(t, 7, "%" PRIu32, c->servers);
 	table_set(t, 8, "%" PRIu32, c->stations);
+	if (t->ncols < 12)
+		return;
+	if (!c->svc) {		/* nothing measured */
+		table_set(t, 9, "-");
+		table_set(t, 10, "-");
+		table_set(t, 11, "-");
+		return;
+	}
+	table_set(t, 9, "%.2f", c->lambda);
+	table_set(t, 10, "%s", fmt_ns(c->svc * 1e9, buf, sizeof(buf)));
+	if (c->needed || !c->lambda)
+		table_set(t, 11, "%u", c->needed);
+	else
+		table_set(t, 11, ">10000");
 }
 
 int cmd_classes(int argc, char **argv)
 {
-	struct class_info c[CLASSES];
+	static const struct option longopts[] = {
+		{ "cards-per-hour", required_argument, NULL, 'c' },
+		{ "requests-per-card", required_argument, NULL, 'r' },
+		{ "max-wait-ms", required_argument, NULL, 'w' },
+		{ "percent", required_argument, NULL, 'P' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct classes_opts o = { .requests_per_card = 4, .max_wait_ms = 50,
+				  .percent = 95 };
 	struct table t = { .ncols = 9, .align = class_align };
+	static struct classes_view v;
+	struct class_info *c = v.c;
 	struct ctl_sock *h;
 	struct nl_msg *msg;
-	int i = cmd_options(argc, argv, NULL, NULL, NULL);
-	uint32_t one;
+	int i = cmd_options(argc, argv, longopts, classes_opt, &o);
+	bool plan = false;
+	uint32_t one = 0;
 	unsigned int k;
 
 	if (i < 0)
 		return -1;
+	plan = o.cards_per_hour > 0;
+	if (plan)
+		t.ncols = 12;
 	if (argc - i > 1)
 		usage_error("classes: too many arguments");
 	if (argc > i && (!parse_u32(argv[i], &one) ||
 			 one > PERSOHUB_CLASS_MAX))
 		usage_error("classes: '%s' is not a class (0-%u)", argv[i],
 			    PERSOHUB_CLASS_MAX);
-	memset(c, 0, sizeof(c));
 	h = nl();
-	msg = ctl_msg(h, PERSOHUB_CMD_CLASS_GET, argc > i ? 0 : NLM_F_DUMP);
-	if (argc > i)
+	/* One class alone; every class for a plan (the shares need them). */
+	msg = ctl_msg(h, PERSOHUB_CMD_CLASS_GET,
+		      argc > i && !plan ? 0 : NLM_F_DUMP);
+	if (argc > i && !plan)
 		nla_put_u32(msg, PERSOHUB_A_CLASS_ID, one);
-	if (talk(h, msg, class_cb, c, NULL) ||
+	if (talk(h, msg, class_cb, &v, NULL) ||
 	    talk(h, ctl_msg(h, PERSOHUB_CMD_PORT_GET, NLM_F_DUMP),
-		 class_port_cb, c, NULL))
+		 class_port_cb, &v, NULL))
+		return EXIT_RUNTIME;
+	if (plan && classes_plan(h, &v, &o))
 		return EXIT_RUNTIME;
 	if (opt.json)
 		jw_arr(NULL);
 	else
-		class_head(&t);
+		class_head(&t, plan);
 	for (k = 0; k < CLASSES; k++) {
-		if (!c[k].seen || (argc == i && !in_use(&c[k], k)))
+		if (!c[k].seen || (argc > i ? k != one : !in_use(&c[k], k)))
 			continue;
 		if (opt.json)
-			class_json(k, &c[k]);
+			class_json(k, &c[k], plan);
 		else
 			class_row(&t, k, &c[k]);
 	}
@@ -203,5 +366,6 @@ int cmd_classes(int argc, char **argv)
 		table_print(&t, "", true);
 		table_free(&t);
 	}
+	free(v.srv);
 	return 0;
 }

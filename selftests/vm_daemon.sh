@@ -671,15 +671,18 @@ d1=$(stats_get dispatches)
 	[ "$(sim_get "$t" total.wrong)" = 0 ] && [ "$k" = 40 ] && [ "$o" = 40 ] &&
 	[ "$(stats_get stale)" = "$stale" ] && [ $((d1 - d0)) -ge 80 ]
 ok $? "every request served by a server of its class: keys $k, default $o of 40 each; $((d1 - d0)) dispatches by the daemon, none refused (sim $rc)"
-persohubctl classes | sed 's/^/# /'
+persohubctl classes -c 3000 | sed 's/^/# /'
 persohubctl classes -j | jq -e '
 	(.[] | select(.id == 1) | .done == 40 and .dispatched >= 40 and
 		.waiting == 0 and .max_wait_ms == 2000 and .servers == 1 and
 		.stations == 1 and .mean_wait_ns != null) and
 	(.[] | select(.id == 0) | .done >= 40 and .max_wait_ms == 0 and
 		.servers == 1) and length == 2' >/dev/null &&
-	persohubctl c 1 | grep -Eq '^ +1 +0 +[0-9]+ +0 +40 +[0-9.]+[mun]?s +2000 +1 +1$'
-ok $? "persohubctl classes -j parses under jq -e; keys: 40 done, max_wait_ms 2000, 1 server"
+	persohubctl c 1 | grep -Eq '^ +1 +0 +[0-9]+ +0 +40 +[0-9.]+[mun]?s +2000 +1 +1$' &&
+	persohubctl classes -j -c 3000 | jq -e 'all(.[]; .plan.servers_needed >= 1 and
+		.plan.service_ns > 0 and .plan.requests_per_second > 0)' >/dev/null &&
+	persohubctl classes -j 1 -c 3000 | jq -e 'length == 1 and .[0].plan.requests_per_second < 0.5' >/dev/null
+ok $? "persohubctl classes -j parses under jq -e; keys: 40 done, max_wait_ms 2000, 1 server; a plan per class"
 # SIGHUP: an unknown class refused with file:line, then the keys changed.
 cp "$conf" "$conf.classes"
 printf '[port %s]\nclass = nope\n' "$c0-2" >>"$conf"
