@@ -651,26 +651,31 @@ classes = default
 [class keys]
 max_wait_ms = 2000
 EOF
+rm -f "$stats"		# the last daemon's figures must not be read as this one's
 start_daemon
 [ "$(cat $sysfs/$c0-0/class)" = 1 ] && [ "$(cat $sysfs/$c0-0/priority)" = 3 ] &&
 	[ "$(cat $sysfs/$c0-1/classifier)" = "4 2 0100=1 0900=0" ] &&
 	[ "$(cat $sysfs/$c0-2/class)" = 0 ] &&
 	[ "$(cat $sysfs/$c1-2/classes)" = 1 ] && [ "$(cat $sysfs/$c1-3/classes)" = 0 ]
 ok $? "classes: class, priority, classifier and classes applied at start"
-stale=$(stats_get stale)
-d0=$(stats_get dispatches)
 t=$(sim_start --stations c0p0-c0p3 --servers c1p2,c1p3 --requests 20 \
 	--service-us 2000 --timeout-ms 20000)
 sim_wait "$t" 120
 rc=$?
-sleep 0.5
 k=$(sim_get "$t" c1p2.received)
 o=$(sim_get "$t" c1p3.received)
-d1=$(stats_get dispatches)
+# The stats file is written every resync_ms: wait for the 80 dispatches.
+d1=0
+i=0
+while [ "${d1:-0}" -lt 80 ] && [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+	d1=$(stats_get dispatches)
+done
 [ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 80 ] &&
 	[ "$(sim_get "$t" total.wrong)" = 0 ] && [ "$k" = 40 ] && [ "$o" = 40 ] &&
-	[ "$(stats_get stale)" = "$stale" ] && [ $((d1 - d0)) -ge 80 ]
-ok $? "every request served by a server of its class: keys $k, default $o of 40 each; $((d1 - d0)) dispatches by the daemon, none refused (sim $rc)"
+	[ "$(stats_get stale)" = 0 ] && [ "${d1:-0}" -ge 80 ]
+ok $? "every request served by a server of its class: keys $k, default $o of 40 each; $d1 dispatches by the daemon, $(stats_get stale) refused (sim $rc)"
 persohubctl classes -c 3000 | sed 's/^/# /'
 persohubctl classes -j | jq -e '
 	(.[] | select(.id == 1) | .done == 40 and .dispatched >= 40 and
