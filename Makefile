@@ -150,7 +150,7 @@ NL_LIBS = $(shell pkg-config --libs libnl-genl-3.0)
 CTL_SRCS := daemon/persohubctl.c daemon/ctl_nl.c daemon/ctl_output.c \
 	    daemon/ctl_ports.c daemon/ctl_stats.c daemon/ctl_monitor.c \
 	    daemon/ctl_top.c daemon/ctl_plan.c daemon/ctl_daemon.c \
-	    daemon/plan.c daemon/state.c
+	    daemon/ctl_classes.c daemon/plan.c daemon/state.c
 
 $(B)/bin/persohubctl: $(CTL_SRCS) daemon/persohubctl.h daemon/plan.h \
 		daemon/state.h daemon/config.h \

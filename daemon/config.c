@@ -219,6 +219,126 @@ static bool port_ident(const char *ident, char *card, unsigned int *index)
 	return true;
 }
 
+/*
+ * The class named @name: its index in cfg->classes while parsing (ids
+ * are given once every section is read), or -1. "default" names class 0
+ * even without a section of its own.
+ */
+static int class_index(const struct config *cfg, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->nclasses; i++)
+		if (!strcmp(cfg->classes[i].name, name))
+			return i;
+	return -1;
+}
+
+static int class_ref(struct parse *p, const char *name)
+{
+	struct config *cfg = p->cfg;
+	struct config_class *cl;
+	int k = class_index(cfg, name);
+
+	if (k >= 0)
+		return k;
+	if (strcmp(name, "default") || cfg->nclasses == CONFIG_MAX_CLASSES)
+		return -1;
+	cl = &cfg->classes[cfg->nclasses];
+	memset(cl, 0, sizeof(*cl));
+	snprintf(cl->name, sizeof(cl->name), "default");
+	return cfg->nclasses++;
+}
+
+static int no_class(struct parse *p, const char *key, const char *name)
+{
+	char what[96];
+
+	snprintf(what, sizeof(what), "%s: no class '%.40s'", key, name);
+	return fail(p, "%s (a [class NAME] section, or default)", what, NULL);
+}
+
+/* "a,b,c": the classes, as a mask of indexes into cfg->classes. */
+static int class_list(struct parse *p, const char *key, const char *val,
+		      uint64_t *mask)
+{
+	char buf[CONFIG_NAME_LEN];
+	const char *s = val;
+	size_t n;
+	int k;
+
+	*mask = 0;
+	do {
+		s += strspn(s, " \t");
+		n = strcspn(s, ",");
+		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		if (!n || n >= sizeof(buf))
+			return fail(p, "%s: '%s' is not a list of class names "
+				    "(a,b,c)", key, val);
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+		k = class_ref(p, buf);
+		if (k < 0)
+			return no_class(p, key, buf);
+		*mask |= 1ULL << k;
+		s += strcspn(s, ",");
+	} while (*s++ == ',');
+	return 1;
+}
+
+/*
+ * classifier = OFFSET LEN VALUE=CLASS...: the LEN (1-8) bytes at OFFSET
+ * of a request's payload; the first rule whose VALUE (LEN bytes in hex)
+ * they are gives the class. 1, or 0 with the reason.
+ */
+static int parse_classifier(struct parse *p, const char *val,
+			    struct config_classifier *c)
+{
+	char copy[512], *tok, *save, *eq;
+	unsigned int len;
+	uint32_t v;
+	int k;
+
+	memset(c, 0, sizeof(*c));
+	if (strlen(val) >= sizeof(copy))
+		return fail(p, "classifier: too long", NULL, NULL);
+	strcpy(copy, val);
+	tok = strtok_r(copy, " \t", &save);
+	if (!tok || !parse_u32(tok, 0, 4095, &v))
+		return fail(p, "classifier: want OFFSET (0-4095) LEN (1-8) "
+			    "VALUE=CLASS..., not '%s'", val, NULL);
+	c->offset = v;
+	tok = strtok_r(NULL, " \t", &save);
+	if (!tok || !parse_u32(tok, 1, CONFIG_CLASSIFIER_VALUE, &v))
+		return fail(p, "classifier: want OFFSET (0-4095) LEN (1-8) "
+			    "VALUE=CLASS..., not '%s'", val, NULL);
+	c->len = v;
+	while ((tok = strtok_r(NULL, " \t", &save))) {
+		eq = strchr(tok, '=');
+		if (c->nrules == CONFIG_CLASSIFIER_RULES)
+			return fail(p, "classifier: more than 16 rules", NULL,
+				    NULL);
+		if (!eq)
+			return fail(p, "classifier: rule '%s' is not VALUE=CLASS",
+				    tok, NULL);
+		*eq = '\0';
+		if (!parse_hex(tok, c->rules[c->nrules].value,
+			       CONFIG_CLASSIFIER_VALUE, &len) || len != c->len)
+			return fail(p, "classifier: value '%s' is not LEN bytes "
+				    "in hex (two digits a byte)", tok, NULL);
+		k = class_ref(p, eq + 1);
+		if (k < 0)
+			return no_class(p, "classifier", eq + 1);
+		c->rules[c->nrules++].klass = k;
+	}
+	if (!c->nrules)
+		return fail(p, "classifier: no VALUE=CLASS rule in '%s'", val,
+			    NULL);
+	c->set = true;
+	return 1;
+}
+
 static int port_key(struct parse *p, struct config_port *cp,
 		    const char *key, const char *val)
 {
@@ -265,6 +385,21 @@ static int port_key(struct parse *p, struct config_port *cp,
 		if (!port_ident(val, cp->pin_card, &cp->pin_index))
 			return fail(p, "server: '%s' is not <pci address>-<index>",
 				    val, NULL);
+	} else if (!strcmp(key, "class")) {
+		k = class_ref(p, val);
+		if (k < 0)
+			return no_class(p, key, val);
+		cp->klass.set = true;
+		cp->klass.v = k;
+	} else if (!strcmp(key, "classes")) {
+		cp->classes_set = true;
+		return class_list(p, key, val, &cp->classes);
+	} else if (!strcmp(key, "priority")) {
+		if (!parse_u32(val, 0, 7, &cp->priority.v))
+			return fail(p, "priority: '%s' is not 0-7", val, NULL);
+		cp->priority.set = true;
+	} else if (!strcmp(key, "classifier")) {
+		return parse_classifier(p, val, &cp->classifier);
 	} else if (!strcmp(key, "framing")) {
 		k = ph_framing_parse(val);
 		if (k < 0)
@@ -490,8 +625,35 @@ static int tcp_key(struct parse *p, struct config_tcp *t, const char *key,
 			return fail(p, "framing: a [tcp] server speaks hdlc or "
 				    "len16, not '%s'", val, NULL);
 		t->framing = k;
+	} else if (!strcmp(key, "classes")) {
+		return class_list(p, key, val, &t->classes);
 	} else {
 		return fail(p, "unknown key '%s' in a tcp section", key, NULL);
+	}
+	return 1;
+}
+
+static int class_key(struct parse *p, const char *section, const char *key,
+		     const char *val)
+{
+	int k = class_ref(p, section + 6);
+	struct config_class *cl;
+
+	if (k < 0)	/* every [class] header was read before the keys */
+		return fail(p, "class section '%s': the name is 1-31 of "
+			    "[A-Za-z0-9._:-]", section + 6, NULL);
+	cl = &p->cfg->classes[k];
+	if (!strcmp(key, "id")) {
+		if (!parse_u32(val, 0, CONFIG_MAX_CLASSES - 1, &cl->id))
+			return fail(p, "id: '%s' is not 0-63", val, NULL);
+		cl->id_set = true;
+	} else if (!strcmp(key, "max_wait_ms")) {
+		if (!parse_u32(val, 0, 3600000, &cl->max_wait_ms))
+			return fail(p, "max_wait_ms: '%s' is not 0-3600000",
+				    val, NULL);
+	} else {
+		return fail(p, "unknown key '%s' in a class section", key,
+			    NULL);
 	}
 	return 1;
 }
@@ -517,6 +679,8 @@ static int handler(void *user, const char *section, const char *key,
 		t = tcp_section(p, section);
 		return t ? tcp_key(p, t, key, val) : 0;
 	}
+	if (!strncmp(section, "class ", 6))
+		return class_key(p, section, key, val);
 	if (strcmp(section, "daemon"))
 		return fail(p, "unknown section [%s]", section, NULL);
 	if (!strcmp(key, "realtime")) {
@@ -630,6 +794,130 @@ static int add_header(struct parse *p, const char *text, size_t len,
 	return 0;
 }
 
+/*
+ * Every [class NAME] header, in order of appearance, before any key is
+ * read: a port may name a class whose section comes later. A header seen
+ * again is the same class. 0, or -1 with @err.
+ */
+static int classes_from_headers(struct parse *p, const char *name,
+				char *err, size_t errlen)
+{
+	struct config *cfg = p->cfg;
+	struct config_class *cl;
+	const char *cname;
+	unsigned int i;
+
+	for (i = 0; i < p->nheaders; i++) {
+		if (strncmp(p->headers[i].text, "class ", 6))
+			continue;
+		cname = p->headers[i].text + 6;
+		if (!name_valid(cname)) {
+			snprintf(err, errlen, "%s:%u: class section '%s': the "
+				 "name is 1-31 of [A-Za-z0-9._:-]", name,
+				 p->headers[i].line, cname);
+			return -1;
+		}
+		if (class_index(cfg, cname) >= 0)
+			continue;
+		if (cfg->nclasses == CONFIG_MAX_CLASSES) {
+			snprintf(err, errlen, "%s:%u: more than 64 classes",
+				 name, p->headers[i].line);
+			return -1;
+		}
+		cl = &cfg->classes[cfg->nclasses++];
+		memset(cl, 0, sizeof(*cl));
+		snprintf(cl->name, sizeof(cl->name), "%s", cname);
+		cl->line = p->headers[i].line;
+	}
+	return 0;
+}
+
+/* A mask of indexes into cfg->classes as a mask of class ids. */
+static uint64_t class_ids(const struct config *cfg, uint64_t idx)
+{
+	uint64_t ids = 0;
+	unsigned int k;
+
+	for (k = 0; k < cfg->nclasses; k++)
+		if (idx >> k & 1)
+			ids |= 1ULL << cfg->classes[k].id;
+	return ids;
+}
+
+/*
+ * Number the classes: "default" is 0, an "id = N" is kept, the others
+ * take the lowest ids free in order of appearance. Then every reference
+ * to a class becomes its id. 0, or -1 with @err.
+ */
+static int classes_number(struct config *cfg, const char *name, char *err,
+			  size_t errlen)
+{
+	struct config_class *cl;
+	uint64_t used = 0;
+	unsigned int i, j, r;
+
+	for (i = 0; i < cfg->nclasses; i++) {
+		cl = &cfg->classes[i];
+		if (strcmp(cl->name, "default"))
+			continue;
+		if (cl->id_set && cl->id) {
+			snprintf(err, errlen, "%s:%u: [class default] is class "
+				 "0, not %u", name, cl->line, cl->id);
+			return -1;
+		}
+		cl->id_set = true;
+		cl->id = 0;
+	}
+	for (i = 0; i < cfg->nclasses; i++) {
+		cl = &cfg->classes[i];
+		if (!cl->id_set)
+			continue;
+		if (used >> cl->id & 1) {
+			for (j = 0; cfg->classes[j].id != cl->id ||
+				    !cfg->classes[j].id_set; j++)
+				;
+			snprintf(err, errlen, "%s:%u: [class %s]: id %u is "
+				 "already class %s's", name, cl->line, cl->name,
+				 cl->id, cfg->classes[j].name);
+			return -1;
+		}
+		used |= 1ULL << cl->id;
+	}
+	for (i = 0; i < cfg->nclasses; i++) {
+		cl = &cfg->classes[i];
+		if (cl->id_set)
+			continue;
+		cl->id = __builtin_ctzll(~used);
+		used |= 1ULL << cl->id;
+	}
+	for (i = 0; i < cfg->nports; i++) {
+		struct config_port *cp = &cfg->ports[i];
+
+		if (cp->klass.set)
+			cp->klass.v = cfg->classes[cp->klass.v].id;
+		if (cp->classes_set)
+			cp->classes = class_ids(cfg, cp->classes);
+		for (r = 0; r < cp->classifier.nrules; r++)
+			cp->classifier.rules[r].klass =
+				cfg->classes[cp->classifier.rules[r].klass].id;
+	}
+	for (i = 0; i < cfg->ntcp; i++)
+		cfg->tcp[i].classes = cfg->tcp[i].classes ?
+				      class_ids(cfg, cfg->tcp[i].classes) : 1;
+	return 0;
+}
+
+const struct config_class *config_class_find(const struct config *cfg,
+					     uint32_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->nclasses; i++)
+		if (cfg->classes[i].id == id)
+			return &cfg->classes[i];
+	return NULL;
+}
+
 /* Parse @text (read from @name, for messages) into @cfg. */
 int config_parse(const char *text, const char *name, struct config *cfg,
 		 char *err, size_t errlen)
@@ -712,10 +1000,13 @@ int config_parse(const char *text, const char *name, struct config *cfg,
 			return -1;
 		}
 	}
-	line = ini_parse_string(copy, handler, &p);
+	line = classes_from_headers(&p, name, err, errlen) ? -1 :
+	       ini_parse_string(copy, handler, &p);
 	free(copy);
 	free(p.ttys);
 	free(p.headers);
+	if (line < 0)
+		return -1;
 	if (line) {
 		snprintf(err, errlen, "%s:%d: %s", name, line,
 			 p.reason[0] ? p.reason : "syntax error");
@@ -737,7 +1028,7 @@ int config_parse(const char *text, const char *name, struct config *cfg,
 					 cfg->ports[i].name);
 				return -1;
 			}
-	return 0;
+	return classes_number(cfg, name, err, errlen);
 }
 
 int config_load(const char *path, struct config *cfg, char *err,

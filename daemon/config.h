@@ -32,11 +32,22 @@
  *   lrc = no                  stx-etx: an LRC byte after ETX
  *   gap_chars = 500           character times of silence, 1-10000
  *   error_frame = 3939        stations: the error answer, hex, 0-64 bytes
+ *   class = keys              stations: the class of their requests
+ *   priority = 0              stations: 0-7, higher first
+ *   classifier = 4 2 4131=keys 4133=keys
+ *                             stations: OFFSET LEN, then VALUE=CLASS rules
+ *                             (VALUE LEN bytes in hex, up to 16 rules)
+ *   classes = default,keys    servers: the classes they serve
+ *
+ *   [class keys]              a class of requests (up to 64); numbered in
+ *   id = 1                    order of appearance (the lowest free ids), or
+ *   max_wait_ms = 0           by id; [class default] is class 0
  *
  *   [tcp net-hsm1]            a server reached over TCP (a network HSM, a
  *   address = 10.0.0.5:1500   peer site PC), served through the station
  *   timeout_ms = 2000         devices; [fd00::5]:1500 for an IPv6 address
  *   framing = hdlc            hdlc (the default) or len16 on the stream
+ *   classes = default         the classes it serves
  *
  * Numbers are decimal (leading zeros allowed, no 0x). A ';' or '#' after a
  * space or tab starts a comment, also after a value; one with no space
@@ -55,11 +66,34 @@
 #define CONFIG_MAX_TCP		16
 #define CONFIG_NAME_LEN		32
 #define CONFIG_ERROR_FRAME_MAX	64	/* the kernel's error_frame limit */
+#define CONFIG_MAX_CLASSES	64	/* PERSOHUB_CLASS_MAX + 1 */
+#define CONFIG_CLASSIFIER_RULES	16	/* PERSOHUB_CLASSIFIER_RULES */
+#define CONFIG_CLASSIFIER_VALUE	8	/* PERSOHUB_CLASSIFIER_VALUE */
 
 /* A value a port section may set; 'set' says whether it did. */
 struct config_u32 {
 	bool set;
 	uint32_t v;
+};
+
+/* classifier = OFFSET LEN VALUE=CLASS...: class ids once loaded */
+struct config_classifier {
+	bool set;
+	uint16_t offset;
+	uint8_t len, nrules;
+	struct {
+		uint8_t value[CONFIG_CLASSIFIER_VALUE];
+		uint8_t klass;
+	} rules[CONFIG_CLASSIFIER_RULES];
+};
+
+/* [class NAME] */
+struct config_class {
+	char name[CONFIG_NAME_LEN];
+	uint32_t id;		/* 0-63, once loaded */
+	bool id_set;		/* "id = N" given */
+	uint32_t max_wait_ms;
+	unsigned int line;	/* of its header; 0: named, not a section */
 };
 
 struct config_port {
@@ -78,6 +112,11 @@ struct config_port {
 	bool enabled;
 	char pin_card[32];	/* station: its only server, "" for any */
 	unsigned int pin_index;
+	/* class ids once loaded (while parsing: indexes into classes[]) */
+	struct config_u32 klass, priority;
+	bool classes_set;
+	uint64_t classes;	/* servers: bit N, class N */
+	struct config_classifier classifier;
 	unsigned int line;	/* of its first [port]/[tty] header */
 };
 
@@ -87,6 +126,7 @@ struct config_tcp {
 	uint16_t port;
 	uint32_t timeout_ms;
 	uint32_t framing;	/* on the stream: PH_FRAMING_HDLC or _LEN16 */
+	uint64_t classes;	/* bit N, class N; default 1 (class 0) */
 	unsigned int line;
 };
 
@@ -107,6 +147,8 @@ struct config {
 	struct config_port ports[CONFIG_MAX_PORTS];
 	unsigned int ntcp;
 	struct config_tcp tcp[CONFIG_MAX_TCP];
+	unsigned int nclasses;
+	struct config_class classes[CONFIG_MAX_CLASSES];
 };
 
 /*
@@ -130,5 +172,8 @@ const struct config_port *config_port_find_tty(const struct config *cfg,
 const struct config_port *config_port_find_tty_path(const struct config *cfg,
 						    const char *path);
 int config_tty_name(const struct config_port *cp, char *buf, size_t len);
+/* The class of id @id in @cfg, or NULL. */
+const struct config_class *config_class_find(const struct config *cfg,
+					     uint32_t id);
 
 #endif /* PH_CONFIG_H */

@@ -102,6 +102,7 @@ static const char *yes(bool b)
 
 static void text_port(const struct state *st, const struct state_port *p)
 {
+	unsigned int i;
 	char b[32];
 
 	printf("port %s:\n    id: %" PRIu32 "\n    role: %s\n",
@@ -117,9 +118,13 @@ static void text_port(const struct state *st, const struct state_port *p)
 	} else if (p->role == PERSOHUB_ROLE_SERVER) {
 		printf("    state: %s\n    weight: %" PRIu32 "\n"
 		       "    config_enabled: %s\n    kernel_enabled: %s\n"
-		       "    classes: %" PRIu32 "\n    user: %s\n",
-		       p->state, p->weight, yes(p->config_enabled),
-		       yes(p->kernel_enabled), p->classes, yes(p->user));
+		       "    classes:", p->state, p->weight,
+		       yes(p->config_enabled), yes(p->kernel_enabled));
+		for (i = 0; i < 64; i++)
+			if (p->classes & (1ULL << i))
+				printf("%s%u", p->classes & ((1ULL << i) - 1) ?
+				       "," : " ", i);
+		printf("\n    user: %s\n", yes(p->user));
 	}
 }
 
@@ -178,6 +183,7 @@ static void json_port(const struct state *st, const struct state_port *p)
 {
 	bool srv = p->role == PERSOHUB_ROLE_SERVER;
 	bool sta = p->role == PERSOHUB_ROLE_STATION;
+	unsigned int i;
 
 	jw_obj(NULL);
 	jw_u64("id", p->id);
@@ -190,8 +196,11 @@ static void json_port(const struct state *st, const struct state_port *p)
 		jw_bool("config", p->config_enabled);
 		jw_bool("kernel", p->kernel_enabled);
 		jw_obj_end();
-		/* classes: none yet; an array of their names later */
+		/* the class numbers it serves */
 		jw_arr("classes");
+		for (i = 0; i < 64; i++)
+			if (p->classes & (1ULL << i))
+				jw_u64(NULL, i);
 		jw_arr_end();
 		jw_bool("user", p->user);
 	} else {

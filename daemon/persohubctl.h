@@ -4,7 +4,8 @@
  * ctl_nl.c (requests and their errors), ctl_output.c (text tables and
  * JSON), and one file per command family: ctl_ports.c (status, set,
  * user-server, attach, detach), ctl_stats.c, ctl_monitor.c, ctl_top.c,
- * ctl_plan.c, ctl_daemon.c (what persohubd decides, from its state file).
+ * ctl_plan.c, ctl_daemon.c (what persohubd decides, from its state file),
+ * ctl_classes.c.
  */
 #ifndef PERSOHUBCTL_H
 #define PERSOHUBCTL_H
@@ -266,5 +267,6 @@ struct state;
  */
 int daemon_load(struct state *st, const char *path, bool *stopped,
 		char *why, size_t len);
+int cmd_classes(int argc, char **argv);
 
 #endif /* PERSOHUBCTL_H */

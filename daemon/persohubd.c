@@ -2,9 +2,10 @@
 /*
  * persohubd: the site's controller. It attaches to the persohub hub over
  * generic netlink, learns from events which requests wait and which servers
- * are idle, and dispatches: oldest request to the best idle server (by
- * weight, then idle the longest), every possible dispatch of one wakeup in
- * one sendmsg().
+ * are idle, and dispatches: the best idle server (by weight, then idle
+ * the longest) takes a request of its classes, as the kernel would (one
+ * that waited its class's max_wait, else the highest priority, the oldest
+ * first), every possible dispatch of one wakeup in one sendmsg().
  *
  * One epoll loop over the event socket, the command socket (asynchronous
  * dispatch errors), a signalfd and one timerfd for slow work (periodic
@@ -227,6 +228,7 @@ static int resync_port_cb(const struct phnl_attrs *at, void *data)
 		 phnl_str(at, PERSOHUB_A_PORT_NAME));
 	if (phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0) != PERSOHUB_ROLE_SERVER)
 		return 0;
+	match_server_classes(&d.m, id, phnl_u64(at, PERSOHUB_A_PORT_CLASSES, 1));
 	/*
 	 * No section (any more): the defaults. A server the administrator
 	 * disabled in the kernel takes nothing, whatever the section says.
@@ -247,12 +249,29 @@ static int resync_port_cb(const struct phnl_attrs *at, void *data)
 	return 0;
 }
 
+/* A waiting request, from REQUEST_NEW or the REQUEST_GET dump. */
+static void request_waits(const struct phnl_attrs *at, uint64_t now)
+{
+	match_request_class(&d.m, phnl_u64(at, PERSOHUB_A_REQ_ID, 0),
+			    phnl_u32(at, PERSOHUB_A_PORT_ID, 0),
+			    phnl_u32(at, PERSOHUB_A_REQ_CLASS, 0),
+			    phnl_u32(at, PERSOHUB_A_REQ_PRIORITY, 0),
+			    phnl_u64(at, PERSOHUB_A_REQ_RX_NS, now));
+}
+
 static int resync_req_cb(const struct phnl_attrs *at, void *data)
 {
-	(void)data;
 	if (!at->a[PERSOHUB_A_SERVER_ID])
-		match_request(&d.m, phnl_u64(at, PERSOHUB_A_REQ_ID, 0),
-			      phnl_u32(at, PERSOHUB_A_PORT_ID, 0));
+		request_waits(at, *(uint64_t *)data);
+	return 0;
+}
+
+/* The classes' max_wait_ms, as the kernel has them. */
+static int resync_class_cb(const struct phnl_attrs *at, void *data)
+{
+	(void)data;
+	match_class_max_wait(&d.m, phnl_u32(at, PERSOHUB_A_CLASS_ID, 0),
+			     phnl_u32(at, PERSOHUB_A_CLASS_MAX_WAIT_MS, 0));
 	return 0;
 }
 
@@ -313,6 +332,12 @@ static int resync(void)
 					phnl_msg(&d.cmd, buf,
 						 PERSOHUB_CMD_REQUEST_GET,
 						 NLM_F_DUMP), resync_req_cb,
+					&now);
+		if (!ret)
+			ret = phnl_talk(&d.cmd,
+					phnl_msg(&d.cmd, buf,
+						 PERSOHUB_CMD_CLASS_GET,
+						 NLM_F_DUMP), resync_class_cb,
 					NULL);
 		if (ret)
 			break;
@@ -336,8 +361,7 @@ static int event_cb(const struct phnl_attrs *at, void *data)
 	d.events++;
 	switch (at->cmd) {
 	case PERSOHUB_CMD_REQUEST_NEW:
-		match_request(&d.m, phnl_u64(at, PERSOHUB_A_REQ_ID, 0),
-			      phnl_u32(at, PERSOHUB_A_PORT_ID, 0));
+		request_waits(at, now);
 		break;
 	case PERSOHUB_CMD_REQUEST_DONE:
 		match_request_gone(&d.m, phnl_u64(at, PERSOHUB_A_REQ_ID, 0));
@@ -371,6 +395,10 @@ static int event_cb(const struct phnl_attrs *at, void *data)
 		if (phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0) != PERSOHUB_ROLE_SERVER ||
 		    !phnl_u8(at, PERSOHUB_A_PORT_ENABLED, 1))
 			match_server_busy(&d.m, id);
+		else
+			match_server_classes(&d.m, id,
+					     phnl_u64(at, PERSOHUB_A_PORT_CLASSES,
+						      1));
 		/* Enabled or disabled by the administrator: read it again. */
 		if (phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0) == PERSOHUB_ROLE_SERVER &&
 		    id_ok(id) && d.disabled[id] !=
@@ -434,6 +462,7 @@ static void dispatch_all(uint64_t t0)
 	unsigned int n = 0;
 
 	b = mnl_nlmsg_batch_start(d.batch, sizeof(d.batch));
+	match_clock(&d.m, t0);
 	while (match_next(&d.m, &req, &srv)) {
 		nlh = phnl_msg(&d.cmd, mnl_nlmsg_batch_current(b),
 			       PERSOHUB_CMD_DISPATCH, 0);
@@ -794,6 +823,64 @@ static int apply_framing(const struct config_port *cp,
 	return 0;
 }
 
+/* The class keys of @cp: class, priority, classifier, classes. */
+static void put_class_keys(struct nlmsghdr *nlh, const struct config_port *cp)
+{
+	struct persohub_classifier c;
+	unsigned int r;
+
+	put_opt(nlh, PERSOHUB_A_PORT_CLASS, cp->klass);
+	put_opt(nlh, PERSOHUB_A_PORT_PRIORITY, cp->priority);
+	if (cp->classes_set)
+		mnl_attr_put_u64(nlh, PERSOHUB_A_PORT_CLASSES, cp->classes);
+	if (!cp->classifier.set)
+		return;
+	memset(&c, 0, sizeof(c));
+	c.offset = cp->classifier.offset;
+	c.len = cp->classifier.len;
+	c.nrules = cp->classifier.nrules;
+	for (r = 0; r < c.nrules; r++) {
+		memcpy(c.rules[r].value, cp->classifier.rules[r].value,
+		       sizeof(c.rules[r].value));
+		c.rules[r].class_id = cp->classifier.rules[r].klass;
+	}
+	mnl_attr_put(nlh, PERSOHUB_A_PORT_CLASSIFIER, sizeof(c), &c);
+}
+
+/*
+ * Each class's max_wait_ms: the file's, 0 for a class it does not name
+ * (sent only if this file or the one applied before had classes).
+ * Failures logged; the count of them returned.
+ */
+static int apply_classes(const struct config *cfg)
+{
+	static bool had_classes;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	const struct config_class *cl;
+	struct nlmsghdr *nlh;
+	uint32_t id;
+	int ret, failed = 0;
+
+	if (!cfg->nclasses && !had_classes)
+		return 0;
+	had_classes = cfg->nclasses;
+	for (id = 0; id <= PERSOHUB_CLASS_MAX; id++) {
+		cl = config_class_find(cfg, id);
+		nlh = phnl_msg(&d.cmd, buf, PERSOHUB_CMD_CLASS_SET, 0);
+		mnl_attr_put_u32(nlh, PERSOHUB_A_CLASS_ID, id);
+		mnl_attr_put_u32(nlh, PERSOHUB_A_CLASS_MAX_WAIT_MS,
+				 cl ? cl->max_wait_ms : 0);
+		ret = phnl_talk(&d.cmd, nlh, NULL, NULL);
+		if (ret) {
+			warn("class %u%s%s: max_wait_ms: %s%s%s", id,
+			     cl ? " " : "", cl ? cl->name : "", strerror(-ret),
+			     d.cmd.errmsg[0] ? ": " : "", d.cmd.errmsg);
+			failed++;
+		}
+	}
+	return failed;
+}
+
 /* Set port @i of @pi as its section @cp says; 0 or -1 if refused. */
 static int apply_port(const struct config_port *cp,
 		      const struct port_ident *pi, int i)
@@ -819,6 +906,7 @@ static int apply_port(const struct config_port *cp,
 	put_opt(nlh, PERSOHUB_A_PORT_QUEUE_DEPTH, cp->queue_depth);
 	put_opt(nlh, PERSOHUB_A_PORT_MAX_PAYLOAD, cp->max_payload);
 	put_opt(nlh, PERSOHUB_A_PORT_SETTLE_MS, cp->settle_ms);
+	put_class_keys(nlh, cp);
 	if (cp->role.set)
 		put_opt(nlh, PERSOHUB_A_PORT_ROLE, cp->role);
 	else if (off > 0)	/* back on, under its new name */
@@ -880,6 +968,8 @@ static int apply_config(const struct config *cfg, bool all)
 			     pi.p[i].id);
 	}
 	failed += apply_pins(cfg, &pi);
+	if (all)
+		failed += apply_classes(cfg);
 	d.nappeared = 0;
 	for (i = 0; i < pi.n; i++)
 		d.seen[pi.p[i].id] = true;
@@ -911,7 +1001,8 @@ static bool same_tcp(const struct config *a, const struct config *b)
 		    strcmp(a->tcp[i].host, b->tcp[i].host) ||
 		    a->tcp[i].port != b->tcp[i].port ||
 		    a->tcp[i].timeout_ms != b->tcp[i].timeout_ms ||
-		    a->tcp[i].framing != b->tcp[i].framing)
+		    a->tcp[i].framing != b->tcp[i].framing ||
+		    a->tcp[i].classes != b->tcp[i].classes)
 			return false;
 	return true;
 }
@@ -1189,6 +1280,7 @@ static void state_port(struct state_port *sp, uint32_t id)
 	sp->kernel_enabled = !d.disabled[id];
 	sp->weight = id < MATCH_MAX_SERVERS ? d.m.srv[id].weight : 1;
 	sp->pin = id < MATCH_MAX_SERVERS ? d.m.pin[id] : 0;
+	sp->classes = id < MATCH_MAX_SERVERS ? d.m.srv[id].classes : 1;
 	if (sp->role != PERSOHUB_ROLE_SERVER)
 		snprintf(sp->state, sizeof(sp->state), "-");
 	else

@@ -3,6 +3,7 @@
  * The daemon's decisions as a file (state.h): written by persohubd,
  * read by persohubctl daemon and persohubctl status.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -57,7 +58,7 @@ static void put_port(FILE *f, const struct state_port *p)
 	fprintf(f, "port %" PRIu32 " name=", p->id);
 	put_text(f, p->name[0] ? p->name : "-");
 	fprintf(f, " role=%" PRIu32 " state=%s weight=%" PRIu32
-		" config_enabled=%d kernel_enabled=%d classes=%" PRIu32
+		" config_enabled=%d kernel_enabled=%d classes=%#" PRIx64
 		" pin=%" PRIu32 " user=%d held=%" PRIu32 "\n", p->role,
 		p->state[0] ? p->state : "-", p->weight, p->config_enabled,
 		p->kernel_enabled, p->classes, p->pin, p->user, p->held);
@@ -125,6 +126,20 @@ static bool u64_of(const char *s, uint64_t *v)
 	return !errno && !*end;
 }
 
+/* A class mask: "0x" and hex digits (or a plain number). */
+static bool mask_of(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (strncmp(s, "0x", 2))
+		return u64_of(s, v);
+	if (!isxdigit((unsigned char)s[2]))
+		return false;
+	errno = 0;
+	*v = strtoull(s + 2, &end, 16);
+	return !errno && !*end;
+}
+
 static bool u32_of(const char *s, uint32_t *v)
 {
 	uint64_t x;
@@ -179,7 +194,7 @@ static bool port_key(struct state_port *p, const char *k, const char *v)
 	if (!strcmp(k, "kernel_enabled"))
 		return bool_of(v, &p->kernel_enabled);
 	if (!strcmp(k, "classes"))
-		return u32_of(v, &p->classes);
+		return mask_of(v, &p->classes);
 	if (!strcmp(k, "pin"))
 		return u32_of(v, &p->pin);
 	if (!strcmp(k, "user"))

@@ -15,7 +15,7 @@
  *   resync_ms 1000
  *   held_total 1                   requests held (held lines may stop)
  *   port 5 name=hsm1 role=server state=idle weight=2 config_enabled=1
- *        kernel_enabled=1 classes=0 pin=0 user=0 held=0     (one line)
+ *        kernel_enabled=1 classes=0x1 pin=0 user=0 held=0     (one line)
  *   tcp 9 name=net0 address=[::1]:7001 state=backoff since_ns=8200000000
  *       error=Connection refused                          (one line)
  *   held 17 station=1 server=5 reason=pinned-server-busy
@@ -59,7 +59,7 @@ struct state_port {
 	uint32_t weight;
 	bool config_enabled;	/* the configuration's enabled = */
 	bool kernel_enabled;	/* the kernel's enabled flag */
-	uint32_t classes;	/* classes served: none yet */
+	uint64_t classes;	/* classes served, bit N: class N */
 	uint32_t pin;		/* station: its only server, 0: any */
 	bool user;		/* a userspace server */
 	uint32_t held;		/* station: its requests held */

@@ -111,6 +111,7 @@ static int user_server(struct tcp_server *s)
 	nlh = phnl_msg(t.nl, buf, PERSOHUB_CMD_USER_SERVER_ADD, 0);
 	mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, s->cfg.name);
 	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_TIMEOUT_MS, s->cfg.timeout_ms);
+	mnl_attr_put_u64(nlh, PERSOHUB_A_PORT_CLASSES, s->cfg.classes);
 	ret = phnl_talk(t.nl, nlh, NULL, NULL);
 	if (ret && ret != -EEXIST)
 		return ret;

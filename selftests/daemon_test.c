@@ -157,6 +157,212 @@ TEST(match_pinned_station)
 	EXPECT_EQ(6, srv);
 }
 
+/* A server takes only requests of its classes; the rest wait for theirs. */
+TEST(match_classes_never_cross)
+{
+	uint64_t req;
+	uint32_t srv;
+
+	match_init(&m);
+	match_server_classes(&m, 2, 1ULL << 1);		/* class 1 only */
+	match_server_classes(&m, 3, 1ULL << 0 | 1ULL << 5);
+	match_server_ready(&m, 2, 100);		/* idle the longest */
+	match_request_class(&m, 1, 10, 0, 0, 0);
+	match_request_class(&m, 2, 11, 5, 0, 0);
+	EXPECT_EQ(1ULL << 0 | 1ULL << 5, m.classes_waiting);
+	/* 2 serves neither class 0 nor 5, and 3 is not idle. */
+	EXPECT_EQ(0, match_next(&m, &req, &srv));
+	match_server_ready(&m, 3, 200);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(1, req);
+	EXPECT_EQ(3, srv);
+	EXPECT_EQ(0, match_next(&m, &req, &srv));	/* 5 waits for 3 */
+	match_request_class(&m, 3, 12, 1, 0, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(3, req);
+	EXPECT_EQ(2, srv);
+	match_server_ready(&m, 3, 300);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(2, req);
+	EXPECT_EQ(3, srv);
+	/* Classes 0 (the default mask) and past 63 (class 0). */
+	match_server_classes(&m, 3, 0);
+	EXPECT_EQ(1, m.srv[3].classes);
+	match_request_class(&m, 4, 12, 64, 9, 0);
+	EXPECT_EQ(0, m.klass[0]);
+	EXPECT_EQ(7, m.prio[0]);
+}
+
+/*
+ * Many requests of three classes, servers of one or two classes, in every
+ * order: no pair ever crosses a class, and every request is served.
+ */
+TEST(match_classes_random_load)
+{
+	static const uint64_t masks[] = { 1, 2, 4, 3, 6 };
+	uint64_t req, next_id = 1, served = 0, made = 0;
+	uint32_t srv, cls[4096];
+	unsigned int round, i, s;
+
+	match_init(&m);
+	srand(7);
+	for (s = 1; s <= 5; s++)
+		match_server_classes(&m, s, masks[s - 1]);
+	for (round = 0; round < 2000; round++) {
+		for (i = rand() % 3; i; i--) {
+			cls[next_id % 4096] = rand() % 3;
+			match_request_class(&m, next_id, 100, cls[next_id % 4096],
+					    rand() % 8, round);
+			next_id++;
+			made++;
+		}
+		for (s = 1; s <= 5; s++)
+			if (rand() % 2)
+				match_server_ready(&m, s, round);
+		while (match_next(&m, &req, &srv)) {
+			ASSERT_TRUE(m.srv[srv].classes >> cls[req % 4096] & 1) {
+				TH_LOG("request %llu of class %u to server %u",
+				       (unsigned long long)req,
+				       cls[req % 4096], srv);
+			}
+			served++;
+		}
+	}
+	for (s = 1; s <= 5; s++)
+		match_server_ready(&m, s, round);
+	for (i = 0; i < 2000 && m.nwaiting; i++) {
+		while (match_next(&m, &req, &srv))
+			served++;
+		for (s = 1; s <= 5; s++)
+			match_server_ready(&m, s, round + i);
+	}
+	EXPECT_EQ(made, served);
+	EXPECT_EQ(0, m.nwaiting);
+	EXPECT_EQ(0, m.classes_waiting);
+	for (i = 0; i < MATCH_CLASSES; i++)
+		EXPECT_EQ(0, m.nclass[i]);
+}
+
+/* The highest priority first, the oldest among equals. */
+TEST(match_priority_order)
+{
+	uint64_t req;
+	uint32_t srv;
+
+	match_init(&m);
+	match_request_class(&m, 1, 10, 0, 0, 0);
+	match_request_class(&m, 2, 11, 0, 3, 0);
+	match_request_class(&m, 3, 12, 0, 7, 0);
+	match_request_class(&m, 4, 13, 0, 3, 0);
+	match_request_class(&m, 5, 14, 0, 7, 0);
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(3, req);
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(5, req);
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(2, req);
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(4, req);
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(1, req);
+	/* Priorities are compared within a server's classes only. */
+	match_server_classes(&m, 1, 1ULL << 1);
+	match_request_class(&m, 6, 10, 0, 7, 0);
+	match_request_class(&m, 7, 10, 1, 0, 0);
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(7, req);
+}
+
+/* A request that waited its class's max_wait passes every priority. */
+TEST(match_max_wait_ages)
+{
+	const uint64_t ms = 1000000;
+	uint64_t req;
+	uint32_t srv;
+
+	match_init(&m);
+	match_class_max_wait(&m, 1, 50);
+	match_server_classes(&m, 1, 3);
+	match_request_class(&m, 1, 10, 0, 0, 0 * ms);	/* class 0: never */
+	match_request_class(&m, 2, 11, 1, 0, 10 * ms);
+	match_request_class(&m, 3, 12, 1, 0, 20 * ms);
+	match_request_class(&m, 4, 13, 0, 5, 30 * ms);
+	match_clock(&m, 59 * ms);		/* 2 waited 49 ms */
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(4, req);
+	match_clock(&m, 60 * ms);		/* 2 waited 50 ms */
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(2, req);
+	match_clock(&m, 100 * ms);		/* 3 too; 1 is older but class 0 */
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(3, req);
+	/* max_wait off again: priorities, then age. */
+	match_class_max_wait(&m, 1, 0);
+	EXPECT_EQ(0, m.aging);
+	match_request_class(&m, 5, 11, 1, 0, 0);
+	match_request_class(&m, 6, 11, 0, 1, 90 * ms);
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(6, req);
+	match_server_ready(&m, 1, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(1, req);
+}
+
+/* Weights, longest idle and pins still decide, within the classes. */
+TEST(match_classes_with_weights_and_pins)
+{
+	uint64_t req;
+	uint32_t srv;
+
+	match_init(&m);
+	match_server_config(&m, 4, 10, true);
+	match_server_classes(&m, 4, 1ULL << 2);	/* heavy, class 2 only */
+	match_server_classes(&m, 5, 1ULL << 2 | 1);
+	match_server_classes(&m, 6, 1);
+	match_server_ready(&m, 6, 100);
+	match_server_ready(&m, 5, 200);
+	match_server_ready(&m, 4, 300);
+	match_request_class(&m, 1, 20, 0, 0, 0);
+	match_request_class(&m, 2, 21, 2, 0, 0);
+	match_request_class(&m, 3, 22, 0, 0, 0);
+	/* 4 first (weight) takes its class; 6 (idle longer) the oldest. */
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(2, req);
+	EXPECT_EQ(4, srv);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(1, req);
+	EXPECT_EQ(6, srv);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(3, req);
+	EXPECT_EQ(5, srv);
+	/* A station pinned to 5: its priority-7 request waits for 5. */
+	match_station_pin(&m, 30, 5);
+	match_request_class(&m, 4, 30, 0, 7, 0);
+	match_request_class(&m, 5, 31, 0, 0, 0);
+	match_server_ready(&m, 6, 400);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(5, req);
+	EXPECT_EQ(6, srv);
+	/* A disabled server takes nothing, whatever its classes. */
+	match_server_config(&m, 5, 1, false);
+	match_server_ready(&m, 5, 500);
+	EXPECT_EQ(0, match_next(&m, &req, &srv));
+	match_server_config(&m, 5, 1, true);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(4, req);
+	EXPECT_EQ(5, srv);
+}
+
 static char path[] = "/tmp/persohub-conf-XXXXXX";
 
 static int load(const char *text, struct config *cfg, char *err)
@@ -305,6 +511,143 @@ TEST(config_bad_files)
 			TH_LOG("file %u: got '%s'", i, err);
 		}
 	}
+}
+
+/* [class] sections, and the keys that name classes, resolved to ids. */
+TEST(config_classes)
+{
+	const struct config_port *p;
+	char err[512] = "";
+
+	ASSERT_EQ(0, load("[port 0000:00:10.0-0]\n"
+			  "role = station\n"
+			  "class = keys\n"
+			  "priority = 7\n"
+			  "classifier = 4 2 4131=keys 4133=keys 4e4f=default\n"
+			  "[port 0000:00:10.0-1]\n"
+			  "classes = keys , default\n"
+			  "[port 0000:00:10.0-2]\n"
+			  "role = server\n"
+			  "[class bulk]\n"		/* first: id 0 is default's */
+			  "[class keys]\n"
+			  "max_wait_ms = 250\n"
+			  "[class pinned]\n"
+			  "id = 2\n"
+			  "[class default]\n"
+			  "max_wait_ms = 1000\n"
+			  "[tcp hsm]\n"
+			  "address = 10.0.0.5:1500\n"
+			  "classes = pinned,keys\n"
+			  "[tcp hsm2]\n"
+			  "address = 10.0.0.6:1500\n", &cfg, err)) {
+		TH_LOG("%s", err);
+	}
+	ASSERT_EQ(4, cfg.nclasses);
+	EXPECT_STREQ("bulk", cfg.classes[0].name);
+	EXPECT_EQ(1, cfg.classes[0].id);
+	EXPECT_EQ(10, cfg.classes[0].line);
+	EXPECT_STREQ("keys", cfg.classes[1].name);
+	EXPECT_EQ(3, cfg.classes[1].id);
+	EXPECT_EQ(250, cfg.classes[1].max_wait_ms);
+	EXPECT_EQ(2, cfg.classes[2].id);
+	EXPECT_EQ(0, cfg.classes[3].id);
+	EXPECT_EQ(1000, config_class_find(&cfg, 0)->max_wait_ms);
+	p = &cfg.ports[0];
+	EXPECT_TRUE(p->klass.set);
+	EXPECT_EQ(3, p->klass.v);
+	EXPECT_TRUE(p->priority.set);
+	EXPECT_EQ(7, p->priority.v);
+	ASSERT_TRUE(p->classifier.set);
+	EXPECT_EQ(4, p->classifier.offset);
+	EXPECT_EQ(2, p->classifier.len);
+	ASSERT_EQ(3, p->classifier.nrules);
+	EXPECT_EQ(0, memcmp(p->classifier.rules[0].value, "A1", 2));
+	EXPECT_EQ(3, p->classifier.rules[0].klass);
+	EXPECT_EQ(0, memcmp(p->classifier.rules[1].value, "A3", 2));
+	EXPECT_EQ(0, memcmp(p->classifier.rules[2].value, "NO", 2));
+	EXPECT_EQ(0, p->classifier.rules[2].klass);
+	EXPECT_FALSE(p->classes_set);
+	p = &cfg.ports[1];
+	EXPECT_TRUE(p->classes_set);
+	EXPECT_EQ(1ULL << 3 | 1, p->classes);
+	EXPECT_FALSE(p->klass.set);
+	EXPECT_FALSE(p->priority.set);
+	EXPECT_FALSE(p->classifier.set);
+	EXPECT_FALSE(cfg.ports[2].classes_set);
+	EXPECT_EQ(1ULL << 2 | 1ULL << 3, cfg.tcp[0].classes);
+	EXPECT_EQ(1, cfg.tcp[1].classes);		/* default: class 0 */
+
+	/* No sections: "default" is class 0; the first class is 0. */
+	ASSERT_EQ(0, load("[port 0000:00:10.0-0]\nclasses = default\n",
+			  &cfg, err));
+	EXPECT_EQ(1, cfg.ports[0].classes);
+	ASSERT_EQ(0, load("[class a]\n[class b]\n[port 0000:00:10.0-0]\n"
+			  "classes = b\nclass = a\n", &cfg, err));
+	EXPECT_EQ(2, cfg.ports[0].classes);
+	EXPECT_EQ(0, cfg.ports[0].klass.v);
+	/* A class section seen twice is one class. */
+	ASSERT_EQ(0, load("[class a]\n[class b]\n[class a]\nmax_wait_ms = 5\n",
+			  &cfg, err));
+	EXPECT_EQ(2, cfg.nclasses);
+	EXPECT_EQ(5, cfg.classes[0].max_wait_ms);
+}
+
+static const struct {
+	const char *text, *err;
+} bad_classes[] = {
+	{ "[port 0000:00:10.0-0]\nclass = keys\n",
+	  ":2: class: no class 'keys' (a [class NAME] section, or default)" },
+	{ "[class a]\n[port 0000:00:10.0-0]\nclasses = a,,b\n",
+	  ":3: classes: 'a,,b' is not a list of class names" },
+	{ "[class a]\n[port 0000:00:10.0-0]\nclasses = a,b\n",
+	  ":3: classes: no class 'b'" },
+	{ "[tcp t]\naddress = h:1\nclasses = nope\n",
+	  ":3: classes: no class 'nope'" },
+	{ "[port 0000:00:10.0-0]\npriority = 8\n",
+	  ":2: priority: '8' is not 0-7" },
+	{ "[class a]\nmax_wait_ms = 3600001\n",
+	  ":2: max_wait_ms: '3600001' is not 0-3600000" },
+	{ "[class a]\nid = 64\n", ":2: id: '64' is not 0-63" },
+	{ "[class a]\nweight = 1\n", ":2: unknown key 'weight' in a class section" },
+	{ "\n[class a b]\n", ":2: class section 'a b': the name is 1-31" },
+	{ "[class a]\nid = 1\n[class b]\nid = 1\n",
+	  ":3: [class b]: id 1 is already class a's" },
+	{ "[class default]\nid = 2\n", ":1: [class default] is class 0, not 2" },
+	{ "[class x]\n[port 0000:00:10.0-0]\nclassifier = 4 2 41=x\n",
+	  ":3: classifier: value '41' is not LEN bytes in hex" },
+	{ "[class x]\n[port 0000:00:10.0-0]\nclassifier = 4 2 4131=y\n",
+	  ":3: classifier: no class 'y'" },
+	{ "[class x]\n[port 0000:00:10.0-0]\nclassifier = 4 2 4131\n",
+	  ":3: classifier: rule '4131' is not VALUE=CLASS" },
+	{ "[class x]\n[port 0000:00:10.0-0]\nclassifier = 4 9 4131=x\n",
+	  ":3: classifier: want OFFSET (0-4095) LEN (1-8)" },
+	{ "[class x]\n[port 0000:00:10.0-0]\nclassifier = 4 2\n",
+	  ":3: classifier: no VALUE=CLASS rule" },
+	{ "[class x]\n[port 0000:00:10.0-0]\nclassifier = 4 1 01=x 02=x 03=x "
+	  "04=x 05=x 06=x 07=x 08=x 09=x 0a=x 0b=x 0c=x 0d=x 0e=x 0f=x 10=x "
+	  "11=x\n", ":3: classifier: more than 16 rules" },
+};
+
+TEST(config_bad_classes)
+{
+	char err[512], text[4096];
+	unsigned int i, n;
+
+	for (i = 0; i < sizeof(bad_classes) / sizeof(bad_classes[0]); i++) {
+		err[0] = '\0';
+		EXPECT_EQ(-1, load(bad_classes[i].text, &cfg, err));
+		EXPECT_NE(NULL, strstr(err, bad_classes[i].err)) {
+			TH_LOG("file %u: got '%s'", i, err);
+		}
+	}
+	/* 64 classes, and no more */
+	for (n = 0, i = 0; i < 64; i++)
+		n += snprintf(text + n, sizeof(text) - n, "[class c%u]\n", i);
+	ASSERT_EQ(0, load(text, &cfg, err));
+	EXPECT_EQ(63, cfg.classes[63].id);
+	snprintf(text + n, sizeof(text) - n, "[class c64]\n");
+	EXPECT_EQ(-1, load(text, &cfg, err));
+	EXPECT_NE(NULL, strstr(err, ":65: more than 64 classes"));
 }
 
 /*

@@ -53,8 +53,8 @@ rc2=$?
 [ $rc1 -eq 1 ] && [ $rc2 -eq 2 ]
 ok $? "plan without --service-ms and no module: exit $rc1 (1); without a target: exit $rc2 (2)"
 
-r="$(resolves s) $(resolves st) $(resolves sta) $(resolves stat) $(resolves stats) $(resolves se) $(resolves m) $(resolves t) $(resolves p) $(resolves u) $(resolves a) $(resolves d) $(resolves de) $(resolves da)"
-[ "$r" = "status status status status stats set monitor top plan user-server attach detach detach daemon" ]
+r="$(resolves s) $(resolves st) $(resolves sta) $(resolves stat) $(resolves stats) $(resolves se) $(resolves m) $(resolves t) $(resolves p) $(resolves u) $(resolves a) $(resolves d) $(resolves de) $(resolves da) $(resolves c) $(resolves cl)"
+[ "$r" = "status status status status stats set monitor top plan user-server attach detach detach daemon classes classes" ]
 ok $? "abbreviations in table order: $r"
 
 "$ctl" xyz >/dev/null 2>&1
@@ -95,9 +95,9 @@ resync_ms 1000
 held_total 2
 port 1 name=m1-st1 role=1 state=- weight=1 config_enabled=1 kernel_enabled=1 classes=0 pin=6 user=0 held=1
 port 2 name=m1-st2 role=1 state=- weight=1 config_enabled=1 kernel_enabled=1 classes=0 pin=0 user=0 held=1
-port 5 name=hsm1 role=2 state=idle weight=3 config_enabled=0 kernel_enabled=1 classes=0 pin=0 user=0 held=0
-port 6 name=hsm2 role=2 state=busy weight=1 config_enabled=1 kernel_enabled=1 classes=0 pin=0 user=0 held=0
-port 9 name=net0 role=2 state=failed weight=1 config_enabled=1 kernel_enabled=1 classes=0 pin=0 user=1 held=0
+port 5 name=hsm1 role=2 state=idle weight=3 config_enabled=0 kernel_enabled=1 classes=0x1 pin=0 user=0 held=0
+port 6 name=hsm2 role=2 state=busy weight=1 config_enabled=1 kernel_enabled=1 classes=0x1 pin=0 user=0 held=0
+port 9 name=net0 role=2 state=failed weight=1 config_enabled=1 kernel_enabled=1 classes=0x1 pin=0 user=1 held=0
 tcp 9 name=net0 address=[::1]:7001 state=backoff since_ns=2000 error=Connection refused
 held 40 station=1 server=6 reason=pinned-server-busy
 held 41 station=2 server=0 reason=no-idle-server
@@ -126,7 +126,7 @@ ages='del(.up_s, .updated_s_ago, .tcp[].since_s_ago)'
 "$ctl" -j daemon --file "$tmp/state" | jq -e "
 	.pid == $fake and .stopped == false and .held_total == 2 and
 	(.ports | length == 5) and
-	(.ports[] | select(.name == \"hsm1\") | .enabled == {config: false, kernel: true} and .weight == 3 and .classes == [] and .pin == null) and
+	(.ports[] | select(.name == \"hsm1\") | .enabled == {config: false, kernel: true} and .weight == 3 and .classes == [0] and .pin == null) and
 	(.ports[] | select(.name == \"m1-st1\") | .pin == {id: 6, name: \"hsm2\"} and .held == 1 and .weight == null) and
 	.tcp == [.tcp[0]] and .tcp[0].state == \"backoff\" and .tcp[0].last_error == \"Connection refused\" and .tcp[0].since_s_ago >= 0 and
 	.held[0].request == 40 and .held[0].reason == \"pinned-server-busy\" and .held[0].pinned_server.name == \"hsm2\" and

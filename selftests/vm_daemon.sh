@@ -6,10 +6,11 @@
 # kernel takes over, a restarted daemon takes back), SIGHUP with a bad file,
 # SIGTERM, framings from the configuration, TCP servers in hdlc and len16,
 # what the daemon decides as persohubctl daemon shows it (disabled servers,
-# held requests and why, TCP links, a stale or missing state file). Needs
-# 2 cards, the runner's --share and --telnet, the host agent
-# selftests/simd.sh. TAP output. It waits for conditions (wait_for, hup);
-# the few fixed sleeps left make time on purpose and say so.
+# held requests and why, TCP links, a stale or missing state file), request
+# classes from the configuration. Needs 2 cards, the runner's --share and
+# --telnet, the host agent selftests/simd.sh. TAP output. It waits for
+# conditions (wait_for, hup); the few fixed sleeps left make time on
+# purpose and say so.
 
 sysfs=/sys/class/persohub
 c0=0000:00:10.0
@@ -102,7 +103,7 @@ timeout_ms = 5000
 EOF
 
 echo "TAP version 13"
-echo "1..60"
+echo "1..64"
 
 # 1-2: configuration applied at start, controller attached.
 : >"$log"
@@ -368,7 +369,7 @@ sed -n '/^port hsm2:$/,/^[^ ]/p' /tmp/daemon.txt >/tmp/hsm2.txt
 grep -qx '    config_enabled: no' /tmp/hsm2.txt &&
 	grep -qx '    kernel_enabled: yes' /tmp/hsm2.txt &&
 	grep -qx '    weight: 2' /tmp/hsm2.txt && grep -qx '    classes: 0' /tmp/hsm2.txt &&
-	dview '.ports[] | select(.name == "hsm2") | .enabled.config == false and .enabled.kernel == true and .weight == 2 and .classes == [] and .state == "idle"' &&
+	dview '.ports[] | select(.name == "hsm2") | .enabled.config == false and .enabled.kernel == true and .weight == 2 and .classes == [0] and .state == "idle"' &&
 	dview '.ports[] | select(.name == "hsm1") | .enabled.config and .enabled.kernel and .weight == 1'
 ok $? "persohubctl daemon: hsm2 disabled in the configuration, enabled in the kernel, weight 2, classes 0"
 
@@ -707,6 +708,100 @@ wait "$pid"
 [ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 120 ] &&
 	[ "$(sim_get "$t" total.wrong)" = 0 ] && [ "$(stats_get lost_events)" -gt 0 ]
 ok $? "events lost with a tiny buffer: $(stats_get lost_events) counted, 120 of 120 answered (sim $rc)"
+
+# Request classes from the configuration: payment keys on one server, the
+# rest on the other. c0p0 is of class keys; c0p1's requests are classed by
+# their bytes (the simulator puts the station's number, 1, at offset 4);
+# c0p2 and c0p3 keep the default class. Every request goes to a server of
+# its class: each server gets exactly its 40.
+cat >"$conf" <<EOF
+[daemon]
+resync_ms = 200
+[port $c0-0]
+role = station
+class = keys
+priority = 3
+[port $c0-1]
+role = station
+classifier = 4 2 0100=keys 0900=default
+[port $c0-2]
+role = station
+[port $c0-3]
+role = station
+[port $c1-2]
+role = server
+classes = keys
+[port $c1-3]
+role = server
+classes = default
+[class default]
+[class keys]
+max_wait_ms = 2000
+EOF
+rm -f "$stats"		# the last daemon's figures must not be read as this one's
+start_daemon
+[ "$(cat $sysfs/$c0-0/class)" = 1 ] && [ "$(cat $sysfs/$c0-0/priority)" = 3 ] &&
+	[ "$(cat $sysfs/$c0-1/classifier)" = "4 2 0100=1 0900=0" ] &&
+	[ "$(cat $sysfs/$c0-2/class)" = 0 ] &&
+	[ "$(cat $sysfs/$c1-2/classes)" = 1 ] && [ "$(cat $sysfs/$c1-3/classes)" = 0 ]
+ok $? "classes: class, priority, classifier and classes applied at start"
+t=$(sim_start --stations c0p0-c0p3 --servers c1p2,c1p3 --requests 20 \
+	--service-us 2000 --timeout-ms 20000)
+sim_wait "$t" 120
+rc=$?
+k=$(sim_get "$t" c1p2.received)
+o=$(sim_get "$t" c1p3.received)
+# The stats file is written every resync_ms: wait for the 80 dispatches.
+d1=0
+i=0
+while [ "${d1:-0}" -lt 80 ] && [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+	d1=$(stats_get dispatches)
+done
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 80 ] &&
+	[ "$(sim_get "$t" total.wrong)" = 0 ] && [ "$k" = 40 ] && [ "$o" = 40 ] &&
+	[ "$(stats_get stale)" = 0 ] && [ "${d1:-0}" -ge 80 ]
+ok $? "every request served by a server of its class: keys $k, default $o of 40 each; $d1 dispatches by the daemon, $(stats_get stale) refused (sim $rc)"
+persohubctl classes -c 3000 | sed 's/^/# /'
+persohubctl classes -j | jq -e '
+	(.[] | select(.id == 1) | .done == 40 and .dispatched >= 40 and
+		.waiting == 0 and .max_wait_ms == 2000 and .servers == 1 and
+		.stations == 1 and .mean_wait_ns != null) and
+	(.[] | select(.id == 0) | .done >= 40 and .max_wait_ms == 0 and
+		.servers == 1) and length == 2' >/dev/null &&
+	persohubctl c 1 | grep -Eq '^ +1 +0 +[0-9]+ +0 +40 +[0-9.]+[mun]?s +2000 +1 +1$' &&
+	persohubctl classes -j -c 3000 | jq -e 'all(.[]; .plan.servers_needed >= 1 and
+		.plan.service_ns > 0 and .plan.requests_per_second > 0)' >/dev/null &&
+	persohubctl classes -j 1 -c 3000 | jq -e 'length == 1 and .[0].plan.requests_per_second < 0.5' >/dev/null
+ok $? "persohubctl classes -j parses under jq -e; keys: 40 done, max_wait_ms 2000, 1 server; a plan per class"
+# SIGHUP: an unknown class refused with file:line, then the keys changed.
+cp "$conf" "$conf.classes"
+printf '[port %s]\nclass = nope\n' "$c0-2" >>"$conf"
+nl=$(wc -l <"$conf")
+kill -HUP "$pid"
+i=0
+while ! grep -q "$conf:$nl: class: no class 'nope'" "$log" && [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+grep -q "$conf:$nl: class: no class 'nope'" "$log" &&
+	[ "$(cat $sysfs/$c0-2/class)" = 0 ]
+rc=$?
+sed -e 's/^priority = 3/priority = 6/' -e 's/^max_wait_ms = 2000/max_wait_ms = 150/' \
+	-e 's/^classes = default$/classes = default,keys/' "$conf.classes" >"$conf"
+kill -HUP "$pid"
+i=0
+while [ "$(cat $sysfs/$c1-3/classes)" != 0-1 ] && [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+[ $rc -eq 0 ] && [ "$(cat $sysfs/$c0-0/priority)" = 6 ] &&
+	[ "$(cat $sysfs/$c1-3/classes)" = 0-1 ] &&
+	persohubctl classes -j | jq -e '.[] | select(.id == 1) | .max_wait_ms == 150 and .servers == 2' >/dev/null
+ok $? "SIGHUP: an unknown class refused at $conf:$nl; priority, max_wait_ms and classes applied"
+kill -TERM "$pid"
+wait "$pid"
 
 # rmmod: the daemon sees its family go and exits, status 3 (systemd
 # starts it again: Restart=on-failure).
