@@ -9,6 +9,7 @@
 #   make sparse     the module built with C=1 (sparse)
 #   make demo       a simulated site served by persohub
 #   make bench      persohub against a userspace baseline and the ideal
+#   make bench-lockstat  the hub lock's contention, on a LOCK_STAT kernel
 #
 # KVER names the kernel the module is built for: 6.1 (Debian 12's default,
 # the default here), 6.12, 6.1-rt, 6.12-rt, or an installed release
@@ -56,7 +57,8 @@ PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
 .PHONY: all module test-module userspace deps check style sparse clean harness demo \
-	dkms-install install distclean fuzz fuzzers soak check-debug bench
+	dkms-install install distclean fuzz fuzzers soak check-debug bench \
+	bench-lockstat
 
 all: module userspace
 
@@ -311,6 +313,10 @@ soak: all
 
 bench: deps all
 	@scripts/bench.sh
+
+# Builds (once, long) scripts/debug-kernel.sh --lockstat 6.1.
+bench-lockstat: deps all
+	@scripts/bench.sh --lockstat
 
 dkms-install:
 	scripts/dkms-install.sh
