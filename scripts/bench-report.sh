@@ -65,7 +65,7 @@ if [ "${1:-}" = --kernels ]; then
 	($b[0].groups | map({key: .key, value: .}) | from_entries) as $bb
 	| $a[0].groups[] | select(.rho == "0.8" and .workload != "site") as $x
 	| ($bb[$x.key] // {}) as $y
-	| "  \($x.workload) \($x.config) \($x.ports) ports: \($an) p50 \($x.overhead_p50 | sp(1)) p99 \($x.overhead_p99 | sp(1))\($x.samples_min | samples); \($bn) p50 \($y.overhead_p50 | sp(1)) p99 \($y.overhead_p99 | sp(1))\($y.samples_min | samples)"'
+	| "  \($x.workload) \($x.config) \($x.ports) ports: \($an) p50 \($x.overhead_p50 | ms | sp(2)) p99 \($x.overhead_p99 | ms | sp(2))\($x.samples_min | samples); \($bn) p50 \($y.overhead_p50 | ms | sp(2)) p99 \($y.overhead_p99 | ms | sp(2))\($y.samples_min | samples)"'
 	# The PREEMPT_RT target: the RT kernel is the one whose name says rt.
 	if [[ $an == *rt* ]]; then
 		rt=$a def=$b rtn=$an defn=$bn
@@ -78,7 +78,7 @@ if [ "${1:-}" = --kernels ]; then
 	($d[0].groups | map({key: .key, value: .}) | from_entries) as $dd
 	| $r[0].groups[] | select(.workload == "short" and .rho == "0.8") as $x
 	| ($dd[$x.key] // {}) as $y
-	| "  \($x.config) \($x.ports) ports: \($x.overhead_p99 | sp(1)) against \($y.overhead_p99 | sp(1)) ms: \(verdict($x.overhead_p99; $y.overhead_p99; 1; "le"))"'
+	| "  \($x.config) \($x.ports) ports: \($x.overhead_p99 | ms | sp(2)) against \($y.overhead_p99 | ms | sp(2)) ms: \(verdict($x.overhead_p99; $y.overhead_p99; 1; "le"))"'
 	exit 0
 fi
 out=${1:?usage: bench-report.sh DIR}

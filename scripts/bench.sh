@@ -61,7 +61,8 @@
 # kernel tty baseline"), BENCH_CONFIGS and BENCH_RHOS (site), SEED,
 # BENCH_OUT (default build/bench), BENCH_SCALING=0 to skip the site's
 # scaling runs, BENCH_CARDS to boot only some card counts (default "2 4
-# 8 14", with --lockstat "1 4 8 14"). BENCH_QUICK=1 tries the scripts: 5 s phases, one round,
+# 8 14", with --lockstat "1 4 8 14"). --plan prints the phases and the
+# estimate and runs nothing. BENCH_QUICK=1 tries the scripts: 5 s phases, one round,
 # short and scale only (what is set explicitly wins).
 # Duration with the defaults: about 35 min per kernel for short and scale
 # and 15 for the site, 100 min for both kernels; the run prints its
@@ -125,11 +126,15 @@ if [ "${1:-}" = --drive ]; then
 	exit 0
 fi
 
-lockstat=0
-if [ "${1:-}" = --lockstat ]; then
-	lockstat=1
+lockstat=0 plan_only=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--lockstat) lockstat=1 ;;
+	--plan) plan_only=1 ;;
+	*) echo "usage: bench.sh [--lockstat] [--plan]" >&2; exit 2 ;;
+	esac
 	shift
-fi
+done
 quick=${BENCH_QUICK:-0}
 if [ "$quick" = 1 ]; then
 	q_secs=5 q_runs=1 q_work="short scale"
@@ -162,9 +167,6 @@ if [ "$secs" -lt 3 ] || [ "$site_secs" -lt 3 ]; then
 	exit 2
 fi
 [ "$runs" -ge 1 ] || { echo "bench: BENCH_RUNS >= 1" >&2; exit 2; }
-rm -rf "$top_out"
-mkdir -p "$top_out"
-
 # The phases of each boot, by card count: "WORKLOAD NST NSRV SECS SERVICE
 # DIST SIZE RUNS CONFIGS RHOS" groups (CONFIGS and RHOS comma-separated).
 declare -A groups
@@ -248,7 +250,7 @@ run_boot() {	# CARDS
 # plus setup and teardown, each boot a minute.
 estimate() {
 	local c
-	for c in "${!groups[@]}"; do
+	for c in $cards_list; do
 		phase_lines "$c"
 		echo "boot"
 	done | awk '$1 == "boot" { t += 60; next } { t += $4 + 8 } END { print t }'
@@ -300,10 +302,31 @@ plan_lockstat() {
 	done
 }
 
-echo "bench: SEED=$SEED, $runs round(s), ${secs} s phases; workloads: $workloads" >&2
+what="workloads: $workloads"
+[ "$lockstat" = 0 ] || what=lockstat
+echo "bench: SEED=$SEED, $runs round(s), ${secs} s phases; $what" >&2
 
 if [ "$lockstat" = 1 ]; then
+	cards_list=${BENCH_CARDS:-1 4 8 14}
 	plan_lockstat
+else
+	cards_list=${BENCH_CARDS:-2 4 8 14}
+	plan_bench
+fi
+if [ "$plan_only" = 1 ]; then
+	# The phases each boot would run ("TAG STATIONS SERVERS SECONDS
+	# SERVICE DIST SIZE THINK SEED") and the estimate; nothing runs.
+	for c in $cards_list; do
+		echo "boot $c cards:"
+		phase_lines "$c" | sed 's/^/  /'
+	done
+	echo "about $(($(estimate) / 60)) min per kernel"
+	exit 0
+fi
+rm -rf "$top_out"
+mkdir -p "$top_out"
+
+if [ "$lockstat" = 1 ]; then
 	echo "bench-lockstat: about $(($(estimate) / 60)) min, plus the kernel's build the first time" >&2
 	read -r kernel kver tree < <("$top/scripts/debug-kernel.sh" --lockstat 6.1) || {
 		echo "bench-lockstat: no lock-statistics kernel" >&2
@@ -326,7 +349,7 @@ if [ "$lockstat" = 1 ]; then
 		--append acpi=noirq --append no_hash_pointers)
 	out=$top_out
 	t0=$(date +%s)
-	for c in ${BENCH_CARDS:-1 4 8 14}; do
+	for c in $cards_list; do
 		run_boot "$c" || true
 	done
 	echo "bench-lockstat: took $(($(date +%s) - t0)) s" >&2
@@ -334,7 +357,6 @@ if [ "$lockstat" = 1 ]; then
 	exit 0
 fi
 
-plan_bench
 # shellcheck disable=SC2086
 set -- $kvers
 echo "bench: about $(($(estimate) * $# / 60)) min for $# kernel(s)" >&2
@@ -350,7 +372,7 @@ for kver in $kvers; do
 	vm_args=(--kver "$kver")
 	t0=$(date +%s)
 	# A failed boot is reported; what it measured still counts.
-	for c in ${BENCH_CARDS:-2 4 8 14}; do
+	for c in $cards_list; do
 		run_boot "$c" || true
 	done
 	echo "bench: runs on $kver took $(($(date +%s) - t0)) s" >&2
