@@ -268,8 +268,7 @@ phase_json() {	# DIR TAG
 		cpu_us_per_req: {emulator: $emu, total: per_req($kern + $user),
 				 kernel: per_req($kern), user: per_req($user),
 				 controller: per_req($ctl)},
-		cpu_ms_per_1000: {kernel: per_req($kern - ($b.ctl_system -
-							  $a.ctl_system)),
+		cpu_ms_per_1000: {kernel: per_req($kern),
 				  controller: per_req($ctl)},
 		dispatch_latency_ns: {count: ($hist | map(.count) | add // 0),
 			p50: quantile($hist; 0.5), p90: quantile($hist; 0.9),
@@ -405,7 +404,12 @@ if jq -e 'any(.groups[]; .lock != null)' "$S" >/dev/null; then
 	echo "  (classes told apart by their $(jq -r '[.groups[] | select(.lock != null) | .lock.by] | unique | join("/")' "$S"); wait avg is per contention, per acquisition is the wait total over all acquisitions)"
 fi
 
+
+ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.1f", v / 1000 }'; }
+num() { awk -v v="$1" -v f="$2" 'BEGIN { if (v == "-") print "-"; else printf f, v }'; }
+
 # The targets, from the figures above.
+targets() {
 echo
 echo "targets (met / not met / overlap of the spreads):"
 jq -r "$lib"'
@@ -438,9 +442,7 @@ jq -r "$lib"'
 		g("lockstat"; $c; "sat"; 4).lock.hub_wait_per_acq; 1.2; "le")
 	 else empty end)' "$S"
 echo "  (PREEMPT_RT against the default kernel: DIR/kernels.txt; the hub lock: make bench-lockstat)"
-
-ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.1f", v / 1000 }'; }
-num() { awk -v v="$1" -v f="$2" 'BEGIN { if (v == "-") print "-"; else printf f, v }'; }
+}
 
 if has_wl site; then
 echo
@@ -467,7 +469,9 @@ echo "added = round trip - service time; wait = mean round trip at the station;"
 echo "ideal = each station's same requests (service and think times) replayed"
 echo "on a zero-overhead work-conserving FIFO of as many servers;"
 echo "p50/b, p99/b = added latency against the baseline's; kern/1k, ctl/1k ="
-echo "CPU ms per 1000 requests in the kernel and in the controller process."
+echo "CPU ms per 1000 requests in the guest's kernel (the controller's system"
+echo "time included; hard interrupts on an idle CPU left out, see above) and in"
+echo "the controller process."
 echo
 # Thousandths, one decimal: ms from us, us from ns; "-" when unknown.
 k='def k: if . == null then "-" else (. / 100 | round / 10 | tostring) end;'
@@ -494,6 +498,7 @@ jq -r '.phases[] | select(.workload == "site") | select(.rho_offered == "sat")
 fi
 bad=$(jq '[.phases[] | select(.sim_exit != 0 or .wrong != 0)] | length' "$out/bench.json")
 [ "$bad" = 0 ] || echo "bench: $bad phases had wrong answers or a failed simulator run (see the share directories)"
+targets
 
 # Plots, of the site workload.
 has_wl site || { echo; echo "figures: $out/bench.json, $out/summary.json"; exit 0; }
@@ -555,6 +560,7 @@ if command -v gnuplot >/dev/null; then
 		done
 		echo
 	} >"$plot/bench.gp"
+	[ ! -s "$plot/util.dat" ] ||
 	gnuplot "$plot/bench.gp" 2>"$plot/gnuplot.err" ||
 		echo "bench: gnuplot failed (see $plot/gnuplot.err)" >&2
 fi

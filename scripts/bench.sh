@@ -64,9 +64,10 @@
 # 8 14", with --lockstat "1 4 8 14"). --plan prints the phases and the
 # estimate and runs nothing. BENCH_QUICK=1 tries the scripts: 5 s phases, one round,
 # short and scale only (what is set explicitly wins).
-# Duration with the defaults: about 35 min per kernel for short and scale
-# and 15 for the site, 100 min for both kernels; the run prints its
-# estimate first.
+# Duration with the defaults (the run prints its estimate first): about
+# 27 min per kernel for short and scale and 15 for the site, 85 min for
+# both kernels; BENCH_QUICK=1 about 8 min per kernel; --lockstat 13 min
+# once its kernel is built.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
