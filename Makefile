@@ -227,6 +227,13 @@ unit-ctl: $(B)/bin/persohubctl
 
 unit: unit-ctl
 
+# scripts/bench-report.sh on made-up results: spreads, targets, lock_stat.
+.PHONY: unit-bench
+unit-bench:
+	sh selftests/bench_report_test.sh scripts/bench-report.sh
+
+unit: unit-bench
+
 .PHONY: unit-sitesim
 unit-sitesim: $(B)/sitesim_loop_test
 	$(B)/sitesim_loop_test
