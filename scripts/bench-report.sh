@@ -74,11 +74,12 @@ if [ "${1:-}" = --kernels ]; then
 	fi
 	echo
 	echo "target: on PREEMPT_RT ($rtn) the p99 overhead no worse than on $defn (short service, rho 0.8):"
-	jq -r -n --slurpfile r "$rt/summary.json" --slurpfile d "$def/summary.json" "$lib"'
+	v=$(jq -r -n --slurpfile r "$rt/summary.json" --slurpfile d "$def/summary.json" "$lib"'
 	($d[0].groups | map({key: .key, value: .}) | from_entries) as $dd
 	| $r[0].groups[] | select(.workload == "short" and .rho == "0.8") as $x
 	| ($dd[$x.key] // {}) as $y
-	| "  \($x.config) \($x.ports) ports: \($x.overhead_p99 | ms | sp(2)) against \($y.overhead_p99 | ms | sp(2)) ms: \(verdict($x.overhead_p99; $y.overhead_p99; 1; "le"))"'
+	| "  \($x.config) \($x.ports) ports: \($x.overhead_p99 | ms | sp(2)) against \($y.overhead_p99 | ms | sp(2)) ms: \(verdict($x.overhead_p99; $y.overhead_p99; 1; "le"))"')
+	echo "${v:-  no figures}"
 	exit 0
 fi
 out=${1:?usage: bench-report.sh DIR}
