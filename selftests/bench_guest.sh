@@ -85,7 +85,9 @@ lockstat_save() {	# TAG
 	cp "/tmp/lock_stat.$1" "/host/lock_stat.$1"
 	cp /proc/lockdep "/host/lockdep.$1"
 	for f in /sys/module/persohub/sections/.data /sys/module/persohub/sections/.bss; do
-		[ -e "$f" ] && echo "${f##*/} $(cat "$f")"
+		if [ -e "$f" ]; then
+			echo "${f##*/} $(cat "$f")"
+		fi
 	done >"/host/sections.$1"
 	cat /proc/modules >"/host/modules.$1"
 }
