@@ -93,7 +93,8 @@ hex16() { printf '%016x' "$1"; }
 # lies apart, from the lowest of .data and .bss to 64 KiB past the highest.
 module_range() {	# DIR TAG
 	local share=$1/share tag=$2 size addr lo hi a
-	read -r _ size _ _ _ addr < <(grep '^persohub ' "$share/modules.$tag") || return 1
+	# "persohub SIZE REFS DEPS STATE ADDR [TAINTS]"
+	read -r _ size _ _ _ addr _ < <(grep '^persohub ' "$share/modules.$tag") || return 1
 	lo='' hi=''
 	while read -r _ a; do
 		[ -n "$lo" ] && [ $((a)) -ge $((lo)) ] || lo=$a
@@ -418,6 +419,7 @@ jq -r "$lib"'
 	| def g($w; $c; $r; $p): $g["\($w)/\($c)/\($r)/\($p)"];
 	def line($what; $a; $b; $k; $op):
 		"  \($what): " + (if $a == null or $b == null then "no figures"
+			elif $b.med == 0 then "\($a.med | fmt(3)) against 0 (medians), \(verdict($a; $b; $k; $op))"
 			else "\(ratio($a; $b))x (medians), \(verdict($a; $b; $k; $op))" end);
 	(if any(.groups[]; .workload == "short") then
 	 ["daemon", "kernel"][] as $c

@@ -78,7 +78,7 @@ EOF
 	printf 'all lock classes:\nffffffffc0a05000: &ph_hub.lock\nffffffffc0a05010: &port->lock\nffffffff82345678: &port->lock#2\n' \
 		>"$share/lockdep.$1"
 	printf '.data 0xffffffffc0a04000\n.bss 0xffffffffc0a05000\n' >"$share/sections.$1"
-	echo "persohub 90112 0 - Live 0xffffffffc09f0000" >"$share/modules.$1"
+	echo "persohub 90112 0 - Live 0xffffffffc09f0000 (O)" >"$share/modules.$1"
 }
 lockstat lockstat_kernel_sat_4_r1 40.00
 lockstat lockstat_kernel_sat_56_r1 400.00
