@@ -9,6 +9,7 @@
 #   make sparse     the module built with C=1 (sparse)
 #   make demo       a simulated site served by persohub
 #   make bench      persohub against a userspace baseline and the ideal
+#   make bench-lockstat  the hub lock's contention, on a LOCK_STAT kernel
 #
 # KVER names the kernel the module is built for: 6.1 (Debian 12's default,
 # the default here), 6.12, 6.1-rt, 6.12-rt, or an installed release
@@ -57,7 +58,8 @@ PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
 .PHONY: all module test-module userspace deps check style sparse clean harness demo \
-	dkms-install install distclean fuzz fuzzers soak check-debug bench
+	dkms-install install distclean fuzz fuzzers soak check-debug bench \
+	bench-lockstat
 
 all: module userspace
 
@@ -235,6 +237,13 @@ unit-ctl: $(B)/bin/persohubctl
 
 unit: unit-ctl
 
+# scripts/bench-report.sh on made-up results: spreads, targets, lock_stat.
+.PHONY: unit-bench
+unit-bench:
+	sh selftests/bench_report_test.sh scripts/bench-report.sh
+
+unit: unit-bench
+
 .PHONY: unit-sitesim
 unit-sitesim: $(B)/sitesim_loop_test
 	$(B)/sitesim_loop_test
@@ -321,6 +330,10 @@ soak: all
 
 bench: deps all
 	@scripts/bench.sh
+
+# Builds (once, long) scripts/debug-kernel.sh --lockstat 6.1.
+bench-lockstat: deps all
+	@scripts/bench.sh --lockstat
 
 dkms-install:
 	scripts/dkms-install.sh

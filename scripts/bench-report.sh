@@ -1,26 +1,185 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The figures of a scripts/bench.sh run: a table on stdout, DIR/bench.json
-# with every figure, and gnuplot PNGs (latency CDF per configuration at
-# rho 0.8, latency against utilisation, added latency against ports).
+# The figures of a scripts/bench.sh run: tables on stdout, DIR/bench.json
+# with every figure of every phase, DIR/summary.json with each figure's
+# median and spread over the runs, the performance targets' verdicts, and
+# gnuplot PNGs of the site workload (latency CDF per configuration at rho
+# 0.8, latency against utilisation, added latency against ports).
 #
 #   bench-report.sh DIR
+#   bench-report.sh --kernels DIR_A DIR_B   (two kernels' DIRs side by side)
+#
+# A figure is the median of its runs with the spread [min-max]. A target
+# comparing A with k times B is "met" when the whole spread of A is on the
+# right side of k times the whole spread of B, "not met" when it is wholly
+# on the wrong side, and "overlap" otherwise; a verdict from fewer than 3
+# runs says so. A p99 stands on the samples (requests) of each run: the
+# least of them is printed, with "*" under 1000.
 set -euo pipefail
+
+# jq helpers shared by the tables: the median and spread of a list, a
+# figure with its spread, the verdict of a target.
+# shellcheck disable=SC2016 # jq, not shell
+lib='
+def med: sort | if length == 0 then null
+	elif length % 2 == 1 then .[(length / 2 | floor)]
+	else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+def agg: map(select(. != null)) | if length == 0 then null
+	else {med: med, min: min, max: max, n: length} end;
+def fmt($d): if . == null then "-" else
+	(. * pow(10; $d) | round / pow(10; $d) | tostring) end;
+def ms: if . == null then null
+	else {med: (.med / 1000), min: (.min / 1000), max: (.max / 1000), n} end;
+def sp($d): if . == null then "-" elif .n == 1 then (.med | fmt($d))
+	else "\(.med | fmt($d)) [\(.min | fmt($d))-\(.max | fmt($d))]" end;
+def few($a; $b): ([$a.n, $b.n] | min) as $n
+	| if $n < 3 then " (from \($n) run\(if $n == 1 then "" else "s" end): fewer than 3)"
+	  else "" end;
+# A <= k B ("le") or A >= k B ("ge"), on the spreads.
+def verdict($a; $b; $k; $op):
+	if $a == null or $b == null then "no figures"
+	elif $op == "le" then
+		(if $a.max <= $k * $b.min then "met"
+		 elif $a.min > $k * $b.max then "not met" else "overlap" end)
+		+ few($a; $b)
+	else
+		(if $a.min >= $k * $b.max then "met"
+		 elif $a.max < $k * $b.min then "not met" else "overlap" end)
+		+ few($a; $b)
+	end;
+def ratio($a; $b): if $a == null or $b == null or $b.med == 0 then "-"
+	else ($a.med / $b.med | fmt(2)) end;
+def samples: if . == null then "" else
+	" (n=\(.)\(if . < 1000 then "*" else "" end))" end;
+'
+
+if [ "${1:-}" = --kernels ]; then
+	a=${2:?usage: bench-report.sh --kernels DIR_A DIR_B}
+	b=${3:?usage: bench-report.sh --kernels DIR_A DIR_B}
+	an=$(basename "$a") bn=$(basename "$b")
+	echo
+	echo "kernels side by side: hub overhead at rho 0.8, ms, median [min-max] of the runs"
+	jq -r -n --arg an "$an" --arg bn "$bn" \
+		--slurpfile a "$a/summary.json" --slurpfile b "$b/summary.json" "$lib"'
+	($b[0].groups | map({key: .key, value: .}) | from_entries) as $bb
+	| $a[0].groups[] | select(.rho == "0.8" and .workload != "site") as $x
+	| ($bb[$x.key] // {}) as $y
+	| "  \($x.workload) \($x.config) \($x.ports) ports: \($an) p50 \($x.overhead_p50 | ms | sp(2)) p99 \($x.overhead_p99 | ms | sp(2))\($x.samples_min | samples); \($bn) p50 \($y.overhead_p50 | ms | sp(2)) p99 \($y.overhead_p99 | ms | sp(2))\($y.samples_min | samples)"'
+	# The PREEMPT_RT target: the RT kernel is the one whose name says rt.
+	if [[ $an == *rt* ]]; then
+		rt=$a def=$b rtn=$an defn=$bn
+	else
+		rt=$b def=$a rtn=$bn defn=$an
+	fi
+	echo
+	echo "target: on PREEMPT_RT ($rtn) the p99 overhead no worse than on $defn (short service, rho 0.8):"
+	v=$(jq -r -n --slurpfile r "$rt/summary.json" --slurpfile d "$def/summary.json" "$lib"'
+	($d[0].groups | map({key: .key, value: .}) | from_entries) as $dd
+	| $r[0].groups[] | select(.workload == "short" and .rho == "0.8") as $x
+	| ($dd[$x.key] // {}) as $y
+	| "  \($x.config) \($x.ports) ports: \($x.overhead_p99 | ms | sp(2)) against \($y.overhead_p99 | ms | sp(2)) ms: \(verdict($x.overhead_p99; $y.overhead_p99; 1; "le"))"')
+	echo "${v:-  no figures}"
+	exit 0
+fi
 out=${1:?usage: bench-report.sh DIR}
 
-# One JSON object per phase of every run.
+# Hexadecimal addresses as 16 lowercase digits, to compare as strings
+# (jq's numbers cannot hold them).
+hex16() { printf '%016x' "$1"; }
+
+# The module's data as an address range "LO HI": on 6.1 the module is one
+# allocation, /proc/modules' address and size; on later kernels its data
+# lies apart, from the lowest of .data and .bss to 64 KiB past the highest.
+module_range() {	# DIR TAG
+	local share=$1/share tag=$2 size addr lo hi a
+	# "persohub SIZE REFS DEPS STATE ADDR [TAINTS]"
+	read -r _ size _ _ _ addr _ < <(grep '^persohub ' "$share/modules.$tag") || return 1
+	lo='' hi=''
+	while read -r _ a; do
+		[ -n "$lo" ] && [ $((a)) -ge $((lo)) ] || lo=$a
+		[ -n "$hi" ] && [ $((a)) -le $((hi)) ] || hi=$a
+	done <"$share/sections.$tag"
+	[ -n "$lo" ] || return 1
+	if [ $((lo)) -ge $((addr)) ] && [ $((hi)) -lt $((addr + size)) ]; then
+		echo "$(hex16 "$addr") $(hex16 $((addr + size)))"
+	else
+		echo "$(hex16 "$lo") $(hex16 $((hi + 65536)))"
+	fi
+}
+
+# persohub's locks in one window's /proc/lock_stat: the hub lock, the
+# per-port locks together and the module's other locks together, each
+# summed over its classes. A class is the module's when its key
+# (/proc/lockdep) lies in the module's data; without the keys, by name.
+lock_json() {	# DIR TAG
+	local share=$1/share tag=$2 range lo='' hi=''
+	[ -e "$share/lock_stat.$tag" ] || { echo null; return; }
+	if range=$(module_range "$1" "$tag"); then
+		read -r lo hi <<<"$range"
+	fi
+	jq -n --rawfile ls "$share/lock_stat.$tag" \
+		--rawfile ld "$share/lockdep.$tag" --arg lo "$lo" --arg hi "$hi" '
+	def n: tonumber;
+	[$ls | split("\n")[]
+	 | capture("^\\s*(?<name>\\S.*?):\\s+(?<v>[0-9][0-9. ]*[0-9])\\s*$")
+	 | .v |= (split(" ") | map(select(length > 0) | n))
+	 | select(.v | length == 12)
+	 | {name, contentions: .v[1], wait_max: .v[3], wait_total: .v[4],
+	    acquisitions: .v[7], hold_max: .v[9], hold_total: .v[10]}]
+	as $classes
+	| ([$ld | split("\n")[]
+	    | capture("^(?<key>[0-9a-f]{16})[^:]*: (?<name>.+)$")
+	    | select($lo != "" and .key >= $lo and .key < $hi) | .name]
+	   | unique) as $mine
+	| ($mine | length > 0) as $bykey
+	# lock_stat cuts names at 37 characters (less a "#N" or "/N").
+	| def ours: .name as $n
+		| if $bykey then any($mine[]; . == $n or (($n | length) >= 33
+			and startswith($n[0:33])))
+		  else $n | test("ph_hub|port->lock") end;
+	  def sum: {classes: length,
+		contentions: (map(.contentions) | add // 0),
+		acquisitions: (map(.acquisitions) | add // 0),
+		wait_total_us: (map(.wait_total) | add // 0),
+		wait_max_us: (map(.wait_max) | max // 0),
+		hold_total_us: (map(.hold_total) | add // 0),
+		hold_max_us: (map(.hold_max) | max // 0)}
+		| . + {wait_avg_us: (if .contentions > 0 then
+				     .wait_total_us / .contentions else 0 end),
+		       hold_avg_us: (if .acquisitions > 0 then
+				     .hold_total_us / .acquisitions else 0 end),
+		       wait_per_acq_us: (if .acquisitions > 0 then
+				     .wait_total_us / .acquisitions else 0 end)};
+	  [$classes[] | select(ours)] as $ours
+	| {by: (if $bykey then "key" else "name" end),
+	   hub: ([$ours[] | select(.name | test("ph_hub\\.lock"))] | sum),
+	   ports: ([$ours[] | select((.name | test("ph_hub\\.lock") | not)
+				      and (.name | test("port")))] | sum),
+	   other: ([$ours[] | select(.name | test("ph_hub\\.lock|port") | not)]
+		   | sum)}'
+}
+
+# One JSON object per phase of every run. TAG: WORKLOAD_CONFIG_RHO_PORTS_rRUN.
 phase_json() {	# DIR TAG
-	local dir=$1 tag=$2 share=$1/share name ctl=/dev/null
-	name=$(basename "$dir")
+	local dir=$1 tag=$2 share=$1/share ctl=/dev/null lock q0 q1
+	local w c r p run
 	[ -e "$share/sim.$tag.kv" ] || return 0
+	[ -e "$share/cpu1.$tag" ] || return 0
 	[ -e "$share/ctl.$tag" ] && ctl=$share/ctl.$tag
-	jq -n --arg config "${tag%%.*}" --argjson ports "${name#ports-}" \
-		--arg rho "${tag#*.}" \
+	q0=/dev/null q1=/dev/null
+	[ -s "$share/qemu0.$tag" ] && [ -s "$share/qemu1.$tag" ] &&
+		q0=$share/qemu0.$tag q1=$share/qemu1.$tag
+	IFS=_ read -r w c r p run <<<"$tag"
+	lock=$(lock_json "$dir" "$tag")
+	jq -n --arg workload "$w" --arg config "$c" --argjson ports "$p" \
+		--arg rho "$r" --argjson run "${run#r}" \
 		--argjson think "$(cat "$share/think.$tag")" \
 		--argjson rc "$(cat "$share/rc.$tag")" \
+		--argjson lock "$lock" \
 		--rawfile kv "$share/sim.$tag.kv" --rawfile dstats "$ctl" \
 		--rawfile c0 "$share/cpu0.$tag" --rawfile c1 "$share/cpu1.$tag" \
+		--rawfile q0 "$q0" --rawfile q1 "$q1" \
 		--slurpfile h0 "$share/hist0.$tag.json" \
 		--slurpfile h1 "$share/hist1.$tag.json" '
 	def kv: split("\n") | map(select(length > 0) | split(" ")
@@ -44,19 +203,36 @@ phase_json() {	# DIR TAG
 		  | .q end;
 	($kv | kv) as $s | ($c0 | pairs) as $a | ($c1 | pairs) as $b
 	| ($s["bench.n"] // 0) as $n
+	| ($s["bench.rps"] // 0) as $rps
+	| (($b.uptime // 0) - ($a.uptime // 0)) as $win
 	| (($h0[0] | buckets) as $x | ($h1[0] | buckets)
 	   | to_entries | map(.value + {count: (.value.count -
 			($x[.key].count // 0))})
 	   | map(select(.count > 0)) | sort_by(.lo_ns)) as $hist
+	# CPU in the window, ticks: kernel (system, irq, softirq), user
+	# (user, nice), the controller process (its user and system).
 	| (($b.system - $a.system) + ($b.irq - $a.irq) +
-	   ($b.softirq - $a.softirq) - ($b.ctl_system - $a.ctl_system))
-	  as $kern
+	   ($b.softirq - $a.softirq)) as $kern
+	| (($b.user - $a.user) + (($b.nice // 0) - ($a.nice // 0))) as $user
 	| (($b.ctl_user - $a.ctl_user) + ($b.ctl_system - $a.ctl_system))
 	  as $ctl
-	| [$s | to_entries[] | select(.key | startswith("bench.busy."))
+	# us per request: CPU seconds per second of window over requests
+	# per second of the load.
+	| def per_req($t): if $win > 0 and $rps > 0 then
+		$t / $a.clk_tck / $win / $rps * 1e6 else null end;
+	# The emulator on the host, over the same window of the load.
+	(if $q0 == "" then null else ($q0 | pairs) end) as $e0
+	| (if $q1 == "" then null else ($q1 | pairs) end) as $e1
+	| (if $e0 == null or $e1 == null or $rps == 0 or
+	      $e1.uptime <= $e0.uptime then null
+	   else ($e1.ticks - $e0.ticks) / $e0.clk_tck /
+		($e1.uptime - $e0.uptime) / $rps * 1e6 end) as $emu
+	|
+	[$s | to_entries[] | select(.key | startswith("bench.busy."))
 	   | .value] as $busy
 	| {
-		config: $config, ports: $ports, rho_offered: $rho,
+		workload: $workload, config: $config, ports: $ports,
+		rho_offered: $rho, run: $run,
 		stations: ([$s | keys[] | select(test("^c[0-9]+p[0-9]+\\.sent$"))
 			    | select($s[.] > 0)] | length),
 		servers: $s["bench.servers"], think_us: $think,
@@ -90,19 +266,30 @@ phase_json() {	# DIR TAG
 		       | {(.key | ltrimstr("bench.busy.")): .value}] | add,
 		busy_mean: (if ($busy | length) > 0 then
 			    ($busy | add) / ($busy | length) else null end),
-		cpu_ms_per_1000: (if $n > 0 then {
-			kernel: ($kern * 1000 / $a.clk_tck * 1000 / $n),
-			controller: ($ctl * 1000 / $a.clk_tck * 1000 / $n)}
-			else null end),
+		window_s: $win,
+		cpu_us_per_req: {emulator: $emu, total: per_req($kern + $user),
+				 kernel: per_req($kern), user: per_req($user),
+				 controller: per_req($ctl)},
+		cpu_ms_per_1000: {kernel: per_req($kern),
+				  controller: per_req($ctl)},
 		dispatch_latency_ns: {count: ($hist | map(.count) | add // 0),
 			p50: quantile($hist; 0.5), p90: quantile($hist; 0.9),
 			p99: quantile($hist; 0.99), buckets: $hist},
-		persohubd: (if $dstats == "" then null else ($dstats | kv) end)
+		persohubd: (if $dstats == "" then null else ($dstats | kv) end),
+		lock: (if $lock == null then null else $lock + {
+			window_s: $win,
+			hub: ($lock.hub + {
+				per_req: (if $win > 0 and $rps > 0 then
+					$lock.hub.acquisitions / ($rps * $win)
+					else null end),
+				contentions_per_s: (if $win > 0 then
+					$lock.hub.contentions / $win
+					else null end)})} end)
 	}'
 }
 
 phases=()
-for dir in "$out"/ports-*/; do
+for dir in "$out"/boot-*/; do
 	dir=${dir%/}
 	for f in "$dir"/share/sim.*.kv; do
 		[ -e "$f" ] || continue
@@ -112,14 +299,15 @@ for dir in "$out"/ports-*/; do
 done
 [ ${#phases[@]} -gt 0 ] || { echo "bench-report: no results in $out" >&2; exit 1; }
 
-# Ratios: to the baseline with the same ports and load, to the ideal.
+# Ratios: to the baseline with the same workload, ports, load and run, to
+# the ideal.
 printf '%s\n' "${phases[@]}" | jq -s '
 	def ratio($a; $b): if $a == null or $b == null or $b == 0 then null
 			   else ($a / $b * 100 | round / 100) end;
 	(map(select(.config == "baseline"))
-	 | map({key: "\(.ports)/\(.rho_offered)", value: .}) | from_entries)
-	as $base
-	| map(. as $r | $base["\(.ports)/\(.rho_offered)"] as $b | . + {
+	 | map({key: "\(.workload)/\(.ports)/\(.rho_offered)/\(.run)", value: .})
+	 | from_entries) as $base
+	| map(. as $r | $base["\(.workload)/\(.ports)/\(.rho_offered)/\(.run)"] as $b | . + {
 		vs_baseline: {added_p50: ratio($r.added_us.p50; $b.added_us.p50),
 			      added_p99: ratio($r.added_us.p99; $b.added_us.p99),
 			      overhead_p50: ratio($r.overhead_us.p50;
@@ -132,18 +320,140 @@ printf '%s\n' "${phases[@]}" | jq -s '
 					       .ideal_wait_mean_us),
 			   throughput_of_capacity: ratio(.rps; .capacity_rps)}
 	})
-	| sort_by(.ports, .config, .rho_offered)
+	| sort_by(.workload, .ports, .config, .rho_offered, .run)
 	| {generated: (now | todate), phases: .}' >"$out/bench.json"
+
+# Each figure over the runs: median, min, max, runs.
+jq "$lib"'
+	.phases | group_by([.workload, .config, .rho_offered, .ports])
+	| map({key: "\(.[0].workload)/\(.[0].config)/\(.[0].rho_offered)/\(.[0].ports)",
+	       workload: .[0].workload, config: .[0].config,
+	       rho: .[0].rho_offered, ports: .[0].ports,
+	       stations: .[0].stations, servers: .[0].servers,
+	       service_mean_us: (map(.service_mean_us) | agg),
+	       runs: length, samples_min: (map(.requests) | min),
+	       bad_runs: (map(select(.sim_exit != 0 or .wrong != 0)) | length),
+	       rps: (map(.rps) | agg),
+	       of_capacity: (map(.vs_ideal.throughput_of_capacity) | agg),
+	       busy: (map(.busy_mean) | agg),
+	       overhead_p50: (map(.overhead_us.p50) | agg),
+	       overhead_p99: (map(.overhead_us.p99) | agg),
+	       added_p50: (map(.added_us.p50) | agg),
+	       added_p99: (map(.added_us.p99) | agg),
+	       cpu_emu: (map(.cpu_us_per_req.emulator) | agg),
+	       cpu_total: (map(.cpu_us_per_req.total) | agg),
+	       cpu_kernel: (map(.cpu_us_per_req.kernel) | agg),
+	       cpu_user: (map(.cpu_us_per_req.user) | agg),
+	       cpu_ctl: (map(.cpu_us_per_req.controller) | agg),
+	       dispatch_p50_ns: (map(.dispatch_latency_ns.p50) | agg),
+	       dispatch_p99_ns: (map(.dispatch_latency_ns.p99) | agg),
+	       daemon_p99_ns: (map(.persohubd.wakeup_to_dispatch_p99_ns) | agg),
+	       lock: (if .[0].lock == null then null else {
+		       by: .[0].lock.by,
+		       hub_wait_per_acq: (map(.lock.hub.wait_per_acq_us) | agg),
+		       hub_wait_avg: (map(.lock.hub.wait_avg_us) | agg),
+		       hub_wait_max: (map(.lock.hub.wait_max_us) | agg),
+		       hub_hold_avg: (map(.lock.hub.hold_avg_us) | agg),
+		       hub_hold_max: (map(.lock.hub.hold_max_us) | agg),
+		       hub_contentions: (map(.lock.hub.contentions) | agg),
+		       hub_contentions_per_s: (map(.lock.hub.contentions_per_s) | agg),
+		       hub_acquisitions: (map(.lock.hub.acquisitions) | agg),
+		       hub_per_req: (map(.lock.hub.per_req) | agg),
+		       port_classes: (map(.lock.ports.classes) | max),
+		       port_contentions: (map(.lock.ports.contentions) | agg),
+		       port_acquisitions: (map(.lock.ports.acquisitions) | agg),
+		       port_wait_avg: (map(.lock.ports.wait_avg_us) | agg),
+		       port_wait_max: (map(.lock.ports.wait_max_us) | agg),
+		       port_hold_avg: (map(.lock.ports.hold_avg_us) | agg),
+		       port_hold_max: (map(.lock.ports.hold_max_us) | agg),
+		       port_wait_per_acq: (map(.lock.ports.wait_per_acq_us) | agg)
+	       } end)})
+	| {generated: (now | todate), groups: .}' "$out/bench.json" >"$out/summary.json"
+
+S=$out/summary.json
+has_wl() { jq -e --arg w "$1" 'any(.groups[]; .workload == $w)' "$S" >/dev/null; }
+
+if has_wl short; then
+	echo
+	echo "short service ($(jq -r '[.groups[] | select(.workload == "short") | .service_mean_us.med] | max | . / 1000 * 100 | round / 100' "$S") ms mean measured), median [min-max] of the runs:"
+	echo "at saturation: requests/s, share of the servers' capacity, their busy"
+	echo "fraction, CPU us per request: the emulator's (host CPU of QEMU: all the guest"
+	echo "did) and the guest's /proc/stat (kernel + user; blind to hard interrupts"
+	echo "taken on an idle CPU, where the card driver does its work):"
+	jq -r "$lib"'.groups[] | select(.workload == "short" and .rho == "sat")
+		| "  \(.config) \(.ports) ports (\(.servers) servers): \(.rps | sp(0)) req/s, \(.of_capacity | sp(2)) of capacity, busy \(.busy | sp(2)); CPU \(.cpu_emu | sp(0)) us/req in the emulator, \(.cpu_total | sp(0)) = \(.cpu_kernel | sp(0)) + \(.cpu_user | sp(0)) seen by the guest (\(.runs) runs)"' "$S"
+	echo "at rho 0.8: hub overhead and added latency p50/p99 (ms), CPU us per request:"
+	jq -r "$lib"'.groups[] | select(.workload == "short" and .rho == "0.8")
+		| "  \(.config) \(.ports) ports: overhead p50 \(.overhead_p50 | ms | sp(2)) p99 \(.overhead_p99 | ms | sp(2))\(.samples_min | samples); added p50 \(.added_p50 | ms | sp(2)) p99 \(.added_p99 | ms | sp(2)); CPU us/req \(.cpu_emu | sp(0)) in the emulator, \(.cpu_total | sp(0)) = \(.cpu_kernel | sp(0)) + \(.cpu_user | sp(0)) seen by the guest, controller \(.cpu_ctl | sp(0)); \(.rps | sp(0)) req/s"
+		+ (if .dispatch_p99_ns == null then "" else "\n    in the hub, last request byte to dispatch p50 \(.dispatch_p50_ns | ms | sp(1)) p99 \(.dispatch_p99_ns | ms | sp(1)) us" end)
+		+ (if .daemon_p99_ns == null then "" else "; persohubd wakeup to dispatch p99 \(.daemon_p99_ns | ms | sp(1)) us" end)' "$S"
+fi
+if has_wl short || has_wl scale; then
+	echo
+	echo "scale, the short workload at rho 0.8 (3 stations per server): hub overhead"
+	echo "p50/p99 (ms) and CPU us per request against ports, median [min-max]:"
+	jq -r "$lib"'[.groups[] | select((.workload == "short" or .workload == "scale") and .rho == "0.8")]
+		| group_by(.config)[] | sort_by(.ports) as $g
+		| ($g | map(select(.ports == 8)) | .[0].overhead_p99) as $p8
+		| $g[] | "  \(.config) \(.ports) ports: p50 \(.overhead_p50 | ms | sp(2)) p99 \(.overhead_p99 | ms | sp(2))\(.samples_min | samples); CPU \(.cpu_emu | sp(0)) us/req (emulator), \(.cpu_total | sp(0)) (guest); p99 / p99 at 8 ports \(ratio(.overhead_p99; $p8))"' "$S"
+fi
+if jq -e 'any(.groups[]; .lock != null)' "$S" >/dev/null; then
+	echo
+	echo "hub lock (/proc/lock_stat over each window, us; median [min-max] of the runs):"
+	jq -r "$lib"'.groups[] | select(.lock != null)
+		| "  \(.config) \(.ports / 4) cards: \(.rps | sp(0)) req/s; ph_hub.lock: \(.lock.hub_acquisitions | sp(0)) acquisitions (\(.lock.hub_per_req | sp(1)) per request), \(.lock.hub_contentions | sp(0)) contentions, wait avg \(.lock.hub_wait_avg | sp(2)) max \(.lock.hub_wait_max | sp(2)), per acquisition \(.lock.hub_wait_per_acq | sp(3)); hold avg \(.lock.hub_hold_avg | sp(2)) max \(.lock.hub_hold_max | sp(2))"
+		+ "\n    per-port locks (\(.lock.port_classes) classes together): \(.lock.port_acquisitions | sp(0)) acquisitions, \(.lock.port_contentions | sp(0)) contentions, wait avg \(.lock.port_wait_avg | sp(2)) max \(.lock.port_wait_max | sp(2)); hold avg \(.lock.port_hold_avg | sp(2)) max \(.lock.port_hold_max | sp(2))"' "$S"
+	echo "  (classes told apart by their $(jq -r '[.groups[] | select(.lock != null) | .lock.by] | unique | join("/")' "$S"); wait avg is per contention, per acquisition is the wait total over all acquisitions)"
+fi
+
 
 ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.1f", v / 1000 }'; }
 num() { awk -v v="$1" -v f="$2" 'BEGIN { if (v == "-") print "-"; else printf f, v }'; }
 
+# The targets, from the figures above.
+targets() {
 echo
-echo "persohub benchmark ($(jq -r '.phases[0].service_mean_us' "$out/bench.json" | cut -d. -f1) us mean service measured, times in ms, host side of the serial lines)"
+echo "targets (met / not met / overlap of the spreads):"
+jq -r "$lib"'
+	(.groups | map({key: .key, value: .}) | from_entries) as $g
+	| def g($w; $c; $r; $p): $g["\($w)/\($c)/\($r)/\($p)"];
+	def line($what; $a; $b; $k; $op):
+		"  \($what): " + (if $a == null or $b == null then "no figures"
+			elif $b.med == 0 then "\($a.med | fmt(3)) against 0 (medians), \(verdict($a; $b; $k; $op))"
+			else "\(ratio($a; $b))x (medians), \(verdict($a; $b; $k; $op))" end);
+	(if any(.groups[]; .workload == "short") then
+	 ["daemon", "kernel"][] as $c
+	 | (line("short service saturation throughput, \($c) >= 2x baseline (28 ports)";
+		g("short"; $c; "sat"; 28).rps; g("short"; "baseline"; "sat"; 28).rps; 2; "ge"),
+	    line("CPU per request (emulator) at rho 0.8, \($c) <= 0.3x baseline (28 ports)";
+		g("short"; $c; "0.8"; 28).cpu_emu; g("short"; "baseline"; "0.8"; 28).cpu_emu; 0.3; "le"),
+	    line("hub overhead p50 at rho 0.8, \($c) <= 0.5x baseline (28 ports)";
+		g("short"; $c; "0.8"; 28).overhead_p50; g("short"; "baseline"; "0.8"; 28).overhead_p50; 0.5; "le"),
+	    line("hub overhead p99 at rho 0.8, \($c) <= 0.7x baseline (28 ports)";
+		g("short"; $c; "0.8"; 28).overhead_p99; g("short"; "baseline"; "0.8"; 28).overhead_p99; 0.7; "le"))
+	 else empty end),
+	(if any(.groups[]; .workload == "scale") then
+	 ["daemon", "kernel"][] as $c
+	 | line("overhead p99 from 8 to 56 ports grows at most 1.2x, \($c)";
+		(g("short"; $c; "0.8"; 56) // g("scale"; $c; "0.8"; 56)).overhead_p99;
+		g("scale"; $c; "0.8"; 8).overhead_p99; 1.2; "le")
+	 else empty end),
+	(if any(.groups[]; .lock != null) then
+	 (.groups | map(select(.lock != null)) | map(.config) | unique)[] as $c
+	 | line("hub-lock wait per acquisition at 14 cards <= 1.2x at 1 card, \($c)";
+		g("lockstat"; $c; "sat"; 56).lock.hub_wait_per_acq;
+		g("lockstat"; $c; "sat"; 4).lock.hub_wait_per_acq; 1.2; "le")
+	 else empty end)' "$S"
+echo "  (PREEMPT_RT against the default kernel: DIR/kernels.txt; the hub lock: make bench-lockstat)"
+}
+
+if has_wl site; then
+echo
+echo "site workload ($(jq -r '[.phases[] | select(.workload == "site")][0].service_mean_us' "$out/bench.json" | cut -d. -f1) us mean service measured, times in ms, host side of the serial lines)"
 printf '%-9s %5s %5s %7s %7s %7s %7s %7s %8s %8s %6s %6s %6s %6s %8s %7s\n' \
 	config ports rho req/s added50 added90 added99 max wait ideal w/idl \
 	busy p50/b p99/b kern/1k ctl/1k
-jq -r '.phases[] | [.config, .ports, .rho_offered, (.rps // 0),
+jq -r '.phases[] | select(.workload == "site") | select(.workload == "site") | [.config, .ports, .rho_offered, (.rps // 0),
 	.added_us.p50, .added_us.p90, .added_us.p99, .added_us.max,
 	.station_wait_mean_us, .ideal_wait_mean_us, .vs_ideal.station_wait,
 	.busy_mean, .vs_baseline.added_p50, .vs_baseline.added_p99,
@@ -162,7 +472,9 @@ echo "added = round trip - service time; wait = mean round trip at the station;"
 echo "ideal = each station's same requests (service and think times) replayed"
 echo "on a zero-overhead work-conserving FIFO of as many servers;"
 echo "p50/b, p99/b = added latency against the baseline's; kern/1k, ctl/1k ="
-echo "CPU ms per 1000 requests in the kernel and in the controller process."
+echo "CPU ms per 1000 requests in the guest's kernel (the controller's system"
+echo "time included; hard interrupts on an idle CPU left out, see above) and in"
+echo "the controller process."
 echo
 # Thousandths, one decimal: ms from us, us from ns; "-" when unknown.
 k='def k: if . == null then "-" else (. / 100 | round / 10 | tostring) end;'
@@ -171,37 +483,40 @@ jq -r "$k"'.phases[] | "  \(.config) \(.ports) ports rho \(.rho_offered): p50 \(
 	"$out/bench.json"
 echo "what the hub costs a request, queueing left out (from both the request and"
 echo "its server being ready to the server having it, plus the answer's way back), ms:"
-jq -r "$k"'.phases[] | select(.overhead_us.p50 != null)
+jq -r "$k"'.phases[] | select(.workload == "site") | select(.overhead_us.p50 != null)
 	| "  \(.config) \(.ports) ports rho \(.rho_offered): p50 \(.overhead_us.p50 | k) p99 \(.overhead_us.p99 | k)" + (if .vs_baseline.overhead_p50 == null or .config == "baseline" then "" else "; x baseline p50 \(.vs_baseline.overhead_p50) p99 \(.vs_baseline.overhead_p99)" end)' \
 	"$out/bench.json"
 echo "dispatch latency in the hub (last request byte to dispatch), us:"
-jq -r "$k"'.phases[] | select(.dispatch_latency_ns.count > 0)
+jq -r "$k"'.phases[] | select(.workload == "site") | select(.dispatch_latency_ns.count > 0)
 	| "  \(.config) \(.ports) ports rho \(.rho_offered): p50 \(.dispatch_latency_ns.p50 | k) p90 \(.dispatch_latency_ns.p90 | k) p99 \(.dispatch_latency_ns.p99 | k) (\(.dispatch_latency_ns.count) dispatches)"' \
 	"$out/bench.json"
 echo "persohubd, from a request event's wakeup to its dispatch sent (power-of-two buckets, whole run), us:"
-jq -r "$k"'.phases[] | select(.persohubd != null)
+jq -r "$k"'.phases[] | select(.workload == "site") | select(.persohubd != null)
 	| "  \(.config) \(.ports) ports rho \(.rho_offered): p50 \(.persohubd.wakeup_to_dispatch_p50_ns | k) p99 \(.persohubd.wakeup_to_dispatch_p99_ns | k)"' \
 	"$out/bench.json"
 echo "throughput at saturation:"
-jq -r '.phases[] | select(.rho_offered == "sat")
+jq -r '.phases[] | select(.workload == "site") | select(.rho_offered == "sat")
 	| "  \(.config) \(.ports) ports: \(.rps | . * 10 | round / 10) req/s = \(.vs_ideal.throughput_of_capacity) of the servers capacity (\(.capacity_rps | . * 10 | round / 10) req/s)"' \
 	"$out/bench.json"
+fi
 bad=$(jq '[.phases[] | select(.sim_exit != 0 or .wrong != 0)] | length' "$out/bench.json")
 [ "$bad" = 0 ] || echo "bench: $bad phases had wrong answers or a failed simulator run (see the share directories)"
+targets
 
-# Plots.
+# Plots, of the site workload.
+has_wl site || { echo; echo "figures: $out/bench.json, $out/summary.json"; exit 0; }
 plot=$out/plot
 mkdir -p "$plot"
-for f in "$out"/ports-32/share/trace.*.0.8; do
+for f in "$out"/boot-8/share/trace.site_*_0.8_32_r1; do
 	[ -e "$f" ] || continue
-	c=${f##*/trace.}
-	awk '!/^#/ { print $7 / 1000 }' "$f" | sort -n >"$plot/cdf.${c%%.*}"
+	c=${f##*/trace.site_}
+	awk '!/^#/ { print $7 / 1000 }' "$f" | sort -n >"$plot/cdf.${c%%_*}"
 done
-jq -r '.phases[] | select(.ports == 32) | [.config, (.busy_mean // 0),
+jq -r '.phases[] | select(.workload == "site" and .ports == 32 and .run == 1) | [.config, (.busy_mean // 0),
 	(.added_us.p50 // 0) / 1000, (.added_us.p99 // 0) / 1000,
 	(.station_wait_mean_us // 0) / 1000, (.ideal_wait_mean_us // 0) / 1000]
 	| map(tostring) | join(" ")' "$out/bench.json" >"$plot/util.dat"
-jq -r '.phases[] | select(.rho_offered == "0.8") | [.config, .ports,
+jq -r '.phases[] | select(.workload == "site" and .rho_offered == "0.8" and .run == 1) | [.config, .ports,
 	(.added_us.p50 // 0) / 1000, (.added_us.p99 // 0) / 1000]
 	| map(tostring) | join(" ")' "$out/bench.json" >"$plot/ports.dat"
 if command -v gnuplot >/dev/null; then
@@ -248,6 +563,7 @@ if command -v gnuplot >/dev/null; then
 		done
 		echo
 	} >"$plot/bench.gp"
+	[ ! -s "$plot/util.dat" ] ||
 	gnuplot "$plot/bench.gp" 2>"$plot/gnuplot.err" ||
 		echo "bench: gnuplot failed (see $plot/gnuplot.err)" >&2
 fi

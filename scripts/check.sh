@@ -246,6 +246,7 @@ for s in "${steps[@]}"; do
 		tap unit-daemon build/daemon_test
 		tap unit-sitesim build/sitesim_loop_test
 		tap unit-ctl selftests/persohubctl_host.sh build/bin/persohubctl
+		tap unit-bench selftests/bench_report_test.sh scripts/bench-report.sh
 		;;
 	style) one style make -s style ;;
 	sparse)

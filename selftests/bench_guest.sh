@@ -1,23 +1,34 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest side of scripts/bench.sh. For each phase MODE.RHO the host lists in
-# /host/phases, in its order: set MODE up, tell the host (/host/started.TAG
-# after /host/start.TAG), take the CPU figures (and the hub's dispatch
-# histogram) before and after the host's load, tear MODE down. All the
-# configurations run in one boot, interleaved, so a noisy machine weighs
-# on them alike.
+# Guest side of scripts/bench.sh. For each phase the host lists in
+# /host/phases ("TAG STATIONS SERVERS SECONDS ...", TAG being
+# WORKLOAD_MODE_RHO_PORTS_rRUN), in its order: set MODE up on the first
+# STATIONS + SERVERS ports (stations first), tell the host
+# (/host/started.TAG after /host/start.TAG), measure, tear MODE down. All
+# the configurations run in one boot, interleaved, so a noisy machine
+# weighs on them alike.
 #
-#   bench_guest.sh "STATION PORTS" "SERVER PORTS"
+# The measured window is the host's load minus a settling second at each
+# end, timed by the guest's own clock: one sleep, no polling of /host and
+# no writes to it in between, so the CPU figures hold the hub and its
+# controller, not this script. They are snapshots of /proc/stat (and of
+# the controller process) at both ends of the window, with /proc/uptime
+# for its length; the hub's dispatch histogram is taken around the whole
+# phase. Lockstat phases (WORKLOAD lockstat) also clear /proc/lock_stat
+# at the window's start and copy it, with /proc/lockdep and the module's
+# section addresses, at its end.
+#
+#   bench_guest.sh
 #
 # MODE: daemon (persohubd), kernel (the hub's own matching), static
-# (persohubd, each station pinned to one server), baseline (the cards given
-# back to the kernel's 8250 driver, phbase on the ttyS).
+# (persohubd, each station pinned to one server), tty (8250 and
+# persohub's line discipline), baseline (the cards given back to the
+# kernel's 8250 driver, phbase on the ttyS).
 set -eu
-stations=$1
-servers=$2
 conf=/tmp/persohub.conf
 pid=
+SETTLE=1	# s of load before and after the window
 
 wait_for() {
 	while [ ! -e "$1" ]; do
@@ -25,18 +36,60 @@ wait_for() {
 	done
 }
 
-# CPU of the whole guest (ticks of /proc/stat: user system irq softirq)
-# and of the controller process (utime stime).
+# Card port I (from 0) as persohub names it: card I / 4 at 00:(10 + I / 4).
+port_name() {
+	printf '0000:00:%02x.0-%d' $((0x10 + $1 / 4)) $(($1 % 4))
+}
+
+# The ports of a phase: stations on the first NST ports, servers after.
+layout() {	# NST NSRV
+	stations='' servers=''
+	i=0
+	while [ $i -lt $(($1 + $2)) ]; do
+		if [ $i -lt "$1" ]; then
+			stations="$stations $(port_name $i)"
+		else
+			servers="$servers $(port_name $i)"
+		fi
+		i=$((i + 1))
+	done
+}
+
+# CPU of the whole guest (ticks of /proc/stat: user nice system irq
+# softirq), of the controller process (utime stime) and the time.
 snap() {
+	read -r up _ </proc/uptime
 	set -- $(sed -n 's/^cpu  *//p' /proc/stat)
-	echo "user $1 system $3 irq $6 softirq $7"
+	echo "uptime $up user $1 nice $2 system $3 irq $6 softirq $7"
 	if [ -n "$pid" ]; then
 		set -- $(sed 's/^.*) //' /proc/$pid/stat)
 		echo "ctl_user ${12} ctl_system ${13}"
 	else
 		echo "ctl_user 0 ctl_system 0"
 	fi
-	echo "clk_tck $(getconf CLK_TCK 2>/dev/null || echo 100)"
+	echo "clk_tck $clk_tck"
+}
+
+# Lock statistics (lockstat kernel): cleared at the window's start.
+lockstat_begin() {
+	[ -w /proc/lock_stat ] || { echo "bench: no /proc/lock_stat" >&2; return 1; }
+	[ ! -w /proc/sys/kernel/lock_stat ] || echo 1 >/proc/sys/kernel/lock_stat
+	echo 0 >/proc/lock_stat
+}
+
+lockstat_end() {	# TAG
+	cp /proc/lock_stat "/tmp/lock_stat.$1"
+}
+
+lockstat_save() {	# TAG
+	cp "/tmp/lock_stat.$1" "/host/lock_stat.$1"
+	cp /proc/lockdep "/host/lockdep.$1"
+	for f in /sys/module/persohub/sections/.data /sys/module/persohub/sections/.bss; do
+		if [ -e "$f" ]; then
+			echo "${f##*/} $(cat "$f")"
+		fi
+	done >"/host/sections.$1"
+	cat /proc/modules >"/host/modules.$1"
 }
 
 hist() {
@@ -155,7 +208,7 @@ teardown() {
 		kill -TERM $pid
 		wait $pid || true
 		pid=
-		cp /tmp/persohubd.log /host/persohubd.$2.log
+		[ "$1" = baseline ] || cp /tmp/persohubd.log /host/persohubd.$2.log
 	fi
 	[ "$1" = baseline ] && cp /tmp/phbase.stats /host/phbase.$2
 	rm -f /tmp/persohubd.stats
@@ -163,19 +216,33 @@ teardown() {
 }
 
 : >/host/ready
-for tag in $(cat /host/phases); do
-	mode=${tag%%.*}
+clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
+while read -r tag nst nsrv secs _ <&3; do
+	rest=${tag#*_}
+	mode=${rest%%_*}
+	win=$((secs - 2 * SETTLE))
+	[ $win -ge 1 ] || win=1
+	layout "$nst" "$nsrv"
 	wait_for /host/start.$tag
 	setup "$mode"
-	snap >/host/cpu0.$tag
 	hist "$mode" >/host/hist0.$tag.json
 	: >/host/started.$tag
+	# The window: nothing of this script runs in it but two snapshots
+	# and one sleep.
+	sleep $SETTLE
+	case $tag in lockstat_*) lockstat_begin ;; esac
+	snap >/tmp/cpu0
+	sleep $win
+	snap >/tmp/cpu1
+	case $tag in lockstat_*) lockstat_end "$tag" ;; esac
+	cp /tmp/cpu0 /host/cpu0.$tag
+	cp /tmp/cpu1 /host/cpu1.$tag
+	case $tag in lockstat_*) lockstat_save "$tag" ;; esac
 	wait_for /host/stop.$tag
-	snap >/host/cpu1.$tag
 	hist "$mode" >/host/hist1.$tag.json
 	[ -e /tmp/persohubd.stats ] && cp /tmp/persohubd.stats /host/ctl.$tag
 	teardown "$mode" "$tag"
 	: >/host/stopped.$tag
-done
+done 3</host/phases
 wait_for /host/quit
 exit 0

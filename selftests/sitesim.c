@@ -154,7 +154,8 @@ static struct {
 	unsigned int requests, size, size_max, depth;
 	uint32_t service_us, think_us, timeout_ms;
 	uint64_t seed, key;
-	bool key_set, telnet, expect_errors, service_exp, text, binary;
+	bool key_set, telnet, expect_errors, text, binary;
+	enum { SD_FIXED, SD_EXP, SD_UNIFORM } service_dist;
 	struct framing_spec framing;	/* --framing-all */
 	const char *kv, *wait_file, *go_file, *done_file, *hold_file, *trace;
 	unsigned int max_seconds, connect_timeout, duration;
@@ -861,6 +862,26 @@ static uint64_t expo_us(uint32_t mean)
 	return (uint64_t)(-log(1.0 - u) * mean);
 }
 
+/* Uniform between 2/3 and 4/3 of @mean: 1000 to 2000 us for 1500. */
+static uint64_t uniform_us(uint32_t mean)
+{
+	uint64_t lo = (uint64_t)mean * 2 / 3, hi = (uint64_t)mean * 4 / 3;
+
+	return lo + rnd() % (hi - lo + 1);
+}
+
+static uint64_t service_draw_us(uint32_t mean)
+{
+	switch (opt.service_dist) {
+	case SD_EXP:
+		return expo_us(mean);
+	case SD_UNIFORM:
+		return uniform_us(mean);
+	default:
+		return mean;
+	}
+}
+
 static void trace_add(const struct port *p, const struct outreq *r,
 		      uint64_t now)
 {
@@ -991,8 +1012,7 @@ static void server_rx(struct port *p, const uint8_t *d, uint16_t len)
 		sp_response(p->pending, opt.key, d, len, p->index);
 		p->pending_len = SP_RESP_LEN;
 	}
-	service = (opt.service_exp ? expo_us(p->service_us) :
-		   p->service_us) * 1000;
+	service = service_draw_us(p->service_us) * 1000;
 	p->due_ns = now + service;
 	p->served_ns += service;
 	trace_served(p, d, len, now, service);
@@ -1507,7 +1527,8 @@ static void usage(FILE *f)
 "  --depth D            requests a station keeps outstanding (default 1)\n"
 "  --think-us N         mean exponential think time between requests\n"
 "  --service-us N       server service time (default 1000)\n"
-"  --service-dist D     fixed (default) or exp: exponential, mean --service-us\n"
+"  --service-dist D     fixed (default), exp: exponential, mean --service-us,\n"
+"                       or uniform: from 2/3 to 4/3 of --service-us\n"
 "  --timeout-ms N       a station's wait for an answer (default 10000)\n"
 "  --server-mode P=M    M: ok, silent, garbage (damaged as --biterr; gap: a\n"
 "                       burst too long), slow:US, truncate (half a frame,\n"
@@ -1732,9 +1753,14 @@ static void parse(int argc, char **argv)
 			port_each(list, set_error_frame, val + 1);
 			break;
 		case O_SDIST:
-			if (strcmp(optarg, "fixed") && strcmp(optarg, "exp"))
-				die("--service-dist fixed|exp");
-			opt.service_exp = !strcmp(optarg, "exp");
+			if (!strcmp(optarg, "fixed"))
+				opt.service_dist = SD_FIXED;
+			else if (!strcmp(optarg, "exp"))
+				opt.service_dist = SD_EXP;
+			else if (!strcmp(optarg, "uniform"))
+				opt.service_dist = SD_UNIFORM;
+			else
+				die("--service-dist fixed|exp|uniform");
 			break;
 		case O_TRACE: opt.trace = optarg; break;
 		case O_SEED: opt.seed = strtoull(optarg, NULL, 0); break;

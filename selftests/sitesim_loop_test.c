@@ -396,6 +396,8 @@ FIXTURE_VARIANT(loop) {
 	const struct site_port *ports;
 	const char *args;	/* sitesim's, beyond ports and framings */
 	bool faults;		/* bad frames must have been injected */
+	/* --service-dist uniform: every service time from 2/3 to 4/3 of it */
+	unsigned int uniform_us;
 };
 
 /* Every framing; stx-etx makes every payload text. */
@@ -426,6 +428,22 @@ static const struct site_port binary_site[] = {
 FIXTURE_VARIANT_ADD(loop, binary_every_framing) {
 	.ports = binary_site,
 	.args = "--requests 25 --service-us 300 --size 10 --size-max 600",
+};
+
+/* Service times drawn uniformly, as the benchmark's fast servers. */
+static const struct site_port uniform_site[] = {
+	{ "c0p0", true, "hdlc" }, { "c0p1", true, "len16" },
+	{ "c0p2", true, "hdlc" }, { "c0p3", true, "len16" },
+	{ "c1p0", false, "len16" }, { "c1p1", false, "hdlc" },
+	{ "c1p2", false, "len16" }, { "c1p3", false, "hdlc" },
+	{ }
+};
+
+FIXTURE_VARIANT_ADD(loop, uniform_service) {
+	.ports = uniform_site,
+	.args = "--requests 30 --service-us 1500 --service-dist uniform"
+		" --size 16",
+	.uniform_us = 1500,
 };
 
 /*
@@ -495,7 +513,43 @@ FIXTURE_TEARDOWN(loop)
 		unlink(path);
 	}
 	unlink(self->h.kv);
+	snprintf(path, sizeof(path), "%s/trace", self->h.dir);
+	unlink(path);
 	rmdir(self->h.dir);
+}
+
+/*
+ * The service times of the trace (its sixth column, us): all from 2/3 to
+ * 4/3 of @mean, some in each outer quarter of that range, so that they
+ * are spread and not a constant.
+ */
+static void check_uniform(struct __test_metadata *_metadata,
+			  const struct hub *h, unsigned int mean)
+{
+	unsigned long long st, sv, sent, in, done, svc;
+	unsigned int n = 0, lo = 0, hi = 0;
+	char path[128], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/trace", h->dir);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#')
+			continue;
+		if (sscanf(line, "%llu %llu %llu %llu %llu %llu", &st, &sv,
+			   &sent, &in, &done, &svc) != 6)
+			continue;
+		n++;
+		EXPECT_LE(mean * 2 / 3, svc);
+		EXPECT_GE(mean * 4 / 3, svc);
+		lo += svc < mean * 5 / 6;
+		hi += svc > mean * 7 / 6;
+	}
+	fclose(f);
+	EXPECT_LT(100, n);
+	EXPECT_LT(0, lo);
+	EXPECT_LT(0, hi);
 }
 
 /* build/sitesim, beside this test. */
@@ -525,8 +579,8 @@ TEST_F(loop, payloads_cross_framings)
 	sitesim_path(sim, sizeof(sim));
 	ASSERT_EQ(0, access(sim, X_OK)) TH_LOG("%s: build it first", sim);
 	off = snprintf(cmd, sizeof(cmd), "%s --sockdir %s --kv %s --seed 7 "
-		       "--max-seconds 20 --connect-timeout 5 %s", sim, h->dir,
-		       h->kv, variant->args);
+		       "--max-seconds 20 --connect-timeout 5 --trace %s/trace %s",
+		       sim, h->dir, h->kv, h->dir, variant->args);
 	for (i = 0; i < h->n; i++)
 		off += snprintf(cmd + off, sizeof(cmd) - off, " --%s %s "
 				"--framing %s=%s", h->port[i].station ?
@@ -592,6 +646,8 @@ TEST_F(loop, payloads_cross_framings)
 			  port_kv(&self->h, p, "garbage") : 0, p->unexpected)
 			TH_LOG("%s unexpected frames", p->name);
 	}
+	if (variant->uniform_us)
+		check_uniform(_metadata, h, variant->uniform_us);
 	/* (The harness's EXPECT_* are statements that take no else.) */
 	EXPECT_EQ(variant->faults, inj_total > 20);
 	if (!variant->faults)

@@ -1,0 +1,134 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# scripts/bench-report.sh on made-up results whose figures are known: the
+# median and spread over runs, CPU per request from the guest's and the
+# emulator's snapshots, the p99 sample mark, the targets' verdicts (met,
+# not met, overlap, too few runs) and the hub lock's figures from
+# /proc/lock_stat, the module's classes told from others by their keys.
+# TAP output. $1: the bench-report.sh to test.
+
+report=${1:-scripts/bench-report.sh}
+# ok(), n and failures (lib.sh defines nothing else that runs)
+. "$(dirname "$0")/lib.sh"
+
+d=$(mktemp -d /tmp/bench-report.XXXXXX)
+trap 'rm -rf "$d"' EXIT
+share=$d/boot-8/share
+mkdir -p "$share"
+
+# A phase: TAG SAMPLES REQ/S OVERHEAD_P50 OVERHEAD_P99 EMULATOR_TICKS.
+# The guest's window is 10 s with 1 s of kernel and 0.1 s of user time;
+# the emulator's 10 s with EMULATOR_TICKS hundredths of CPU.
+phase() {
+	printf 'bench.n %s\nbench.rps %s\nbench.capacity_rps 4666\nbench.servers 7\nbench.overhead_p50_us %s\nbench.overhead_p99_us %s\nbench.added_p50_us %s\nbench.added_p99_us %s\nbench.service_mean_us 1500\ntotal.ok %s\ntotal.wrong 0\n' \
+		"$2" "$3" "$4" "$5" "$4" "$5" "$2" >"$share/sim.$1.kv"
+	printf 'uptime 100.00 user 10 nice 0 system 60 irq 20 softirq 20\nctl_user 0 ctl_system 0\nclk_tck 100\n' \
+		>"$share/cpu0.$1"
+	printf 'uptime 110.00 user 20 nice 0 system 120 irq 40 softirq 40\nctl_user 0 ctl_system 0\nclk_tck 100\n' \
+		>"$share/cpu1.$1"
+	echo "uptime 50.00 ticks 1000 clk_tck 100" >"$share/qemu0.$1"
+	echo "uptime 60.00 ticks $((1000 + $6)) clk_tck 100" >"$share/qemu1.$1"
+	echo '{}' >"$share/hist0.$1.json"
+	echo '{}' >"$share/hist1.$1.json"
+	echo 0 >"$share/think.$1"
+	echo 0 >"$share/rc.$1"
+}
+
+# Saturation: the daemon 300-320 req/s, the baseline 100-120: >= 2x met.
+# rho 0.8: overhead p50 40-50 ms against 100-110 (0.5x: met), p99
+# 500-900 against 900-1000 (0.7x: overlap); CPU in the emulator 100
+# ticks at 100 req/s (10000 us/req) against 200 at 100 (20000): 0.3x
+# not met. The kernel's figures from one run only.
+phase short_daemon_sat_28_r1 3000 300 1 1 100
+phase short_daemon_sat_28_r2 3100 320 1 1 100
+phase short_daemon_sat_28_r3 3050 310 1 1 100
+phase short_baseline_sat_28_r1 1000 100 1 1 100
+phase short_baseline_sat_28_r2 1200 120 1 1 100
+phase short_baseline_sat_28_r3 1100 110 1 1 100
+phase short_daemon_0.8_28_r1 2000 100 40000 500000 100
+phase short_daemon_0.8_28_r2 2000 100 50000 900000 100
+phase short_daemon_0.8_28_r3 2000 100 45000 700000 100
+phase short_baseline_0.8_28_r1 500 100 100000 900000 200
+phase short_baseline_0.8_28_r2 600 100 110000 1000000 200
+phase short_baseline_0.8_28_r3 700 100 105000 950000 200
+phase short_kernel_sat_28_r1 3000 400 1 1 100
+
+# The hub lock at 1 card and at 14: the module's &ph_hub.lock and
+# &port->lock (keys inside persohub's allocation), and tty's own
+# &port->lock#2 (a key elsewhere) which must not count. Waiting per
+# acquisition 0.001 us at 1 card, 0.01 at 14: not met.
+lockstat() {	# TAG HUB_WAIT_TOTAL
+	phase "$1" 2000 200 1 1 100
+	cat >"$share/lock_stat.$1" <<EOF
+lock_stat version 0.4
+-------------------------------------------------------------------------
+                              class name    con-bounces    contentions   waittime-min   waittime-max waittime-total   waittime-avg    acq-bounces   acquisitions   holdtime-min   holdtime-max holdtime-total   holdtime-avg
+-------------------------------------------------------------------------
+
+                            &ph_hub.lock:            10             20           0.20          15.00          $2           1.00            300          40000           0.10          30.00        8000.00           0.20
+                            ------------
+                            &ph_hub.lock             20          [<ffffffffc0a01234>] ph_card_irq+0x20/0x100 [persohub]
+
+.........................................................................
+
+                             &port->lock:             1              2           0.50           1.00           1.50           0.75             30           5000           0.05           3.00         500.00           0.10
+                           &port->lock#2:             7              7           0.50          99.00          99.00          14.14              3             10           0.05           3.00           5.00           0.50
+EOF
+	printf 'all lock classes:\nffffffffc0a05000: &ph_hub.lock\nffffffffc0a05010: &port->lock\nffffffff82345678: &port->lock#2\n' \
+		>"$share/lockdep.$1"
+	printf '.data 0xffffffffc0a04000\n.bss 0xffffffffc0a05000\n' >"$share/sections.$1"
+	echo "persohub 90112 0 - Live 0xffffffffc09f0000 (O)" >"$share/modules.$1"
+}
+lockstat lockstat_kernel_sat_4_r1 40.00
+lockstat lockstat_kernel_sat_56_r1 400.00
+
+echo "TAP version 13"
+echo "1..10"
+
+command -v jq >/dev/null
+ok $? "jq is installed"
+
+"$report" "$d" >"$d/out" 2>&1
+ok $? "the report runs"
+s=$d/summary.json
+
+jq -e '.groups[] | select(.key == "short/daemon/0.8/28")
+	| .overhead_p50 == {med: 45000, min: 40000, max: 50000, n: 3}
+	  and .runs == 3 and .samples_min == 2000' "$s" >/dev/null
+ok $? "median and spread of three runs"
+
+# Guest: (60 + 20 + 20 ticks of kernel + 10 of user) / 100 / 10 s / 100 req/s;
+# emulator: 100 ticks / 100 / 10 s / 100 req/s.
+jq -e '.groups[] | select(.key == "short/daemon/0.8/28")
+	| .cpu_kernel.med == 1000 and .cpu_user.med == 100
+	  and .cpu_total.med == 1100 and .cpu_emu.med == 1000' "$s" >/dev/null
+ok $? "CPU per request: guest kernel and user, emulator"
+
+grep -q '^  baseline 28 ports: overhead p50 105 \[100-110\] p99 950 \[900-1000\] (n=500\*);' "$d/out"
+ok $? "a p99 from fewer than 1000 samples is marked"
+
+grep -q '^  short service saturation throughput, daemon >= 2x baseline (28 ports): 2.82x (medians), met$' "$d/out" &&
+	grep -q '^  hub overhead p50 at rho 0.8, daemon <= 0.5x baseline (28 ports): 0.43x (medians), met$' "$d/out"
+ok $? "targets met when the spreads say so"
+
+grep -q '^  hub overhead p99 at rho 0.8, daemon <= 0.7x baseline (28 ports): 0.74x (medians), overlap$' "$d/out"
+ok $? "overlapping spreads claim nothing"
+
+grep -q '^  CPU per request (emulator) at rho 0.8, daemon <= 0.3x baseline (28 ports): 0.5x (medians), not met$' "$d/out" &&
+	grep -q '^  short service saturation throughput, kernel >= 2x baseline (28 ports): 3.64x (medians), met (from 1 run: fewer than 3)$' "$d/out"
+ok $? "not met, and a verdict from one run says so"
+
+jq -e '.phases[] | select(.workload == "lockstat" and .ports == 4) | .lock
+	| .by == "key" and .hub.contentions == 20 and .hub.acquisitions == 40000
+	  and .hub.wait_per_acq_us == 0.001 and .hub.wait_max_us == 15
+	  and .hub.hold_avg_us == 0.2 and .ports.classes == 1
+	  and .ports.contentions == 2 and .ports.wait_max_us == 1' \
+	"$d/bench.json" >/dev/null
+ok $? "lock_stat: the hub lock, the module's port locks only"
+
+grep -q '^  hub-lock wait per acquisition at 14 cards <= 1.2x at 1 card, kernel: 10x (medians), not met (from 1 run: fewer than 3)$' "$d/out"
+ok $? "the hub-lock target"
+
+[ "$failures" = 0 ] || sed 's/^/# /' "$d/out"
+exit "$failures"
