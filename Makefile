@@ -128,14 +128,15 @@ $(B)/framing_test: selftests/framing_test.c selftests/test_rng.h selftests/test_
 		selftests/framing_test.c $(FRAMING_SRCS)
 
 DAEMON_SRCS := daemon/persohubd.c daemon/config.c daemon/match.c \
-	       daemon/tcp.c daemon/log.c $(PHNL_SRCS) $(FRAMING_SRCS)
+	       daemon/tcp.c daemon/tcp_corr.c daemon/log.c $(PHNL_SRCS) \
+	       $(FRAMING_SRCS)
 
 $(B)/bin/persohubd: $(DAEMON_SRCS) daemon/config.h daemon/match.h \
-		daemon/tcp.h daemon/log.h daemon/phlimits.h $(PHNL_HDRS) \
-		$(FRAMING_HDRS) dkms.conf
+		daemon/tcp.h daemon/tcp_corr.h daemon/log.h daemon/phlimits.h \
+		$(PHNL_HDRS) $(FRAMING_HDRS) dkms.conf
 	@mkdir -p $(B)/bin
 	$(CC) $(CPPFLAGS) -DPH_VERSION='"$(PH_VERSION)"' $(CFLAGS) -o $@ \
-		$(DAEMON_SRCS) -lmnl -linih -lsystemd
+		$(DAEMON_SRCS) -lmnl -linih -lsystemd -lpthread
 
 # persohubctl speaks netlink through libnl-genl (persohubd through libmnl);
 # it shares phnl.c for the family's names and attribute policy.
@@ -168,13 +169,15 @@ $(B)/guest/vm_nl_test $(B)/guest/vm_cdev_test: $(B)/guest/%: selftests/%.c \
 		$(PHNL_SRCS) -lmnl -lpthread
 
 $(B)/daemon_test: selftests/daemon_test.c daemon/config.c daemon/match.c \
-		daemon/plan.c daemon/log.c daemon/config.h daemon/match.h \
+		daemon/plan.c daemon/log.c daemon/tcp_corr.c daemon/tcp_corr.h \
+		daemon/config.h daemon/match.h \
 		daemon/plan.h daemon/log.h daemon/phlimits.h $(PHNL_SRCS) \
 		$(PHNL_HDRS) $(FRAMING_SRCS) $(FRAMING_HDRS) $(HARNESS)
 	@mkdir -p $(B)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
 		selftests/daemon_test.c daemon/config.c daemon/match.c \
-		daemon/plan.c daemon/log.c $(PHNL_SRCS) $(FRAMING_SRCS) \
+		daemon/plan.c daemon/log.c daemon/tcp_corr.c $(PHNL_SRCS) \
+		$(FRAMING_SRCS) \
 		-linih -lmnl -lm
 
 # The host unit tests: the framer, the framings, the daemon's parts.

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "framing.h"
+#include "tcp_corr.h"
 
 /* inih keeps this much of a section header (its MAX_SECTION, less 1) */
 #define SECTION_KEPT	49
@@ -395,6 +396,7 @@ static struct config_tcp *tcp_section(struct parse *p, const char *section)
 	t->line = section_line(p, section);
 	t->timeout_ms = 2000;
 	t->framing = PH_FRAMING_HDLC;
+	t->queue_depth = 1;
 	return t;
 }
 
@@ -488,6 +490,14 @@ static int tcp_key(struct parse *p, struct config_tcp *t, const char *key,
 			return fail(p, "framing: a [tcp] server speaks hdlc or "
 				    "len16, not '%s'", val, NULL);
 		t->framing = k;
+	} else if (!strcmp(key, "header_len")) {
+		if (!parse_u32(val, 0, TCP_HEADER_MAX, &t->header_len))
+			return fail(p, "header_len: invalid value '%s' (0-16)",
+				    val, NULL);
+	} else if (!strcmp(key, "queue_depth")) {
+		if (!parse_u32(val, 1, TCP_DEPTH_MAX, &t->queue_depth))
+			return fail(p, "queue_depth: invalid value '%s' (1-64)",
+				    val, NULL);
 	} else {
 		return fail(p, "unknown key '%s' in a tcp section", key, NULL);
 	}
@@ -709,6 +719,27 @@ int config_parse(const char *text, const char *name, struct config *cfg,
 				 name, cfg->tcp[i].line, cfg->tcp[i].name);
 			return -1;
 		}
+	for (i = 0; i < cfg->ntcp; i++) {
+		const struct config_tcp *t = &cfg->tcp[i];
+
+		/* Without a tag, answers can only come in order. */
+		if (t->queue_depth > 1 && !t->header_len) {
+			snprintf(err, errlen, "%s:%u: [tcp %s] queue_depth %u "
+				 "needs header_len (a tag to match answers by)",
+				 name, t->line, t->name, t->queue_depth);
+			return -1;
+		}
+		/* Its servers are NAME, NAME.2 ... NAME.<depth>. */
+		if (t->queue_depth > 1 &&
+		    strlen(t->name) + 1 + (t->queue_depth > 9 ? 2 : 1) >=
+		    CONFIG_NAME_LEN) {
+			snprintf(err, errlen, "%s:%u: [tcp %s] the name is too "
+				 "long for queue_depth %u (NAME.%u)", name,
+				 t->line, t->name, t->queue_depth,
+				 t->queue_depth);
+			return -1;
+		}
+	}
 	/* Names name device nodes: no two ports may share one. */
 	for (i = 0; i < cfg->nports; i++)
 		for (j = i + 1; j < cfg->nports; j++)

@@ -34,6 +34,10 @@
  *   address = 10.0.0.5:1500   peer site PC), served through the station
  *   timeout_ms = 2000         devices; [fd00::5]:1500 for an IPv6 address
  *   framing = hdlc            hdlc (the default) or len16 on the stream
+ *   header_len = 0            bytes of a header the server echoes (payShield),
+ *                             0-16: answers are matched by a tag put there
+ *   queue_depth = 1           requests in flight on the link, 1-64; more
+ *                             than 1 needs header_len (servers NAME, NAME.2...)
  *
  * Numbers are decimal (leading zeros allowed, no 0x). A ';' or '#' after a
  * space or tab starts a comment, also after a value; one with no space
@@ -84,6 +88,8 @@ struct config_tcp {
 	uint16_t port;
 	uint32_t timeout_ms;
 	uint32_t framing;	/* on the stream: PH_FRAMING_HDLC or _LEN16 */
+	uint32_t header_len;	/* echoed header, the answers' tag; 0: none */
+	uint32_t queue_depth;	/* requests in flight on the link */
 	unsigned int line;
 };
 

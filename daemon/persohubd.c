@@ -310,6 +310,7 @@ static int event_cb(const struct phnl_attrs *at, void *data)
 	case PERSOHUB_CMD_SERVER_READY:
 		id = phnl_u32(at, PERSOHUB_A_SERVER_ID, 0);
 		match_server_ready(&d.m, id, now);
+		tcp_server_ready(id);
 		if (id < MATCH_MAX_SERVERS && d.failed[id]) {
 			d.failed[id] = false;
 			d.probes_back++;
@@ -321,7 +322,7 @@ static int event_cb(const struct phnl_attrs *at, void *data)
 		if (id < MATCH_MAX_SERVERS)
 			d.failed[id] = phnl_u32(at, PERSOHUB_A_REASON, 0) ==
 				       PERSOHUB_REASON_TIMEOUT;
-		tcp_server_failed(id);
+		tcp_server_failed(id, phnl_u32(at, PERSOHUB_A_REASON, 0));
 		break;
 	case PERSOHUB_CMD_CTRL_CHANGED:
 		/* Stalled (we were stopped): take control back. */
@@ -329,7 +330,6 @@ static int event_cb(const struct phnl_attrs *at, void *data)
 			d.regain = true;
 		break;
 	case PERSOHUB_CMD_PORT_CHANGED:
-		tcp_rescan();
 		id = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
 		if (phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0) != PERSOHUB_ROLE_SERVER ||
 		    !phnl_u8(at, PERSOHUB_A_PORT_ENABLED, 1))
@@ -448,6 +448,8 @@ static void write_stats(FILE *f)
 		"keepalives %llu\n"
 		"probes %llu\nprobes_back %llu\n"
 		"tcp_requests %llu\ntcp_responses %llu\ntcp_connects %llu\n"
+		"tcp_connect_failures %llu\ntcp_timeouts %llu\n"
+		"tcp_given_up %llu\ntcp_unexpected %llu\ntcp_refused %llu\n"
 		"wakeup_to_dispatch_p50_ns %llu\nwakeup_to_dispatch_p99_ns %llu\n"
 		"wakeup_to_dispatch_max_ns %llu\n",
 		(unsigned long long)d.dispatches,
@@ -462,6 +464,11 @@ static void write_stats(FILE *f)
 		(unsigned long long)tcp_figures()->requests,
 		(unsigned long long)tcp_figures()->responses,
 		(unsigned long long)tcp_figures()->connects,
+		(unsigned long long)tcp_figures()->connect_failures,
+		(unsigned long long)tcp_figures()->timeouts,
+		(unsigned long long)tcp_figures()->given_up,
+		(unsigned long long)tcp_figures()->unexpected,
+		(unsigned long long)tcp_figures()->refused,
 		(unsigned long long)lat_pct(0.5),
 		(unsigned long long)lat_pct(0.99),
 		(unsigned long long)d.lat_max);
@@ -854,7 +861,9 @@ static bool same_tcp(const struct config *a, const struct config *b)
 		    strcmp(a->tcp[i].host, b->tcp[i].host) ||
 		    a->tcp[i].port != b->tcp[i].port ||
 		    a->tcp[i].timeout_ms != b->tcp[i].timeout_ms ||
-		    a->tcp[i].framing != b->tcp[i].framing)
+		    a->tcp[i].framing != b->tcp[i].framing ||
+		    a->tcp[i].header_len != b->tcp[i].header_len ||
+		    a->tcp[i].queue_depth != b->tcp[i].queue_depth)
 			return false;
 	return true;
 }
@@ -1271,7 +1280,6 @@ static void loop(void)
 			} else if (fd == d.probefd) {
 				if (read(d.probefd, &ticks, sizeof(ticks)) > 0) {
 					probe_failed();
-					tcp_tick();
 				}
 			} else if (tcp_handle(fd)) {
 				continue;

@@ -2,64 +2,123 @@
 /*
  * persohubd's TCP backend: servers that are not serial ports (a network
  * HSM, a peer site PC), reached over TCP. Each configured [tcp NAME] is a
- * userspace server in the kernel; a request dispatched to it is read from
- * its station's device, sent on the connection in the server's framing,
- * and the next frame that comes back is written to the device as the
- * response. The framing on the stream is hdlc (the default, as on
- * persohub's serial lines) or len16 (a 2-byte big-endian length, then the
- * payload: what payShield and other network HSMs speak over TCP), from
- * framing.c as the module uses it.
+ * link with queue_depth userspace servers in the kernel (NAME, then
+ * NAME.2, NAME.3...): a request dispatched to one is read from that
+ * server's own device (/dev/persohub-server/NAME, so requests for other
+ * userspace servers are never taken), sent on the link in its framing
+ * (hdlc, or len16: what payShield and other network HSMs speak over TCP),
+ * and its answer is written back to the device.
  *
- * The daemon reads every station device: a site running persohubd serves
- * its userspace servers through it. A connection that fails, or a server
- * the kernel marked failed (timeout), is closed and reconnected on the
- * slow timer; the kernel retries the request elsewhere meanwhile.
+ * Answers are matched to requests by tcp_corr.c: by a tag put in the
+ * request's header when the link has one (header_len), else by order,
+ * one request at a time; a link without a tag on which a request was
+ * given up on (a timeout, seen as SERVER_FAILED or as the next request
+ * for the same server) is closed and connected again, since its late
+ * answer would pass for the next request's.
+ *
+ * Nothing here blocks the loop: a host name is resolved by a thread that
+ * hands its answer back through a pipe, connect() is non-blocking and
+ * finished on EPOLLOUT, the link's output is queued while the socket is
+ * full. A failure is logged with its reason and tried again after a
+ * delay that doubles up to TCP_BACKOFF_MAX_MS, on the backend's own timer.
+ * While a link is down its servers are set failed (out of service); once
+ * it is up they are set idle again, except those an administrator took
+ * out of service.
  */
-#include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "framing.h"
 #include "log.h"
 #include "tcp.h"
+#include "tcp_corr.h"
 
-#define MAX_STATIONS	PH_MAX_PORTS
-#define DEVDIR		"/dev/persohub"
+#define DEVDIR			"/dev/persohub-server"
+#define TCP_CONNECT_MS		3000	/* a connect() given up after */
+#define TCP_BACKOFF_MIN_MS	250
+#define TCP_BACKOFF_MAX_MS	30000
+#define ENC_MAX			PH_FRAMING_ENCODED_MAX(PERSOHUB_PAYLOAD_MAX)
 
-struct tcp_server {
-	struct config_tcp cfg;
+enum slot_state {
+	SLOT_FREE,
+	SLOT_PENDING,		/* read from the device, the link is down */
+	SLOT_FLIGHT,		/* sent on the link */
+	SLOT_LOST,		/* sent on a link that went: the kernel's timeout */
+};
+
+/* One of a link's userspace servers in the kernel. */
+struct tcp_slot {
 	uint32_t id;
-	int fd;
-	bool up;		/* connected */
-	bool warned;		/* the failure to connect was logged */
-	bool busy;		/* a request is on the wire */
+	char name[CONFIG_NAME_LEN + 4];	/* fits: config.c checks */
+	int devfd;
+	enum slot_state state;
 	uint64_t req_id;
-	int station_fd;
+	bool admin_failed;	/* out of service by an administrator */
+	unsigned int own_fails;	/* our FAILED whose events are to come */
+	uint16_t len;		/* pending payload */
+	uint8_t data[PERSOHUB_PAYLOAD_MAX];
+};
+
+enum link_state { LINK_DOWN, LINK_RESOLVING, LINK_CONNECTING, LINK_UP };
+
+struct tcp_link {
+	struct config_tcp cfg;
+	unsigned int idx;
+	enum link_state state;
+	int fd;
+	uint64_t due;		/* DOWN: next attempt; CONNECTING: give up */
+	unsigned int backoff_ms;
+	uint64_t gen;		/* of the resolution under way */
+	struct addrinfo *ai, *cur;
+	char why[128];		/* the last address's failure */
+	struct tcp_corr corr;
 	struct ph_rx rx;
 	uint8_t rxbuf[PH_RX_BUF(PH_PAYLOAD_MAX)];
+	uint8_t *out;		/* to send, while the socket is full */
+	size_t outlen, outcap;
+	unsigned int nslots;
+	struct tcp_slot slot[TCP_DEPTH_MAX];
+};
+
+/* A host name resolved by a thread; the answer comes back by the pipe. */
+struct resolve_job {
+	unsigned int link;
+	uint64_t gen;
+	char host[64];
+	char port[8];
+	int err;
+	struct addrinfo *ai;
 };
 
 static struct {
 	struct phnl *nl;
-	int epfd;
+	int epfd, timerfd;
+	int rpipe[2];		/* resolver answers; kept for the process */
+	uint64_t gen;
 	unsigned int n;
-	struct tcp_server s[CONFIG_MAX_TCP];
-	unsigned int nst;
-	struct {
-		int fd;
-		char name[64];
-		bool seen;
-	} st[MAX_STATIONS];
+	struct tcp_link *l[CONFIG_MAX_TCP];
 	struct tcp_figures fig;
-} t;
+} t = { .timerfd = -1, .rpipe = { -1, -1 } };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
 
 static int id_cb(const struct phnl_attrs *at, void *data)
 {
@@ -67,213 +126,668 @@ static int id_cb(const struct phnl_attrs *at, void *data)
 	return 0;
 }
 
-static int set_state(struct tcp_server *s, uint32_t state)
+static int state_cb(const struct phnl_attrs *at, void *data)
+{
+	*(uint32_t *)data = phnl_u32(at, PERSOHUB_A_PORT_STATE, 0);
+	return 0;
+}
+
+static int set_state(struct tcp_slot *s, uint32_t state)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
+	uint32_t now = 0;
+	int ret;
 
+	if (state == PERSOHUB_STATE_FAILED) {
+		/* Failed already (a timeout): no event would come. */
+		nlh = phnl_msg(t.nl, buf, PERSOHUB_CMD_PORT_GET, 0);
+		mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, s->id);
+		if (!phnl_talk(t.nl, nlh, state_cb, &now) &&
+		    now == PERSOHUB_STATE_FAILED)
+			return 0;
+	}
 	nlh = phnl_msg(t.nl, buf, PERSOHUB_CMD_PORT_SET, 0);
 	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, s->id);
 	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_STATE, state);
-	return phnl_talk(t.nl, nlh, NULL, NULL);
+	ret = phnl_talk(t.nl, nlh, NULL, NULL);
+	/* Our own: its SERVER_FAILED event is not an administrator's. */
+	if (!ret && state == PERSOHUB_STATE_FAILED)
+		s->own_fails++;
+	return ret;
 }
 
 /* The kernel's userspace server for @s: added, or found from before. */
-static int user_server(struct tcp_server *s)
+static int user_server(struct tcp_link *l, struct tcp_slot *s)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char path[sizeof(DEVDIR) + sizeof(s->name) + 1];
+	struct epoll_event e = { .events = EPOLLIN };
 	struct nlmsghdr *nlh;
 	int ret;
 
 	nlh = phnl_msg(t.nl, buf, PERSOHUB_CMD_USER_SERVER_ADD, 0);
-	mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, s->cfg.name);
-	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_TIMEOUT_MS, s->cfg.timeout_ms);
+	mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, s->name);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_TIMEOUT_MS, l->cfg.timeout_ms);
 	ret = phnl_talk(t.nl, nlh, NULL, NULL);
 	if (ret && ret != -EEXIST)
 		return ret;
 	nlh = phnl_msg(t.nl, buf, PERSOHUB_CMD_PORT_GET, 0);
-	mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, s->cfg.name);
-	return phnl_talk(t.nl, nlh, id_cb, &s->id);
+	mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, s->name);
+	ret = phnl_talk(t.nl, nlh, id_cb, &s->id);
+	if (ret)
+		return ret;
+	/* Out of service until connected. */
+	set_state(s, PERSOHUB_STATE_FAILED);
+	snprintf(path, sizeof(path), DEVDIR "/%s", s->name);
+	s->devfd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (s->devfd < 0)
+		return -errno;
+	e.data.fd = s->devfd;
+	epoll_ctl(t.epfd, EPOLL_CTL_ADD, s->devfd, &e);
+	return 0;
 }
 
-static void tcp_close(struct tcp_server *s)
+static void del_server(struct tcp_slot *s)
 {
-	if (s->fd >= 0) {
-		epoll_ctl(t.epfd, EPOLL_CTL_DEL, s->fd, NULL);
-		close(s->fd);
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	if (s->devfd >= 0) {
+		epoll_ctl(t.epfd, EPOLL_CTL_DEL, s->devfd, NULL);
+		close(s->devfd);
+		s->devfd = -1;
 	}
-	s->fd = -1;
-	s->up = false;
-	s->busy = false;
-	ph_rx_reset(&s->rx);
-	explicit_bzero(s->rxbuf, sizeof(s->rxbuf));
+	if (!s->id)
+		return;
+	nlh = phnl_msg(t.nl, buf, PERSOHUB_CMD_USER_SERVER_DEL, 0);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, s->id);
+	phnl_talk(t.nl, nlh, NULL, NULL);
+	s->id = 0;
 }
 
-static void tcp_connect(struct tcp_server *s)
+static void slot_clear(struct tcp_slot *s)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
-	struct epoll_event e = { .events = EPOLLIN };
-	const char *why = NULL;
-	char port[8];
-	int fd = -1, ret;
+	s->state = SLOT_FREE;
+	explicit_bzero(s->data, s->len);
+	s->len = 0;
+}
 
-	snprintf(port, sizeof(port), "%u", s->cfg.port);
-	ret = getaddrinfo(s->cfg.host, port, &hints, &ai);
-	if (ret) {
-		why = gai_strerror(ret);
-	} else {
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen)) {
-			why = strerror(errno);
-			if (fd >= 0)
-				close(fd);
-			fd = -1;
+/* Arm the timer for the earliest thing due. */
+static void rearm(void)
+{
+	struct itimerspec its = { 0 };
+	uint64_t due = 0;
+	unsigned int i;
+
+	for (i = 0; i < t.n; i++) {
+		struct tcp_link *l = t.l[i];
+
+		if ((l->state == LINK_DOWN || l->state == LINK_CONNECTING) &&
+		    l->due && (!due || l->due < due))
+			due = l->due;
+	}
+	if (due) {
+		its.it_value.tv_sec = due / 1000000000ULL;
+		its.it_value.tv_nsec = due % 1000000000ULL;
+	}
+	timerfd_settime(t.timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void epoll_set(struct tcp_link *l, int op, uint32_t events)
+{
+	struct epoll_event e = { .events = events, .data.fd = l->fd };
+
+	epoll_ctl(t.epfd, op, l->fd, &e);
+}
+
+static void close_fd(struct tcp_link *l)
+{
+	if (l->fd >= 0) {
+		epoll_ctl(t.epfd, EPOLL_CTL_DEL, l->fd, NULL);
+		close(l->fd);
+	}
+	l->fd = -1;
+	explicit_bzero(l->out, l->outlen);
+	l->outlen = 0;
+	ph_rx_reset(&l->rx);
+	explicit_bzero(l->rxbuf, sizeof(l->rxbuf));
+}
+
+/* Try again after the backoff, logging why not this time. */
+static void retry_later(struct tcp_link *l, const char *why)
+{
+	close_fd(l);
+	if (l->ai)
+		freeaddrinfo(l->ai);
+	l->ai = l->cur = NULL;
+	l->state = LINK_DOWN;
+	l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : TCP_BACKOFF_MIN_MS;
+	if (l->backoff_ms > TCP_BACKOFF_MAX_MS)
+		l->backoff_ms = TCP_BACKOFF_MAX_MS;
+	l->due = now_ns() + l->backoff_ms * 1000000ULL;
+	t.fig.connect_failures++;
+	warn("tcp: %s: connecting to %s port %u: %s; trying again in %u ms",
+	     l->cfg.name, l->cfg.host, l->cfg.port, why, l->backoff_ms);
+}
+
+/* The link is gone or not to be trusted: out of service, connect again. */
+static void link_down(struct tcp_link *l, const char *why)
+{
+	unsigned int i;
+
+	if (l->state == LINK_UP)
+		warn("tcp: %s: %s; connecting again", l->cfg.name, why);
+	close_fd(l);
+	l->state = LINK_DOWN;
+	l->due = now_ns();	/* at once: the backoff is for failures */
+	for (i = 0; i < l->nslots; i++) {
+		struct tcp_slot *s = &l->slot[i];
+
+		/* An answer that never comes: the kernel's timeout. */
+		if (s->state == SLOT_FLIGHT)
+			s->state = SLOT_LOST;
+		/* Idle in the kernel: keep work away until connected. */
+		if (s->state == SLOT_FREE && !s->admin_failed)
+			set_state(s, PERSOHUB_STATE_FAILED);
+	}
+	tcp_corr_init(&l->corr, l->cfg.header_len, l->nslots);
+}
+
+static void flush_out(struct tcp_link *l)
+{
+	ssize_t n;
+
+	while (l->outlen) {
+		n = send(l->fd, l->out, l->outlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0) {
+			char why[96];
+
+			snprintf(why, sizeof(why), "sending: %s",
+				 strerror(errno));
+			link_down(l, why);
+			return;
 		}
-		freeaddrinfo(ai);
+		memmove(l->out, l->out + n, l->outlen - n);
+		explicit_bzero(l->out + l->outlen - n, n);
+		l->outlen -= n;
 	}
-	if (fd < 0) {
-		/* Once per outage: the slow timer tries again and again. */
-		if (!s->warned)
-			warn("tcp: %s: connecting to %s port %u: %s; trying "
-			     "again", s->cfg.name, s->cfg.host, s->cfg.port,
-			     why);
-		s->warned = true;
+	epoll_set(l, EPOLL_CTL_MOD, EPOLLIN | (l->outlen ? EPOLLOUT : 0));
+}
+
+/* Put slot @i's request on the link. */
+static void send_slot(struct tcp_link *l, unsigned int i)
+{
+	struct tcp_slot *s = &l->slot[i];
+	int len, ret;
+
+	ret = tcp_corr_send(&l->corr, i, s->data, s->len);
+	if (ret == -EMSGSIZE) {
+		/* No header to tag it by: the station's error answer. */
+		struct persohub_msg h = { .req_id = s->req_id,
+					  .server_id = s->id };
+
+		warn("tcp: %s: a request of %u bytes, shorter than the "
+		     "%u-byte header; answered with the error frame",
+		     s->name, s->len, l->cfg.header_len);
+		if (write(s->devfd, &h, sizeof(h)) < 0)
+			t.fig.refused++;
+		slot_clear(s);
 		return;
 	}
-	s->warned = false;
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	s->fd = fd;
-	s->up = true;
-	e.data.fd = fd;
-	epoll_ctl(t.epfd, EPOLL_CTL_ADD, fd, &e);
-	t.fig.connects++;
-	if (set_state(s, PERSOHUB_STATE_IDLE))
-		warn("tcp: %s: cannot return to service", s->cfg.name);
-	else
-		info("tcp: %s: connected to %s port %u (%s)", s->cfg.name,
-		     s->cfg.host, s->cfg.port,
-		     ph_framing_name(s->cfg.framing));
+	len = ph_framing_encode(l->cfg.framing, false, l->out + l->outlen,
+				l->outcap - l->outlen, s->data, s->len);
+	explicit_bzero(s->data, s->len);
+	if (ret || len < 0) {
+		/* Never: a free slot, room for each slot's frame. */
+		tcp_corr_drop(&l->corr, i);
+		slot_clear(s);
+		return;
+	}
+	l->outlen += len;
+	s->state = SLOT_FLIGHT;
+	t.fig.requests++;
 }
 
-/* Open the devices of stations that appeared, close those that went. */
-void tcp_rescan(void)
+static void connected(struct tcp_link *l)
 {
-	struct epoll_event e = { .events = EPOLLIN };
-	struct dirent *de;
+	int one = 1;
 	unsigned int i;
-	char path[sizeof(DEVDIR) + 256];
-	DIR *dir;
+
+	if (l->ai)
+		freeaddrinfo(l->ai);
+	l->ai = l->cur = NULL;
+	l->state = LINK_UP;
+	l->due = 0;
+	l->backoff_ms = 0;
+	setsockopt(l->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	tcp_corr_init(&l->corr, l->cfg.header_len, l->nslots);
+	t.fig.connects++;
+	info("tcp: %s: connected to %s port %u (%s%s)", l->cfg.name,
+	     l->cfg.host, l->cfg.port, ph_framing_name(l->cfg.framing),
+	     l->cfg.header_len ? ", tagged" : "");
+	for (i = 0; i < l->nslots; i++) {
+		struct tcp_slot *s = &l->slot[i];
+
+		if (s->state == SLOT_PENDING)
+			send_slot(l, i);
+		else if (s->state == SLOT_FREE && !s->admin_failed &&
+			 set_state(s, PERSOHUB_STATE_IDLE))
+			warn("tcp: %s: cannot return to service", s->name);
+	}
+	flush_out(l);
+}
+
+/* Connect to the next address of the list, or fail the attempt. */
+static void try_next(struct tcp_link *l)
+{
 	int fd;
 
-	if (!t.n)
-		return;
-	for (i = 0; i < t.nst; i++)
-		t.st[i].seen = false;
-	dir = opendir(DEVDIR);
-	while (dir && (de = readdir(dir))) {
-		if (de->d_name[0] == '.' ||
-		    strlen(de->d_name) >= sizeof(t.st[0].name))
-			continue;
-		for (i = 0; i < t.nst; i++)
-			if (!strcmp(t.st[i].name, de->d_name))
-				break;
-		if (i < t.nst) {
-			t.st[i].seen = true;
+	for (; l->cur; l->cur = l->cur->ai_next) {
+		fd = socket(l->cur->ai_family,
+			    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			snprintf(l->why, sizeof(l->why), "%s", strerror(errno));
 			continue;
 		}
-		if (t.nst == MAX_STATIONS)
-			break;
-		snprintf(path, sizeof(path), DEVDIR "/%s", de->d_name);
-		fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		e.data.fd = fd;
-		epoll_ctl(t.epfd, EPOLL_CTL_ADD, fd, &e);
-		t.st[t.nst].fd = fd;
-		strcpy(t.st[t.nst].name, de->d_name);	/* length checked */
-		t.st[t.nst++].seen = true;
+		l->fd = fd;
+		if (!connect(fd, l->cur->ai_addr, l->cur->ai_addrlen)) {
+			epoll_set(l, EPOLL_CTL_ADD, EPOLLIN);
+			connected(l);
+			return;
+		}
+		if (errno == EINPROGRESS) {
+			epoll_set(l, EPOLL_CTL_ADD, EPOLLOUT);
+			l->state = LINK_CONNECTING;
+			l->due = now_ns() + TCP_CONNECT_MS * 1000000ULL;
+			return;
+		}
+		snprintf(l->why, sizeof(l->why), "%s", strerror(errno));
+		close(fd);
+		l->fd = -1;
 	}
-	if (dir)
-		closedir(dir);
-	for (i = 0; i < t.nst; ) {
-		if (t.st[i].seen) {
-			i++;
+	retry_later(l, l->why[0] ? l->why : "no address");
+}
+
+static void *resolver(void *arg)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV };
+	struct resolve_job *job = arg;
+
+	job->err = getaddrinfo(job->host, job->port, &hints, &job->ai);
+	/* A pointer is less than PIPE_BUF: written whole, or not at all. */
+	if (write(t.rpipe[1], &job, sizeof(job)) != sizeof(job)) {
+		if (!job->err)
+			freeaddrinfo(job->ai);
+		free(job);
+	}
+	return NULL;
+}
+
+static void start_attempt(struct tcp_link *l)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+	struct resolve_job *job;
+	pthread_attr_t attr;
+	pthread_t th;
+	char port[8];
+	int ret;
+
+	l->why[0] = '\0';
+	snprintf(port, sizeof(port), "%u", l->cfg.port);
+	/* An address needs no resolver: connect from here. */
+	ret = getaddrinfo(l->cfg.host, port, &hints, &l->ai);
+	if (!ret) {
+		l->cur = l->ai;
+		try_next(l);
+		return;
+	}
+	l->ai = NULL;
+	job = calloc(1, sizeof(*job));
+	if (!job) {
+		retry_later(l, "out of memory");
+		return;
+	}
+	job->link = l->idx;
+	job->gen = l->gen = ++t.gen;
+	snprintf(job->host, sizeof(job->host), "%s", l->cfg.host);
+	snprintf(job->port, sizeof(job->port), "%s", port);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	ret = pthread_create(&th, &attr, resolver, job);
+	pthread_attr_destroy(&attr);
+	if (ret) {
+		free(job);
+		retry_later(l, "cannot start the resolver thread");
+		return;
+	}
+	l->state = LINK_RESOLVING;
+	l->due = 0;
+}
+
+static void on_resolved(void)
+{
+	struct resolve_job *job;
+	struct tcp_link *l;
+
+	while (read(t.rpipe[0], &job, sizeof(job)) == sizeof(job)) {
+		l = job->link < t.n ? t.l[job->link] : NULL;
+		if (!l || l->state != LINK_RESOLVING || l->gen != job->gen) {
+			/* For a link reconfigured since. */
+			if (!job->err)
+				freeaddrinfo(job->ai);
+		} else if (job->err) {
+			retry_later(l, gai_strerror(job->err));
+		} else {
+			l->ai = l->cur = job->ai;
+			try_next(l);
+		}
+		free(job);
+	}
+}
+
+/* EPOLLOUT on a connecting socket: connected, or why not. */
+static void connect_done(struct tcp_link *l)
+{
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (getsockopt(l->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
+		snprintf(l->why, sizeof(l->why), "%s",
+			 strerror(err ? err : errno));
+		close_fd(l);
+		l->cur = l->cur->ai_next;
+		try_next(l);
+		return;
+	}
+	epoll_set(l, EPOLL_CTL_MOD, EPOLLIN);
+	connected(l);
+}
+
+static struct tcp_slot *slot_by_id(uint32_t id, struct tcp_link **lp)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < t.n; i++)
+		for (j = 0; j < t.l[i]->nslots; j++)
+			if (t.l[i]->slot[j].id == id) {
+				*lp = t.l[i];
+				return &t.l[i]->slot[j];
+			}
+	return NULL;
+}
+
+/*
+ * Slot @i's request was given up on by the kernel. Without a tag the
+ * link cannot tell its late answer from the next one's: it is closed.
+ */
+static void given_up(struct tcp_link *l, unsigned int i)
+{
+	struct tcp_slot *s = &l->slot[i];
+
+	if (s->state == SLOT_FLIGHT) {
+		t.fig.given_up++;
+		if (!l->cfg.header_len)
+			link_down(l, "a request was given up on; its answer "
+				  "could pass for the next one's");
+		else
+			tcp_corr_drop(&l->corr, i);
+	}
+	slot_clear(s);
+}
+
+static void dev_readable(struct tcp_link *l, unsigned int i)
+{
+	static struct {
+		struct persohub_msg h;
+		uint8_t data[PERSOHUB_PAYLOAD_MAX];
+	} m;
+	struct tcp_slot *s = &l->slot[i];
+	ssize_t n;
+
+	while ((n = read(s->devfd, &m, sizeof(m))) > 0) {
+		if ((size_t)n < sizeof(m.h) ||
+		    m.h.len != (size_t)n - sizeof(m.h))
+			continue;
+		/*
+		 * A server takes one request at a time: the kernel gave the
+		 * last one up (its SERVER_FAILED not read yet, or lost).
+		 */
+		if (s->state != SLOT_FREE)
+			given_up(l, i);
+		s->req_id = m.h.req_id;
+		s->len = m.h.len;
+		memcpy(s->data, m.data, s->len);
+		s->state = SLOT_PENDING;
+		if (l->state == LINK_UP) {
+			send_slot(l, i);
+			flush_out(l);
+		}
+	}
+	if (n < 0 && errno == ENODEV) {
+		/* Deleted under us (persohubctl, rmmod): nothing to read. */
+		warn("tcp: %s: the server was removed", s->name);
+		epoll_ctl(t.epfd, EPOLL_CTL_DEL, s->devfd, NULL);
+	}
+	/* No payload left behind in memory. */
+	explicit_bzero(&m, sizeof(m));
+}
+
+static void link_readable(struct tcp_link *l)
+{
+	static struct {
+		struct persohub_msg h;
+		uint8_t data[PERSOHUB_PAYLOAD_MAX];
+	} r;
+	uint8_t buf[4096];
+	struct tcp_slot *s;
+	ssize_t n, i;
+	uint16_t len;
+	int k;
+
+	n = read(l->fd, buf, sizeof(buf));
+	if (n <= 0) {
+		if (n == 0)
+			link_down(l, "connection closed by the server");
+		else if (errno != EAGAIN && errno != EINTR)
+			link_down(l, strerror(errno));
+		return;
+	}
+	for (i = 0; i < n && l->state == LINK_UP; i++) {
+		if (ph_rx_feed(&l->rx, buf[i]) != PH_RX_FRAME)
+			continue;
+		len = ph_rx_payload_len(&l->rx);
+		memcpy(r.data, l->rx.buf, len);
+		ph_rx_release(&l->rx);
+		k = tcp_corr_answer(&l->corr, r.data, len);
+		if (k < 0) {
+			/* A late answer, or one nobody asked for. */
+			t.fig.unexpected++;
+			explicit_bzero(r.data, len);
 			continue;
 		}
-		epoll_ctl(t.epfd, EPOLL_CTL_DEL, t.st[i].fd, NULL);
-		close(t.st[i].fd);
-		t.st[i] = t.st[--t.nst];
+		s = &l->slot[k];
+		r.h.req_id = s->req_id;
+		r.h.server_id = s->id;
+		r.h.len = len;
+		if (write(s->devfd, &r, sizeof(r.h) + len) < 0)
+			t.fig.refused++;
+		else
+			t.fig.responses++;
+		explicit_bzero(r.data, len);
+		slot_clear(s);
+	}
+	explicit_bzero(buf, n);
+}
+
+static void tick(void)
+{
+	uint64_t now = now_ns(), ticks;
+	unsigned int i;
+
+	if (read(t.timerfd, &ticks, sizeof(ticks)) < 0 && errno == EAGAIN)
+		return;
+	for (i = 0; i < t.n; i++) {
+		struct tcp_link *l = t.l[i];
+
+		if (!l->due || l->due > now)
+			continue;
+		if (l->state == LINK_DOWN) {
+			start_attempt(l);
+		} else if (l->state == LINK_CONNECTING) {
+			snprintf(l->why, sizeof(l->why),
+				 "no answer in %u ms", TCP_CONNECT_MS);
+			close_fd(l);
+			l->cur = l->cur->ai_next;
+			try_next(l);
+		}
 	}
 }
 
 int tcp_init(struct phnl *nl, int epfd, const struct config *cfg)
 {
-	unsigned int i;
+	struct epoll_event e = { .events = EPOLLIN };
+	unsigned int i, j;
 	int ret;
 
 	t.nl = nl;
 	t.epfd = epfd;
 	t.n = 0;
+	if (!cfg->ntcp)
+		return 0;
+	if (t.rpipe[0] < 0 &&
+	    pipe2(t.rpipe, O_CLOEXEC | O_NONBLOCK)) {
+		error("tcp: pipe: %s", strerror(errno));
+		return -1;
+	}
+	t.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (t.timerfd < 0) {
+		error("tcp: timerfd: %s", strerror(errno));
+		return -1;
+	}
+	e.data.fd = t.timerfd;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, t.timerfd, &e);
+	e.data.fd = t.rpipe[0];
+	epoll_ctl(epfd, EPOLL_CTL_ADD, t.rpipe[0], &e);
 	for (i = 0; i < cfg->ntcp; i++) {
-		struct tcp_server *s = &t.s[t.n];
+		struct tcp_link *l = calloc(1, sizeof(*l));
 
-		memset(s, 0, sizeof(*s));
-		s->cfg = cfg->tcp[i];
-		s->fd = -1;
-		/* hdlc or len16 (config.c): no gap on a stream */
-		ph_rx_init(&s->rx, s->cfg.framing, false, s->rxbuf,
-			   PH_PAYLOAD_MAX);
-		ret = user_server(s);
-		if (ret) {
-			error("tcp: %s: cannot add the server: %s", s->cfg.name,
-			      strerror(-ret));
+		if (!l) {
+			error("tcp: %s: out of memory", cfg->tcp[i].name);
 			continue;
 		}
-		t.n++;
-		/* Out of service until connected. */
-		set_state(s, PERSOHUB_STATE_FAILED);
-		tcp_connect(s);
+		l->cfg = cfg->tcp[i];
+		l->fd = -1;
+		l->idx = t.n;
+		l->nslots = l->cfg.queue_depth ? l->cfg.queue_depth : 1;
+		l->outcap = (size_t)l->nslots * ENC_MAX;
+		l->out = calloc(1, l->outcap);
+		/* hdlc or len16 (config.c): no gap on a stream */
+		ph_rx_init(&l->rx, l->cfg.framing, false, l->rxbuf,
+			   PH_PAYLOAD_MAX);
+		tcp_corr_init(&l->corr, l->cfg.header_len, l->nslots);
+		ret = l->out ? 0 : -ENOMEM;
+		for (j = 0; j < l->nslots && !ret; j++) {
+			struct tcp_slot *s = &l->slot[j];
+
+			char name[CONFIG_NAME_LEN];
+
+			s->devfd = -1;
+			memcpy(name, l->cfg.name, sizeof(name));
+			if (j)
+				snprintf(s->name, sizeof(s->name), "%.31s.%u",
+					 name, (j + 1) % 100);
+			else
+				snprintf(s->name, sizeof(s->name), "%s", name);
+			ret = user_server(l, s);
+			if (ret)
+				error("tcp: %s: cannot add the server %s: %s",
+				      l->cfg.name, s->name, strerror(-ret));
+		}
+		if (ret) {
+			for (j = 0; j < l->nslots; j++)
+				del_server(&l->slot[j]);
+			free(l->out);
+			free(l);
+			continue;
+		}
+		t.l[t.n++] = l;
+		start_attempt(l);
 	}
-	tcp_rescan();
+	rearm();
 	return 0;
 }
 
 void tcp_fini(void)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh;
-	unsigned int i;
+	unsigned int i, j;
 
 	for (i = 0; i < t.n; i++) {
-		tcp_close(&t.s[i]);
-		nlh = phnl_msg(t.nl, buf, PERSOHUB_CMD_USER_SERVER_DEL, 0);
-		mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, t.s[i].id);
-		phnl_talk(t.nl, nlh, NULL, NULL);
-	}
-	for (i = 0; i < t.nst; i++)
-		close(t.st[i].fd);
-	t.n = t.nst = 0;
-}
+		struct tcp_link *l = t.l[i];
 
-void tcp_tick(void)
-{
-	unsigned int i;
-
-	for (i = 0; i < t.n; i++)
-		if (!t.s[i].up)
-			tcp_connect(&t.s[i]);
-}
-
-void tcp_server_failed(uint32_t id)
-{
-	unsigned int i;
-
-	/* A late answer must not pass for the next request's: start over. */
-	for (i = 0; i < t.n; i++)
-		if (t.s[i].id == id && t.s[i].up) {
-			tcp_close(&t.s[i]);
-			t.fig.timeouts++;
+		close_fd(l);
+		if (l->ai)
+			freeaddrinfo(l->ai);
+		for (j = 0; j < l->nslots; j++) {
+			del_server(&l->slot[j]);
+			slot_clear(&l->slot[j]);
 		}
+		explicit_bzero(l->out, l->outcap);
+		free(l->out);
+		free(l);
+		t.l[i] = NULL;
+	}
+	t.n = 0;
+	if (t.timerfd >= 0) {
+		epoll_ctl(t.epfd, EPOLL_CTL_DEL, t.timerfd, NULL);
+		close(t.timerfd);
+		t.timerfd = -1;
+	}
+	/* The pipe stays: a resolver thread may still answer into it. */
+	if (t.rpipe[0] >= 0)
+		epoll_ctl(t.epfd, EPOLL_CTL_DEL, t.rpipe[0], NULL);
+}
+
+void tcp_server_failed(uint32_t id, uint32_t reason)
+{
+	struct tcp_link *l;
+	struct tcp_slot *s = slot_by_id(id, &l);
+
+	if (!s)
+		return;
+	if (reason == PERSOHUB_REASON_ADMIN) {
+		/* Ours when the link went down, else an administrator's. */
+		if (s->own_fails)
+			s->own_fails--;
+		else
+			s->admin_failed = true;
+		return;
+	}
+	if (reason != PERSOHUB_REASON_TIMEOUT)
+		return;
+	t.fig.timeouts++;
+	given_up(l, s - l->slot);
+	/* A tag tells a late answer: the link serves on at once. */
+	if (l->state == LINK_UP && !s->admin_failed &&
+	    set_state(s, PERSOHUB_STATE_IDLE))
+		warn("tcp: %s: cannot return to service", s->name);
+	rearm();
+}
+
+void tcp_server_ready(uint32_t id)
+{
+	struct tcp_link *l;
+	struct tcp_slot *s = slot_by_id(id, &l);
+
+	/* Back in service, whoever did it. */
+	if (s)
+		s->admin_failed = false;
 }
 
 const struct tcp_figures *tcp_figures(void)
@@ -281,117 +795,39 @@ const struct tcp_figures *tcp_figures(void)
 	return &t.fig;
 }
 
-static struct tcp_server *by_id(uint32_t id)
-{
-	unsigned int i;
-
-	for (i = 0; i < t.n; i++)
-		if (t.s[i].id == id)
-			return &t.s[i];
-	return NULL;
-}
-
-static void station_readable(int fd)
-{
-	static struct {
-		struct persohub_msg h;
-		uint8_t data[PERSOHUB_PAYLOAD_MAX];
-	} m;
-	static uint8_t enc[PH_FRAMING_ENCODED_MAX(PERSOHUB_PAYLOAD_MAX)];
-	struct tcp_server *s;
-	ssize_t n;
-	size_t off;
-	int len;
-
-	while ((n = read(fd, &m, sizeof(m))) > 0) {
-		s = by_id(m.h.server_id);
-		if (!s || !s->up)
-			continue;	/* the kernel's timeout retries it */
-		len = ph_framing_encode(s->cfg.framing, false, enc, sizeof(enc),
-					m.data, m.h.len);
-		if (len < 0)
-			continue;	/* never in hdlc or len16 */
-		s->busy = true;
-		s->req_id = m.h.req_id;
-		s->station_fd = fd;
-		for (off = 0; off < (size_t)len; ) {
-			/* Small frames on a fresh connection: no EAGAIN in
-			 * practice; block briefly if the peer is slow.
-			 */
-			n = send(s->fd, enc + off, len - off, MSG_NOSIGNAL);
-			if (n < 0 && errno == EAGAIN)
-				continue;
-			if (n < 0) {
-				tcp_close(s);
-				break;
-			}
-			off += n;
-		}
-		t.fig.requests++;
-	}
-	/* No payload left behind in memory. */
-	explicit_bzero(&m, sizeof(m));
-	explicit_bzero(enc, sizeof(enc));
-	if (n < 0 && errno == ENODEV)
-		tcp_rescan();	/* the station went away */
-}
-
-static void peer_readable(struct tcp_server *s)
-{
-	static struct {
-		struct persohub_msg h;
-		uint8_t data[PERSOHUB_PAYLOAD_MAX];
-	} r;
-	uint8_t buf[4096];
-	ssize_t n, i;
-	uint16_t len;
-
-	n = read(s->fd, buf, sizeof(buf));
-	if (n <= 0) {
-		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-			warn("tcp: %s: connection lost", s->cfg.name);
-			tcp_close(s);
-			set_state(s, PERSOHUB_STATE_FAILED);
-		}
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		if (ph_rx_feed(&s->rx, buf[i]) != PH_RX_FRAME)
-			continue;
-		if (!s->busy) {
-			t.fig.unexpected++;
-			ph_rx_release(&s->rx);
-			continue;
-		}
-		len = ph_rx_payload_len(&s->rx);
-		r.h.req_id = s->req_id;
-		r.h.server_id = s->id;
-		r.h.len = len;
-		memcpy(r.data, s->rx.buf, len);
-		s->busy = false;
-		if (write(s->station_fd, &r, sizeof(r.h) + len) < 0)
-			t.fig.refused++;
-		else
-			t.fig.responses++;
-		explicit_bzero(r.data, len);
-		ph_rx_release(&s->rx);
-	}
-	explicit_bzero(buf, n);
-}
-
 bool tcp_handle(int fd)
 {
-	unsigned int i;
+	unsigned int i, j;
 
-	for (i = 0; i < t.n; i++)
-		if (t.s[i].fd == fd) {
-			peer_readable(&t.s[i]);
+	if (fd < 0)
+		return false;
+	if (fd == t.timerfd || fd == t.rpipe[0]) {
+		if (fd == t.timerfd)
+			tick();
+		else
+			on_resolved();
+		rearm();
+		return true;
+	}
+	for (i = 0; i < t.n; i++) {
+		struct tcp_link *l = t.l[i];
+
+		if (l->fd == fd) {
+			if (l->state == LINK_CONNECTING)
+				connect_done(l);
+			else if (l->state == LINK_UP)
+				link_readable(l);
+			if (l->state == LINK_UP && l->outlen)
+				flush_out(l);
+			rearm();
 			return true;
 		}
-	for (i = 0; i < t.nst; i++)
-		if (t.st[i].fd == fd) {
-			station_readable(fd);
-			return true;
-		}
+		for (j = 0; j < l->nslots; j++)
+			if (l->slot[j].devfd == fd) {
+				dev_readable(l, j);
+				rearm();
+				return true;
+			}
+	}
 	return false;
 }

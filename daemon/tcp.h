@@ -11,19 +11,21 @@
 
 struct tcp_figures {
 	uint64_t requests, responses, refused, unexpected, connects, timeouts;
+	uint64_t connect_failures, given_up;
 };
 
-/* Add a userspace server per [tcp NAME] and connect; fds go in @epfd. */
+/*
+ * Add the userspace servers of each [tcp NAME] and start connecting; fds
+ * go in @epfd. Never blocks on the network.
+ */
 int tcp_init(struct phnl *nl, int epfd, const struct config *cfg);
 /* Remove the servers, close everything. */
 void tcp_fini(void);
-/* Station devices appeared or went (a role changed). */
-void tcp_rescan(void);
-/* Slow timer: reconnect what is down. */
-void tcp_tick(void);
-/* The kernel marked server @id failed (timeout). */
-void tcp_server_failed(uint32_t id);
-/* An fd of ours is readable: true if it was one. */
+/* The kernel marked server @id failed (enum persohub_reason @reason). */
+void tcp_server_failed(uint32_t id, uint32_t reason);
+/* Server @id is back in service. */
+void tcp_server_ready(uint32_t id);
+/* An fd of ours is ready (the backend's own timer too): true if ours. */
 bool tcp_handle(int fd);
 const struct tcp_figures *tcp_figures(void);
 

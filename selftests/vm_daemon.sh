@@ -4,7 +4,8 @@
 # persohubd inside the test machine: configuration applied, the site served
 # with every answer verified by the simulator, kill -9 under load (the
 # kernel takes over, a restarted daemon takes back), SIGHUP with a bad file,
-# SIGTERM, framings from the configuration, TCP servers in hdlc and len16. Needs 2 cards, the runner's --share and --telnet, the host agent
+# SIGTERM, framings from the configuration, TCP servers in hdlc and len16,
+# tagged (payShield header) and not, unreachable, reconnected. Needs 2 cards, the runner's --share and --telnet, the host agent
 # selftests/simd.sh. TAP output.
 
 sysfs=/sys/class/persohub
@@ -595,6 +596,159 @@ sleep 0.3
 [ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 40 ] &&
 	[ "$(cat /tmp/tcp16.count)" = 40 ] && [ "$(stats_get tcp_responses)" = 40 ]
 ok $? "it serves 40 requests in len16, every answer verified ($(cat /tmp/tcp16.count) answers; sim $rc)"
+kill -TERM "$pid"
+wait "$pid"
+kill "$tcppid"
+echo idle >$sysfs/$c1-2/state
+echo idle >$sysfs/$c1-3/state
+
+# Wait until $1 appears $2 times (default 1) in the log; 5 s at most.
+wait_log() {
+	i=0
+	while [ "$(grep -c "$1" "$log")" -lt "${2:-1}" ] && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	[ "$(grep -c "$1" "$log")" -ge "${2:-1}" ]
+}
+
+ms_now() {
+	awk '{ printf "%d", $1 * 1000 }' /proc/uptime
+}
+
+state_of() {
+	persohubctl -j status | jq -r ".[] | select(.name == \"$1\") | .state"
+}
+
+# A tagged link (payShield's echoed header): two requests in flight on
+# one connection (queue_depth 2: servers hsmt and hsmt.2), answers known
+# by their tag, and a stale answer before each real one dropped. The
+# daemon reads only its own servers' devices, never a station's.
+tcpserver --header 3 --stale 7004 4444 /tmp/tcpt.count &
+tcppid=$!
+echo failed >$sysfs/$c1-2/state
+echo failed >$sysfs/$c1-3/state
+cp "$conf.unpinned" "$conf"
+printf '[tcp hsmt]\naddress = 127.0.0.1:7004\ntimeout_ms = 3000\nheader_len = 3\nqueue_depth = 2\n' >>"$conf"
+start_daemon
+wait_log "tcp: hsmt: connected to 127.0.0.1 port 7004 (hdlc, tagged)"
+ok $? "a tagged [tcp] server connects"
+ls -l /proc/$pid/fd >/tmp/fds.txt
+[ "$(grep -c ' /dev/persohub/' /tmp/fds.txt)" = 0 ] &&
+	[ "$(grep -c ' /dev/persohub-server/hsmt' /tmp/fds.txt)" = 2 ]
+ok $? "the daemon holds its two servers' devices and no station's"
+t=$(sim_start --stations c0p0,c0p1 --requests 20 --key 4444)
+sim_wait "$t" 60
+rc=$?
+sleep 0.3
+r1=$(persohubctl stats hsmt | sed -n 's/^    requests: //p')
+r2=$(persohubctl stats hsmt.2 | sed -n 's/^    requests: //p')
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 40 ] &&
+	[ "$(sim_get "$t" total.wrong)" = 0 ] &&
+	[ "$(cat /tmp/tcpt.count)" = 40 ] && [ "$(stats_get tcp_responses)" = 40 ] &&
+	[ "$(stats_get tcp_unexpected)" = 39 ] && [ "$((r1 + r2))" = 40 ] &&
+	[ "$r1" -gt 0 ] && [ "$r2" -gt 0 ]
+ok $? "tagged: 40 answered right, 39 stale answers dropped, over both servers ($r1 + $r2; sim $rc)"
+kill -TERM "$pid"
+wait "$pid"
+kill "$tcppid"
+
+# A late answer: with a tag it is dropped and the link serves on; without
+# one the link is closed and connected again, so that it cannot pass for
+# the next request's answer.
+tcpserver --header 3 --delay-first 1400 7006 4545 /tmp/tcpl.count &
+tcppid=$!
+cp "$conf.unpinned" "$conf"
+printf '[tcp late]\naddress = 127.0.0.1:7006\ntimeout_ms = 1000\nheader_len = 3\n' >>"$conf"
+start_daemon
+wait_log "tcp: late: connected"
+t=$(sim_start --stations c0p0 --requests 5 --key 4545)
+sim_wait "$t" 60
+rc=$?
+sleep 0.3
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 5 ] &&
+	[ "$(stats_get tcp_timeouts)" = 1 ] && [ "$(stats_get tcp_unexpected)" = 1 ] &&
+	[ "$(stats_get tcp_connects)" = 1 ]
+ok $? "tagged: a timed-out request's late answer dropped, the link kept (sim $rc)"
+kill -TERM "$pid"
+wait "$pid"
+kill "$tcppid"
+wait "$tcppid" 2>/dev/null
+tcpserver --delay-first 1400 7006 4545 /tmp/tcpl.count &
+tcppid=$!
+sed -i '/^header_len/d' "$conf"
+start_daemon
+wait_log "tcp: late: connected"
+t=$(sim_start --stations c0p0 --requests 5 --key 4545)
+sim_wait "$t" 60
+rc=$?
+sleep 0.3
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 5 ] &&
+	[ "$(stats_get tcp_timeouts)" = 1 ] && [ "$(stats_get tcp_given_up)" = 1 ] &&
+	[ "$(stats_get tcp_connects)" = 2 ] &&
+	grep -q "tcp: late: a request was given up on" "$log"
+ok $? "untagged: the link of a timed-out request is connected again (sim $rc)"
+kill -TERM "$pid"
+wait "$pid"
+kill "$tcppid"
+echo idle >$sysfs/$c1-2/state
+echo idle >$sysfs/$c1-3/state
+
+# An HSM that never answers a connect(), and a name to resolve: the
+# daemon attaches at once all the same, logs why and tries again later.
+tcpserver --stall 7005 &
+stallpid=$!
+sleep 0.2
+cp "$conf.unpinned" "$conf"
+printf '[tcp stuck]\naddress = 127.0.0.1:7005\n[tcp named]\naddress = hsm.invalid:1500\n' >>"$conf"
+t0=$(ms_now)
+start_daemon
+rc=$?
+t1=$(ms_now)
+stuck="tcp: stuck: connecting to 127.0.0.1 port 7005: no answer in 3000 ms; trying again in 250 ms"
+nattach=$(attached)
+nstuck=$(grep -c "$stuck" "$log")
+[ $rc -eq 0 ] && [ $((t1 - t0)) -lt 3000 ] && [ "$nstuck" = 0 ]
+ok $? "an unreachable [tcp] server does not delay the attach ($((t1 - t0)) ms, $nstuck connect timeouts before)"
+wait_log "$stuck" $((nstuck + 1)) &&
+	wait_log "tcp: named: connecting to hsm.invalid port 1500: .*; trying again in 500 ms" &&
+	[ "$(attached)" = "$nattach" ]
+ok $? "the failures logged with their reason, tried again with a growing delay"
+kill -TERM "$pid"
+wait "$pid"
+kill "$stallpid"
+
+# probe_interval_ms = 0 stops no reconnect; an administrator's failed
+# keeps the link and survives a reconnect.
+tcpserver 7000 4242 /tmp/tcp.count &
+tcppid=$!
+cp "$conf.unpinned" "$conf"
+printf '[daemon]\nprobe_interval_ms = 0\n[tcp net1]\naddress = 127.0.0.1:7000\ntimeout_ms = 3000\n' >>"$conf"
+up=$(grep -c "tcp: net1: connected" "$log")
+down=$(grep -c "tcp: net1: .*connecting again" "$log")
+start_daemon
+wait_log "tcp: net1: connected" $((up + 1)) &&
+	persohubctl set net1 state=failed && sleep 0.5 &&
+	[ "$(grep -c 'tcp: net1: connected' "$log")" = $((up + 1)) ] &&
+	[ "$(grep -c "tcp: net1: .*connecting again" "$log")" = "$down" ] &&
+	[ "$(state_of net1)" = failed ]
+ok $? "an administrator's failed keeps the link up"
+kill "$tcppid"
+wait "$tcppid" 2>/dev/null
+wait_log "tcp: net1: connection closed by the server; connecting again" $((down + 1))
+tcpserver 7000 4242 /tmp/tcp.count &
+tcppid=$!
+wait_log "tcp: net1: connected" $((up + 2)) && sleep 0.3 &&
+	[ "$(state_of net1)" = failed ]
+ok $? "with probe_interval_ms = 0 the link connects again; the server stays failed"
+echo failed >$sysfs/$c1-2/state
+echo failed >$sysfs/$c1-3/state
+persohubctl set net1 state=idle
+t=$(sim_start --stations c0p0 --requests 5 --key 4242)
+sim_wait "$t" 60
+rc=$?
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 5 ]
+ok $? "set idle by the administrator, it serves again (sim $rc)"
 kill -TERM "$pid"
 wait "$pid"
 kill "$tcppid"
