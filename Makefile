@@ -51,7 +51,8 @@ BIN_PROGS := $(B)/bin/persohubd $(if $(wildcard daemon/persohubctl.c),$(B)/bin/p
 GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_fault_test \
 	       $(B)/guest/vm_nl_test \
 	       $(B)/guest/vm_cdev_test $(B)/guest/tcpserver \
-	       $(B)/guest/vm_nlfuzz $(B)/guest/phbase $(B)/guest/vm_setd
+	       $(B)/guest/vm_nlfuzz $(B)/guest/phbase $(B)/guest/vm_setd \
+	       $(B)/guest/tlscerts
 PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
@@ -135,8 +136,12 @@ $(B)/bin/persohubd: $(DAEMON_SRCS) daemon/config.h daemon/match.h \
 		daemon/tcp.h daemon/tcp_corr.h daemon/log.h daemon/phlimits.h \
 		$(PHNL_HDRS) $(FRAMING_HDRS) dkms.conf
 	@mkdir -p $(B)/bin
-	$(CC) $(CPPFLAGS) -DPH_VERSION='"$(PH_VERSION)"' $(CFLAGS) -o $@ \
-		$(DAEMON_SRCS) -lmnl -linih -lsystemd -lpthread
+	$(CC) $(CPPFLAGS) -DPH_VERSION='"$(PH_VERSION)"' $(TLS_CFLAGS) \
+		$(CFLAGS) -o $@ $(DAEMON_SRCS) -lmnl -linih -lsystemd -lpthread $(TLS_LIBS)
+
+# TLS links to network HSMs (persohubd), and their test server.
+TLS_CFLAGS = $(shell pkg-config --cflags gnutls)
+TLS_LIBS = $(shell pkg-config --libs gnutls)
 
 # persohubctl speaks netlink through libnl-genl (persohubd through libmnl);
 # it shares phnl.c for the family's names and attribute policy.
@@ -198,7 +203,13 @@ $(B)/guest/vm_setd: selftests/vm_setd.c
 $(B)/guest/tcpserver: selftests/tcpserver.c selftests/siteproto.h \
 		$(FRAMING_SRCS) $(FRAMING_HDRS)
 	@mkdir -p $(B)/guest
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(FRAMING_SRCS)
+	$(CC) $(CPPFLAGS) $(TLS_CFLAGS) $(CFLAGS) -o $@ $< $(FRAMING_SRCS) \
+		$(TLS_LIBS)
+
+# The certificates of the TLS tests, made inside the test machine.
+$(B)/guest/tlscerts: selftests/tlscerts.c
+	@mkdir -p $(B)/guest
+	$(CC) $(CPPFLAGS) $(TLS_CFLAGS) $(CFLAGS) -o $@ $< $(TLS_LIBS)
 
 $(B)/guest/phbase: selftests/phbase.c $(FRAME_SRCS) $(FRAME_HDRS)
 	@mkdir -p $(B)/guest

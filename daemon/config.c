@@ -397,6 +397,7 @@ static struct config_tcp *tcp_section(struct parse *p, const char *section)
 	t->timeout_ms = 2000;
 	t->framing = PH_FRAMING_HDLC;
 	t->queue_depth = 1;
+	t->tls_min = 13;
 	return t;
 }
 
@@ -493,6 +494,37 @@ static int tcp_key(struct parse *p, struct config_tcp *t, const char *key,
 	} else if (!strcmp(key, "header_len")) {
 		if (!parse_u32(val, 0, TCP_HEADER_MAX, &t->header_len))
 			return fail(p, "header_len: invalid value '%s' (0-16)",
+				    val, NULL);
+	} else if (!strcmp(key, "tls")) {
+		if (!parse_bool(val, &t->tls))
+			return fail(p, "tls: want yes or no, not '%s'", val, NULL);
+	} else if (!strcmp(key, "ca") || !strcmp(key, "cert") ||
+		   !strcmp(key, "key")) {
+		char *dst = key[0] == 'c' ? (key[1] == 'a' ? t->ca : t->cert) :
+			    t->key;
+
+		if (val[0] != '/' || strlen(val) >= sizeof(t->ca))
+			return fail(p, "%s: want an absolute path of at most "
+				    "255 characters, not '%s'", key, val);
+		strcpy(dst, val);	/* length checked */
+	} else if (!strcmp(key, "pin")) {
+		unsigned int n;
+
+		if (!strncmp(val, "sha256:", 7))
+			val += 7;
+		if (!parse_hex(val, t->pin, sizeof(t->pin), &n) ||
+		    n != sizeof(t->pin))
+			return fail(p, "pin: want sha256: and 64 hex digits "
+				    "(the server's public key's SHA-256), not "
+				    "'%s'", val, NULL);
+		t->pin_set = true;
+	} else if (!strcmp(key, "tls_min")) {
+		if (!strcmp(val, "1.2"))
+			t->tls_min = 12;
+		else if (!strcmp(val, "1.3"))
+			t->tls_min = 13;
+		else
+			return fail(p, "tls_min: want 1.2 or 1.3, not '%s'",
 				    val, NULL);
 	} else if (!strcmp(key, "queue_depth")) {
 		if (!parse_u32(val, 1, TCP_DEPTH_MAX, &t->queue_depth))
@@ -722,6 +754,11 @@ int config_parse(const char *text, const char *name, struct config *cfg,
 	for (i = 0; i < cfg->ntcp; i++) {
 		const struct config_tcp *t = &cfg->tcp[i];
 
+		if (t->tls && (!t->ca[0] || !t->cert[0] || !t->key[0])) {
+			snprintf(err, errlen, "%s:%u: [tcp %s] tls = yes needs "
+				 "ca, cert and key", name, t->line, t->name);
+			return -1;
+		}
 		/* Without a tag, answers can only come in order. */
 		if (t->queue_depth > 1 && !t->header_len) {
 			snprintf(err, errlen, "%s:%u: [tcp %s] queue_depth %u "

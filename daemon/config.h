@@ -38,6 +38,12 @@
  *                             0-16: answers are matched by a tag put there
  *   queue_depth = 1           requests in flight on the link, 1-64; more
  *                             than 1 needs header_len (servers NAME, NAME.2...)
+ *   tls = no                  yes: TLS with mutual certificates (GnuTLS)
+ *   ca = /etc/persohub/ca.pem     the site CA the server's certificate needs
+ *   cert = /etc/persohub/hub.pem  this hub's certificate, and its key (mode
+ *   key = /etc/persohub/hub.key   0600 or stricter, else refused)
+ *   pin = sha256:HEX          optional: SHA-256 of the server's public key
+ *   tls_min = 1.3             the oldest TLS version accepted: 1.2 or 1.3
  *
  * Numbers are decimal (leading zeros allowed, no 0x). A ';' or '#' after a
  * space or tab starts a comment, also after a value; one with no space
@@ -90,6 +96,11 @@ struct config_tcp {
 	uint32_t framing;	/* on the stream: PH_FRAMING_HDLC or _LEN16 */
 	uint32_t header_len;	/* echoed header, the answers' tag; 0: none */
 	uint32_t queue_depth;	/* requests in flight on the link */
+	bool tls;
+	char ca[256], cert[256], key[256];
+	bool pin_set;
+	uint8_t pin[32];	/* SHA-256 of the server's SubjectPublicKeyInfo */
+	uint32_t tls_min;	/* 12 or 13: TLS 1.2 or 1.3 at least */
 	unsigned int line;
 };
 

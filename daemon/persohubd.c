@@ -448,7 +448,8 @@ static void write_stats(FILE *f)
 		"keepalives %llu\n"
 		"probes %llu\nprobes_back %llu\n"
 		"tcp_requests %llu\ntcp_responses %llu\ntcp_connects %llu\n"
-		"tcp_connect_failures %llu\ntcp_timeouts %llu\n"
+		"tcp_connect_failures %llu\ntcp_tls_failures %llu\n"
+		"tcp_timeouts %llu\n"
 		"tcp_given_up %llu\ntcp_unexpected %llu\ntcp_refused %llu\n"
 		"wakeup_to_dispatch_p50_ns %llu\nwakeup_to_dispatch_p99_ns %llu\n"
 		"wakeup_to_dispatch_max_ns %llu\n",
@@ -465,6 +466,7 @@ static void write_stats(FILE *f)
 		(unsigned long long)tcp_figures()->responses,
 		(unsigned long long)tcp_figures()->connects,
 		(unsigned long long)tcp_figures()->connect_failures,
+		(unsigned long long)tcp_figures()->tls_failures,
 		(unsigned long long)tcp_figures()->timeouts,
 		(unsigned long long)tcp_figures()->given_up,
 		(unsigned long long)tcp_figures()->unexpected,
@@ -863,7 +865,14 @@ static bool same_tcp(const struct config *a, const struct config *b)
 		    a->tcp[i].timeout_ms != b->tcp[i].timeout_ms ||
 		    a->tcp[i].framing != b->tcp[i].framing ||
 		    a->tcp[i].header_len != b->tcp[i].header_len ||
-		    a->tcp[i].queue_depth != b->tcp[i].queue_depth)
+		    a->tcp[i].queue_depth != b->tcp[i].queue_depth ||
+		    a->tcp[i].tls != b->tcp[i].tls ||
+		    strcmp(a->tcp[i].ca, b->tcp[i].ca) ||
+		    strcmp(a->tcp[i].cert, b->tcp[i].cert) ||
+		    strcmp(a->tcp[i].key, b->tcp[i].key) ||
+		    a->tcp[i].pin_set != b->tcp[i].pin_set ||
+		    memcmp(a->tcp[i].pin, b->tcp[i].pin, sizeof(a->tcp[i].pin)) ||
+		    a->tcp[i].tls_min != b->tcp[i].tls_min)
 			return false;
 	return true;
 }

@@ -16,17 +16,29 @@
  * for the same server) is closed and connected again, since its late
  * answer would pass for the next request's.
  *
+ * With tls = yes the link is TLS (GnuTLS) with mutual certificates: the
+ * server's must be signed by the site CA, be valid and name the host, and
+ * match the pin if one is set; the handshake runs in the loop like the
+ * connect, and GnuTLS hands the record layer to the kernel (kTLS) when
+ * its system configuration allows it, which the log says.
+ *
  * Nothing here blocks the loop: a host name is resolved by a thread that
- * hands its answer back through a pipe, connect() is non-blocking and
- * finished on EPOLLOUT, the link's output is queued while the socket is
- * full. A failure is logged with its reason and tried again after a
+ * hands its answer back through a pipe, connect() and the handshake are
+ * non-blocking and go on when epoll says, the link's output is queued
+ * while the socket is full. A failure is logged with its reason and tried again after a
  * delay that doubles up to TCP_BACKOFF_MAX_MS, on the backend's own timer.
  * While a link is down its servers are set failed (out of service); once
  * it is up they are set idle again, except those an administrator took
  * out of service.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/socket.h>
+#include <gnutls/x509.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -36,6 +48,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,7 +84,9 @@ struct tcp_slot {
 	uint8_t data[PERSOHUB_PAYLOAD_MAX];
 };
 
-enum link_state { LINK_DOWN, LINK_RESOLVING, LINK_CONNECTING, LINK_UP };
+enum link_state {
+	LINK_DOWN, LINK_RESOLVING, LINK_CONNECTING, LINK_HANDSHAKE, LINK_UP
+};
 
 struct tcp_link {
 	struct config_tcp cfg;
@@ -83,6 +98,9 @@ struct tcp_link {
 	uint64_t gen;		/* of the resolution under way */
 	struct addrinfo *ai, *cur;
 	char why[128];		/* the last address's failure */
+	gnutls_certificate_credentials_t cred;	/* tls = yes */
+	gnutls_session_t sess;			/* while connected */
+	bool tls_again;		/* a record send to finish (GNUTLS_E_AGAIN) */
 	struct tcp_corr corr;
 	struct ph_rx rx;
 	uint8_t rxbuf[PH_RX_BUF(PH_PAYLOAD_MAX)];
@@ -223,7 +241,8 @@ static void rearm(void)
 	for (i = 0; i < t.n; i++) {
 		struct tcp_link *l = t.l[i];
 
-		if ((l->state == LINK_DOWN || l->state == LINK_CONNECTING) &&
+		if ((l->state == LINK_DOWN || l->state == LINK_CONNECTING ||
+		     l->state == LINK_HANDSHAKE) &&
 		    l->due && (!due || l->due < due))
 			due = l->due;
 	}
@@ -243,6 +262,14 @@ static void epoll_set(struct tcp_link *l, int op, uint32_t events)
 
 static void close_fd(struct tcp_link *l)
 {
+	if (l->sess) {
+		/* A courtesy: no waiting for the peer's. */
+		if (l->state == LINK_UP)
+			gnutls_bye(l->sess, GNUTLS_SHUT_WR);
+		gnutls_deinit(l->sess);
+		l->sess = NULL;
+	}
+	l->tls_again = false;
 	if (l->fd >= 0) {
 		epoll_ctl(t.epfd, EPOLL_CTL_DEL, l->fd, NULL);
 		close(l->fd);
@@ -299,7 +326,27 @@ static void flush_out(struct tcp_link *l)
 	ssize_t n;
 
 	while (l->outlen) {
-		n = send(l->fd, l->out, l->outlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (l->sess) {
+			/* Again: the same record, GnuTLS has it (NULL, 0). */
+			n = l->tls_again ?
+			    gnutls_record_send(l->sess, NULL, 0) :
+			    gnutls_record_send(l->sess, l->out, l->outlen);
+			l->tls_again = n == GNUTLS_E_AGAIN ||
+				       n == GNUTLS_E_INTERRUPTED;
+			if (l->tls_again)
+				break;
+			if (n < 0) {
+				char why[96];
+
+				snprintf(why, sizeof(why), "sending: %s",
+					 gnutls_strerror(n));
+				link_down(l, why);
+				return;
+			}
+		} else {
+			n = send(l->fd, l->out, l->outlen,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -318,6 +365,8 @@ static void flush_out(struct tcp_link *l)
 	}
 	epoll_set(l, EPOLL_CTL_MOD, EPOLLIN | (l->outlen ? EPOLLOUT : 0));
 }
+
+static void link_readable(struct tcp_link *l);
 
 /* Put slot @i's request on the link. */
 static void send_slot(struct tcp_link *l, unsigned int i)
@@ -353,6 +402,17 @@ static void send_slot(struct tcp_link *l, unsigned int i)
 	t.fig.requests++;
 }
 
+static const char *ktls_name(gnutls_transport_ktls_enable_flags_t f)
+{
+	if ((f & GNUTLS_KTLS_DUPLEX) == GNUTLS_KTLS_DUPLEX)
+		return "on (send and receive)";
+	if (f & GNUTLS_KTLS_SEND)
+		return "on (send only)";
+	if (f & GNUTLS_KTLS_RECV)
+		return "on (receive only)";
+	return "off";
+}
+
 static void connected(struct tcp_link *l)
 {
 	int one = 1;
@@ -370,6 +430,10 @@ static void connected(struct tcp_link *l)
 	info("tcp: %s: connected to %s port %u (%s%s)", l->cfg.name,
 	     l->cfg.host, l->cfg.port, ph_framing_name(l->cfg.framing),
 	     l->cfg.header_len ? ", tagged" : "");
+	if (l->sess)
+		info("tcp: %s: %s, kTLS %s", l->cfg.name,
+		     gnutls_protocol_get_name(gnutls_protocol_get_version(l->sess)),
+		     ktls_name(gnutls_transport_is_ktls_enabled(l->sess)));
 	for (i = 0; i < l->nslots; i++) {
 		struct tcp_slot *s = &l->slot[i];
 
@@ -380,6 +444,127 @@ static void connected(struct tcp_link *l)
 			warn("tcp: %s: cannot return to service", s->name);
 	}
 	flush_out(l);
+	/* Records that came with the handshake's last flight. */
+	if (l->state == LINK_UP && l->sess &&
+	    gnutls_record_check_pending(l->sess))
+		link_readable(l);
+}
+
+static void tls_failed(struct tcp_link *l, const char *why)
+{
+	t.fig.tls_failures++;
+	retry_later(l, why);
+}
+
+/* The server's public key against the pin: NULL, or why not. */
+static const char *pin_check(struct tcp_link *l)
+{
+	const gnutls_datum_t *crt;
+	gnutls_datum_t der = { 0 };
+	gnutls_pubkey_t pk = NULL;
+	uint8_t sum[32];
+	unsigned int n = 0;
+	int ret;
+
+	crt = gnutls_certificate_get_peers(l->sess, &n);
+	if (!crt || !n)
+		return "the server sent no certificate";
+	ret = gnutls_pubkey_init(&pk);
+	if (!ret)
+		ret = gnutls_pubkey_import_x509_raw(pk, &crt[0],
+						    GNUTLS_X509_FMT_DER, 0);
+	if (!ret)
+		ret = gnutls_pubkey_export2(pk, GNUTLS_X509_FMT_DER, &der);
+	if (!ret)
+		ret = gnutls_hash_fast(GNUTLS_DIG_SHA256, der.data, der.size,
+				       sum);
+	gnutls_free(der.data);
+	if (pk)
+		gnutls_pubkey_deinit(pk);
+	if (ret)
+		return "cannot read the server's public key";
+	return memcmp(sum, l->cfg.pin, sizeof(sum)) ?
+	       "the server's public key does not match the pin" : NULL;
+}
+
+/* One step of the handshake; connected() once it is done. */
+static void handshake(struct tcp_link *l)
+{
+	char why[256];
+	const char *bad;
+	gnutls_datum_t out;
+	size_t n;
+	int ret;
+
+	ret = gnutls_handshake(l->sess);
+	if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) {
+		epoll_set(l, EPOLL_CTL_MOD,
+			  gnutls_record_get_direction(l->sess) ? EPOLLOUT :
+			  EPOLLIN);
+		return;
+	}
+	if (ret == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR &&
+	    !gnutls_certificate_verification_status_print(
+			gnutls_session_get_verify_cert_status(l->sess),
+			GNUTLS_CRT_X509, &out, 0)) {
+		snprintf(why, sizeof(why), "TLS: %s", out.data);
+		gnutls_free(out.data);
+		/* GnuTLS ends its sentences with a space. */
+		for (n = strlen(why); n && why[n - 1] == ' '; )
+			why[--n] = '\0';
+		tls_failed(l, why);
+		return;
+	}
+	if (ret < 0) {
+		snprintf(why, sizeof(why), "TLS: %s", gnutls_strerror(ret));
+		tls_failed(l, why);
+		return;
+	}
+	if (l->cfg.pin_set && (bad = pin_check(l))) {
+		snprintf(why, sizeof(why), "TLS: %s", bad);
+		tls_failed(l, why);
+		return;
+	}
+	epoll_set(l, EPOLL_CTL_MOD, EPOLLIN);
+	connected(l);
+}
+
+/* TCP is up: TLS on top, or the link is up. */
+static void tcp_up(struct tcp_link *l)
+{
+	const char *prio = l->cfg.tls_min == 12 ?
+		"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" :
+		"NORMAL:-VERS-ALL:+VERS-TLS1.3";
+	struct in6_addr a;
+	char why[128];
+	int ret;
+
+	if (!l->cred) {
+		epoll_set(l, EPOLL_CTL_MOD, EPOLLIN);
+		connected(l);
+		return;
+	}
+	ret = gnutls_init(&l->sess, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
+	if (!ret)
+		ret = gnutls_priority_set_direct(l->sess, prio, NULL);
+	if (!ret)
+		ret = gnutls_credentials_set(l->sess, GNUTLS_CRD_CERTIFICATE,
+					     l->cred);
+	/* A name is sent (SNI); an address is checked in the certificate. */
+	if (!ret && inet_pton(AF_INET, l->cfg.host, &a) != 1 &&
+	    !strchr(l->cfg.host, ':'))
+		ret = gnutls_server_name_set(l->sess, GNUTLS_NAME_DNS,
+					     l->cfg.host, strlen(l->cfg.host));
+	if (ret) {
+		snprintf(why, sizeof(why), "TLS: %s", gnutls_strerror(ret));
+		tls_failed(l, why);
+		return;
+	}
+	gnutls_session_set_verify_cert(l->sess, l->cfg.host, 0);
+	gnutls_transport_set_int(l->sess, l->fd);
+	l->state = LINK_HANDSHAKE;
+	l->due = now_ns() + TCP_CONNECT_MS * 1000000ULL;
+	handshake(l);
 }
 
 /* Connect to the next address of the list, or fail the attempt. */
@@ -397,7 +582,7 @@ static void try_next(struct tcp_link *l)
 		l->fd = fd;
 		if (!connect(fd, l->cur->ai_addr, l->cur->ai_addrlen)) {
 			epoll_set(l, EPOLL_CTL_ADD, EPOLLIN);
-			connected(l);
+			tcp_up(l);
 			return;
 		}
 		if (errno == EINPROGRESS) {
@@ -506,8 +691,7 @@ static void connect_done(struct tcp_link *l)
 		try_next(l);
 		return;
 	}
-	epoll_set(l, EPOLL_CTL_MOD, EPOLLIN);
-	connected(l);
+	tcp_up(l);
 }
 
 static struct tcp_slot *slot_by_id(uint32_t id, struct tcp_link **lp)
@@ -591,7 +775,20 @@ static void link_readable(struct tcp_link *l)
 	uint16_t len;
 	int k;
 
-	n = read(l->fd, buf, sizeof(buf));
+again:
+	if (l->sess) {
+		n = gnutls_record_recv(l->sess, buf, sizeof(buf));
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+			return;
+		if (n < 0 && !gnutls_error_is_fatal(n))
+			goto again;	/* an alert, a new ticket */
+		if (n < 0) {
+			link_down(l, gnutls_strerror(n));
+			return;
+		}
+	} else {
+		n = read(l->fd, buf, sizeof(buf));
+	}
 	if (n <= 0) {
 		if (n == 0)
 			link_down(l, "connection closed by the server");
@@ -624,6 +821,9 @@ static void link_readable(struct tcp_link *l)
 		slot_clear(s);
 	}
 	explicit_bzero(buf, n);
+	/* GnuTLS may hold more records than epoll will tell of. */
+	if (l->state == LINK_UP && l->sess)
+		goto again;
 }
 
 static void tick(void)
@@ -640,6 +840,8 @@ static void tick(void)
 			continue;
 		if (l->state == LINK_DOWN) {
 			start_attempt(l);
+		} else if (l->state == LINK_HANDSHAKE) {
+			tls_failed(l, "TLS: no handshake in 3000 ms");
 		} else if (l->state == LINK_CONNECTING) {
 			snprintf(l->why, sizeof(l->why),
 				 "no answer in %u ms", TCP_CONNECT_MS);
@@ -648,6 +850,53 @@ static void tick(void)
 			try_next(l);
 		}
 	}
+}
+
+/* The CA, certificate and key of @l; a key others may read is refused. */
+static int load_creds(struct tcp_link *l)
+{
+	struct stat st;
+	int ret;
+
+	if (stat(l->cfg.key, &st)) {
+		error("tcp: %s: key %s: %s; not connecting", l->cfg.name,
+		      l->cfg.key, strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		error("tcp: %s: key %s may be read by its group or others "
+		      "(mode %04o): refused, not connecting; chmod 600 it",
+		      l->cfg.name, l->cfg.key, st.st_mode & 07777);
+		t.fig.tls_failures++;
+		return -1;
+	}
+	ret = gnutls_certificate_allocate_credentials(&l->cred);
+	if (ret) {
+		error("tcp: %s: %s", l->cfg.name, gnutls_strerror(ret));
+		return -1;
+	}
+	ret = gnutls_certificate_set_x509_trust_file(l->cred, l->cfg.ca,
+						     GNUTLS_X509_FMT_PEM);
+	if (ret <= 0) {
+		error("tcp: %s: ca %s: %s; not connecting", l->cfg.name,
+		      l->cfg.ca, ret ? gnutls_strerror(ret) :
+		      "no certificate in it");
+		goto err;
+	}
+	ret = gnutls_certificate_set_x509_key_file(l->cred, l->cfg.cert,
+						   l->cfg.key,
+						   GNUTLS_X509_FMT_PEM);
+	if (ret < 0) {
+		error("tcp: %s: cert %s, key %s: %s; not connecting",
+		      l->cfg.name, l->cfg.cert, l->cfg.key,
+		      gnutls_strerror(ret));
+		goto err;
+	}
+	return 0;
+err:
+	gnutls_certificate_free_credentials(l->cred);
+	l->cred = NULL;
+	return -1;
 }
 
 int tcp_init(struct phnl *nl, int epfd, const struct config *cfg)
@@ -693,6 +942,11 @@ int tcp_init(struct phnl *nl, int epfd, const struct config *cfg)
 			   PH_PAYLOAD_MAX);
 		tcp_corr_init(&l->corr, l->cfg.header_len, l->nslots);
 		ret = l->out ? 0 : -ENOMEM;
+		if (!ret && l->cfg.tls && load_creds(l)) {
+			free(l->out);
+			free(l);
+			continue;
+		}
 		for (j = 0; j < l->nslots && !ret; j++) {
 			struct tcp_slot *s = &l->slot[j];
 
@@ -713,6 +967,8 @@ int tcp_init(struct phnl *nl, int epfd, const struct config *cfg)
 		if (ret) {
 			for (j = 0; j < l->nslots; j++)
 				del_server(&l->slot[j]);
+			if (l->cred)
+				gnutls_certificate_free_credentials(l->cred);
 			free(l->out);
 			free(l);
 			continue;
@@ -739,6 +995,8 @@ void tcp_fini(void)
 			slot_clear(&l->slot[j]);
 		}
 		explicit_bzero(l->out, l->outcap);
+		if (l->cred)
+			gnutls_certificate_free_credentials(l->cred);
 		free(l->out);
 		free(l);
 		t.l[i] = NULL;
@@ -815,6 +1073,8 @@ bool tcp_handle(int fd)
 		if (l->fd == fd) {
 			if (l->state == LINK_CONNECTING)
 				connect_done(l);
+			else if (l->state == LINK_HANDSHAKE)
+				handshake(l);
 			else if (l->state == LINK_UP)
 				link_readable(l);
 			if (l->state == LINK_UP && l->outlen)

@@ -11,7 +11,7 @@
 
 struct tcp_figures {
 	uint64_t requests, responses, refused, unexpected, connects, timeouts;
-	uint64_t connect_failures, given_up;
+	uint64_t connect_failures, given_up, tls_failures;
 };
 
 /*

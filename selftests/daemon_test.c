@@ -908,6 +908,49 @@ TEST(config_tcp_tags)
 	EXPECT_NE(NULL, strstr(err, "too long")) TH_LOG("%s", err);
 }
 
+/* tls, ca, cert, key, pin, tls_min: defaults, values and refusals. */
+TEST(config_tcp_tls)
+{
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{ "tls = yes\n", "needs ca, cert and key" },
+		{ "tls = yes\nca = /a\ncert = /b\n", "needs ca, cert and key" },
+		{ "tls = maybe\n", "tls: want yes or no" },
+		{ "ca = etc/ca.pem\n", "want an absolute path" },
+		{ "pin = sha256:00\n", "pin: want sha256: and 64 hex digits" },
+		{ "tls_min = 1.1\n", "tls_min: want 1.2 or 1.3" },
+	};
+	char err[512], text[512];
+	unsigned int i;
+
+	ASSERT_EQ(0, load("[tcp a]\naddress = 10.0.0.1:1500\n", &cfg, err));
+	EXPECT_FALSE(cfg.tcp[0].tls);
+	EXPECT_FALSE(cfg.tcp[0].pin_set);
+	EXPECT_EQ(13, cfg.tcp[0].tls_min);
+	ASSERT_EQ(0, load("[tcp a]\naddress = 10.0.0.1:1500\ntls = yes\n"
+			  "ca = /etc/persohub/ca.pem\ncert = /etc/persohub/h.pem\n"
+			  "key = /etc/persohub/h.key\ntls_min = 1.2\npin = sha256:"
+			  "00112233445566778899aabbccddeeff"
+			  "00112233445566778899AABBCCDDEEFF\n", &cfg, err))
+		TH_LOG("%s", err);
+	EXPECT_TRUE(cfg.tcp[0].tls);
+	EXPECT_STREQ("/etc/persohub/ca.pem", cfg.tcp[0].ca);
+	EXPECT_STREQ("/etc/persohub/h.pem", cfg.tcp[0].cert);
+	EXPECT_STREQ("/etc/persohub/h.key", cfg.tcp[0].key);
+	EXPECT_EQ(12, cfg.tcp[0].tls_min);
+	EXPECT_TRUE(cfg.tcp[0].pin_set);
+	EXPECT_EQ(0x11, cfg.tcp[0].pin[1]);
+	EXPECT_EQ(0xff, cfg.tcp[0].pin[31]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		snprintf(text, sizeof(text), "[tcp a]\naddress = 10.0.0.1:1\n%s",
+			 bad[i].text);
+		EXPECT_EQ(-1, load(text, &cfg, err)) TH_LOG("%s", bad[i].text);
+		EXPECT_NE(NULL, strstr(err, bad[i].why)) TH_LOG("%s", err);
+	}
+}
+
 /* Without a tag: one request at a time, a second answer is nobody's. */
 TEST(tcp_corr_in_order)
 {

@@ -5,7 +5,7 @@
  * site protocol asks for (siteproto.h), as a network HSM would.
  *
  *   tcpserver [--framing hdlc|len16] [--header N] [--stale] [--delay-first MS]
- *             PORT KEY COUNTFILE
+ *             [--tls DIR NAME] PORT KEY COUNTFILE
  *   tcpserver --stall PORT
  *
  * Serves one connection at a time on 127.0.0.1:PORT, in hdlc (the
@@ -20,6 +20,9 @@
  * --stale: before each answer but the first, the previous answer again,
  * as a late answer to a request given up on would come.
  * --delay-first MS: the first answer of the run comes MS ms late.
+ * --tls DIR NAME: TLS (GnuTLS, server side) with DIR/NAME.pem and
+ * DIR/NAME.key (tlscerts makes them), a client certificate required and
+ * verified against DIR/ca.pem; a failed handshake is told on stderr.
  * --stall: listen, fill the accept queue and never accept, so that a
  * connect() gets no answer at all (an unreachable HSM).
  */
@@ -31,6 +34,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <gnutls/gnutls.h>
 
 #include "framing.h"
 #include "siteproto.h"
@@ -70,10 +75,82 @@ static int stall(int port)
 		pause();
 }
 
+static gnutls_certificate_credentials_t cred;
+static gnutls_session_t sess;
+
+static void tls_setup(const char *dir, const char *name)
+{
+	char ca[4096], crt[4096], key[4096];
+
+	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+	snprintf(crt, sizeof(crt), "%s/%s.pem", dir, name);
+	snprintf(key, sizeof(key), "%s/%s.key", dir, name);
+	if (gnutls_certificate_allocate_credentials(&cred) ||
+	    gnutls_certificate_set_x509_trust_file(cred, ca,
+						   GNUTLS_X509_FMT_PEM) <= 0 ||
+	    gnutls_certificate_set_x509_key_file(cred, crt, key,
+						 GNUTLS_X509_FMT_PEM)) {
+		fprintf(stderr, "tcpserver: cannot load %s, %s, %s\n", ca,
+			crt, key);
+		exit(1);
+	}
+}
+
+/* TLS on @fd, the client's certificate required: 0, or -1 (told). */
+static int tls_accept(int fd)
+{
+	int ret;
+
+	if (gnutls_init(&sess, GNUTLS_SERVER) ||
+	    gnutls_set_default_priority(sess) ||
+	    gnutls_credentials_set(sess, GNUTLS_CRD_CERTIFICATE, cred))
+		return -1;
+	gnutls_certificate_server_set_request(sess, GNUTLS_CERT_REQUIRE);
+	gnutls_session_set_verify_cert(sess, NULL, 0);
+	gnutls_transport_set_int(sess, fd);
+	gnutls_handshake_set_timeout(sess, 10000);
+	do
+		ret = gnutls_handshake(sess);
+	while (ret < 0 && !gnutls_error_is_fatal(ret));
+	if (ret < 0) {
+		fprintf(stderr, "tcpserver: TLS handshake: %s\n",
+			gnutls_strerror(ret));
+		gnutls_deinit(sess);
+		sess = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static ssize_t io_read(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (!sess)
+		return read(fd, buf, len);
+	do
+		n = gnutls_record_recv(sess, buf, len);
+	while (n < 0 && !gnutls_error_is_fatal(n));
+	return n < 0 ? -1 : n;
+}
+
+static ssize_t io_write(int fd, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (!sess)
+		return write(fd, buf, len);
+	do
+		n = gnutls_record_send(sess, buf, len);
+	while (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED);
+	return n < 0 ? -1 : n;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: tcpserver [--framing hdlc|len16] [--header N] "
-		"[--stale] [--delay-first MS] PORT KEY COUNTFILE\n"
+		"[--stale] [--delay-first MS] [--tls DIR NAME]\n"
+		"                 PORT KEY COUNTFILE\n"
 		"       tcpserver --stall PORT\n");
 	exit(2);
 }
@@ -104,6 +181,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[0], "--framing") && argc > 1) {
 			framing = ph_framing_parse(argv[1]);
 			argv++, argc--;
+		} else if (!strcmp(argv[0], "--tls") && argc > 2) {
+			tls_setup(argv[1], argv[2]);
+			argv += 2, argc -= 2;
 		} else if (!strcmp(argv[0], "--delay-first") && argc > 1) {
 			delay_ms = atoi(argv[1]);
 			argv++, argc--;
@@ -125,8 +205,12 @@ int main(int argc, char **argv)
 		fd = accept(ls, NULL, NULL);
 		if (fd < 0)
 			continue;
+		if (cred && tls_accept(fd)) {
+			close(fd);
+			continue;
+		}
 		ph_rx_init(&rx, framing, false, rxbuf, PH_PAYLOAD_MAX);
-		while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		while ((n = io_read(fd, buf, sizeof(buf))) > 0) {
 			for (i = 0; i < n; i++) {
 				ev = ph_rx_feed(&rx, buf[i]);
 				if (ev != PH_RX_FRAME) {
@@ -154,9 +238,9 @@ int main(int argc, char **argv)
 				if (!answers && delay_ms)
 					usleep(delay_ms * 1000);
 				if (stale && lastlen &&
-				    write(fd, last, lastlen) < 0)
+				    io_write(fd, last, lastlen) < 0)
 					break;
-				if (write(fd, enc, len) < 0)
+				if (io_write(fd, enc, len) < 0)
 					break;
 				memcpy(last, enc, len);
 				lastlen = len;
@@ -169,6 +253,11 @@ int main(int argc, char **argv)
 			}
 		}
 		ph_rx_reset(&rx);
+		if (sess) {
+			gnutls_bye(sess, GNUTLS_SHUT_WR);
+			gnutls_deinit(sess);
+			sess = NULL;
+		}
 		close(fd);
 	}
 }

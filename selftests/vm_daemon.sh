@@ -755,6 +755,62 @@ kill "$tcppid"
 echo idle >$sysfs/$c1-2/state
 echo idle >$sysfs/$c1-3/state
 
+# TLS links, certificates made here: only the good server is used; one
+# signed by another CA, an expired one, a self-signed one and a good one
+# whose key does not match the pin are refused with the reason logged and
+# counted; a key file others may read is refused, named.
+tls=/tmp/tls
+mkdir -p $tls
+tlscerts $tls && [ "$(stat -c %a $tls/client.key)" = 600 ]
+ok $? "tlscerts: the site CA, the hub's and the servers' certificates"
+cp $tls/client.key $tls/loose.key
+chmod 640 $tls/loose.key
+tcpserver --tls $tls good 7010 4646 /tmp/tls-good.count &
+tp1=$!
+tcpserver --tls $tls wrong 7011 4646 /tmp/tls-wrong.count &
+tp2=$!
+tcpserver --tls $tls expired 7012 4646 /tmp/tls-expired.count &
+tp3=$!
+tcpserver --tls $tls selfsigned 7013 4646 /tmp/tls-self.count &
+tp4=$!
+tcpserver --tls $tls good 7014 4646 /tmp/tls-pin.count &
+tp5=$!
+echo failed >$sysfs/$c1-2/state
+echo failed >$sysfs/$c1-3/state
+cp "$conf.unpinned" "$conf"
+creds="tls = yes\nca = $tls/ca.pem\ncert = $tls/client.pem\nkey = $tls/client.key\n"
+{
+	printf "[tcp tgood]\naddress = 127.0.0.1:7010\npin = $(cat $tls/good.pin)\n$creds"
+	printf "[tcp twrong]\naddress = 127.0.0.1:7011\n$creds"
+	printf "[tcp texpired]\naddress = 127.0.0.1:7012\n$creds"
+	printf "[tcp tself]\naddress = 127.0.0.1:7013\n$creds"
+	printf "[tcp tpin]\naddress = 127.0.0.1:7014\npin = $(cat $tls/other.pin)\n$creds"
+	printf "[tcp tloose]\naddress = 127.0.0.1:7010\n$creds" | sed "s|client.key|loose.key|"
+} >>"$conf"
+start_daemon
+wait_log "tcp: tgood: TLS1.3, kTLS " &&
+	wait_log "tcp: twrong: connecting to 127.0.0.1 port 7011: TLS: .*issuer is unknown" &&
+	wait_log "tcp: texpired: connecting to 127.0.0.1 port 7012: TLS: .*expired" &&
+	wait_log "tcp: tself: connecting to 127.0.0.1 port 7013: TLS: .*NOT trusted" &&
+	wait_log "tcp: tpin: connecting to 127.0.0.1 port 7014: TLS: the server's public key does not match the pin" &&
+	grep -q "tcp: tloose: key $tls/loose.key may be read by its group or others (mode 0640): refused" "$log" &&
+	! persohubctl status | grep -q " tloose: "
+ok $? "TLS: the good server connects ($(grep -o 'tgood: TLS1.3, kTLS [a-z]*' "$log" | tail -1)); the others refused, each with its reason"
+t=$(sim_start --stations c0p0,c0p1 --requests 10 --key 4646)
+sim_wait "$t" 60
+rc=$?
+sleep 0.3
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 20 ] &&
+	[ "$(cat /tmp/tls-good.count)" = 20 ] && [ ! -e /tmp/tls-wrong.count ] &&
+	[ ! -e /tmp/tls-expired.count ] && [ ! -e /tmp/tls-self.count ] &&
+	[ ! -e /tmp/tls-pin.count ] && [ "$(stats_get tcp_tls_failures)" -ge 5 ]
+ok $? "TLS: 20 requests served by the good server only, $(stats_get tcp_tls_failures) refusals counted (sim $rc)"
+kill -TERM "$pid"
+wait "$pid"
+kill $tp1 $tp2 $tp3 $tp4 $tp5
+echo idle >$sysfs/$c1-2/state
+echo idle >$sysfs/$c1-3/state
+
 # A tiny event buffer, and the daemon stopped for a moment under load:
 # events are lost (ENOBUFS); the daemon counts them and reads the
 # kernel's state again, and every request is answered, each its own.
