@@ -353,6 +353,9 @@ install: $(BIN_PROGS)
 		scripts/persohub.conf.example $(DESTDIR)/etc/persohub/persohub.conf
 	[ -n "$(DESTDIR)" ] || getent group persohub >/dev/null || \
 		groupadd -r persohub || true
+	[ -n "$(DESTDIR)" ] || getent passwd persohubd >/dev/null || \
+		useradd -r -g persohub -d /nonexistent -s /usr/sbin/nologin \
+		-c "persohub controller" persohubd || true
 	[ -n "$(NO_DKMS)$(DESTDIR)" ] || scripts/dkms-install.sh
 
 # clean keeps the caches (the harness from linux-source, the unpacked

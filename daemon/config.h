@@ -8,7 +8,7 @@
  *   cpu = 1                   pin the daemon to this CPU (-1: no pinning)
  *   resync_ms = 1000          reconcile with the kernel this often
  *   event_buffer = 4194304    receive buffer of the event socket, bytes
- *   stats_file = /run/persohubd.stats
+ *   stats_file = /run/persohubd/stats
  *   probe_interval_ms = 1000  probe failed servers this often (0: never)
  *   probe_frame = 50524f4245  the probe's payload, in hex ("PROBE")
  *
