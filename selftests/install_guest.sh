@@ -341,8 +341,9 @@ check "the daemon applied /etc/persohub/persohub.conf" wait_for 30 config_applie
 check "persohubctl: controller attached" wait_for 30 controller_is attached
 check "station devices: group persohub, mode 0660" station_devices
 check "persohubd runs as user persohubd, group persohub" \
-	is "$(ps -o user=,group= -p "$(systemctl show -p MainPID --value persohubd)" |
-	      tr -s ' ')" "persohubd persohub" user
+	is "$(ps -o user:32=,group:32= \
+	      -p "$(systemctl show -p MainPID --value persohubd)" | tr -s ' ')" \
+	   "persohubd persohub" user
 # CAP_NET_ADMIN (12), CAP_IPC_LOCK (14), CAP_SYS_NICE (23) and no other.
 check "with CAP_NET_ADMIN, CAP_IPC_LOCK and CAP_SYS_NICE only" \
 	is "$(sed -n 's/^CapEff:[[:space:]]*//p' \
