@@ -53,7 +53,7 @@ GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_fault_test \
 	       $(B)/guest/vm_nl_test \
 	       $(B)/guest/vm_cdev_test $(B)/guest/tcpserver \
 	       $(B)/guest/vm_nlfuzz $(B)/guest/phbase $(B)/guest/vm_setd \
-	       $(B)/guest/vm_journal
+	       $(B)/guest/vm_journal $(B)/guest/tlscerts
 PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
@@ -132,15 +132,20 @@ $(B)/framing_test: selftests/framing_test.c selftests/test_rng.h selftests/test_
 
 DAEMON_SRCS := daemon/persohubd.c daemon/config.c daemon/match.c \
 	       daemon/audit.c daemon/metrics.c daemon/state.c \
-	       daemon/tcp.c daemon/log.c $(PHNL_SRCS) $(FRAMING_SRCS)
+	       daemon/tcp.c daemon/tcp_corr.c daemon/log.c $(PHNL_SRCS) \
+	       $(FRAMING_SRCS)
 
 $(B)/bin/persohubd: $(DAEMON_SRCS) daemon/config.h daemon/match.h \
-		daemon/tcp.h daemon/log.h daemon/state.h daemon/phlimits.h \
-		daemon/audit.h daemon/metrics.h $(PHNL_HDRS) \
+		daemon/tcp.h daemon/tcp_corr.h daemon/log.h daemon/state.h \
+		daemon/phlimits.h daemon/audit.h daemon/metrics.h $(PHNL_HDRS) \
 		$(FRAMING_HDRS) dkms.conf
 	@mkdir -p $(B)/bin
-	$(CC) $(CPPFLAGS) -DPH_VERSION='"$(PH_VERSION)"' $(CFLAGS) -o $@ \
-		$(DAEMON_SRCS) -lmnl -linih -lsystemd
+	$(CC) $(CPPFLAGS) -DPH_VERSION='"$(PH_VERSION)"' $(TLS_CFLAGS) \
+		$(CFLAGS) -o $@ $(DAEMON_SRCS) -lmnl -linih -lsystemd -lpthread $(TLS_LIBS)
+
+# TLS links to network HSMs (persohubd), and their test server.
+TLS_CFLAGS = $(shell pkg-config --cflags gnutls)
+TLS_LIBS = $(shell pkg-config --libs gnutls)
 
 # persohubctl speaks netlink through libnl-genl (persohubd through libmnl);
 # it shares phnl.c for the family's names and attribute policy.
@@ -176,14 +181,15 @@ $(B)/guest/vm_nl_test $(B)/guest/vm_cdev_test: $(B)/guest/%: selftests/%.c \
 
 $(B)/daemon_test: selftests/daemon_test.c daemon/config.c daemon/match.c \
 		daemon/plan.c daemon/log.c daemon/state.c daemon/state.h \
+		daemon/tcp_corr.c daemon/tcp_corr.h \
 		daemon/config.h daemon/match.h \
 		daemon/plan.h daemon/log.h daemon/phlimits.h $(PHNL_SRCS) \
 		$(PHNL_HDRS) $(FRAMING_SRCS) $(FRAMING_HDRS) $(HARNESS)
 	@mkdir -p $(B)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
 		selftests/daemon_test.c daemon/config.c daemon/match.c \
-		daemon/plan.c daemon/log.c daemon/state.c $(PHNL_SRCS) \
-		$(FRAMING_SRCS) -linih -lmnl -lm
+		daemon/plan.c daemon/log.c daemon/state.c daemon/tcp_corr.c \
+		$(PHNL_SRCS) $(FRAMING_SRCS) -linih -lmnl -lm
 
 # The host unit tests: the framer, the framings, the daemon's parts.
 .PHONY: unit
@@ -207,7 +213,13 @@ $(B)/guest/vm_journal: selftests/vm_journal.c
 $(B)/guest/tcpserver: selftests/tcpserver.c selftests/siteproto.h \
 		$(FRAMING_SRCS) $(FRAMING_HDRS)
 	@mkdir -p $(B)/guest
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(FRAMING_SRCS)
+	$(CC) $(CPPFLAGS) $(TLS_CFLAGS) $(CFLAGS) -o $@ $< $(FRAMING_SRCS) \
+		$(TLS_LIBS)
+
+# The certificates of the TLS tests, made inside the test machine.
+$(B)/guest/tlscerts: selftests/tlscerts.c
+	@mkdir -p $(B)/guest
+	$(CC) $(CPPFLAGS) $(TLS_CFLAGS) $(CFLAGS) -o $@ $< $(TLS_LIBS)
 
 $(B)/guest/phbase: selftests/phbase.c $(FRAME_SRCS) $(FRAME_HDRS)
 	@mkdir -p $(B)/guest
@@ -362,6 +374,9 @@ install: $(BIN_PROGS)
 		scripts/persohub.conf.example $(DESTDIR)/etc/persohub/persohub.conf
 	[ -n "$(DESTDIR)" ] || getent group persohub >/dev/null || \
 		groupadd -r persohub || true
+	[ -n "$(DESTDIR)" ] || getent passwd persohubd >/dev/null || \
+		useradd -r -g persohub -d /nonexistent -s /usr/sbin/nologin \
+		-c "persohub controller" persohubd || true
 	[ -n "$(NO_DKMS)$(DESTDIR)" ] || scripts/dkms-install.sh
 
 # clean keeps the caches (the harness from linux-source, the unpacked

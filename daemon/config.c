@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "framing.h"
+#include "tcp_corr.h"
 
 /* inih keeps this much of a section header (its MAX_SECTION, less 1) */
 #define SECTION_KEPT	49
@@ -532,6 +533,8 @@ static struct config_tcp *tcp_section(struct parse *p, const char *section)
 	t->line = section_line(p, section);
 	t->timeout_ms = 2000;
 	t->framing = PH_FRAMING_HDLC;
+	t->queue_depth = 1;
+	t->tls_min = 13;
 	return t;
 }
 
@@ -627,6 +630,45 @@ static int tcp_key(struct parse *p, struct config_tcp *t, const char *key,
 		t->framing = k;
 	} else if (!strcmp(key, "classes")) {
 		return class_list(p, key, val, &t->classes);
+	} else if (!strcmp(key, "header_len")) {
+		if (!parse_u32(val, 0, TCP_HEADER_MAX, &t->header_len))
+			return fail(p, "header_len: invalid value '%s' (0-16)",
+				    val, NULL);
+	} else if (!strcmp(key, "tls")) {
+		if (!parse_bool(val, &t->tls))
+			return fail(p, "tls: want yes or no, not '%s'", val, NULL);
+	} else if (!strcmp(key, "ca") || !strcmp(key, "cert") ||
+		   !strcmp(key, "key")) {
+		char *dst = key[0] == 'c' ? (key[1] == 'a' ? t->ca : t->cert) :
+			    t->key;
+
+		if (val[0] != '/' || strlen(val) >= sizeof(t->ca))
+			return fail(p, "%s: want an absolute path of at most "
+				    "255 characters, not '%s'", key, val);
+		strcpy(dst, val);	/* length checked */
+	} else if (!strcmp(key, "pin")) {
+		unsigned int n;
+
+		if (!strncmp(val, "sha256:", 7))
+			val += 7;
+		if (!parse_hex(val, t->pin, sizeof(t->pin), &n) ||
+		    n != sizeof(t->pin))
+			return fail(p, "pin: want sha256: and 64 hex digits "
+				    "(the server's public key's SHA-256), not "
+				    "'%s'", val, NULL);
+		t->pin_set = true;
+	} else if (!strcmp(key, "tls_min")) {
+		if (!strcmp(val, "1.2"))
+			t->tls_min = 12;
+		else if (!strcmp(val, "1.3"))
+			t->tls_min = 13;
+		else
+			return fail(p, "tls_min: want 1.2 or 1.3, not '%s'",
+				    val, NULL);
+	} else if (!strcmp(key, "queue_depth")) {
+		if (!parse_u32(val, 1, TCP_DEPTH_MAX, &t->queue_depth))
+			return fail(p, "queue_depth: invalid value '%s' (1-64)",
+				    val, NULL);
 	} else {
 		return fail(p, "unknown key '%s' in a tcp section", key, NULL);
 	}
@@ -1018,6 +1060,32 @@ int config_parse(const char *text, const char *name, struct config *cfg,
 				 name, cfg->tcp[i].line, cfg->tcp[i].name);
 			return -1;
 		}
+	for (i = 0; i < cfg->ntcp; i++) {
+		const struct config_tcp *t = &cfg->tcp[i];
+
+		if (t->tls && (!t->ca[0] || !t->cert[0] || !t->key[0])) {
+			snprintf(err, errlen, "%s:%u: [tcp %s] tls = yes needs "
+				 "ca, cert and key", name, t->line, t->name);
+			return -1;
+		}
+		/* Without a tag, answers can only come in order. */
+		if (t->queue_depth > 1 && !t->header_len) {
+			snprintf(err, errlen, "%s:%u: [tcp %s] queue_depth %u "
+				 "needs header_len (a tag to match answers by)",
+				 name, t->line, t->name, t->queue_depth);
+			return -1;
+		}
+		/* Its servers are NAME, NAME.2 ... NAME.<depth>. */
+		if (t->queue_depth > 1 &&
+		    strlen(t->name) + 1 + (t->queue_depth > 9 ? 2 : 1) >=
+		    CONFIG_NAME_LEN) {
+			snprintf(err, errlen, "%s:%u: [tcp %s] the name is too "
+				 "long for queue_depth %u (NAME.%u)", name,
+				 t->line, t->name, t->queue_depth,
+				 t->queue_depth);
+			return -1;
+		}
+	}
 	/* Names name device nodes: no two ports may share one. */
 	for (i = 0; i < cfg->nports; i++)
 		for (j = i + 1; j < cfg->nports; j++)

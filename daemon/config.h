@@ -8,7 +8,7 @@
  *   cpu = 1                   pin the daemon to this CPU (-1: no pinning)
  *   resync_ms = 1000          reconcile with the kernel this often
  *   event_buffer = 4194304    receive buffer of the event socket, bytes
- *   stats_file = /run/persohubd.stats
+ *   stats_file = /run/persohubd/stats
  *   probe_interval_ms = 1000  probe failed servers this often (0: never)
  *   probe_frame = 50524f4245  the probe's payload, in hex ("PROBE")
  *   audit = yes               a journal record for every finished request
@@ -48,6 +48,16 @@
  *   timeout_ms = 2000         devices; [fd00::5]:1500 for an IPv6 address
  *   framing = hdlc            hdlc (the default) or len16 on the stream
  *   classes = default         the classes it serves
+ *   header_len = 0            bytes of a header the server echoes (payShield),
+ *                             0-16: answers are matched by a tag put there
+ *   queue_depth = 1           requests in flight on the link, 1-64; more
+ *                             than 1 needs header_len (servers NAME, NAME.2...)
+ *   tls = no                  yes: TLS with mutual certificates (GnuTLS)
+ *   ca = /etc/persohub/ca.pem     the site CA the server's certificate needs
+ *   cert = /etc/persohub/hub.pem  this hub's certificate, and its key (mode
+ *   key = /etc/persohub/hub.key   0600 or stricter, else refused)
+ *   pin = sha256:HEX          optional: SHA-256 of the server's public key
+ *   tls_min = 1.3             the oldest TLS version accepted: 1.2 or 1.3
  *
  * Numbers are decimal (leading zeros allowed, no 0x). A ';' or '#' after a
  * space or tab starts a comment, also after a value; one with no space
@@ -127,6 +137,13 @@ struct config_tcp {
 	uint32_t timeout_ms;
 	uint32_t framing;	/* on the stream: PH_FRAMING_HDLC or _LEN16 */
 	uint64_t classes;	/* bit N, class N; default 1 (class 0) */
+	uint32_t header_len;	/* echoed header, the answers' tag; 0: none */
+	uint32_t queue_depth;	/* requests in flight on the link */
+	bool tls;
+	char ca[256], cert[256], key[256];
+	bool pin_set;
+	uint8_t pin[32];	/* SHA-256 of the server's SubjectPublicKeyInfo */
+	uint32_t tls_min;	/* 12 or 13: TLS 1.2 or 1.3 at least */
 	unsigned int line;
 };
 

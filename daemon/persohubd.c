@@ -370,6 +370,7 @@ static int event_cb(const struct phnl_attrs *at, void *data)
 	case PERSOHUB_CMD_SERVER_READY:
 		id = phnl_u32(at, PERSOHUB_A_SERVER_ID, 0);
 		match_server_ready(&d.m, id, now);
+		tcp_server_ready(id);
 		if (id < MATCH_MAX_SERVERS && d.failed[id]) {
 			d.failed[id] = false;
 			d.probes_back++;
@@ -381,7 +382,7 @@ static int event_cb(const struct phnl_attrs *at, void *data)
 		if (id < MATCH_MAX_SERVERS)
 			d.failed[id] = phnl_u32(at, PERSOHUB_A_REASON, 0) ==
 				       PERSOHUB_REASON_TIMEOUT;
-		tcp_server_failed(id);
+		tcp_server_failed(id, phnl_u32(at, PERSOHUB_A_REASON, 0));
 		break;
 	case PERSOHUB_CMD_CTRL_CHANGED:
 		/* Stalled (we were stopped): take control back. */
@@ -390,7 +391,6 @@ static int event_cb(const struct phnl_attrs *at, void *data)
 		break;
 	case PERSOHUB_CMD_PORT_CHANGED:
 		audit_port(at);
-		tcp_rescan();
 		id = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
 		if (phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0) != PERSOHUB_ROLE_SERVER ||
 		    !phnl_u8(at, PERSOHUB_A_PORT_ENABLED, 1))
@@ -515,6 +515,9 @@ static void write_stats(FILE *f)
 		"keepalives %llu\n"
 		"probes %llu\nprobes_back %llu\n"
 		"tcp_requests %llu\ntcp_responses %llu\ntcp_connects %llu\n"
+		"tcp_connect_failures %llu\ntcp_tls_failures %llu\n"
+		"tcp_timeouts %llu\n"
+		"tcp_given_up %llu\ntcp_unexpected %llu\ntcp_refused %llu\n"
 		"wakeup_to_dispatch_p50_ns %llu\nwakeup_to_dispatch_p99_ns %llu\n"
 		"wakeup_to_dispatch_max_ns %llu\n",
 		(unsigned long long)d.dispatches,
@@ -529,6 +532,12 @@ static void write_stats(FILE *f)
 		(unsigned long long)tcp_figures()->requests,
 		(unsigned long long)tcp_figures()->responses,
 		(unsigned long long)tcp_figures()->connects,
+		(unsigned long long)tcp_figures()->connect_failures,
+		(unsigned long long)tcp_figures()->tls_failures,
+		(unsigned long long)tcp_figures()->timeouts,
+		(unsigned long long)tcp_figures()->given_up,
+		(unsigned long long)tcp_figures()->unexpected,
+		(unsigned long long)tcp_figures()->refused,
 		(unsigned long long)lat_pct(0.5),
 		(unsigned long long)lat_pct(0.99),
 		(unsigned long long)d.lat_max);
@@ -1002,7 +1011,16 @@ static bool same_tcp(const struct config *a, const struct config *b)
 		    a->tcp[i].port != b->tcp[i].port ||
 		    a->tcp[i].timeout_ms != b->tcp[i].timeout_ms ||
 		    a->tcp[i].framing != b->tcp[i].framing ||
-		    a->tcp[i].classes != b->tcp[i].classes)
+		    a->tcp[i].classes != b->tcp[i].classes ||
+		    a->tcp[i].header_len != b->tcp[i].header_len ||
+		    a->tcp[i].queue_depth != b->tcp[i].queue_depth ||
+		    a->tcp[i].tls != b->tcp[i].tls ||
+		    strcmp(a->tcp[i].ca, b->tcp[i].ca) ||
+		    strcmp(a->tcp[i].cert, b->tcp[i].cert) ||
+		    strcmp(a->tcp[i].key, b->tcp[i].key) ||
+		    a->tcp[i].pin_set != b->tcp[i].pin_set ||
+		    memcmp(a->tcp[i].pin, b->tcp[i].pin, sizeof(a->tcp[i].pin)) ||
+		    a->tcp[i].tls_min != b->tcp[i].tls_min)
 			return false;
 	return true;
 }
@@ -1296,7 +1314,7 @@ static void state_build(uint64_t now)
 {
 	static unsigned int at[PH_MAX_PORTS + 1];	/* id -> ports[] */
 	struct server_count n = { 0 };
-	struct tcp_link l;
+	struct tcp_link_info l;
 	unsigned int i;
 	uint32_t id;
 
@@ -1317,7 +1335,7 @@ static void state_build(uint64_t now)
 		n.idle += server_on(id) && server_idle(id);
 	}
 	for (st.ntcp = 0; st.ntcp < CONFIG_MAX_TCP &&
-	     tcp_link(st.ntcp, &l); st.ntcp++) {
+	     tcp_link_info(st.ntcp, &l); st.ntcp++) {
 		struct state_tcp *t = &st.tcp[st.ntcp];
 
 		t->id = l.id;
@@ -1629,7 +1647,6 @@ static void loop(void)
 			} else if (fd == d.probefd) {
 				if (read(d.probefd, &ticks, sizeof(ticks)) > 0) {
 					probe_failed();
-					tcp_tick();
 				}
 			} else if (tcp_handle(fd) || metrics_handle(fd)) {
 				continue;

@@ -2,70 +2,139 @@
 /*
  * persohubd's TCP backend: servers that are not serial ports (a network
  * HSM, a peer site PC), reached over TCP. Each configured [tcp NAME] is a
- * userspace server in the kernel; a request dispatched to it is read from
- * its station's device, sent on the connection in the server's framing,
- * and the next frame that comes back is written to the device as the
- * response. The framing on the stream is hdlc (the default, as on
- * persohub's serial lines) or len16 (a 2-byte big-endian length, then the
- * payload: what payShield and other network HSMs speak over TCP), from
- * framing.c as the module uses it.
+ * link with queue_depth userspace servers in the kernel (NAME, then
+ * NAME.2, NAME.3...): a request dispatched to one is read from that
+ * server's own device (/dev/persohub-server/NAME, so requests for other
+ * userspace servers are never taken), sent on the link in its framing
+ * (hdlc, or len16: what payShield and other network HSMs speak over TCP),
+ * and its answer is written back to the device.
  *
- * The daemon reads every station device: a site running persohubd serves
- * its userspace servers through it. A connection that fails, or a server
- * the kernel marked failed (timeout), is closed and reconnected on the
- * slow timer; the kernel retries the request elsewhere meanwhile.
+ * Answers are matched to requests by tcp_corr.c: by a tag put in the
+ * request's header when the link has one (header_len), else by order,
+ * one request at a time; a link without a tag on which a request was
+ * given up on (a timeout, seen as SERVER_FAILED or as the next request
+ * for the same server) is closed and connected again, since its late
+ * answer would pass for the next request's.
+ *
+ * With tls = yes the link is TLS (GnuTLS) with mutual certificates: the
+ * server's must be signed by the site CA, be valid and name the host, and
+ * match the pin if one is set; the handshake runs in the loop like the
+ * connect, and GnuTLS hands the record layer to the kernel (kTLS) when
+ * its system configuration allows it, which the log says.
+ *
+ * Nothing here blocks the loop: a host name is resolved by a thread that
+ * hands its answer back through a pipe, connect() and the handshake are
+ * non-blocking and go on when epoll says, the link's output is queued
+ * while the socket is full. A failure is logged with its reason and tried again after a
+ * delay that doubles up to TCP_BACKOFF_MAX_MS, on the backend's own timer.
+ * While a link is down its servers are set failed (out of service); once
+ * it is up they are set idle again, except those an administrator took
+ * out of service.
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/socket.h>
+#include <gnutls/x509.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "framing.h"
 #include "log.h"
 #include "tcp.h"
+#include "tcp_corr.h"
 
-#define MAX_STATIONS	PH_MAX_PORTS
-#define DEVDIR		"/dev/persohub"
+#define DEVDIR			"/dev/persohub-server"
+#define TCP_CONNECT_MS		3000	/* a connect() given up after */
+#define TCP_BACKOFF_MIN_MS	250
+#define TCP_BACKOFF_MAX_MS	30000
+#define ENC_MAX			PH_FRAMING_ENCODED_MAX(PERSOHUB_PAYLOAD_MAX)
 
-struct tcp_server {
-	struct config_tcp cfg;
+enum slot_state {
+	SLOT_FREE,
+	SLOT_PENDING,		/* read from the device, the link is down */
+	SLOT_FLIGHT,		/* sent on the link */
+	SLOT_LOST,		/* sent on a link that went: the kernel's timeout */
+};
+
+/* One of a link's userspace servers in the kernel. */
+struct tcp_slot {
 	uint32_t id;
-	int fd;
-	bool up;		/* connected */
-	bool warned;		/* the failure to connect was logged */
-	bool busy;		/* a request is on the wire */
-	enum tcp_link_state state;
-	uint64_t since_ns;	/* in @state since */
-	char error[160];	/* the last error */
+	char name[CONFIG_NAME_LEN + 4];	/* fits: config.c checks */
+	int devfd;
+	enum slot_state state;
 	uint64_t req_id;
-	int station_fd;
+	bool admin_failed;	/* out of service by an administrator */
+	unsigned int own_fails;	/* our FAILED whose events are to come */
+	uint16_t len;		/* pending payload */
+	uint8_t data[PERSOHUB_PAYLOAD_MAX];
+};
+
+enum link_state {
+	LINK_DOWN, LINK_RESOLVING, LINK_CONNECTING, LINK_HANDSHAKE, LINK_UP
+};
+
+struct tcp_link {
+	struct config_tcp cfg;
+	unsigned int idx;
+	enum link_state state;
+	uint64_t since_ns;	/* CLOCK_MONOTONIC: in @state since */
+	bool failed;		/* the last attempt failed: backing off */
+	char error[160];	/* the last failure, "" if none yet */
+	int fd;
+	uint64_t due;		/* DOWN: next attempt; CONNECTING: give up */
+	unsigned int backoff_ms;
+	uint64_t gen;		/* of the resolution under way */
+	struct addrinfo *ai, *cur;
+	char why[128];		/* the last address's failure */
+	gnutls_certificate_credentials_t cred;	/* tls = yes */
+	gnutls_session_t sess;			/* while connected */
+	bool tls_again;		/* a record send to finish (GNUTLS_E_AGAIN) */
+	struct tcp_corr corr;
 	struct ph_rx rx;
 	uint8_t rxbuf[PH_RX_BUF(PH_PAYLOAD_MAX)];
+	uint8_t *out;		/* to send, while the socket is full */
+	size_t outlen, outcap;
+	unsigned int nslots;
+	struct tcp_slot slot[TCP_DEPTH_MAX];
+};
+
+/* A host name resolved by a thread; the answer comes back by the pipe. */
+struct resolve_job {
+	unsigned int link;
+	uint64_t gen;
+	char host[64];
+	char port[8];
+	int err;
+	struct addrinfo *ai;
 };
 
 static struct {
 	struct phnl *nl;
-	int epfd;
+	int epfd, timerfd;
+	int rpipe[2];		/* resolver answers; kept for the process */
+	uint64_t gen;
 	unsigned int n;
-	struct tcp_server s[CONFIG_MAX_TCP];
-	unsigned int nst;
-	struct {
-		int fd;
-		char name[64];
-		bool seen;
-	} st[MAX_STATIONS];
+	struct tcp_link *l[CONFIG_MAX_TCP];
 	struct tcp_figures fig;
-} t;
+} t = { .timerfd = -1, .rpipe = { -1, -1 } };
 
-static uint64_t mono_ns(void)
+
+static uint64_t now_ns(void)
 {
 	struct timespec ts;
 
@@ -73,15 +142,14 @@ static uint64_t mono_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* The link's state for tcp_link(); @why (if not NULL) its last error. */
-static void link_state(struct tcp_server *s, enum tcp_link_state state,
-		       const char *why)
+/* @l's state, and since when it is in it (persohubctl daemon shows it). */
+static void link_set(struct tcp_link *l, enum link_state st)
 {
-	if (s->state != state)
-		s->since_ns = mono_ns();
-	s->state = state;
-	if (why)
-		snprintf(s->error, sizeof(s->error), "%s", why);
+	if (st == LINK_UP)
+		l->failed = false;
+	if (st != l->state)
+		l->since_ns = now_ns();
+	l->state = st;
 }
 
 static int id_cb(const struct phnl_attrs *at, void *data)
@@ -90,221 +158,913 @@ static int id_cb(const struct phnl_attrs *at, void *data)
 	return 0;
 }
 
-static int set_state(struct tcp_server *s, uint32_t state)
+static int state_cb(const struct phnl_attrs *at, void *data)
+{
+	*(uint32_t *)data = phnl_u32(at, PERSOHUB_A_PORT_STATE, 0);
+	return 0;
+}
+
+static int set_state(struct tcp_slot *s, uint32_t state)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
+	uint32_t now = 0;
+	int ret;
 
+	if (state == PERSOHUB_STATE_FAILED) {
+		/* Failed already (a timeout): no event would come. */
+		nlh = phnl_msg(t.nl, buf, PERSOHUB_CMD_PORT_GET, 0);
+		mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, s->id);
+		if (!phnl_talk(t.nl, nlh, state_cb, &now) &&
+		    now == PERSOHUB_STATE_FAILED)
+			return 0;
+	}
 	nlh = phnl_msg(t.nl, buf, PERSOHUB_CMD_PORT_SET, 0);
 	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, s->id);
 	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_STATE, state);
-	return phnl_talk(t.nl, nlh, NULL, NULL);
+	ret = phnl_talk(t.nl, nlh, NULL, NULL);
+	/* Our own: its SERVER_FAILED event is not an administrator's. */
+	if (!ret && state == PERSOHUB_STATE_FAILED)
+		s->own_fails++;
+	return ret;
 }
 
 /* The kernel's userspace server for @s: added, or found from before. */
-static int user_server(struct tcp_server *s)
+static int user_server(struct tcp_link *l, struct tcp_slot *s)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char path[sizeof(DEVDIR) + sizeof(s->name) + 1];
+	struct epoll_event e = { .events = EPOLLIN };
 	struct nlmsghdr *nlh;
 	int ret;
 
 	nlh = phnl_msg(t.nl, buf, PERSOHUB_CMD_USER_SERVER_ADD, 0);
-	mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, s->cfg.name);
-	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_TIMEOUT_MS, s->cfg.timeout_ms);
-	mnl_attr_put_u64(nlh, PERSOHUB_A_PORT_CLASSES, s->cfg.classes);
+	mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, s->name);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_TIMEOUT_MS, l->cfg.timeout_ms);
+	mnl_attr_put_u64(nlh, PERSOHUB_A_PORT_CLASSES, l->cfg.classes);
 	ret = phnl_talk(t.nl, nlh, NULL, NULL);
 	if (ret && ret != -EEXIST)
 		return ret;
 	nlh = phnl_msg(t.nl, buf, PERSOHUB_CMD_PORT_GET, 0);
-	mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, s->cfg.name);
-	return phnl_talk(t.nl, nlh, id_cb, &s->id);
+	mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, s->name);
+	ret = phnl_talk(t.nl, nlh, id_cb, &s->id);
+	if (ret)
+		return ret;
+	/* Out of service until connected. */
+	set_state(s, PERSOHUB_STATE_FAILED);
+	snprintf(path, sizeof(path), DEVDIR "/%s", s->name);
+	s->devfd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (s->devfd < 0)
+		return -errno;
+	e.data.fd = s->devfd;
+	epoll_ctl(t.epfd, EPOLL_CTL_ADD, s->devfd, &e);
+	return 0;
 }
 
-static void tcp_close(struct tcp_server *s)
+static void del_server(struct tcp_slot *s)
 {
-	if (s->fd >= 0) {
-		epoll_ctl(t.epfd, EPOLL_CTL_DEL, s->fd, NULL);
-		close(s->fd);
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	if (s->devfd >= 0) {
+		epoll_ctl(t.epfd, EPOLL_CTL_DEL, s->devfd, NULL);
+		close(s->devfd);
+		s->devfd = -1;
 	}
-	s->fd = -1;
-	s->up = false;
-	s->busy = false;
-	ph_rx_reset(&s->rx);
-	explicit_bzero(s->rxbuf, sizeof(s->rxbuf));
+	if (!s->id)
+		return;
+	nlh = phnl_msg(t.nl, buf, PERSOHUB_CMD_USER_SERVER_DEL, 0);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, s->id);
+	phnl_talk(t.nl, nlh, NULL, NULL);
+	s->id = 0;
 }
 
-static void tcp_connect(struct tcp_server *s)
+static void slot_clear(struct tcp_slot *s)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
-	struct epoll_event e = { .events = EPOLLIN };
-	const char *why = NULL;
-	char port[8];
-	int fd = -1, ret;
+	s->state = SLOT_FREE;
+	explicit_bzero(s->data, s->len);
+	s->len = 0;
+}
 
-	snprintf(port, sizeof(port), "%u", s->cfg.port);
-	ret = getaddrinfo(s->cfg.host, port, &hints, &ai);
-	if (ret) {
-		why = gai_strerror(ret);
-	} else {
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen)) {
-			why = strerror(errno);
-			if (fd >= 0)
-				close(fd);
-			fd = -1;
+/* Arm the timer for the earliest thing due. */
+static void rearm(void)
+{
+	struct itimerspec its = { 0 };
+	uint64_t due = 0;
+	unsigned int i;
+
+	for (i = 0; i < t.n; i++) {
+		struct tcp_link *l = t.l[i];
+
+		if ((l->state == LINK_DOWN || l->state == LINK_CONNECTING ||
+		     l->state == LINK_HANDSHAKE) &&
+		    l->due && (!due || l->due < due))
+			due = l->due;
+	}
+	if (due) {
+		its.it_value.tv_sec = due / 1000000000ULL;
+		its.it_value.tv_nsec = due % 1000000000ULL;
+	}
+	timerfd_settime(t.timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void epoll_set(struct tcp_link *l, int op, uint32_t events)
+{
+	struct epoll_event e = { .events = events, .data.fd = l->fd };
+
+	epoll_ctl(t.epfd, op, l->fd, &e);
+}
+
+static void close_fd(struct tcp_link *l)
+{
+	if (l->sess) {
+		/* A courtesy: no waiting for the peer's. */
+		if (l->state == LINK_UP)
+			gnutls_bye(l->sess, GNUTLS_SHUT_WR);
+		gnutls_deinit(l->sess);
+		l->sess = NULL;
+	}
+	l->tls_again = false;
+	if (l->fd >= 0) {
+		epoll_ctl(t.epfd, EPOLL_CTL_DEL, l->fd, NULL);
+		close(l->fd);
+	}
+	l->fd = -1;
+	explicit_bzero(l->out, l->outlen);
+	l->outlen = 0;
+	ph_rx_reset(&l->rx);
+	explicit_bzero(l->rxbuf, sizeof(l->rxbuf));
+}
+
+/* Try again after the backoff, logging why not this time. */
+static void retry_later(struct tcp_link *l, const char *why)
+{
+	close_fd(l);
+	if (l->ai)
+		freeaddrinfo(l->ai);
+	l->ai = l->cur = NULL;
+	link_set(l, LINK_DOWN);
+	l->failed = true;
+	snprintf(l->error, sizeof(l->error), "%s", why);
+	l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : TCP_BACKOFF_MIN_MS;
+	if (l->backoff_ms > TCP_BACKOFF_MAX_MS)
+		l->backoff_ms = TCP_BACKOFF_MAX_MS;
+	l->due = now_ns() + l->backoff_ms * 1000000ULL;
+	t.fig.connect_failures++;
+	warn("tcp: %s: connecting to %s port %u: %s; trying again in %u ms",
+	     l->cfg.name, l->cfg.host, l->cfg.port, why, l->backoff_ms);
+}
+
+/* The link is gone or not to be trusted: out of service, connect again. */
+static void link_down(struct tcp_link *l, const char *why)
+{
+	unsigned int i;
+
+	if (l->state == LINK_UP)
+		warn("tcp: %s: %s; connecting again", l->cfg.name, why);
+	close_fd(l);
+	link_set(l, LINK_DOWN);
+	snprintf(l->error, sizeof(l->error), "%s", why);
+	l->due = now_ns();	/* at once: the backoff is for failures */
+	for (i = 0; i < l->nslots; i++) {
+		struct tcp_slot *s = &l->slot[i];
+
+		/* An answer that never comes: the kernel's timeout. */
+		if (s->state == SLOT_FLIGHT)
+			s->state = SLOT_LOST;
+		/* Idle in the kernel: keep work away until connected. */
+		if (s->state == SLOT_FREE && !s->admin_failed)
+			set_state(s, PERSOHUB_STATE_FAILED);
+	}
+	tcp_corr_init(&l->corr, l->cfg.header_len, l->nslots);
+}
+
+static void flush_out(struct tcp_link *l)
+{
+	ssize_t n;
+
+	while (l->outlen) {
+		if (l->sess) {
+			/* Again: the same record, GnuTLS has it (NULL, 0). */
+			n = l->tls_again ?
+			    gnutls_record_send(l->sess, NULL, 0) :
+			    gnutls_record_send(l->sess, l->out, l->outlen);
+			l->tls_again = n == GNUTLS_E_AGAIN ||
+				       n == GNUTLS_E_INTERRUPTED;
+			if (l->tls_again)
+				break;
+			if (n < 0) {
+				char why[96];
+
+				snprintf(why, sizeof(why), "sending: %s",
+					 gnutls_strerror(n));
+				link_down(l, why);
+				return;
+			}
+		} else {
+			n = send(l->fd, l->out, l->outlen,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 		}
-		freeaddrinfo(ai);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0) {
+			char why[96];
+
+			snprintf(why, sizeof(why), "sending: %s",
+				 strerror(errno));
+			link_down(l, why);
+			return;
+		}
+		memmove(l->out, l->out + n, l->outlen - n);
+		explicit_bzero(l->out + l->outlen - n, n);
+		l->outlen -= n;
 	}
-	if (fd < 0) {
-		link_state(s, TCP_LINK_BACKOFF, why);
-		/* Once per outage: the slow timer tries again and again. */
-		if (!s->warned)
-			warn("tcp: %s: connecting to %s port %u: %s; trying "
-			     "again", s->cfg.name, s->cfg.host, s->cfg.port,
-			     why);
-		s->warned = true;
+	epoll_set(l, EPOLL_CTL_MOD, EPOLLIN | (l->outlen ? EPOLLOUT : 0));
+}
+
+static void link_readable(struct tcp_link *l);
+
+/* Put slot @i's request on the link. */
+static void send_slot(struct tcp_link *l, unsigned int i)
+{
+	struct tcp_slot *s = &l->slot[i];
+	int len, ret;
+
+	ret = tcp_corr_send(&l->corr, i, s->data, s->len);
+	if (ret == -EMSGSIZE) {
+		/* No header to tag it by: the station's error answer. */
+		struct persohub_msg h = { .req_id = s->req_id,
+					  .server_id = s->id };
+
+		warn("tcp: %s: a request of %u bytes, shorter than the "
+		     "%u-byte header; answered with the error frame",
+		     s->name, s->len, l->cfg.header_len);
+		if (write(s->devfd, &h, sizeof(h)) < 0)
+			t.fig.refused++;
+		slot_clear(s);
 		return;
 	}
-	s->warned = false;
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	s->fd = fd;
-	s->up = true;
-	link_state(s, TCP_LINK_CONNECTED, NULL);
-	e.data.fd = fd;
-	epoll_ctl(t.epfd, EPOLL_CTL_ADD, fd, &e);
-	t.fig.connects++;
-	if (set_state(s, PERSOHUB_STATE_IDLE))
-		warn("tcp: %s: cannot return to service", s->cfg.name);
-	else
-		info("tcp: %s: connected to %s port %u (%s)", s->cfg.name,
-		     s->cfg.host, s->cfg.port,
-		     ph_framing_name(s->cfg.framing));
+	len = ph_framing_encode(l->cfg.framing, false, l->out + l->outlen,
+				l->outcap - l->outlen, s->data, s->len);
+	explicit_bzero(s->data, s->len);
+	if (ret || len < 0) {
+		/* Never: a free slot, room for each slot's frame. */
+		tcp_corr_drop(&l->corr, i);
+		slot_clear(s);
+		return;
+	}
+	l->outlen += len;
+	s->state = SLOT_FLIGHT;
+	t.fig.requests++;
 }
 
-/* Open the devices of stations that appeared, close those that went. */
-void tcp_rescan(void)
+static const char *ktls_name(gnutls_transport_ktls_enable_flags_t f)
 {
-	struct epoll_event e = { .events = EPOLLIN };
-	struct dirent *de;
+	if ((f & GNUTLS_KTLS_DUPLEX) == GNUTLS_KTLS_DUPLEX)
+		return "on (send and receive)";
+	if (f & GNUTLS_KTLS_SEND)
+		return "on (send only)";
+	if (f & GNUTLS_KTLS_RECV)
+		return "on (receive only)";
+	return "off";
+}
+
+static void connected(struct tcp_link *l)
+{
+	int one = 1;
 	unsigned int i;
-	char path[sizeof(DEVDIR) + 256];
-	DIR *dir;
+
+	if (l->ai)
+		freeaddrinfo(l->ai);
+	l->ai = l->cur = NULL;
+	link_set(l, LINK_UP);
+	l->due = 0;
+	l->backoff_ms = 0;
+	setsockopt(l->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	tcp_corr_init(&l->corr, l->cfg.header_len, l->nslots);
+	t.fig.connects++;
+	info("tcp: %s: connected to %s port %u (%s%s)", l->cfg.name,
+	     l->cfg.host, l->cfg.port, ph_framing_name(l->cfg.framing),
+	     l->cfg.header_len ? ", tagged" : "");
+	if (l->sess)
+		info("tcp: %s: %s, kTLS %s", l->cfg.name,
+		     gnutls_protocol_get_name(gnutls_protocol_get_version(l->sess)),
+		     ktls_name(gnutls_transport_is_ktls_enabled(l->sess)));
+	for (i = 0; i < l->nslots; i++) {
+		struct tcp_slot *s = &l->slot[i];
+
+		if (s->state == SLOT_PENDING)
+			send_slot(l, i);
+		else if (s->state == SLOT_FREE && !s->admin_failed &&
+			 set_state(s, PERSOHUB_STATE_IDLE))
+			warn("tcp: %s: cannot return to service", s->name);
+	}
+	flush_out(l);
+	/* Records that came with the handshake's last flight. */
+	if (l->state == LINK_UP && l->sess &&
+	    gnutls_record_check_pending(l->sess))
+		link_readable(l);
+}
+
+static void tls_failed(struct tcp_link *l, const char *why)
+{
+	t.fig.tls_failures++;
+	retry_later(l, why);
+}
+
+/* The server's public key against the pin: NULL, or why not. */
+static const char *pin_check(struct tcp_link *l)
+{
+	const gnutls_datum_t *crt;
+	gnutls_datum_t der = { 0 };
+	gnutls_pubkey_t pk = NULL;
+	uint8_t sum[32];
+	unsigned int n = 0;
+	int ret;
+
+	crt = gnutls_certificate_get_peers(l->sess, &n);
+	if (!crt || !n)
+		return "the server sent no certificate";
+	ret = gnutls_pubkey_init(&pk);
+	if (!ret)
+		ret = gnutls_pubkey_import_x509_raw(pk, &crt[0],
+						    GNUTLS_X509_FMT_DER, 0);
+	if (!ret)
+		ret = gnutls_pubkey_export2(pk, GNUTLS_X509_FMT_DER, &der);
+	if (!ret)
+		ret = gnutls_hash_fast(GNUTLS_DIG_SHA256, der.data, der.size,
+				       sum);
+	gnutls_free(der.data);
+	if (pk)
+		gnutls_pubkey_deinit(pk);
+	if (ret)
+		return "cannot read the server's public key";
+	return memcmp(sum, l->cfg.pin, sizeof(sum)) ?
+	       "the server's public key does not match the pin" : NULL;
+}
+
+/* One step of the handshake; connected() once it is done. */
+static void handshake(struct tcp_link *l)
+{
+	char why[256];
+	const char *bad;
+	gnutls_datum_t out;
+	size_t n;
+	int ret;
+
+	ret = gnutls_handshake(l->sess);
+	if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) {
+		epoll_set(l, EPOLL_CTL_MOD,
+			  gnutls_record_get_direction(l->sess) ? EPOLLOUT :
+			  EPOLLIN);
+		return;
+	}
+	if (ret == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR &&
+	    !gnutls_certificate_verification_status_print(
+			gnutls_session_get_verify_cert_status(l->sess),
+			GNUTLS_CRT_X509, &out, 0)) {
+		snprintf(why, sizeof(why), "TLS: %s", out.data);
+		gnutls_free(out.data);
+		/* GnuTLS ends its sentences with a space. */
+		for (n = strlen(why); n && why[n - 1] == ' '; )
+			why[--n] = '\0';
+		tls_failed(l, why);
+		return;
+	}
+	if (ret < 0) {
+		snprintf(why, sizeof(why), "TLS: %s", gnutls_strerror(ret));
+		tls_failed(l, why);
+		return;
+	}
+	if (l->cfg.pin_set && (bad = pin_check(l))) {
+		snprintf(why, sizeof(why), "TLS: %s", bad);
+		tls_failed(l, why);
+		return;
+	}
+	epoll_set(l, EPOLL_CTL_MOD, EPOLLIN);
+	connected(l);
+}
+
+/* TCP is up: TLS on top, or the link is up. */
+static void tcp_up(struct tcp_link *l)
+{
+	const char *prio = l->cfg.tls_min == 12 ?
+		"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" :
+		"NORMAL:-VERS-ALL:+VERS-TLS1.3";
+	struct in6_addr a;
+	char why[128];
+	int ret;
+
+	if (!l->cred) {
+		epoll_set(l, EPOLL_CTL_MOD, EPOLLIN);
+		connected(l);
+		return;
+	}
+	ret = gnutls_init(&l->sess, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
+	if (!ret)
+		ret = gnutls_priority_set_direct(l->sess, prio, NULL);
+	if (!ret)
+		ret = gnutls_credentials_set(l->sess, GNUTLS_CRD_CERTIFICATE,
+					     l->cred);
+	/* A name is sent (SNI); an address is checked in the certificate. */
+	if (!ret && inet_pton(AF_INET, l->cfg.host, &a) != 1 &&
+	    !strchr(l->cfg.host, ':'))
+		ret = gnutls_server_name_set(l->sess, GNUTLS_NAME_DNS,
+					     l->cfg.host, strlen(l->cfg.host));
+	if (ret) {
+		snprintf(why, sizeof(why), "TLS: %s", gnutls_strerror(ret));
+		tls_failed(l, why);
+		return;
+	}
+	gnutls_session_set_verify_cert(l->sess, l->cfg.host, 0);
+	gnutls_transport_set_int(l->sess, l->fd);
+	link_set(l, LINK_HANDSHAKE);
+	l->due = now_ns() + TCP_CONNECT_MS * 1000000ULL;
+	handshake(l);
+}
+
+/* Connect to the next address of the list, or fail the attempt. */
+static void try_next(struct tcp_link *l)
+{
 	int fd;
 
-	if (!t.n)
+	for (; l->cur; l->cur = l->cur->ai_next) {
+		fd = socket(l->cur->ai_family,
+			    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			snprintf(l->why, sizeof(l->why), "%s", strerror(errno));
+			continue;
+		}
+		l->fd = fd;
+		if (!connect(fd, l->cur->ai_addr, l->cur->ai_addrlen)) {
+			epoll_set(l, EPOLL_CTL_ADD, EPOLLIN);
+			tcp_up(l);
+			return;
+		}
+		if (errno == EINPROGRESS) {
+			epoll_set(l, EPOLL_CTL_ADD, EPOLLOUT);
+			link_set(l, LINK_CONNECTING);
+			l->due = now_ns() + TCP_CONNECT_MS * 1000000ULL;
+			return;
+		}
+		snprintf(l->why, sizeof(l->why), "%s", strerror(errno));
+		close(fd);
+		l->fd = -1;
+	}
+	retry_later(l, l->why[0] ? l->why : "no address");
+}
+
+static void *resolver(void *arg)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV };
+	struct resolve_job *job = arg;
+
+	job->err = getaddrinfo(job->host, job->port, &hints, &job->ai);
+	/* A pointer is less than PIPE_BUF: written whole, or not at all. */
+	if (write(t.rpipe[1], &job, sizeof(job)) != sizeof(job)) {
+		if (!job->err)
+			freeaddrinfo(job->ai);
+		free(job);
+	}
+	return NULL;
+}
+
+static void start_attempt(struct tcp_link *l)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+	struct resolve_job *job;
+	pthread_attr_t attr;
+	pthread_t th;
+	char port[8];
+	int ret;
+
+	l->why[0] = '\0';
+	snprintf(port, sizeof(port), "%u", l->cfg.port);
+	/* An address needs no resolver: connect from here. */
+	ret = getaddrinfo(l->cfg.host, port, &hints, &l->ai);
+	if (!ret) {
+		l->cur = l->ai;
+		try_next(l);
 		return;
-	for (i = 0; i < t.nst; i++)
-		t.st[i].seen = false;
-	dir = opendir(DEVDIR);
-	while (dir && (de = readdir(dir))) {
-		if (de->d_name[0] == '.' ||
-		    strlen(de->d_name) >= sizeof(t.st[0].name))
+	}
+	l->ai = NULL;
+	job = calloc(1, sizeof(*job));
+	if (!job) {
+		retry_later(l, "out of memory");
+		return;
+	}
+	job->link = l->idx;
+	job->gen = l->gen = ++t.gen;
+	snprintf(job->host, sizeof(job->host), "%s", l->cfg.host);
+	snprintf(job->port, sizeof(job->port), "%s", port);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	ret = pthread_create(&th, &attr, resolver, job);
+	pthread_attr_destroy(&attr);
+	if (ret) {
+		free(job);
+		retry_later(l, "cannot start the resolver thread");
+		return;
+	}
+	link_set(l, LINK_RESOLVING);
+	l->due = 0;
+}
+
+static void on_resolved(void)
+{
+	struct resolve_job *job;
+	struct tcp_link *l;
+
+	while (read(t.rpipe[0], &job, sizeof(job)) == sizeof(job)) {
+		l = job->link < t.n ? t.l[job->link] : NULL;
+		if (!l || l->state != LINK_RESOLVING || l->gen != job->gen) {
+			/* For a link reconfigured since. */
+			if (!job->err)
+				freeaddrinfo(job->ai);
+		} else if (job->err) {
+			retry_later(l, gai_strerror(job->err));
+		} else {
+			l->ai = l->cur = job->ai;
+			try_next(l);
+		}
+		free(job);
+	}
+}
+
+/* EPOLLOUT on a connecting socket: connected, or why not. */
+static void connect_done(struct tcp_link *l)
+{
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (getsockopt(l->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
+		snprintf(l->why, sizeof(l->why), "%s",
+			 strerror(err ? err : errno));
+		close_fd(l);
+		l->cur = l->cur->ai_next;
+		try_next(l);
+		return;
+	}
+	tcp_up(l);
+}
+
+static struct tcp_slot *slot_by_id(uint32_t id, struct tcp_link **lp)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < t.n; i++)
+		for (j = 0; j < t.l[i]->nslots; j++)
+			if (t.l[i]->slot[j].id == id) {
+				*lp = t.l[i];
+				return &t.l[i]->slot[j];
+			}
+	return NULL;
+}
+
+/*
+ * Slot @i's request was given up on by the kernel. Without a tag the
+ * link cannot tell its late answer from the next one's: it is closed.
+ */
+static void given_up(struct tcp_link *l, unsigned int i)
+{
+	struct tcp_slot *s = &l->slot[i];
+
+	if (s->state == SLOT_FLIGHT) {
+		t.fig.given_up++;
+		if (!l->cfg.header_len)
+			link_down(l, "a request was given up on; its answer "
+				  "could pass for the next one's");
+		else
+			tcp_corr_drop(&l->corr, i);
+	}
+	slot_clear(s);
+}
+
+static void dev_readable(struct tcp_link *l, unsigned int i)
+{
+	static struct {
+		struct persohub_msg h;
+		uint8_t data[PERSOHUB_PAYLOAD_MAX];
+	} m;
+	struct tcp_slot *s = &l->slot[i];
+	ssize_t n;
+
+	while ((n = read(s->devfd, &m, sizeof(m))) > 0) {
+		if ((size_t)n < sizeof(m.h) ||
+		    m.h.len != (size_t)n - sizeof(m.h))
 			continue;
-		for (i = 0; i < t.nst; i++)
-			if (!strcmp(t.st[i].name, de->d_name))
-				break;
-		if (i < t.nst) {
-			t.st[i].seen = true;
+		/*
+		 * A server takes one request at a time: the kernel gave the
+		 * last one up (its SERVER_FAILED not read yet, or lost).
+		 */
+		if (s->state != SLOT_FREE)
+			given_up(l, i);
+		s->req_id = m.h.req_id;
+		s->len = m.h.len;
+		memcpy(s->data, m.data, s->len);
+		s->state = SLOT_PENDING;
+		if (l->state == LINK_UP) {
+			send_slot(l, i);
+			flush_out(l);
+		}
+	}
+	if (n < 0 && errno == ENODEV) {
+		/* Deleted under us (persohubctl, rmmod): nothing to read. */
+		warn("tcp: %s: the server was removed", s->name);
+		epoll_ctl(t.epfd, EPOLL_CTL_DEL, s->devfd, NULL);
+	}
+	/* No payload left behind in memory. */
+	explicit_bzero(&m, sizeof(m));
+}
+
+static void link_readable(struct tcp_link *l)
+{
+	static struct {
+		struct persohub_msg h;
+		uint8_t data[PERSOHUB_PAYLOAD_MAX];
+	} r;
+	uint8_t buf[4096];
+	struct tcp_slot *s;
+	ssize_t n, i;
+	uint16_t len;
+	int k;
+
+again:
+	if (l->sess) {
+		n = gnutls_record_recv(l->sess, buf, sizeof(buf));
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+			return;
+		if (n < 0 && !gnutls_error_is_fatal(n))
+			goto again;	/* an alert, a new ticket */
+		if (n < 0) {
+			link_down(l, gnutls_strerror(n));
+			return;
+		}
+	} else {
+		n = read(l->fd, buf, sizeof(buf));
+	}
+	if (n <= 0) {
+		if (n == 0)
+			link_down(l, "connection closed by the server");
+		else if (errno != EAGAIN && errno != EINTR)
+			link_down(l, strerror(errno));
+		return;
+	}
+	for (i = 0; i < n && l->state == LINK_UP; i++) {
+		if (ph_rx_feed(&l->rx, buf[i]) != PH_RX_FRAME)
+			continue;
+		len = ph_rx_payload_len(&l->rx);
+		memcpy(r.data, l->rx.buf, len);
+		ph_rx_release(&l->rx);
+		k = tcp_corr_answer(&l->corr, r.data, len);
+		if (k < 0) {
+			/* A late answer, or one nobody asked for. */
+			t.fig.unexpected++;
+			explicit_bzero(r.data, len);
 			continue;
 		}
-		if (t.nst == MAX_STATIONS)
-			break;
-		snprintf(path, sizeof(path), DEVDIR "/%s", de->d_name);
-		fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		e.data.fd = fd;
-		epoll_ctl(t.epfd, EPOLL_CTL_ADD, fd, &e);
-		t.st[t.nst].fd = fd;
-		strcpy(t.st[t.nst].name, de->d_name);	/* length checked */
-		t.st[t.nst++].seen = true;
+		s = &l->slot[k];
+		r.h.req_id = s->req_id;
+		r.h.server_id = s->id;
+		r.h.len = len;
+		if (write(s->devfd, &r, sizeof(r.h) + len) < 0)
+			t.fig.refused++;
+		else
+			t.fig.responses++;
+		explicit_bzero(r.data, len);
+		slot_clear(s);
 	}
-	if (dir)
-		closedir(dir);
-	for (i = 0; i < t.nst; ) {
-		if (t.st[i].seen) {
-			i++;
+	explicit_bzero(buf, n);
+	/* GnuTLS may hold more records than epoll will tell of. */
+	if (l->state == LINK_UP && l->sess)
+		goto again;
+}
+
+static void tick(void)
+{
+	uint64_t now = now_ns(), ticks;
+	unsigned int i;
+
+	if (read(t.timerfd, &ticks, sizeof(ticks)) < 0 && errno == EAGAIN)
+		return;
+	for (i = 0; i < t.n; i++) {
+		struct tcp_link *l = t.l[i];
+
+		if (!l->due || l->due > now)
 			continue;
+		if (l->state == LINK_DOWN) {
+			start_attempt(l);
+		} else if (l->state == LINK_HANDSHAKE) {
+			tls_failed(l, "TLS: no handshake in 3000 ms");
+		} else if (l->state == LINK_CONNECTING) {
+			snprintf(l->why, sizeof(l->why),
+				 "no answer in %u ms", TCP_CONNECT_MS);
+			close_fd(l);
+			l->cur = l->cur->ai_next;
+			try_next(l);
 		}
-		epoll_ctl(t.epfd, EPOLL_CTL_DEL, t.st[i].fd, NULL);
-		close(t.st[i].fd);
-		t.st[i] = t.st[--t.nst];
 	}
+}
+
+/* The CA, certificate and key of @l; a key others may read is refused. */
+static int load_creds(struct tcp_link *l)
+{
+	struct stat st;
+	int ret;
+
+	if (stat(l->cfg.key, &st)) {
+		error("tcp: %s: key %s: %s; not connecting", l->cfg.name,
+		      l->cfg.key, strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		error("tcp: %s: key %s may be read by its group or others "
+		      "(mode %04o): refused, not connecting; chmod 600 it",
+		      l->cfg.name, l->cfg.key, st.st_mode & 07777);
+		t.fig.tls_failures++;
+		return -1;
+	}
+	ret = gnutls_certificate_allocate_credentials(&l->cred);
+	if (ret) {
+		error("tcp: %s: %s", l->cfg.name, gnutls_strerror(ret));
+		return -1;
+	}
+	ret = gnutls_certificate_set_x509_trust_file(l->cred, l->cfg.ca,
+						     GNUTLS_X509_FMT_PEM);
+	if (ret <= 0) {
+		error("tcp: %s: ca %s: %s; not connecting", l->cfg.name,
+		      l->cfg.ca, ret ? gnutls_strerror(ret) :
+		      "no certificate in it");
+		goto err;
+	}
+	ret = gnutls_certificate_set_x509_key_file(l->cred, l->cfg.cert,
+						   l->cfg.key,
+						   GNUTLS_X509_FMT_PEM);
+	if (ret < 0) {
+		error("tcp: %s: cert %s, key %s: %s; not connecting",
+		      l->cfg.name, l->cfg.cert, l->cfg.key,
+		      gnutls_strerror(ret));
+		goto err;
+	}
+	return 0;
+err:
+	gnutls_certificate_free_credentials(l->cred);
+	l->cred = NULL;
+	return -1;
 }
 
 int tcp_init(struct phnl *nl, int epfd, const struct config *cfg)
 {
-	unsigned int i;
+	struct epoll_event e = { .events = EPOLLIN };
+	unsigned int i, j;
 	int ret;
 
 	t.nl = nl;
 	t.epfd = epfd;
 	t.n = 0;
+	if (!cfg->ntcp)
+		return 0;
+	if (t.rpipe[0] < 0 &&
+	    pipe2(t.rpipe, O_CLOEXEC | O_NONBLOCK)) {
+		error("tcp: pipe: %s", strerror(errno));
+		return -1;
+	}
+	t.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (t.timerfd < 0) {
+		error("tcp: timerfd: %s", strerror(errno));
+		return -1;
+	}
+	e.data.fd = t.timerfd;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, t.timerfd, &e);
+	e.data.fd = t.rpipe[0];
+	epoll_ctl(epfd, EPOLL_CTL_ADD, t.rpipe[0], &e);
 	for (i = 0; i < cfg->ntcp; i++) {
-		struct tcp_server *s = &t.s[t.n];
+		struct tcp_link *l = calloc(1, sizeof(*l));
 
-		memset(s, 0, sizeof(*s));
-		s->cfg = cfg->tcp[i];
-		s->fd = -1;
-		/* The first attempt; retries of a link down stay backoff. */
-		s->state = TCP_LINK_CONNECTING;
-		s->since_ns = mono_ns();
-		/* hdlc or len16 (config.c): no gap on a stream */
-		ph_rx_init(&s->rx, s->cfg.framing, false, s->rxbuf,
-			   PH_PAYLOAD_MAX);
-		ret = user_server(s);
-		if (ret) {
-			error("tcp: %s: cannot add the server: %s", s->cfg.name,
-			      strerror(-ret));
+		if (!l) {
+			error("tcp: %s: out of memory", cfg->tcp[i].name);
 			continue;
 		}
-		t.n++;
-		/* Out of service until connected. */
-		set_state(s, PERSOHUB_STATE_FAILED);
-		tcp_connect(s);
+		l->cfg = cfg->tcp[i];
+		l->fd = -1;
+		l->idx = t.n;
+		l->since_ns = now_ns();
+		l->nslots = l->cfg.queue_depth ? l->cfg.queue_depth : 1;
+		l->outcap = (size_t)l->nslots * ENC_MAX;
+		l->out = calloc(1, l->outcap);
+		/* hdlc or len16 (config.c): no gap on a stream */
+		ph_rx_init(&l->rx, l->cfg.framing, false, l->rxbuf,
+			   PH_PAYLOAD_MAX);
+		tcp_corr_init(&l->corr, l->cfg.header_len, l->nslots);
+		ret = l->out ? 0 : -ENOMEM;
+		if (!ret && l->cfg.tls && load_creds(l)) {
+			free(l->out);
+			free(l);
+			continue;
+		}
+		for (j = 0; j < l->nslots && !ret; j++) {
+			struct tcp_slot *s = &l->slot[j];
+
+			char name[CONFIG_NAME_LEN];
+
+			s->devfd = -1;
+			memcpy(name, l->cfg.name, sizeof(name));
+			if (j)
+				snprintf(s->name, sizeof(s->name), "%.31s.%u",
+					 name, (j + 1) % 100);
+			else
+				snprintf(s->name, sizeof(s->name), "%s", name);
+			ret = user_server(l, s);
+			if (ret)
+				error("tcp: %s: cannot add the server %s: %s",
+				      l->cfg.name, s->name, strerror(-ret));
+		}
+		if (ret) {
+			for (j = 0; j < l->nslots; j++)
+				del_server(&l->slot[j]);
+			if (l->cred)
+				gnutls_certificate_free_credentials(l->cred);
+			free(l->out);
+			free(l);
+			continue;
+		}
+		t.l[t.n++] = l;
+		start_attempt(l);
 	}
-	tcp_rescan();
+	rearm();
 	return 0;
 }
 
 void tcp_fini(void)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh;
-	unsigned int i;
+	unsigned int i, j;
 
 	for (i = 0; i < t.n; i++) {
-		tcp_close(&t.s[i]);
-		nlh = phnl_msg(t.nl, buf, PERSOHUB_CMD_USER_SERVER_DEL, 0);
-		mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, t.s[i].id);
-		phnl_talk(t.nl, nlh, NULL, NULL);
-	}
-	for (i = 0; i < t.nst; i++)
-		close(t.st[i].fd);
-	t.n = t.nst = 0;
-}
+		struct tcp_link *l = t.l[i];
 
-void tcp_tick(void)
-{
-	unsigned int i;
-
-	for (i = 0; i < t.n; i++)
-		if (!t.s[i].up)
-			tcp_connect(&t.s[i]);
-}
-
-void tcp_server_failed(uint32_t id)
-{
-	unsigned int i;
-
-	/* A late answer must not pass for the next request's: start over. */
-	for (i = 0; i < t.n; i++)
-		if (t.s[i].id == id && t.s[i].up) {
-			tcp_close(&t.s[i]);
-			link_state(&t.s[i], TCP_LINK_BACKOFF,
-				   "the kernel marked the server failed");
-			t.fig.timeouts++;
+		close_fd(l);
+		if (l->ai)
+			freeaddrinfo(l->ai);
+		for (j = 0; j < l->nslots; j++) {
+			del_server(&l->slot[j]);
+			slot_clear(&l->slot[j]);
 		}
+		explicit_bzero(l->out, l->outcap);
+		if (l->cred)
+			gnutls_certificate_free_credentials(l->cred);
+		free(l->out);
+		free(l);
+		t.l[i] = NULL;
+	}
+	t.n = 0;
+	if (t.timerfd >= 0) {
+		epoll_ctl(t.epfd, EPOLL_CTL_DEL, t.timerfd, NULL);
+		close(t.timerfd);
+		t.timerfd = -1;
+	}
+	/* The pipe stays: a resolver thread may still answer into it. */
+	if (t.rpipe[0] >= 0)
+		epoll_ctl(t.epfd, EPOLL_CTL_DEL, t.rpipe[0], NULL);
+}
+
+void tcp_server_failed(uint32_t id, uint32_t reason)
+{
+	struct tcp_link *l;
+	struct tcp_slot *s = slot_by_id(id, &l);
+
+	if (!s)
+		return;
+	if (reason == PERSOHUB_REASON_ADMIN) {
+		/* Ours when the link went down, else an administrator's. */
+		if (s->own_fails)
+			s->own_fails--;
+		else
+			s->admin_failed = true;
+		return;
+	}
+	if (reason != PERSOHUB_REASON_TIMEOUT)
+		return;
+	t.fig.timeouts++;
+	given_up(l, s - l->slot);
+	/* A tag tells a late answer: the link serves on at once. */
+	if (l->state == LINK_UP && !s->admin_failed &&
+	    set_state(s, PERSOHUB_STATE_IDLE))
+		warn("tcp: %s: cannot return to service", s->name);
+	rearm();
+}
+
+void tcp_server_ready(uint32_t id)
+{
+	struct tcp_link *l;
+	struct tcp_slot *s = slot_by_id(id, &l);
+
+	/* Back in service, whoever did it. */
+	if (s)
+		s->admin_failed = false;
 }
 
 const struct tcp_figures *tcp_figures(void)
@@ -312,26 +1072,48 @@ const struct tcp_figures *tcp_figures(void)
 	return &t.fig;
 }
 
-bool tcp_link(unsigned int i, struct tcp_link *l)
+bool tcp_handle(int fd)
 {
-	const struct tcp_server *s;
+	unsigned int i, j;
 
-	if (i >= t.n)
+	if (fd < 0)
 		return false;
-	s = &t.s[i];
-	l->name = s->cfg.name;
-	l->host = s->cfg.host;
-	l->port = s->cfg.port;
-	l->id = s->id;
-	l->state = s->state;
-	l->since_ns = s->since_ns;
-	l->error = s->error;
-	return true;
+	if (fd == t.timerfd || fd == t.rpipe[0]) {
+		if (fd == t.timerfd)
+			tick();
+		else
+			on_resolved();
+		rearm();
+		return true;
+	}
+	for (i = 0; i < t.n; i++) {
+		struct tcp_link *l = t.l[i];
+
+		if (l->fd == fd) {
+			if (l->state == LINK_CONNECTING)
+				connect_done(l);
+			else if (l->state == LINK_HANDSHAKE)
+				handshake(l);
+			else if (l->state == LINK_UP)
+				link_readable(l);
+			if (l->state == LINK_UP && l->outlen)
+				flush_out(l);
+			rearm();
+			return true;
+		}
+		for (j = 0; j < l->nslots; j++)
+			if (l->slot[j].devfd == fd) {
+				dev_readable(l, j);
+				rearm();
+				return true;
+			}
+	}
+	return false;
 }
 
-const char *tcp_link_state_name(enum tcp_link_state st)
+const char *tcp_link_state_name(enum tcp_link_state s)
 {
-	switch (st) {
+	switch (s) {
 	case TCP_LINK_CONNECTING:
 		return "connecting";
 	case TCP_LINK_CONNECTED:
@@ -342,120 +1124,21 @@ const char *tcp_link_state_name(enum tcp_link_state st)
 	return "?";
 }
 
-static struct tcp_server *by_id(uint32_t id)
+bool tcp_link_info(unsigned int i, struct tcp_link_info *info)
 {
-	unsigned int i;
+	const struct tcp_link *l;
 
-	for (i = 0; i < t.n; i++)
-		if (t.s[i].id == id)
-			return &t.s[i];
-	return NULL;
-}
-
-static void station_readable(int fd)
-{
-	static struct {
-		struct persohub_msg h;
-		uint8_t data[PERSOHUB_PAYLOAD_MAX];
-	} m;
-	static uint8_t enc[PH_FRAMING_ENCODED_MAX(PERSOHUB_PAYLOAD_MAX)];
-	struct tcp_server *s;
-	ssize_t n;
-	size_t off;
-	int len;
-
-	while ((n = read(fd, &m, sizeof(m))) > 0) {
-		s = by_id(m.h.server_id);
-		if (!s || !s->up)
-			continue;	/* the kernel's timeout retries it */
-		len = ph_framing_encode(s->cfg.framing, false, enc, sizeof(enc),
-					m.data, m.h.len);
-		if (len < 0)
-			continue;	/* never in hdlc or len16 */
-		s->busy = true;
-		s->req_id = m.h.req_id;
-		s->station_fd = fd;
-		for (off = 0; off < (size_t)len; ) {
-			/* Small frames on a fresh connection: no EAGAIN in
-			 * practice; block briefly if the peer is slow.
-			 */
-			n = send(s->fd, enc + off, len - off, MSG_NOSIGNAL);
-			if (n < 0 && errno == EAGAIN)
-				continue;
-			if (n < 0) {
-				link_state(s, TCP_LINK_BACKOFF, strerror(errno));
-				tcp_close(s);
-				break;
-			}
-			off += n;
-		}
-		t.fig.requests++;
-	}
-	/* No payload left behind in memory. */
-	explicit_bzero(&m, sizeof(m));
-	explicit_bzero(enc, sizeof(enc));
-	if (n < 0 && errno == ENODEV)
-		tcp_rescan();	/* the station went away */
-}
-
-static void peer_readable(struct tcp_server *s)
-{
-	static struct {
-		struct persohub_msg h;
-		uint8_t data[PERSOHUB_PAYLOAD_MAX];
-	} r;
-	uint8_t buf[4096];
-	ssize_t n, i;
-	uint16_t len;
-
-	n = read(s->fd, buf, sizeof(buf));
-	if (n <= 0) {
-		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-			warn("tcp: %s: connection lost", s->cfg.name);
-			link_state(s, TCP_LINK_BACKOFF, n ? strerror(errno) :
-				   "connection closed by the peer");
-			tcp_close(s);
-			set_state(s, PERSOHUB_STATE_FAILED);
-		}
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		if (ph_rx_feed(&s->rx, buf[i]) != PH_RX_FRAME)
-			continue;
-		if (!s->busy) {
-			t.fig.unexpected++;
-			ph_rx_release(&s->rx);
-			continue;
-		}
-		len = ph_rx_payload_len(&s->rx);
-		r.h.req_id = s->req_id;
-		r.h.server_id = s->id;
-		r.h.len = len;
-		memcpy(r.data, s->rx.buf, len);
-		s->busy = false;
-		if (write(s->station_fd, &r, sizeof(r.h) + len) < 0)
-			t.fig.refused++;
-		else
-			t.fig.responses++;
-		explicit_bzero(r.data, len);
-		ph_rx_release(&s->rx);
-	}
-	explicit_bzero(buf, n);
-}
-
-bool tcp_handle(int fd)
-{
-	unsigned int i;
-
-	for (i = 0; i < t.n; i++)
-		if (t.s[i].fd == fd) {
-			peer_readable(&t.s[i]);
-			return true;
-		}
-	for (i = 0; i < t.nst; i++)
-		if (t.st[i].fd == fd) {
-			station_readable(fd);
-			return true;
-		}
-	return false;
+	if (i >= t.n || !t.l[i])
+		return false;
+	l = t.l[i];
+	info->name = l->cfg.name;
+	info->host = l->cfg.host;
+	info->port = l->cfg.port;
+	info->id = l->nslots ? l->slot[0].id : 0;
+	info->state = l->state == LINK_UP ? TCP_LINK_CONNECTED :
+		      l->state == LINK_DOWN && l->failed ? TCP_LINK_BACKOFF :
+		      TCP_LINK_CONNECTING;
+	info->since_ns = l->since_ns;
+	info->error = l->error;
+	return true;
 }

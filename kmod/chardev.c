@@ -2,6 +2,9 @@
 /*
  * /dev/persohub/<station>: one character device per station, through which
  * userspace servers take the requests dispatched to them and answer.
+ * /dev/persohub-server/<server>: one per userspace server, the same
+ * messages, but only the request dispatched to that server: a process
+ * serving some userspace servers never takes another's requests.
  *
  * A device outlives its station while files are open on it: the station
  * pointer is cleared (under ph_hub.lock) when the station goes, and every
@@ -31,14 +34,26 @@ struct ph_station_dev {
 
 static dev_t ph_devt;
 static struct class *ph_station_class;
+static struct class *ph_server_class;
 static DEFINE_IDA(ph_minor_ida);
 
-/* The first request on @st not yet taken by a reader. */
-static struct ph_request *ph_next_unread(struct ph_port *st)
+/*
+ * The first request on @port's device not yet taken by a reader: of a
+ * station, any dispatched to a userspace server; of a userspace server,
+ * the one it is busy with.
+ */
+static struct ph_request *ph_next_unread(struct ph_port *port)
 {
 	struct ph_request *req;
 
-	list_for_each_entry(req, &st->user_reqs, user_node)
+	if (port->user) {
+		req = port->cur;
+		if (port->state == PH_STATE_BUSY && req && !req->holder &&
+		    !list_empty(&req->user_node))
+			return req;
+		return NULL;
+	}
+	list_for_each_entry(req, &port->user_reqs, user_node)
 		if (!req->holder)
 			return req;
 	return NULL;
@@ -129,10 +144,9 @@ static ssize_t ph_sdev_read(struct file *file, char __user *buf, size_t count,
 		/* Give it back for another read. */
 		spin_lock_irq(&ph_hub.lock);
 		if (sdev->port) {
-			list_for_each_entry(req, &sdev->port->user_reqs,
-					    user_node)
-				if (req->id == id && req->holder == file)
-					req->holder = NULL;
+			req = ph_user_find(sdev->port, id);
+			if (req && req->holder == file)
+				req->holder = NULL;
 		}
 		spin_unlock_irq(&ph_hub.lock);
 		ret = -EFAULT;
@@ -205,7 +219,10 @@ static void ph_sdev_free(struct device *dev)
 	kfree(sdev);
 }
 
-/* Called with cfg_lock held, before @port becomes station @name. */
+/*
+ * Called with cfg_lock held, before @port becomes station @name, or
+ * before userspace server @port named @name joins the hub.
+ */
 int ph_station_dev_create(struct ph_port *port, const char *name)
 {
 	struct ph_station_dev *sdev;
@@ -221,7 +238,7 @@ int ph_station_dev_create(struct ph_port *port, const char *name)
 	}
 	init_waitqueue_head(&sdev->wq);
 	device_initialize(&sdev->dev);
-	sdev->dev.class = ph_station_class;
+	sdev->dev.class = port->user ? ph_server_class : ph_station_class;
 	sdev->dev.parent = port->dev;
 	sdev->dev.devt = MKDEV(MAJOR(ph_devt), minor);
 	sdev->dev.release = ph_sdev_free;
@@ -245,7 +262,10 @@ err_put:
 	return ret;
 }
 
-/* Called with cfg_lock held, once @port is no station any more. */
+/*
+ * Called with cfg_lock held, once @port is no station any more, or the
+ * userspace server @port left the hub.
+ */
 void ph_station_dev_destroy(struct ph_port *port)
 {
 	struct ph_station_dev *sdev;
@@ -279,6 +299,14 @@ static char *ph_station_devnode(PH_DEVNODE_CONST struct device *dev,
 	return kasprintf(GFP_KERNEL, "persohub/%s", dev_name(dev));
 }
 
+static char *ph_server_devnode(PH_DEVNODE_CONST struct device *dev,
+			       umode_t *mode)
+{
+	if (mode)
+		*mode = 0600;
+	return kasprintf(GFP_KERNEL, "persohub-server/%s", dev_name(dev));
+}
+
 int ph_chardev_init(void)
 {
 	int ret;
@@ -292,8 +320,16 @@ int ph_chardev_init(void)
 		goto err_region;
 	}
 	ph_station_class->devnode = ph_station_devnode;
+	ph_server_class = ph_class_create("persohub-server");
+	if (IS_ERR(ph_server_class)) {
+		ret = PTR_ERR(ph_server_class);
+		goto err_class;
+	}
+	ph_server_class->devnode = ph_server_devnode;
 	return 0;
 
+err_class:
+	class_destroy(ph_station_class);
 err_region:
 	unregister_chrdev_region(ph_devt, PH_MINORS);
 	return ret;
@@ -301,6 +337,7 @@ err_region:
 
 void ph_chardev_exit(void)
 {
+	class_destroy(ph_server_class);
 	class_destroy(ph_station_class);
 	unregister_chrdev_region(ph_devt, PH_MINORS);
 	ida_destroy(&ph_minor_ida);

@@ -380,6 +380,7 @@ int ph_dispatch(struct ph_request *req, struct ph_port *srv)
 	if (srv->user) {
 		list_add_tail(&req->user_node, &req->station->user_reqs);
 		ph_station_dev_wake(req->station);
+		ph_station_dev_wake(srv);
 	} else {
 		srv->cur_seq = ph_port_queue_request(srv, &req->txb);
 	}

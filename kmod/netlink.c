@@ -364,6 +364,9 @@ static void ph_nl_name_err(struct genl_info *info, int err)
 	else if (err == -EBUSY)
 		NL_SET_ERR_MSG_ATTR(info->extack, attr,
 				    "a station is renamed when off");
+	else if (err == -EOPNOTSUPP)
+		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+				    "a userspace server keeps its name");
 	else
 		NL_SET_ERR_MSG_ATTR(info->extack, attr,
 				    "name: 1 to 31 of A-Z a-z 0-9 . _ : -");
@@ -489,6 +492,10 @@ static int ph_nl_port_set_check(struct genl_info *info, struct ph_port *port,
 		    role == PH_ROLE_STATION) {
 			ph_nl_name_err(info, -EBUSY);
 			return -EBUSY;
+		}
+		if (other != port && port->user) {
+			ph_nl_name_err(info, -EOPNOTSUPP);
+			return -EOPNOTSUPP;
 		}
 	}
 	return 0;

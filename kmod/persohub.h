@@ -477,9 +477,10 @@ int ph_hub_detach(u32 portid, bool force);
 int ph_hub_dispatch(u32 portid, u64 req_id, u32 server_id);
 int ph_hub_probe(u32 server_id, const u8 *data, u16 len);
 int ph_hub_ctrl_alive(u32 portid);
-int ph_user_response(struct ph_port *st, const void *holder, u64 req_id,
+struct ph_request *ph_user_find(struct ph_port *port, u64 req_id);
+int ph_user_response(struct ph_port *port, const void *holder, u64 req_id,
 		     const u8 *data, u16 len);
-void ph_user_release(struct ph_port *st, const void *holder);
+void ph_user_release(struct ph_port *port, const void *holder);
 void ph_hub_init(void);
 void ph_hub_exit(void);
 int ph_port_setup(struct ph_port *port, const char *name);

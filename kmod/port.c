@@ -706,6 +706,9 @@ static int ph_port_change_ok(struct ph_port *port,
 		if (other != port && port->role == PH_ROLE_STATION &&
 		    role == PH_ROLE_STATION)
 			return -EBUSY;
+		/* and after its userspace server, for good */
+		if (other != port && port->user)
+			return -EOPNOTSUPP;
 	}
 	if (ch->set & (PH_CHG_FRAMING | PH_CHG_LRC | PH_CHG_GAP |
 		       PH_CHG_ERROR_FRAME)) {
@@ -1040,7 +1043,7 @@ void ph_port_unhook(struct ph_port *port)
 	spin_lock_irq(&ph_hub.lock);
 	if (!port->dead)
 		ph_hub_port_dead(port);
-	station = port->role == PH_ROLE_STATION;
+	station = port->role == PH_ROLE_STATION || port->user;
 	list_del_init(&port->hub_node);
 	spin_unlock_irq(&ph_hub.lock);
 	if (station)

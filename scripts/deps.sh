@@ -15,6 +15,7 @@ pkgs=(
 	linux-headers-6.12-rt-amd64 linux-image-6.12-rt-amd64
 	qemu-system-x86 seabios busybox-static
 	libmnl-dev libnl-3-dev libnl-genl-3-dev libinih-dev libsystemd-dev
+	libgnutls28-dev
 	dkms sparse clang libclang-rt-14-dev gnuplot-nox jq
 	# make check-debug builds a kernel; make check-install a Debian image
 	flex bison bc libelf-dev libssl-dev

@@ -21,6 +21,7 @@
 #include "phnl.h"
 #include "plan.h"
 #include "state.h"
+#include "tcp_corr.h"
 
 static struct match m;
 
@@ -1372,6 +1373,161 @@ TEST(state_file_malformed)
 	EXPECT_EQ(0, state_load(path, &st_in, err, sizeof(err)));
 	EXPECT_EQ(4, st_in.ports[0].held);
 	unlink(path);
+}
+
+/* header_len and queue_depth: their defaults, ranges and the pair's rule. */
+TEST(config_tcp_tags)
+{
+	static const char *const bad[] = {
+		"header_len = 17\n", "header_len = -1\n", "queue_depth = 0\n",
+		"queue_depth = 65\n", "queue_depth = 2\n",
+		"queue_depth = 2\nheader_len = 0\n",
+	};
+	char err[512], text[256];
+	unsigned int i;
+
+	ASSERT_EQ(0, load("[tcp a]\naddress = 10.0.0.1:1500\n", &cfg, err));
+	EXPECT_EQ(0, cfg.tcp[0].header_len);
+	EXPECT_EQ(1, cfg.tcp[0].queue_depth);
+	ASSERT_EQ(0, load("[tcp a]\naddress = 10.0.0.1:1500\nheader_len = 4\n"
+			  "queue_depth = 64\n", &cfg, err)) TH_LOG("%s", err);
+	EXPECT_EQ(4, cfg.tcp[0].header_len);
+	EXPECT_EQ(64, cfg.tcp[0].queue_depth);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		snprintf(text, sizeof(text), "[tcp a]\naddress = 10.0.0.1:1\n%s",
+			 bad[i]);
+		EXPECT_EQ(-1, load(text, &cfg, err)) TH_LOG("%s", bad[i]);
+		EXPECT_NE(NULL, strstr(err, i < 4 ? "invalid value" :
+				       "needs header_len")) TH_LOG("%s", err);
+	}
+	/* NAME.10 must still be a name (31 characters at most). */
+	EXPECT_EQ(-1, load("[tcp abcdefghijklmnopqrstuvwxyz012]\naddress = "
+			   "10.0.0.1:1\nheader_len = 2\nqueue_depth = 10\n",
+			   &cfg, err));
+	EXPECT_NE(NULL, strstr(err, "too long")) TH_LOG("%s", err);
+}
+
+/* tls, ca, cert, key, pin, tls_min: defaults, values and refusals. */
+TEST(config_tcp_tls)
+{
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{ "tls = yes\n", "needs ca, cert and key" },
+		{ "tls = yes\nca = /a\ncert = /b\n", "needs ca, cert and key" },
+		{ "tls = maybe\n", "tls: want yes or no" },
+		{ "ca = etc/ca.pem\n", "want an absolute path" },
+		{ "pin = sha256:00\n", "pin: want sha256: and 64 hex digits" },
+		{ "tls_min = 1.1\n", "tls_min: want 1.2 or 1.3" },
+	};
+	char err[512], text[512];
+	unsigned int i;
+
+	ASSERT_EQ(0, load("[tcp a]\naddress = 10.0.0.1:1500\n", &cfg, err));
+	EXPECT_FALSE(cfg.tcp[0].tls);
+	EXPECT_FALSE(cfg.tcp[0].pin_set);
+	EXPECT_EQ(13, cfg.tcp[0].tls_min);
+	ASSERT_EQ(0, load("[tcp a]\naddress = 10.0.0.1:1500\ntls = yes\n"
+			  "ca = /etc/persohub/ca.pem\ncert = /etc/persohub/h.pem\n"
+			  "key = /etc/persohub/h.key\ntls_min = 1.2\npin = sha256:"
+			  "00112233445566778899aabbccddeeff"
+			  "00112233445566778899AABBCCDDEEFF\n", &cfg, err))
+		TH_LOG("%s", err);
+	EXPECT_TRUE(cfg.tcp[0].tls);
+	EXPECT_STREQ("/etc/persohub/ca.pem", cfg.tcp[0].ca);
+	EXPECT_STREQ("/etc/persohub/h.pem", cfg.tcp[0].cert);
+	EXPECT_STREQ("/etc/persohub/h.key", cfg.tcp[0].key);
+	EXPECT_EQ(12, cfg.tcp[0].tls_min);
+	EXPECT_TRUE(cfg.tcp[0].pin_set);
+	EXPECT_EQ(0x11, cfg.tcp[0].pin[1]);
+	EXPECT_EQ(0xff, cfg.tcp[0].pin[31]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		snprintf(text, sizeof(text), "[tcp a]\naddress = 10.0.0.1:1\n%s",
+			 bad[i].text);
+		EXPECT_EQ(-1, load(text, &cfg, err)) TH_LOG("%s", bad[i].text);
+		EXPECT_NE(NULL, strstr(err, bad[i].why)) TH_LOG("%s", err);
+	}
+}
+
+/* Without a tag: one request at a time, a second answer is nobody's. */
+TEST(tcp_corr_in_order)
+{
+	struct tcp_corr c;
+	uint8_t a[] = "REQ-A", r[] = "ANS";
+
+	tcp_corr_init(&c, 0, 8);
+	EXPECT_EQ(1, c.depth);
+	EXPECT_EQ(-EINVAL, tcp_corr_send(&c, 1, a, 5));
+	ASSERT_EQ(0, tcp_corr_send(&c, 0, a, 5));
+	EXPECT_STREQ("REQ-A", (char *)a);	/* sent as it came */
+	/* The kernel moved on (a lost SERVER_FAILED): the link says so. */
+	EXPECT_EQ(-EBUSY, tcp_corr_send(&c, 0, a, 5));
+	EXPECT_EQ(0, tcp_corr_answer(&c, r, 3));
+	EXPECT_EQ(-1, tcp_corr_answer(&c, r, 3));
+	EXPECT_EQ(0, tcp_corr_busy(&c));
+}
+
+/* Tagged: answers in any order, each to its request, headers given back. */
+TEST(tcp_corr_tagged_any_order)
+{
+	uint8_t a[] = "HDR1req-a", b[] = "HDR2req-b", ta[5] = "", tb[5] = "";
+	uint8_t ra[12], rb[12];
+	struct tcp_corr c;
+
+	tcp_corr_init(&c, 4, 2);
+	ASSERT_EQ(0, tcp_corr_send(&c, 0, a, 9));
+	ASSERT_EQ(0, tcp_corr_send(&c, 1, b, 9));
+	memcpy(ta, a, 4);
+	memcpy(tb, b, 4);
+	EXPECT_STREQ("0000", (char *)ta);
+	EXPECT_STREQ("0001", (char *)tb);
+	EXPECT_STREQ("req-a", (char *)a + 4);
+	EXPECT_EQ(2, tcp_corr_busy(&c));
+	memcpy(rb, tb, 4);
+	memcpy(rb + 4, "ans-b", 6);
+	memcpy(ra, ta, 4);
+	memcpy(ra + 4, "ans-a", 6);
+	EXPECT_EQ(1, tcp_corr_answer(&c, rb, 9));
+	EXPECT_STREQ("HDR2ans-b", (char *)rb);
+	EXPECT_EQ(0, tcp_corr_answer(&c, ra, 9));
+	EXPECT_STREQ("HDR1ans-a", (char *)ra);
+	EXPECT_EQ(0, tcp_corr_busy(&c));
+	/* Shorter than the header: no tag to put. */
+	EXPECT_EQ(-EMSGSIZE, tcp_corr_send(&c, 0, a, 3));
+}
+
+/*
+ * The defect of matching by order: request A given up on, B sent on the
+ * same slot, A's late answer arrives first. By tag it is nobody's, and
+ * B's answer is B's.
+ */
+TEST(tcp_corr_late_answer_dropped)
+{
+	uint8_t a[] = "00req-a", b[] = "00req-b", late[8], ans[8];
+	struct tcp_corr c;
+
+	tcp_corr_init(&c, 2, 1);
+	ASSERT_EQ(0, tcp_corr_send(&c, 0, a, 7));
+	tcp_corr_drop(&c, 0);			/* timed out */
+	ASSERT_EQ(0, tcp_corr_send(&c, 0, b, 7));
+	memcpy(late, a, 2);
+	memcpy(late + 2, "ans-a", 6);
+	memcpy(ans, b, 2);
+	memcpy(ans + 2, "ans-b", 6);
+	EXPECT_EQ(-1, tcp_corr_answer(&c, late, 7));
+	EXPECT_EQ(0, tcp_corr_answer(&c, ans, 7));
+	EXPECT_STREQ("00ans-b", (char *)ans);
+	/* One digit wraps at 10: a tag still in flight is never reused. */
+	tcp_corr_init(&c, 1, 2);
+	ASSERT_EQ(0, tcp_corr_send(&c, 0, a, 7));	/* tag 0, kept */
+	for (int i = 0; i < 9; i++) {
+		ASSERT_EQ(0, tcp_corr_send(&c, 1, b, 7));
+		tcp_corr_drop(&c, 1);
+	}
+	ASSERT_EQ(0, tcp_corr_send(&c, 1, b, 7));
+	EXPECT_NE(a[0], b[0]);
 }
 
 TEST_HARNESS_MAIN

@@ -210,6 +210,8 @@ if [ "$phase" = install ]; then
 	check "/etc/persohub/persohub.conf is the example" \
 		cmp /etc/persohub/persohub.conf scripts/persohub.conf.example
 	check "group persohub" getent group persohub
+	check "user persohubd, in group persohub" \
+		is "$(id -gn persohubd 2>&1)" persohub "persohubd's group"
 	check "dkms: persohub $ver installed for $kver" dkms_installed
 	check "modprobe would load DKMS's persohub.ko[.xz] for $kver" module_file
 	check "modules.alias: the module is loaded for pci-serial-4x" module_alias
@@ -219,8 +221,11 @@ if [ "$phase" = install ]; then
 	check "the cards are on 8250_pci until the reboot" \
 		is "$(driver $c0) $(driver $c1)" "serial serial" drivers
 
-	# The site's configuration, as the administrator writes it.
+	# The site's configuration, as the administrator writes it, and the
+	# collector's directory made writable by the daemon's group.
 	site_conf >/etc/persohub/persohub.conf
+	chgrp persohub /var/lib/prometheus/node-exporter
+	chmod g+w /var/lib/prometheus/node-exporter
 	journalctl -b --no-pager >/host/journal.install.log 2>&1 || true
 	sync
 	echo "1..$n"
@@ -256,7 +261,7 @@ stat_sum() {	# ports counter
 
 dispatched() {	# N: the running daemon says it dispatched N or more
 	local d
-	d=$(sed -n 's/^dispatches //p' /run/persohubd.stats 2>/dev/null)
+	d=$(sed -n 's/^dispatches //p' /run/persohubd/stats 2>/dev/null)
 	[ -n "$d" ] && [ "$d" -ge "$1" ]
 }
 
@@ -370,6 +375,15 @@ check "nothing but udev starts it (the unit is not enabled)" \
 check "the daemon applied /etc/persohub/persohub.conf" wait_for 30 config_applied
 check "persohubctl: controller attached" wait_for 30 controller_is attached
 check "station devices: group persohub, mode 0660" station_devices
+check "persohubd runs as user persohubd, group persohub" \
+	is "$(ps -o user:32=,group:32= \
+	      -p "$(systemctl show -p MainPID --value persohubd)" | tr -s ' ')" \
+	   "persohubd persohub" user
+# CAP_NET_ADMIN (12), CAP_IPC_LOCK (14), CAP_SYS_NICE (23) and no other.
+check "with CAP_NET_ADMIN, CAP_IPC_LOCK and CAP_SYS_NICE only" \
+	is "$(sed -n 's/^CapEff:[[:space:]]*//p' \
+	      "/proc/$(systemctl show -p MainPID --value persohubd)/status")" \
+	0000000000805000 CapEff
 systemctl status --no-pager persohubd 2>&1 | sed 's/^/# /' || true
 
 # The daemon serves the site.
@@ -379,7 +393,7 @@ check "the site is served by the daemon: $total answers verified" \
 check "the servers got them all" \
 	is "$(($(stat_sum "$server_ports" requests) - before))" "$total" requests
 check "dispatched by persohubd" wait_for 10 dispatched "$total"
-echo "# persohubd: $(tr '\n' ' ' </run/persohubd.stats 2>/dev/null)"
+echo "# persohubd: $(tr '\n' ' ' </run/persohubd/stats 2>/dev/null)"
 check "journalctl -u persohubd PERSOHUB_STATION=...: a record per request" \
 	wait_for 20 audited
 journalctl -b -u persohubd PERSOHUB_STATION=m1-st1 -n 1 -o verbose --no-pager |

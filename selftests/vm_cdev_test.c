@@ -57,6 +57,16 @@ static uint32_t port_id_nl(struct phnl *h, const char *name)
 	return c.id;
 }
 
+static int ph_nl_rename(struct phnl *h, uint32_t id, const char *name)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = phnl_msg(h, buf, PERSOHUB_CMD_PORT_SET, 0);
+
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, id);
+	mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, name);
+	return phnl_talk(h, nlh, NULL, NULL);
+}
+
 /* Answer @m as a server should. */
 static ssize_t answer(int fd, const struct msgbuf *m)
 {
@@ -246,6 +256,85 @@ TEST_F(cdev, device_follows_role)
 	close(fd);
 	ASSERT_EQ(0, ph_set("c0p1", "role", "station"));
 	EXPECT_EQ(0, access(path, F_OK));
+}
+
+/*
+ * A userspace server's own device gives only the requests dispatched to
+ * it: two servers, each served by its device, never see each other's,
+ * nor answer them; the device goes with its server.
+ */
+TEST_F(cdev, server_device_own_requests_only)
+{
+	uint32_t id[2];
+	int served[2] = { 0, 0 }, seq, i;
+	struct pollfd pfd[2];
+	struct msgbuf m;
+	ssize_t n;
+
+	ASSERT_EQ(0, user_server(&self->h, true, "us2", 10000));
+	id[0] = self->us1;
+	id[1] = port_id_nl(&self->h, "us2");
+	ASSERT_NE(0, id[1]);
+	pfd[0].fd = open("/dev/persohub-server/us1", O_RDWR | O_NONBLOCK);
+	pfd[1].fd = open("/dev/persohub-server/us2", O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, pfd[0].fd);
+	ASSERT_LE(0, pfd[1].fd);
+	EXPECT_EQ(-1, read(pfd[0].fd, &m, sizeof(m)));
+	EXPECT_EQ(EAGAIN, errno);
+	seq = sim_start(SIM "--stations c0p0,c0p1 --requests 10");
+	ASSERT_LT(0, seq);
+	while (!sim_done(seq)) {
+		pfd[0].events = pfd[1].events = POLLIN;
+		if (poll(pfd, 2, 100) <= 0)
+			continue;
+		for (i = 0; i < 2; i++) {
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			n = read(pfd[i].fd, &m, sizeof(m));
+			ASSERT_EQ((ssize_t)(sizeof(m.h) + m.h.len), n);
+			ASSERT_EQ(id[i], m.h.server_id);
+			/* Not the other server's to answer. */
+			EXPECT_EQ(-1, answer(pfd[!i].fd, &m));
+			EXPECT_EQ(EINVAL, errno);
+			ASSERT_EQ((ssize_t)(sizeof(m.h) + SP_RESP_LEN),
+				  answer(pfd[i].fd, &m));
+			served[i]++;
+		}
+	}
+	ASSERT_EQ(0, sim_wait(&self->res, seq, 10));
+	EXPECT_EQ(20, sim_get(&self->res, "total.ok"));
+	EXPECT_EQ(0, sim_get(&self->res, "total.wrong"));
+	EXPECT_EQ(20, served[0] + served[1]);
+	EXPECT_LT(0, served[0]);
+	EXPECT_LT(0, served[1]);
+	/* A userspace server keeps its name: its device is named after it. */
+	EXPECT_EQ(-EOPNOTSUPP, ph_nl_rename(&self->h, id[1], "us3"));
+	ASSERT_EQ(0, user_server(&self->h, false, "us2", 0));
+	EXPECT_NE(0, access("/dev/persohub-server/us2", F_OK));
+	EXPECT_EQ(-1, read(pfd[1].fd, &m, sizeof(m)));
+	EXPECT_EQ(ENODEV, errno);
+	close(pfd[0].fd);
+	close(pfd[1].fd);
+}
+
+/* Closing a server's device with a request in hand: retried elsewhere. */
+TEST_F(cdev, server_device_close_in_hand)
+{
+	struct msgbuf m;
+	int fd, seq;
+
+	ASSERT_EQ(0, ph_roles("c1p3", "server"));
+	ASSERT_EQ(0, ph_set("c1p3", "state", "failed"));
+	fd = open("/dev/persohub-server/us1", O_RDWR);
+	ASSERT_LE(0, fd);
+	seq = sim_start(SIM "--stations c0p0 --servers c1p3 --requests 1");
+	ASSERT_LT(0, read(fd, &m, sizeof(m)));
+	ASSERT_EQ(self->us1, m.h.server_id);
+	ASSERT_EQ(0, ph_set("c1p3", "state", "idle"));
+	close(fd);
+	ASSERT_EQ(0, sim_wait(&self->res, seq, 30));
+	EXPECT_EQ(1, sim_get(&self->res, "total.ok"));
+	EXPECT_EQ(1, sim_get(&self->res, "c1p3.answered"));
 }
 
 TEST_HARNESS_MAIN

@@ -7,10 +7,11 @@
 # SIGTERM, framings from the configuration, TCP servers in hdlc and len16,
 # what the daemon decides as persohubctl daemon shows it (disabled servers,
 # held requests and why, TCP links, a stale or missing state file), request
-# classes from the configuration. Needs 2 cards, the runner's --share and
-# --telnet, the host agent selftests/simd.sh. TAP output. It waits for
-# conditions (wait_for, hup); the few fixed sleeps left make time on
-# purpose and say so.
+# classes from the configuration, TCP links tagged (payShield header) and
+# not, unreachable, reconnected, over TLS. Needs 2 cards, the runner's
+# --share and --telnet, the host agent selftests/simd.sh. TAP output. It
+# waits for conditions (wait_for, hup); the few fixed sleeps left make time
+# on purpose and say so.
 
 sysfs=/sys/class/persohub
 c0=0000:00:10.0
@@ -103,7 +104,7 @@ timeout_ms = 5000
 EOF
 
 echo "TAP version 13"
-echo "1..64"
+echo "1..77"
 
 # 1-2: configuration applied at start, controller attached.
 : >"$log"
@@ -686,6 +687,215 @@ ok $? "it serves 40 requests in len16, every answer verified ($(cat /tmp/tcp16.c
 kill -TERM "$pid"
 wait "$pid"
 kill "$tcppid"
+echo idle >$sysfs/$c1-2/state
+echo idle >$sysfs/$c1-3/state
+
+# Wait until $1 appears $2 times (default 1) in the log; 5 s at most.
+wait_log() {
+	i=0
+	while [ "$(grep -c "$1" "$log")" -lt "${2:-1}" ] && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	[ "$(grep -c "$1" "$log")" -ge "${2:-1}" ]
+}
+
+ms_now() {
+	awk '{ printf "%d", $1 * 1000 }' /proc/uptime
+}
+
+state_of() {
+	persohubctl -j status | jq -r ".[] | select(.name == \"$1\") | .state"
+}
+
+# A tagged link (payShield's echoed header): two requests in flight on
+# one connection (queue_depth 2: servers hsmt and hsmt.2), answers known
+# by their tag, and a stale answer before each real one dropped. The
+# daemon reads only its own servers' devices, never a station's.
+tcpserver --header 3 --stale 7004 4444 /tmp/tcpt.count &
+tcppid=$!
+echo failed >$sysfs/$c1-2/state
+echo failed >$sysfs/$c1-3/state
+cp "$conf.unpinned" "$conf"
+printf '[tcp hsmt]\naddress = 127.0.0.1:7004\ntimeout_ms = 3000\nheader_len = 3\nqueue_depth = 2\n' >>"$conf"
+start_daemon
+wait_log "tcp: hsmt: connected to 127.0.0.1 port 7004 (hdlc, tagged)"
+ok $? "a tagged [tcp] server connects"
+ls -l /proc/$pid/fd >/tmp/fds.txt
+[ "$(grep -c ' /dev/persohub/' /tmp/fds.txt)" = 0 ] &&
+	[ "$(grep -c ' /dev/persohub-server/hsmt' /tmp/fds.txt)" = 2 ]
+ok $? "the daemon holds its two servers' devices and no station's"
+t=$(sim_start --stations c0p0,c0p1 --requests 20 --key 4444)
+sim_wait "$t" 60
+rc=$?
+sleep 0.3
+r1=$(persohubctl stats hsmt | sed -n 's/^    requests: //p')
+r2=$(persohubctl stats hsmt.2 | sed -n 's/^    requests: //p')
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 40 ] &&
+	[ "$(sim_get "$t" total.wrong)" = 0 ] &&
+	[ "$(cat /tmp/tcpt.count)" = 40 ] && [ "$(stats_get tcp_responses)" = 40 ] &&
+	[ "$(stats_get tcp_unexpected)" = 39 ] && [ "$((r1 + r2))" = 40 ] &&
+	[ "$r1" -gt 0 ] && [ "$r2" -gt 0 ]
+ok $? "tagged: 40 answered right, 39 stale answers dropped, over both servers ($r1 + $r2; sim $rc)"
+kill -TERM "$pid"
+wait "$pid"
+kill "$tcppid"
+
+# A late answer: with a tag it is dropped and the link serves on; without
+# one the link is closed and connected again, so that it cannot pass for
+# the next request's answer.
+tcpserver --header 3 --delay-first 1400 7006 4545 /tmp/tcpl.count &
+tcppid=$!
+cp "$conf.unpinned" "$conf"
+printf '[tcp late]\naddress = 127.0.0.1:7006\ntimeout_ms = 1000\nheader_len = 3\n' >>"$conf"
+start_daemon
+wait_log "tcp: late: connected"
+t=$(sim_start --stations c0p0 --requests 5 --key 4545)
+sim_wait "$t" 60
+rc=$?
+sleep 0.3
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 5 ] &&
+	[ "$(stats_get tcp_timeouts)" = 1 ] && [ "$(stats_get tcp_unexpected)" = 1 ] &&
+	[ "$(stats_get tcp_connects)" = 1 ]
+ok $? "tagged: a timed-out request's late answer dropped, the link kept (sim $rc)"
+kill -TERM "$pid"
+wait "$pid"
+kill "$tcppid"
+wait "$tcppid" 2>/dev/null
+tcpserver --delay-first 1400 7006 4545 /tmp/tcpl.count &
+tcppid=$!
+sed -i '/^header_len/d' "$conf"
+start_daemon
+wait_log "tcp: late: connected"
+t=$(sim_start --stations c0p0 --requests 5 --key 4545)
+sim_wait "$t" 60
+rc=$?
+sleep 0.3
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 5 ] &&
+	[ "$(stats_get tcp_timeouts)" = 1 ] && [ "$(stats_get tcp_given_up)" = 1 ] &&
+	[ "$(stats_get tcp_connects)" = 2 ] &&
+	grep -q "tcp: late: a request was given up on" "$log"
+ok $? "untagged: the link of a timed-out request is connected again (sim $rc)"
+kill -TERM "$pid"
+wait "$pid"
+kill "$tcppid"
+echo idle >$sysfs/$c1-2/state
+echo idle >$sysfs/$c1-3/state
+
+# An HSM that never answers a connect(), and a name to resolve: the
+# daemon attaches at once all the same, logs why and tries again later.
+tcpserver --stall 7005 &
+stallpid=$!
+sleep 0.2
+cp "$conf.unpinned" "$conf"
+printf '[tcp stuck]\naddress = 127.0.0.1:7005\n[tcp named]\naddress = hsm.invalid:1500\n' >>"$conf"
+t0=$(ms_now)
+start_daemon
+rc=$?
+t1=$(ms_now)
+stuck="tcp: stuck: connecting to 127.0.0.1 port 7005: no answer in 3000 ms; trying again in 250 ms"
+nattach=$(attached)
+nstuck=$(grep -c "$stuck" "$log")
+[ $rc -eq 0 ] && [ $((t1 - t0)) -lt 3000 ] && [ "$nstuck" = 0 ]
+ok $? "an unreachable [tcp] server does not delay the attach ($((t1 - t0)) ms, $nstuck connect timeouts before)"
+wait_log "$stuck" $((nstuck + 1)) &&
+	wait_log "tcp: named: connecting to hsm.invalid port 1500: .*; trying again in 500 ms" &&
+	[ "$(attached)" = "$nattach" ]
+ok $? "the failures logged with their reason, tried again with a growing delay"
+kill -TERM "$pid"
+wait "$pid"
+kill "$stallpid"
+
+# probe_interval_ms = 0 stops no reconnect; an administrator's failed
+# keeps the link and survives a reconnect.
+tcpserver 7000 4242 /tmp/tcp.count &
+tcppid=$!
+cp "$conf.unpinned" "$conf"
+printf '[daemon]\nprobe_interval_ms = 0\n[tcp net1]\naddress = 127.0.0.1:7000\ntimeout_ms = 3000\n' >>"$conf"
+up=$(grep -c "tcp: net1: connected" "$log")
+down=$(grep -c "tcp: net1: .*connecting again" "$log")
+start_daemon
+wait_log "tcp: net1: connected" $((up + 1)) &&
+	persohubctl set net1 state=failed && sleep 0.5 &&
+	[ "$(grep -c 'tcp: net1: connected' "$log")" = $((up + 1)) ] &&
+	[ "$(grep -c "tcp: net1: .*connecting again" "$log")" = "$down" ] &&
+	[ "$(state_of net1)" = failed ]
+ok $? "an administrator's failed keeps the link up"
+kill "$tcppid"
+wait "$tcppid" 2>/dev/null
+wait_log "tcp: net1: connection closed by the server; connecting again" $((down + 1))
+tcpserver 7000 4242 /tmp/tcp.count &
+tcppid=$!
+wait_log "tcp: net1: connected" $((up + 2)) && sleep 0.3 &&
+	[ "$(state_of net1)" = failed ]
+ok $? "with probe_interval_ms = 0 the link connects again; the server stays failed"
+echo failed >$sysfs/$c1-2/state
+echo failed >$sysfs/$c1-3/state
+persohubctl set net1 state=idle
+t=$(sim_start --stations c0p0 --requests 5 --key 4242)
+sim_wait "$t" 60
+rc=$?
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 5 ]
+ok $? "set idle by the administrator, it serves again (sim $rc)"
+kill -TERM "$pid"
+wait "$pid"
+kill "$tcppid"
+echo idle >$sysfs/$c1-2/state
+echo idle >$sysfs/$c1-3/state
+
+# TLS links, certificates made here: only the good server is used; one
+# signed by another CA, an expired one, a self-signed one and a good one
+# whose key does not match the pin are refused with the reason logged and
+# counted; a key file others may read is refused, named.
+tls=/tmp/tls
+mkdir -p $tls
+tlscerts $tls && [ "$(stat -c %a $tls/client.key)" = 600 ]
+ok $? "tlscerts: the site CA, the hub's and the servers' certificates"
+cp $tls/client.key $tls/loose.key
+chmod 640 $tls/loose.key
+tcpserver --tls $tls good 7010 4646 /tmp/tls-good.count &
+tp1=$!
+tcpserver --tls $tls wrong 7011 4646 /tmp/tls-wrong.count &
+tp2=$!
+tcpserver --tls $tls expired 7012 4646 /tmp/tls-expired.count &
+tp3=$!
+tcpserver --tls $tls selfsigned 7013 4646 /tmp/tls-self.count &
+tp4=$!
+tcpserver --tls $tls good 7014 4646 /tmp/tls-pin.count &
+tp5=$!
+echo failed >$sysfs/$c1-2/state
+echo failed >$sysfs/$c1-3/state
+cp "$conf.unpinned" "$conf"
+creds="tls = yes\nca = $tls/ca.pem\ncert = $tls/client.pem\nkey = $tls/client.key\n"
+{
+	printf "[tcp tgood]\naddress = 127.0.0.1:7010\npin = $(cat $tls/good.pin)\n$creds"
+	printf "[tcp twrong]\naddress = 127.0.0.1:7011\n$creds"
+	printf "[tcp texpired]\naddress = 127.0.0.1:7012\n$creds"
+	printf "[tcp tself]\naddress = 127.0.0.1:7013\n$creds"
+	printf "[tcp tpin]\naddress = 127.0.0.1:7014\npin = $(cat $tls/other.pin)\n$creds"
+	printf "[tcp tloose]\naddress = 127.0.0.1:7010\n$creds" | sed "s|client.key|loose.key|"
+} >>"$conf"
+start_daemon
+wait_log "tcp: tgood: TLS1.3, kTLS " &&
+	wait_log "tcp: twrong: connecting to 127.0.0.1 port 7011: TLS: .*issuer is unknown" &&
+	wait_log "tcp: texpired: connecting to 127.0.0.1 port 7012: TLS: .*expired" &&
+	wait_log "tcp: tself: connecting to 127.0.0.1 port 7013: TLS: .*NOT trusted" &&
+	wait_log "tcp: tpin: connecting to 127.0.0.1 port 7014: TLS: the server's public key does not match the pin" &&
+	grep -q "tcp: tloose: key $tls/loose.key may be read by its group or others (mode 0640): refused" "$log" &&
+	! persohubctl status | grep -q " tloose: "
+ok $? "TLS: the good server connects ($(grep -o 'tgood: TLS1.3, kTLS [a-z]*' "$log" | tail -1)); the others refused, each with its reason"
+t=$(sim_start --stations c0p0,c0p1 --requests 10 --key 4646)
+sim_wait "$t" 60
+rc=$?
+sleep 0.3
+[ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 20 ] &&
+	[ "$(cat /tmp/tls-good.count)" = 20 ] && [ ! -e /tmp/tls-wrong.count ] &&
+	[ ! -e /tmp/tls-expired.count ] && [ ! -e /tmp/tls-self.count ] &&
+	[ ! -e /tmp/tls-pin.count ] && [ "$(stats_get tcp_tls_failures)" -ge 5 ]
+ok $? "TLS: 20 requests served by the good server only, $(stats_get tcp_tls_failures) refusals counted (sim $rc)"
+kill -TERM "$pid"
+wait "$pid"
+kill $tp1 $tp2 $tp3 $tp4 $tp5
 echo idle >$sysfs/$c1-2/state
 echo idle >$sysfs/$c1-3/state
 

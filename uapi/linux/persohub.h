@@ -15,7 +15,9 @@
  *  - one character device per station, /dev/persohub/<station name>:
  *    requests the controller dispatched to a userspace server are read
  *    there, and their responses written back, each as one message made of
- *    a &struct persohub_msg header followed by the payload.
+ *    a &struct persohub_msg header followed by the payload. Each userspace
+ *    server has its own device too, /dev/persohub-server/<server name>,
+ *    with the same messages for the request dispatched to it alone.
  *
  * Ports and userspace servers share one id space (%PERSOHUB_A_PORT_ID).
  */
