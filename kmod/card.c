@@ -49,13 +49,19 @@ static irqreturn_t ph_card_irq(int irq, void *dev_id)
 	unsigned int i, passes = 0;
 	bool more, handled = false;
 	struct ph_port *port;
+	u8 iir;
 
 	do {
 		more = false;
 		for (i = 0; i < card->nports; i++) {
 			port = &card->ports[i];
+			/* Only a port with something pending takes its lock. */
+			iir = ph_uart_iir(port);
+			if (iir & UART_IIR_NO_INT)
+				continue;
+			more = true;
 			spin_lock(&port->lock);
-			more |= ph_uart_interrupt(port);
+			ph_uart_interrupt(port, iir);
 			spin_unlock(&port->lock);
 			/* Complete frames to the hub, the port's lock dropped. */
 			ph_port_deliver(port);

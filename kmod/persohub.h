@@ -452,7 +452,8 @@ void ph_card_exit(void);
 bool ph_uart_present(void __iomem *regs, unsigned int regshift);
 void ph_uart_startup(struct ph_port *port);
 void ph_uart_shutdown(struct ph_port *port);
-bool ph_uart_interrupt(struct ph_port *port);
+u8 ph_uart_iir(struct ph_port *port);
+void ph_uart_interrupt(struct ph_port *port, u8 iir);
 unsigned int ph_uart_max_baud(const struct ph_port *port);
 
 /* tty.c */

@@ -228,14 +228,22 @@ static void ph_uart_start_tx(struct ph_port *port)
 	}
 }
 
-/* Returns true if the port had an interrupt pending. */
-bool ph_uart_interrupt(struct ph_port *port)
+/*
+ * What interrupt @port has pending, UART_IIR_NO_INT if none. Read by the
+ * card's interrupt handler alone, without the port's lock: it is the only
+ * reader once the port is started, and reading IIR clears a transmit
+ * interrupt, so the value read goes to ph_uart_interrupt().
+ */
+u8 ph_uart_iir(struct ph_port *port)
 {
-	u8 iir, lsr;
+	return ph_in(port, UART_IIR);
+}
 
-	iir = ph_in(port, UART_IIR);
-	if (iir & UART_IIR_NO_INT)
-		return false;
+/* Service the interrupt @iir (ph_uart_iir()) of @port. Port lock held. */
+void ph_uart_interrupt(struct ph_port *port, u8 iir)
+{
+	u8 lsr;
+
 	lsr = ph_in(port, UART_LSR);
 	if (lsr & (UART_LSR_DR | UART_LSR_BRK_ERROR_BITS))
 		ph_uart_rx(port, lsr);
@@ -244,7 +252,6 @@ bool ph_uart_interrupt(struct ph_port *port)
 	if ((port->ier & UART_IER_THRI) &&
 	    (ph_in(port, UART_LSR) & UART_LSR_THRE))
 		ph_uart_tx(port);
-	return true;
 }
 
 static int ph_uart_fill(struct sk_buff *skb, const struct ph_port *port)
