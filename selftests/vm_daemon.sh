@@ -423,7 +423,7 @@ persohubctl status | grep -q " net0: " &&
 	grep -q "tcp: net0: connecting to ::1 port 7001: " "$log"
 ok $? "SIGHUP adds a [tcp] server, IPv6 address"
 # Nothing listens there: the link is down, with the error the log gave.
-why=$(sed -n 's/.*tcp: net0: connecting to ::1 port 7001: \(.*\); trying again$/\1/p' "$log" | tail -1)
+why=$(sed -n 's/.*tcp: net0: connecting to ::1 port 7001: \(.*\); trying again.*$/\1/p' "$log" | tail -1)
 wait_for "dview '.tcp | length == 1 and .[0].name == \"net0\" and .[0].address == \"[::1]:7001\" and .[0].state == \"backoff\" and .[0].last_error == \"$why\" and .[0].since_s_ago >= 0'" 5 &&
 	persohubctl daemon | sed -n '/^tcp net0:$/,/^[^ ]/p' >/tmp/net0.txt &&
 	grep -qx '    state: backoff' /tmp/net0.txt &&
