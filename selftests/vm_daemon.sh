@@ -434,13 +434,17 @@ ok $? "persohubctl daemon: the unreachable [tcp] server is in backoff, last erro
 sed 's/^/# /' /tmp/net0.txt
 cp "$conf.before" "$conf"
 hup
-! persohubctl status | grep -q " net0: " && dview '.tcp == []'
+# the state file follows within 100 ms of the reload
+wait_for '! persohubctl status | grep -q " net0: " && dview ".tcp == []"' 5
 ok $? "SIGHUP removes it"
 
 # 17: stations pinned to a busy server wait for it while the other server
 # is idle, past the grace period: the daemon keeps itself heard, so the
-# kernel never takes over (and never breaks the pinning).
-grace=$((400 * ${PH_TIMEOUT_SCALE:-1}))
+# kernel never takes over (and never breaks the pinning). A request waits
+# a service (1.5 grace periods) or more, so only keepalives keep the kernel
+# out; the grace is long enough that a guest the host leaves unscheduled
+# for a moment does not let it in anyway.
+grace=$((1000 * ${PH_TIMEOUT_SCALE:-1}))
 echo $grace >/sys/module/persohub/parameters/ctrl_grace_ms
 cp "$conf" "$conf.unpinned"
 sed "/^name = m1-st9\$/a server = $c1-3
@@ -450,7 +454,7 @@ was=$(grep -c "attaching again" "$log")
 h1=$(cat $sysfs/$c1-2/statistics/requests)
 h2=$(cat $sysfs/$c1-3/statistics/requests)
 t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 3 \
-	--service-us $((grace * 2000)))
+	--service-us $((grace * 1500)))
 # one station's request waits for hsm2 while it serves the other's
 bad=
 wait_for 'dview "any(.held[]; .reason == \"pinned-server-busy\" and .pinned_server.name == \"hsm2\")"' 20 ||
