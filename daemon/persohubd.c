@@ -302,14 +302,22 @@ static int event_cb(const struct phnl_attrs *at, void *data);
  * before any dispatch rests on the dumps. Applied later, an old
  * SERVER_READY would mark idle a server we had just given a request.
  */
+static void set_timer(int fd, unsigned int ms);
+
 static int resync(void)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	unsigned int tries = 0;
+	unsigned int tries = 0, grace;
 	uint64_t now;
 	int ret;
 
-	d.grace_ms = read_grace_ms();
+	grace = read_grace_ms();
+	if (grace != d.grace_ms && d.ka_armed) {
+		/* An administrator changed it: keep up with the new period. */
+		set_timer(d.kafd, !grace ? 0 : grace / 4 ? grace / 4 : 1);
+		d.ka_armed = grace != 0;
+	}
+	d.grace_ms = grace;
 	d.resync_due = false;
 	do {
 		d.resyncs++;
