@@ -399,8 +399,9 @@ int ph_dispatch(struct ph_request *req, struct ph_port *srv)
  */
 void ph_hub_match(void)
 {
+	struct ph_port *srv, *tmp;
 	struct ph_request *req;
-	struct ph_port *srv;
+	u64 now;
 
 	if (ph_hub.ctrl && !ph_hub.ctrl_stalled) {
 		ph_grace_arm();
@@ -408,18 +409,19 @@ void ph_hub_match(void)
 	}
 	/*
 	 * Each idle server, the longest idle first, takes the best request
-	 * of its classes; one that takes none stays idle. A dispatch changes
-	 * both lists: start again.
+	 * of its classes; one that takes none stays idle, and still finds
+	 * none after later dispatches, which only take requests away. A
+	 * request its framing cannot carry fails, and the server tries the
+	 * next one.
 	 */
-again:
-	list_for_each_entry(srv, &ph_hub.idle, idle_node) {
+	now = ktime_get_ns();
+	list_for_each_entry_safe(srv, tmp, &ph_hub.idle, idle_node) {
+		while (ph_hub.nwaiting &&
+		       (req = ph_best_request(srv->classes, now)))
+			if (!ph_dispatch(req, srv))
+				break;
 		if (!ph_hub.nwaiting)
 			return;
-		req = ph_best_request(srv->classes, ktime_get_ns());
-		if (req) {
-			ph_dispatch(req, srv);
-			goto again;
-		}
 	}
 }
 
