@@ -83,6 +83,13 @@ no_warnings() {
 	[ "${PIPESTATUS[0]}" -eq 0 ] && ! grep -qi 'warning:' "$out/build.out"
 }
 
+# persohubd.service as systemd measures its confinement (systemd-analyze
+# security, offline): the overall exposure stays under "MEDIUM" (5.0).
+service_exposure() {
+	systemd-analyze security --offline=yes --no-pager --threshold=49 \
+		"$top/scripts/persohubd.service"
+}
+
 sparse_clean() {
 	make -s sparse KVER="$1" 2>&1 | tee "$out/sparse-$1.out"
 	[ "${PIPESTATUS[0]}" -eq 0 ] &&
@@ -250,6 +257,7 @@ for s in "${steps[@]}"; do
 		tap unit-sitesim build/sitesim_loop_test
 		tap unit-ctl selftests/persohubctl_host.sh build/bin/persohubctl
 		tap unit-bench selftests/bench_report_test.sh scripts/bench-report.sh
+		one unit-service service_exposure
 		;;
 	style) one style make -s style ;;
 	sparse)

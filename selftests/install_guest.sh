@@ -385,6 +385,18 @@ check "with CAP_NET_ADMIN, CAP_IPC_LOCK and CAP_SYS_NICE only" \
 	      "/proc/$(systemctl show -p MainPID --value persohubd)/status")" \
 	0000000000805000 CapEff
 systemctl status --no-pager persohubd 2>&1 | sed 's/^/# /' || true
+# systemd's own measure of the unit's confinement: under "MEDIUM" (5.0).
+exposure_ok() {
+	local line lvl
+	systemd-analyze security --no-pager persohubd >/tmp/security.txt 2>&1 ||
+		return 1
+	line=$(grep 'Overall exposure level' /tmp/security.txt) || return 1
+	echo "# ${line#*→ }"
+	lvl=$(echo "$line" | sed -n 's/.*: \([0-9]*\.[0-9]\).*/\1/p')
+	[ -n "$lvl" ] && [ "${lvl%.*}${lvl#*.}" -lt 50 ]
+}
+check "systemd-analyze security persohubd: exposure under MEDIUM" exposure_ok
+grep '✗' /tmp/security.txt | cut -c1-100 | sed 's/^/# /' || true
 
 # The daemon serves the site.
 before=$(stat_sum "$server_ports" requests)
