@@ -426,6 +426,11 @@ int ph_station_dev_create(struct ph_port *port, const char *name)
 	sdev->dev.parent = port->dev;
 	sdev->dev.devt = MKDEV(MAJOR(ph_devt), minor);
 	sdev->dev.release = ph_sdev_free;
+	if (port->remote) {
+		/* Its counters, as a station's in /sys/class/persohub/. */
+		sdev->dev.groups = ph_stat_groups;
+		dev_set_drvdata(&sdev->dev, port);
+	}
 	ret = dev_set_name(&sdev->dev, "%s", name);
 	if (ret)
 		goto err_put;

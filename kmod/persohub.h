@@ -569,6 +569,7 @@ void ph_station_dev_destroy(struct ph_port *port);
 void ph_station_dev_wake(struct ph_port *port);
 
 /* sysfs.c */
+extern const struct attribute_group *ph_stat_groups[];
 int ph_sysfs_init(void);
 void ph_sysfs_exit(void);
 int ph_port_register(struct ph_port *port, struct device *parent,
