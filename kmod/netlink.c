@@ -377,7 +377,7 @@ static void ph_nl_name_err(struct genl_info *info, int err)
 				    "a station is renamed when off");
 	else if (err == -EOPNOTSUPP)
 		NL_SET_ERR_MSG_ATTR(info->extack, attr,
-				    "a userspace server keeps its name");
+				    "a userspace server or remote station keeps its name");
 	else
 		NL_SET_ERR_MSG_ATTR(info->extack, attr,
 				    "name: 1 to 31 of A-Z a-z 0-9 . _ : -");
@@ -499,14 +499,14 @@ static int ph_nl_port_set_check(struct genl_info *info, struct ph_port *port,
 			ph_nl_name_err(info, -EEXIST);
 			return -EEXIST;
 		}
+		if (other != port && port->user) {
+			ph_nl_name_err(info, -EOPNOTSUPP);
+			return -EOPNOTSUPP;
+		}
 		if (other != port && port->role == PH_ROLE_STATION &&
 		    role == PH_ROLE_STATION) {
 			ph_nl_name_err(info, -EBUSY);
 			return -EBUSY;
-		}
-		if (other != port && port->user) {
-			ph_nl_name_err(info, -EOPNOTSUPP);
-			return -EOPNOTSUPP;
 		}
 	}
 	return 0;
