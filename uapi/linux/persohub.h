@@ -82,8 +82,10 @@
  *	%PERSOHUB_A_REQ_LEN, %PERSOHUB_A_REQ_RETRIES, %PERSOHUB_A_REQ_SEQ,
  *	%PERSOHUB_A_SERVER_ID and %PERSOHUB_A_REQ_WAIT_NS once dispatched,
  *	%PERSOHUB_A_REQ_CLASS and %PERSOHUB_A_REQ_PRIORITY, and
- *	%PERSOHUB_A_REASON (%PERSOHUB_REASON_TIMEOUT) when it failed
- *	because its last server timed out. Metadata only, never payload.
+ *	%PERSOHUB_A_REASON: %PERSOHUB_REASON_TIMEOUT when it failed
+ *	because its last server timed out, %PERSOHUB_REASON_GONE when it
+ *	was dropped because its station went away. Metadata only, never
+ *	payload.
  * @PERSOHUB_CMD_SERVER_FAILED: event: a server failed (%PERSOHUB_A_REASON).
  * @PERSOHUB_CMD_PORT_CHANGED: event: a port's role, state or name changed.
  * @PERSOHUB_CMD_CTRL_CHANGED: event: a controller attached or detached
@@ -181,7 +183,8 @@ enum persohub_cmd {
  *	(remote stations: 1 to %PERSOHUB_REMOTE_DEPTH_MAX, set when added)
  * @PERSOHUB_A_PORT_MAX_PAYLOAD: u32, largest frame payload, 1 to 4096
  * @PERSOHUB_A_PORT_QUEUE: u32, requests a station has outstanding now
- * @PERSOHUB_A_PORT_USER: flag, the server is served from userspace
+ * @PERSOHUB_A_PORT_USER: flag, a port of the user backend: a server served
+ *	from userspace, or a remote station (role station)
  * @PERSOHUB_A_STATS: nest of &enum persohub_stat, each u64 (attributes of
  *	type %PERSOHUB_NEST_PAD in it are padding)
  * @PERSOHUB_A_HIST: nest of u64 buckets: bucket i (attribute type i + 1)
@@ -387,7 +390,8 @@ enum persohub_parity {
  *	or no memory for the response)
  * @PERSOHUB_RESULT_REJECTED: the station had queue_depth requests
  *	outstanding; it got the error frame
- * @PERSOHUB_RESULT_DROPPED: the station went away (card removed)
+ * @PERSOHUB_RESULT_DROPPED: the station went away (card removed, tty or
+ *	remote station deleted)
  */
 enum persohub_result {
 	PERSOHUB_RESULT_OK,
@@ -401,7 +405,8 @@ enum persohub_result {
  * @PERSOHUB_REASON_TIMEOUT: no response within its timeout (in
  *	%PERSOHUB_CMD_REQUEST_DONE: the request failed for that reason)
  * @PERSOHUB_REASON_ADMIN: taken out of service by an administrator
- * @PERSOHUB_REASON_GONE: its card or userspace server went away
+ * @PERSOHUB_REASON_GONE: its card or userspace server went away (in
+ *	%PERSOHUB_CMD_REQUEST_DONE: the request's station did)
  */
 enum persohub_reason {
 	PERSOHUB_REASON_TIMEOUT,
@@ -596,9 +601,10 @@ enum persohub_msg_op {
  * back), @class_id, @priority, @op 0, and @len payload bytes, 1 to the
  * station's max_payload (-EINVAL otherwise); -EAGAIN when queue_depth
  * requests are in flight or unread (a write never blocks). read() returns
- * one ended request: its tag, @server_id, @class_id, @priority, @status
- * and the answer (@len bytes), blocking unless O_NONBLOCK; -EMSGSIZE if
- * the buffer is too small, and it stays. poll(): POLLIN when an ended
+ * one ended request, in the order they were written: its tag,
+ * @server_id, @class_id, @priority, @status and the answer (@len bytes),
+ * blocking unless O_NONBLOCK; -EMSGSIZE if the buffer is too small, and
+ * it stays. poll(): POLLIN when an ended
  * request waits, POLLOUT when a write fits.
  */
 struct persohub_msg {
