@@ -495,6 +495,22 @@ static int write_param(const char *name, const char *val)
 	return ret;
 }
 
+#define REMOTE_SYSFS	"/sys/class/persohub-remote/"
+
+/* A number read from a sysfs file; -1 if it cannot be. */
+static long long sysfs_num(const char *path)
+{
+	long long v = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
 FIXTURE(remote) {
 	struct phnl h;
 	uint32_t rsrv, rst;
@@ -525,6 +541,8 @@ FIXTURE_TEARDOWN(remote)
 	phnl_user_server_del(&self->h, 0, "rsrv");
 	phnl_user_server_del(&self->h, 0, "ovf");
 	phnl_user_server_del(&self->h, 0, "us4");
+	ph_set("c1p3", "state", "idle");
+	ph_roles("c0p0,c1p3", "off");
 	write_param("ctrl_grace_ms", "1000");
 	write_param("max_retries", "1");
 	phnl_close(&self->h);
@@ -656,6 +674,7 @@ TEST_F(remote, card_server_answers)
 	uint32_t c1p3;
 	struct msgbuf m;
 	struct sim_result res;
+	long long before;
 	int seq, i;
 
 	ASSERT_EQ(0, ph_roles("c0p0", "station"));
@@ -663,14 +682,20 @@ TEST_F(remote, card_server_answers)
 	ASSERT_EQ(0, ph_get("c1p3", "name", name, sizeof(name)));
 	c1p3 = port_id_nl(&self->h, name);
 	ASSERT_NE(0, c1p3);
-	/* c0p0's requests keep the simulator there while ours are served. */
+	/*
+	 * c0p0's requests keep the simulator there while ours are served:
+	 * ours are written once its first has come (the simulator is on the
+	 * line of c1p3 then).
+	 */
+	before = ph_stat("c0p0", "requests");
+	ASSERT_LE(0, before);
 	seq = sim_start(SIM "--stations c0p0 --servers c1p3 --requests 20 "
 			"--think-us 20000");
 	ASSERT_LT(0, seq);
 	for (i = 0; i < 200 * ph_timeout_scale() &&
-	     ph_stat("c0p0", "requests") < 1; i++)
+	     ph_stat("c0p0", "requests") <= before; i++)
 		ph_sleep_ms(50);
-	ASSERT_LT(0, ph_stat("c0p0", "requests"));
+	ASSERT_LT(before, ph_stat("c0p0", "requests"));
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ((ssize_t)sizeof(m.h) + 60,
 			  rwrite(self->rfd, 500 + i, 0, 0, 60));
@@ -685,7 +710,6 @@ TEST_F(remote, card_server_answers)
 	}
 	EXPECT_EQ(0, sim_wait(&res, seq, 60));
 	EXPECT_EQ(0, sim_get(&res, "total.wrong"));
-	ph_roles("c0p0,c1p3", "off");
 }
 
 /*
@@ -909,6 +933,9 @@ TEST_F(remote, counters_and_events)
 	EXPECT_EQ(3, nl_stat(&self->h, self->rst, PERSOHUB_STAT_REQUESTS));
 	EXPECT_EQ(3, nl_stat(&self->h, self->rst, PERSOHUB_STAT_RESPONSES));
 	EXPECT_EQ(0, nl_stat(&self->h, self->rst, PERSOHUB_STAT_ERRORS_SENT));
+	/* In sysfs too, on its device. */
+	EXPECT_EQ(3, sysfs_num(REMOTE_SYSFS "rst/statistics/requests"));
+	EXPECT_EQ(3, sysfs_num(REMOTE_SYSFS "rst/statistics/responses"));
 	phnl_close(&mon);
 }
 
