@@ -867,6 +867,7 @@ static int wait_done(struct phnl *mon, struct evlog *l, int n_done)
  */
 TEST_F(remote, station_del)
 {
+	struct pollfd pfd = { .events = POLLIN | POLLOUT };
 	struct evlog l = { .station = self->rst };
 	struct phnl mon;
 	struct msgbuf a, m;
@@ -886,6 +887,9 @@ TEST_F(remote, station_del)
 	EXPECT_EQ(3, l.klass[1]);
 	EXPECT_EQ(-1, answer(self->sfd, &a));
 	EXPECT_EQ(EINVAL, errno);
+	pfd.fd = self->rfd;
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_EQ(POLLHUP | POLLERR, pfd.revents);
 	EXPECT_EQ(-1, read(self->rfd, &m, sizeof(m)));
 	EXPECT_EQ(ENODEV, errno);
 	EXPECT_EQ(-1, rwrite(self->rfd, 43, 1, 0, 10));
@@ -903,9 +907,61 @@ TEST_F(remote, station_del)
 	phnl_close(&mon);
 }
 
+struct hubfig {
+	long long hist, dispatched, done;
+};
+
+static int get_hist(const struct phnl_attrs *at, void *data)
+{
+	struct hubfig *f = data;
+	const struct nlattr *a;
+
+	if (!at->a[PERSOHUB_A_HIST])
+		return 0;
+	f->hist = 0;
+	mnl_attr_for_each_nested(a, at->a[PERSOHUB_A_HIST])
+		if (mnl_attr_get_type(a) != PERSOHUB_NEST_PAD)
+			f->hist += mnl_attr_get_u64(a);
+	return 0;
+}
+
+static int get_class2(const struct phnl_attrs *at, void *data)
+{
+	struct hubfig *f = data;
+	const struct nlattr *a;
+
+	if (!at->a[PERSOHUB_A_CLASS_STATS])
+		return 0;
+	mnl_attr_for_each_nested(a, at->a[PERSOHUB_A_CLASS_STATS]) {
+		if (mnl_attr_get_type(a) == PERSOHUB_CLASS_STAT_DISPATCHED)
+			f->dispatched = mnl_attr_get_u64(a);
+		if (mnl_attr_get_type(a) == PERSOHUB_CLASS_STAT_DONE)
+			f->done = mnl_attr_get_u64(a);
+	}
+	return 0;
+}
+
+/* The hub's dispatches in its histogram, class 2's dispatched and done. */
+static int hub_figures(struct phnl *h, struct hubfig *f)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	f->hist = f->dispatched = f->done = -1;
+	nlh = phnl_msg(h, buf, PERSOHUB_CMD_STATS_GET, 0);
+	if (phnl_talk(h, nlh, get_hist, f))
+		return -1;
+	nlh = phnl_msg(h, buf, PERSOHUB_CMD_CLASS_GET, 0);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_CLASS_ID, 2);
+	if (phnl_talk(h, nlh, get_class2, f))
+		return -1;
+	return f->hist < 0 || f->dispatched < 0 || f->done < 0 ? -1 : 0;
+}
+
 /* A remote station's counters, events and figures, as any station's. */
 TEST_F(remote, counters_and_events)
 {
+	struct hubfig f0, f1;
 	struct evlog l = { .station = self->rst };
 	struct phnl mon;
 	struct msgbuf m;
@@ -913,6 +969,7 @@ TEST_F(remote, counters_and_events)
 
 	ASSERT_EQ(0, phnl_open(&mon));
 	ASSERT_EQ(0, phnl_subscribe(&mon));
+	ASSERT_EQ(0, hub_figures(&self->h, &f0));
 	for (i = 0; i < 3; i++) {
 		ASSERT_EQ((ssize_t)sizeof(m.h) + 10,
 			  rwrite(self->rfd, 60 + i, 2, i, 10));
@@ -933,6 +990,11 @@ TEST_F(remote, counters_and_events)
 	EXPECT_EQ(3, nl_stat(&self->h, self->rst, PERSOHUB_STAT_REQUESTS));
 	EXPECT_EQ(3, nl_stat(&self->h, self->rst, PERSOHUB_STAT_RESPONSES));
 	EXPECT_EQ(0, nl_stat(&self->h, self->rst, PERSOHUB_STAT_ERRORS_SENT));
+	/* The hub's dispatch histogram and class 2's figures count them. */
+	ASSERT_EQ(0, hub_figures(&self->h, &f1));
+	EXPECT_EQ(f0.hist + 3, f1.hist);
+	EXPECT_EQ(f0.dispatched + 3, f1.dispatched);
+	EXPECT_EQ(f0.done + 3, f1.done);
 	/* In sysfs too, on its device. */
 	EXPECT_EQ(3, sysfs_num(REMOTE_SYSFS "rst/statistics/requests"));
 	EXPECT_EQ(3, sysfs_num(REMOTE_SYSFS "rst/statistics/responses"));
@@ -1101,6 +1163,36 @@ TEST_F(remote, overflow_no_stall)
 	close(ufd);
 	close(ofd);
 	phnl_close(&ctl);
+}
+
+/* A blocking read waits for the request to end. */
+TEST_F(remote, blocking_read)
+{
+	struct msgbuf m;
+	int status, fd;
+	pid_t pid;
+
+	ASSERT_EQ((ssize_t)sizeof(m.h) + 10, rwrite(self->rfd, 81, 1, 0, 10));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		fd = open_remote("rst", O_RDONLY);
+		if (fd < 0)
+			_exit(2);
+		if (read(fd, &m, sizeof(m)) != (ssize_t)(sizeof(m.h) +
+							 SP_RESP_LEN))
+			_exit(3);
+		_exit(m.h.req_id == 81 && !m.h.status && is_answer(&m, 81, 10) ?
+		      0 : 4);
+	}
+	ASSERT_EQ(0, take(self->sfd, &m, 81, 10));
+	/* Not before the answer. */
+	ph_sleep_ms(100);
+	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
+	ASSERT_EQ((ssize_t)(sizeof(m.h) + SP_RESP_LEN), answer(self->sfd, &m));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN
