@@ -303,7 +303,7 @@ static ssize_t ph_rdev_read(struct file *file, char __user *buf, size_t count,
 		/* Back at the head, for another read. */
 		spin_lock_irq(&ph_hub.lock);
 		st = sdev->port;
-		if (st) {
+		if (st && !st->dead) {
 			list_add(&req->station_node, &st->done);
 			st->ndone++;
 			req = NULL;
