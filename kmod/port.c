@@ -702,13 +702,16 @@ static int ph_port_change_ok(struct ph_port *port,
 		other = ph_port_find_name(ch->name);
 		if (other && other != port)
 			return -EEXIST;
-		/* A device node is named after its station: rename when off. */
+		/*
+		 * A device node is named after its userspace server or
+		 * remote station, for good, and after its station: rename
+		 * when off.
+		 */
+		if (other != port && port->user)
+			return -EOPNOTSUPP;
 		if (other != port && port->role == PH_ROLE_STATION &&
 		    role == PH_ROLE_STATION)
 			return -EBUSY;
-		/* and after its userspace server, for good */
-		if (other != port && port->user)
-			return -EOPNOTSUPP;
 	}
 	if (ch->set & (PH_CHG_FRAMING | PH_CHG_LRC | PH_CHG_GAP |
 		       PH_CHG_ERROR_FRAME)) {
@@ -978,6 +981,7 @@ int ph_port_setup(struct ph_port *port, const char *name)
 	INIT_LIST_HEAD(&port->rxq);
 	INIT_LIST_HEAD(&port->reqs);
 	INIT_LIST_HEAD(&port->user_reqs);
+	INIT_LIST_HEAD(&port->done);
 	INIT_LIST_HEAD(&port->idle_node);
 	INIT_LIST_HEAD(&port->hub_node);
 	timer_setup(&port->timer, ph_server_timeout, 0);

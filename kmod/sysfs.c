@@ -559,6 +559,12 @@ static const struct attribute_group ph_stat_group = {
 	.attrs = ph_stat_attr_list,
 };
 
+/* A remote station's counters, on its device (chardev.c). */
+const struct attribute_group *ph_stat_groups[] = {
+	&ph_stat_group,
+	NULL,
+};
+
 static const struct attribute_group *ph_port_groups[] = {
 	&ph_port_group,
 	&ph_stat_group,

@@ -714,6 +714,10 @@ TEST_F(nl, unprivileged_refused)
 			       PERSOHUB_A_SERVER_ID, 1) != -EPERM;
 		fails += nl_do(&h, PERSOHUB_CMD_USER_SERVER_ADD, NULL, NULL,
 			       "s", PERSOHUB_A_PORT_NAME, "evil") != -EPERM;
+		fails += nl_do(&h, PERSOHUB_CMD_USER_STATION_ADD, NULL, NULL,
+			       "s", PERSOHUB_A_PORT_NAME, "evil") != -EPERM;
+		fails += nl_do(&h, PERSOHUB_CMD_USER_STATION_DEL, NULL, NULL,
+			       "s", PERSOHUB_A_PORT_NAME, "evil") != -EPERM;
 		fails += open(path, O_RDWR) != -1 || errno != EACCES;
 		_exit(fails);
 	}
@@ -1369,6 +1373,96 @@ TEST_F(nl, max_retries_beyond_255)
 	EXPECT_EQ(256, ph_stat("c0p0", "retries") - retries0);
 	EXPECT_EQ(1, ph_stat("c0p0", "errors_sent") - errors0);
 	user_server_del(&self->ctl, "deaf");
+}
+
+struct remote_port {
+	uint32_t id, role, depth, klass, prio, queue;
+	bool user, overflow;
+	char backend[PHNL_NAME_LEN];
+};
+
+static int get_remote_port(const struct phnl_attrs *at, void *data)
+{
+	struct remote_port *p = data;
+
+	p->id = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
+	p->role = phnl_u32(at, PERSOHUB_A_PORT_ROLE, 99);
+	p->depth = phnl_u32(at, PERSOHUB_A_PORT_QUEUE_DEPTH, 0);
+	p->klass = phnl_u32(at, PERSOHUB_A_PORT_CLASS, 99);
+	p->prio = phnl_u32(at, PERSOHUB_A_PORT_PRIORITY, 99);
+	p->queue = phnl_u32(at, PERSOHUB_A_PORT_QUEUE, 99);
+	p->user = at->a[PERSOHUB_A_PORT_USER];
+	p->overflow = at->a[PERSOHUB_A_PORT_OVERFLOW];
+	snprintf(p->backend, sizeof(p->backend), "%s",
+		 phnl_str(at, PERSOHUB_A_PORT_BACKEND));
+	return 0;
+}
+
+/*
+ * USER_STATION_ADD: a station of the user backend with its device, its
+ * queue depth (64 by default, 1 to 256), class and priority; strict
+ * policy; USER_STATION_DEL takes it and its device away.
+ */
+TEST(remote_station_attrs)
+{
+	struct remote_port p = { 0 };
+	struct stat st;
+	struct phnl h;
+	uint32_t id, id2;
+
+	ASSERT_EQ(0, phnl_open(&h));
+	ASSERT_EQ(0, phnl_user_station_add(&h, "rmt1", 0, 5, 3, &id));
+	ASSERT_NE(0, id);
+	ASSERT_EQ(0, nl_do(&h, PERSOHUB_CMD_PORT_GET, get_remote_port, &p,
+			   "s", PERSOHUB_A_PORT_NAME, "rmt1"));
+	EXPECT_EQ(id, p.id);
+	EXPECT_EQ(PERSOHUB_ROLE_STATION, p.role);
+	EXPECT_EQ(PERSOHUB_REMOTE_DEPTH_DEFAULT, p.depth);
+	EXPECT_EQ(5, p.klass);
+	EXPECT_EQ(3, p.prio);
+	EXPECT_EQ(0, p.queue);
+	EXPECT_TRUE(p.user);
+	EXPECT_FALSE(p.overflow);
+	EXPECT_STREQ("user", p.backend);
+	ASSERT_EQ(0, stat("/dev/persohub-remote/rmt1", &st));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	EXPECT_EQ(0600, st.st_mode & 0777);
+	EXPECT_EQ(0, access("/sys/class/persohub-remote/rmt1/statistics/requests",
+			    R_OK));
+	/* The deepest queue; one too deep, a class or priority too high. */
+	ASSERT_EQ(0, phnl_user_station_add(&h, "rmt2",
+					   PERSOHUB_REMOTE_DEPTH_MAX, 0, 0,
+					   &id2));
+	ASSERT_EQ(0, nl_do(&h, PERSOHUB_CMD_PORT_GET, get_remote_port, &p,
+			   "i", PERSOHUB_A_PORT_ID, id2));
+	EXPECT_EQ(PERSOHUB_REMOTE_DEPTH_MAX, p.depth);
+	EXPECT_EQ(0, phnl_user_station_del(&h, 0, "rmt2"));
+	EXPECT_EQ(-ERANGE, nl_do(&h, PERSOHUB_CMD_USER_STATION_ADD, NULL,
+				 NULL, "si", PERSOHUB_A_PORT_NAME, "rmt3",
+				 PERSOHUB_A_PORT_QUEUE_DEPTH, 0));
+	EXPECT_EQ(-ERANGE, nl_do(&h, PERSOHUB_CMD_USER_STATION_ADD, NULL,
+				 NULL, "si", PERSOHUB_A_PORT_NAME, "rmt3",
+				 PERSOHUB_A_PORT_CLASS, PERSOHUB_CLASS_MAX + 1));
+	EXPECT_EQ(-ERANGE, nl_do(&h, PERSOHUB_CMD_USER_STATION_ADD, NULL,
+				 NULL, "si", PERSOHUB_A_PORT_NAME, "rmt3",
+				 PERSOHUB_A_PORT_PRIORITY,
+				 PERSOHUB_PRIORITY_MAX + 1));
+	EXPECT_EQ(-EINVAL, nl_do(&h, PERSOHUB_CMD_USER_STATION_ADD, NULL,
+				 NULL, "i", PERSOHUB_A_PORT_QUEUE_DEPTH, 1));
+	EXPECT_EQ(-EINVAL, phnl_user_station_add(&h, ".bad", 0, 0, 0, &id2));
+	/* A remote station keeps its name and its role. */
+	EXPECT_EQ(-EOPNOTSUPP, nl_do(&h, PERSOHUB_CMD_PORT_SET, NULL, NULL,
+				     "is", PERSOHUB_A_PORT_ID, id,
+				     PERSOHUB_A_PORT_NAME, "rmt9"));
+	EXPECT_EQ(-EOPNOTSUPP, nl_do(&h, PERSOHUB_CMD_PORT_SET, NULL, NULL,
+				     "ii", PERSOHUB_A_PORT_ID, id,
+				     PERSOHUB_A_PORT_ROLE,
+				     PERSOHUB_ROLE_SERVER));
+	EXPECT_EQ(0, phnl_user_station_del(&h, id, NULL));
+	EXPECT_NE(0, access("/dev/persohub-remote/rmt1", F_OK));
+	EXPECT_EQ(-ENODEV, nl_do(&h, PERSOHUB_CMD_PORT_GET, NULL, NULL,
+				 "i", PERSOHUB_A_PORT_ID, id));
+	phnl_close(&h);
 }
 
 TEST_HARNESS_MAIN
