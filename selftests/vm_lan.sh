@@ -37,7 +37,7 @@ echo "TAP version 13"
 if [ "$me" = a ]; then
 	echo "1..8"
 	pcap=/tmp/lan.pcap
-	tcpdump -Z root -n -i eth0 -U -w $pcap 'tcp port 4222 or tcp port 4223' \
+	tcpdump -Z root -n -i eth0 --immediate-mode -U -w $pcap 'tcp port 4222 or tcp port 4223' \
 		2>/tmp/tcpdump.log &
 	dump=$!
 	wait_for 'grep -qs "listening on eth0" /tmp/tcpdump.log' 30
@@ -92,6 +92,10 @@ if [ "$me" = a ]; then
 			/tmp/nats-tls.log
 	ok $? "A: B's client from another CA and B's client without a certificate refused"
 
+	# B's last message is the plain quit: once it is in the file, so is
+	# everything before it (tcpdump stops without reading what is left)
+	wait_for "grep -aqs lan.plain.quit $pcap" 10 ||
+		echo "# the plain quit message is not in the capture"
 	kill -INT $dump
 	wait $dump
 	sed 's/^/# tcpdump: /' /tmp/tcpdump.log
