@@ -53,7 +53,7 @@ GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_fault_test \
 	       $(B)/guest/vm_nl_test \
 	       $(B)/guest/vm_cdev_test $(B)/guest/tcpserver \
 	       $(B)/guest/vm_nlfuzz $(B)/guest/phbase $(B)/guest/vm_setd \
-	       $(B)/guest/vm_journal $(B)/guest/tlscerts
+	       $(B)/guest/vm_journal $(B)/guest/tlscerts $(B)/guest/nats_ping
 PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
@@ -220,6 +220,12 @@ $(B)/guest/tcpserver: selftests/tcpserver.c selftests/siteproto.h \
 $(B)/guest/tlscerts: selftests/tlscerts.c
 	@mkdir -p $(B)/guest
 	$(CC) $(CPPFLAGS) $(TLS_CFLAGS) $(CFLAGS) -o $@ $< $(TLS_LIBS)
+
+# A NATS client for the LAN tests (libnats, TLS with a client certificate).
+$(B)/guest/nats_ping: selftests/nats_ping.c
+	@mkdir -p $(B)/guest
+	$(CC) $(CPPFLAGS) $(shell pkg-config --cflags libnats) $(CFLAGS) -o $@ $< \
+		$(shell pkg-config --libs libnats)
 
 $(B)/guest/phbase: selftests/phbase.c $(FRAME_SRCS) $(FRAME_HDRS)
 	@mkdir -p $(B)/guest

@@ -123,15 +123,40 @@ vm() {
 	rm -rf "$share"
 }
 
+# Two test machines on one LAN (scripts/vm-pair), each with a card, the
+# simulator agent and its own shared directory; NATS with mutual TLS between
+# them (selftests/vm_lan.sh). The certificates are made here, once for both:
+# one site CA. vm-pair prefixes each machine's lines with "[a] " or "[b] ",
+# taken off for the TAP count.
+vm_lan() {
+	local step=$1 k=$2 a b
+	a=$(mktemp -d)
+	b=$(mktemp -d)
+	if mkdir "$a/tls" && build/guest/tlscerts "$a/tls" 10.0.2.1 10.0.2.2 &&
+		cp -a "$a/tls" "$b/"; then
+		# shellcheck disable=SC2086 # VM_ARGS, $k: words
+		tap "$step" bash -c 'set -o pipefail; "$@" 2>&1 | sed -u "s/^\[[ab]\] //"' _ \
+			scripts/vm-pair ${VM_ARGS:-} $k --cards 1 --timeout $((240 * scale)) \
+			--share-a "$a" --share-b "$b" -- \
+			"${guest_env}sh /usr/share/persohub/selftests/vm_lan.sh" \
+			"${guest_env}sh /usr/share/persohub/selftests/vm_lan.sh"
+	else
+		echo "not ok 1 $step: tlscerts failed" >"$out/$step.log"
+		count "$step" "$out/$step.log"
+	fi
+	rm -rf "$a" "$b"
+}
+
 # One kernel's VM suites; $1 is its name, $2 "kernel" for the kernel-side
 # suites only. Step names carry the kernel: vm-hub@6.12.
 vm_suites() {
-	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
+	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-lan vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
 	# the kernel's paths on PREEMPT_RT; framings are the same C on any kernel
 	[ "$only" != kernel ] || suites=(vm-hub vm-fault vm-nl vm-cdev vm-card vm-tty vm-fault-tty)
-	# the audit trail and the metrics are persohubd's alone: the first
-	# kernel only
-	[ "$k" = "${kvers[0]%:*}" ] || suites=("${suites[@]/vm-audit/}")
+	# the audit trail and the metrics are persohubd's alone, the LAN is
+	# the emulator's: the first kernel only
+	[ "$k" = "${kvers[0]%:*}" ] ||
+		suites=("${suites[@]/vm-audit/}") suites=("${suites[@]/vm-lan/}")
 	for s in "${suites[@]}"; do
 		[ -n "$s" ] && want "$s" || continue
 		t=$SECONDS
@@ -211,6 +236,9 @@ vm_suite() {
 			--host "$top/selftests/simd.sh" -- \
 			'sh /usr/share/persohub/selftests/vm_audit.sh'
 		;;
+	vm-lan)
+		vm_lan "$s@$k" "$kv"
+		;;
 	vm-fuzz)
 		# Stations on card 0 so the devices exist; the seed is printed.
 		# shellcheck disable=SC2086
@@ -235,7 +263,7 @@ vm_suite() {
 	esac
 }
 
-steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
+steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-lan vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
 [ -n "${CHECK_ONLY:-}" ] && read -r -a steps <<<"$CHECK_ONLY"
 want() {
 	local s

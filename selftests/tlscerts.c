@@ -1,17 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tlscerts DIR: the certificates of the TLS tests, made at test time with
- * GnuTLS's x509 API (ECDSA P-256, SHA-256), each with its key (mode 0600):
+ * tlscerts DIR [IP...]: the certificates of the TLS tests, made at test time
+ * with GnuTLS's x509 API (ECDSA P-256, SHA-256), each with its key (mode
+ * 0600):
  *
  *   ca.pem                the site CA
  *   client.pem/.key       the hub's certificate, signed by the site CA
- *   good.pem/.key         a server for 127.0.0.1, signed by the site CA
+ *   good.pem/.key         a server for 127.0.0.1 and every IP given (e.g.
+ *                         the test machines' LAN addresses), signed by the
+ *                         site CA (the other servers have them too)
+ *   other-client.pem/.key a client signed by another CA (other-ca.pem)
  *   wrong.pem/.key        the same, signed by another CA (other-ca.pem)
  *   expired.pem/.key      signed by the site CA, expired yesterday
  *   selfsigned.pem/.key   its own issuer: a CA nobody knows
  *   good.pin              sha256:HEX of good's public key, for pin =
  *   other.pin             a pin that matches no certificate here
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -43,6 +48,9 @@ struct id {
 
 static const char *dir;
 static unsigned int serial = 1;
+/* More IPv4 addresses for the good server's subjectAltName. */
+static char **more_ips;
+static int n_more_ips;
 
 static void save(const char *name, const gnutls_datum_t *d, int mode)
 {
@@ -60,8 +68,9 @@ static void save(const char *name, const gnutls_datum_t *d, int mode)
 }
 
 /*
- * A certificate for @cn: a CA if @ca, else a TLS server (an IP address
- * 127.0.0.1 in its subjectAltName) or client. Signed by @issuer, or by
+ * A certificate for @cn: a CA if @ca, else a TLS server (IP addresses
+ * 127.0.0.1 and those given on the command line in its subjectAltName) or
+ * client. Signed by @issuer, or by
  * itself when NULL; valid from @from to @to days from now.
  */
 static struct id make(const char *cn, bool ca, bool server,
@@ -106,6 +115,18 @@ static struct id make(const char *cn, bool ca, bool server,
 			CHECK(gnutls_x509_crt_set_subject_alt_name(id.crt,
 					GNUTLS_SAN_IPADDRESS, lo, sizeof(lo),
 					GNUTLS_FSAN_SET));
+		for (int i = 0; server && i < n_more_ips; i++) {
+			struct in_addr a;
+
+			if (inet_pton(AF_INET, more_ips[i], &a) != 1) {
+				fprintf(stderr, "tlscerts: %s: not an IPv4 address\n",
+					more_ips[i]);
+				exit(2);
+			}
+			CHECK(gnutls_x509_crt_set_subject_alt_name(id.crt,
+					GNUTLS_SAN_IPADDRESS, &a, sizeof(a),
+					GNUTLS_FSAN_APPEND));
+		}
 	}
 	if (issuer) {
 		kidlen = sizeof(kid);
@@ -165,17 +186,21 @@ int main(int argc, char **argv)
 {
 	struct id ca, other, id;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: tlscerts DIR\n");
+	if (argc < 2) {
+		fprintf(stderr, "usage: tlscerts DIR [IP...]\n");
 		return 2;
 	}
 	dir = argv[1];
+	more_ips = argv + 2;
+	n_more_ips = argc - 2;
 	ca = make("persohub test site CA", true, false, NULL, -1, 365);
 	other = make("another CA", true, false, NULL, -1, 365);
 	write_id("ca", &ca, false);
 	write_id("other-ca", &other, false);
 	id = make("hub", false, false, &ca, -1, 30);
 	write_id("client", &id, true);
+	id = make("hub of another site", false, false, &other, -1, 30);
+	write_id("other-client", &id, true);
 	id = make("127.0.0.1", false, true, &ca, -1, 30);
 	write_id("good", &id, true);
 	write_pin("good.pin", &id);
