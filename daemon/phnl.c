@@ -80,6 +80,8 @@ const char *const phnl_cmd_names[PERSOHUB_CMD_MAX + 1] = {
 	[PERSOHUB_CMD_CTRL_KEEPALIVE] = "ctrl-keepalive",
 	[PERSOHUB_CMD_PORT_ADD] = "port-add",
 	[PERSOHUB_CMD_PORT_DEL] = "port-del",
+	[PERSOHUB_CMD_USER_STATION_ADD] = "user-station-add",
+	[PERSOHUB_CMD_USER_STATION_DEL] = "user-station-del",
 };
 
 struct family_info {
@@ -302,6 +304,7 @@ static const struct {
 	[PERSOHUB_A_CLASS_ID] = { MNL_TYPE_U32 },
 	[PERSOHUB_A_CLASS_MAX_WAIT_MS] = { MNL_TYPE_U32 },
 	[PERSOHUB_A_CLASS_STATS] = { MNL_TYPE_NESTED },
+	[PERSOHUB_A_PORT_OVERFLOW] = { MNL_TYPE_FLAG },
 };
 
 /* Nests of u64 counters (STATS, HIST): u64s, and padding. */

@@ -122,7 +122,9 @@ static ssize_t ph_sdev_read(struct file *file, char __user *buf, size_t count,
 			msg->server_id = req->server_id;
 			msg->len = req->len;
 			msg->class_id = req->klass;
-			msg->reserved = 0;
+			msg->priority = 0;
+			msg->op = 0;
+			msg->status = 0;
 			memcpy(msg + 1, req->txb.data, req->len);
 			req->holder = file;
 			id = req->id;

@@ -132,6 +132,8 @@ enum persohub_cmd {
 	PERSOHUB_CMD_PORT_DEL,
 	PERSOHUB_CMD_CLASS_GET,
 	PERSOHUB_CMD_CLASS_SET,
+	PERSOHUB_CMD_USER_STATION_ADD,
+	PERSOHUB_CMD_USER_STATION_DEL,
 
 	__PERSOHUB_CMD_MAX,
 	PERSOHUB_CMD_MAX = __PERSOHUB_CMD_MAX - 1
@@ -280,6 +282,7 @@ enum persohub_attr {
 	PERSOHUB_A_CLASS_ID,
 	PERSOHUB_A_CLASS_MAX_WAIT_MS,
 	PERSOHUB_A_CLASS_STATS,
+	PERSOHUB_A_PORT_OVERFLOW,
 
 	__PERSOHUB_A_MAX,
 	PERSOHUB_A_MAX = __PERSOHUB_A_MAX - 1
@@ -524,7 +527,15 @@ struct persohub_msg {
 	__u32 server_id;
 	__u32 len;
 	__u32 class_id;
-	__u32 reserved;
+	__u8 priority;
+	__u8 op;
+	__u16 status;
+};
+
+enum persohub_msg_op {
+	PERSOHUB_MSG_ANSWER,
+	PERSOHUB_MSG_GIVE_BACK,
+	PERSOHUB_MSG_FAILED,
 };
 
 #endif /* _UAPI_LINUX_PERSOHUB_H */
