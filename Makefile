@@ -133,15 +133,21 @@ $(B)/framing_test: selftests/framing_test.c selftests/test_rng.h selftests/test_
 DAEMON_SRCS := daemon/persohubd.c daemon/config.c daemon/match.c \
 	       daemon/audit.c daemon/metrics.c daemon/state.c \
 	       daemon/tcp.c daemon/tcp_corr.c daemon/log.c $(PHNL_SRCS) \
+	       daemon/cascade.c daemon/cascade_core.c daemon/cascade_nats.c \
 	       $(FRAMING_SRCS)
 
 $(B)/bin/persohubd: $(DAEMON_SRCS) daemon/config.h daemon/match.h \
 		daemon/tcp.h daemon/tcp_corr.h daemon/log.h daemon/state.h \
 		daemon/phlimits.h daemon/audit.h daemon/metrics.h $(PHNL_HDRS) \
+		daemon/cascade.h daemon/cascade_core.h daemon/cascade_nats.h \
 		$(FRAMING_HDRS) dkms.conf
 	@mkdir -p $(B)/bin
 	$(CC) $(CPPFLAGS) -DPH_VERSION='"$(PH_VERSION)"' $(TLS_CFLAGS) \
-		$(CFLAGS) -o $@ $(DAEMON_SRCS) -lmnl -linih -lsystemd -lpthread $(TLS_LIBS)
+		$(CFLAGS) -o $@ $(DAEMON_SRCS) -lmnl -linih -lsystemd -lpthread $(TLS_LIBS) \
+		$(NATS_LIBS)
+
+# The cascade of hubs: the NATS C client (libnats-dev).
+NATS_LIBS = $(shell pkg-config --libs libnats)
 
 # TLS links to network HSMs (persohubd), and their test server.
 TLS_CFLAGS = $(shell pkg-config --cflags gnutls)
@@ -181,6 +187,7 @@ $(B)/guest/vm_nl_test $(B)/guest/vm_cdev_test: $(B)/guest/%: selftests/%.c \
 
 $(B)/daemon_test: selftests/daemon_test.c daemon/config.c daemon/match.c \
 		daemon/plan.c daemon/log.c daemon/state.c daemon/state.h \
+		daemon/cascade_core.c daemon/cascade_core.h \
 		daemon/tcp_corr.c daemon/tcp_corr.h \
 		daemon/config.h daemon/match.h \
 		daemon/plan.h daemon/log.h daemon/phlimits.h $(PHNL_SRCS) \
@@ -189,6 +196,7 @@ $(B)/daemon_test: selftests/daemon_test.c daemon/config.c daemon/match.c \
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
 		selftests/daemon_test.c daemon/config.c daemon/match.c \
 		daemon/plan.c daemon/log.c daemon/state.c daemon/tcp_corr.c \
+		daemon/cascade_core.c \
 		$(PHNL_SRCS) $(FRAMING_SRCS) -linih -lmnl -lm
 
 # The host unit tests: the framer, the framings, the daemon's parts.
