@@ -16,6 +16,8 @@ pkgs=(
 	qemu-system-x86 seabios busybox-static
 	libmnl-dev libnl-3-dev libnl-genl-3-dev libinih-dev libsystemd-dev
 	libgnutls28-dev
+	# the LAN tests (vm-pair) and persohubd's cascade: NATS and a capture
+	nats-server libnats-dev tcpdump
 	dkms sparse clang libclang-rt-14-dev gnuplot-nox jq
 	# make check-debug builds a kernel; make check-install a Debian image
 	flex bison bc libelf-dev libssl-dev
