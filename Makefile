@@ -53,7 +53,8 @@ GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_fault_test \
 	       $(B)/guest/vm_nl_test \
 	       $(B)/guest/vm_cdev_test $(B)/guest/tcpserver \
 	       $(B)/guest/vm_nlfuzz $(B)/guest/phbase $(B)/guest/vm_setd \
-	       $(B)/guest/vm_journal $(B)/guest/tlscerts
+	       $(B)/guest/vm_journal $(B)/guest/tlscerts \
+	       $(B)/guest/vm_cascade_test
 PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
@@ -225,6 +226,11 @@ $(B)/guest/tcpserver: selftests/tcpserver.c selftests/siteproto.h \
 		$(TLS_LIBS)
 
 # The certificates of the TLS tests, made inside the test machine.
+$(B)/guest/vm_cascade_test: selftests/vm_cascade_test.c $(PHNL_SRCS) \
+		$(PHNL_HDRS)
+	@mkdir -p $(B)/guest
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(PHNL_SRCS) -lmnl $(NATS_LIBS)
+
 $(B)/guest/tlscerts: selftests/tlscerts.c
 	@mkdir -p $(B)/guest
 	$(CC) $(CPPFLAGS) $(TLS_CFLAGS) $(CFLAGS) -o $@ $< $(TLS_LIBS)

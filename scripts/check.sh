@@ -119,12 +119,14 @@ vm() {
 # One kernel's VM suites; $1 is its name, $2 "kernel" for the kernel-side
 # suites only. Step names carry the kernel: vm-hub@6.12.
 vm_suites() {
-	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
+	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-cascade-peer vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
 	# the kernel's paths on PREEMPT_RT; framings are the same C on any kernel
 	[ "$only" != kernel ] || suites=(vm-hub vm-fault vm-nl vm-cdev vm-card vm-tty vm-fault-tty)
 	# the audit trail and the metrics are persohubd's alone: the first
 	# kernel only
-	[ "$k" = "${kvers[0]%:*}" ] || suites=("${suites[@]/vm-audit/}")
+	# and so is the cascade of hubs (NATS)
+	[ "$k" = "${kvers[0]%:*}" ] ||
+		suites=("${suites[@]/vm-audit/}") suites=("${suites[@]/vm-cascade-peer/}")
 	for s in "${suites[@]}"; do
 		[ -n "$s" ] && want "$s" || continue
 		t=$SECONDS
@@ -204,6 +206,14 @@ vm_suite() {
 			--host "$top/selftests/simd.sh" -- \
 			'sh /usr/share/persohub/selftests/vm_audit.sh'
 		;;
+	vm-cascade-peer)
+		# persohubd's [cascade] against a NATS server in the guest and
+		# a test peer playing the other hub; no serial port needed
+		# shellcheck disable=SC2086
+		tap "$s@$k" scripts/vm-run ${VM_ARGS:-} $kv --cards 0 \
+			--timeout $((300 * scale)) -- \
+			"$guest_env"'sh /usr/share/persohub/selftests/vm_cascade.sh'
+		;;
 	vm-fuzz)
 		# Stations on card 0 so the devices exist; the seed is printed.
 		# shellcheck disable=SC2086
@@ -228,7 +238,7 @@ vm_suite() {
 	esac
 }
 
-steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
+steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-cascade-peer vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
 [ -n "${CHECK_ONLY:-}" ] && read -r -a steps <<<"$CHECK_ONLY"
 want() {
 	local s

@@ -1,0 +1,77 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# persohubd's [cascade] on one test machine: a nats-server on 127.0.0.1
+# with mutual TLS (certificates made by tlscerts), and vm_cascade_test,
+# which plays the hub's station and local servers and the other hub, and
+# starts persohubd itself. TAP output (vm_cascade_test's). A missing
+# nats-server fails the run.
+
+set -u
+certs=/tmp/certs
+conf=/tmp/persohub.conf
+log=/tmp/persohubd.log
+nlog=/tmp/nats.log
+
+fail() {
+	echo "Bail out! $*"
+	[ ! -f "$log" ] || sed 's/^/# persohubd: /' "$log" | tail -40
+	[ ! -f "$nlog" ] || sed 's/^/# nats: /' "$nlog" | tail -20
+	exit 1
+}
+
+command -v nats-server >/dev/null || fail "no nats-server in the test machine"
+tlscerts "$certs" >/dev/null || fail "tlscerts"
+cat >/tmp/nats.conf <<EOC
+listen: 127.0.0.1:4222
+tls {
+  cert_file: "$certs/good.pem"
+  key_file: "$certs/good.key"
+  ca_file: "$certs/ca.pem"
+  verify: true
+  timeout: 10
+}
+EOC
+nats-server -c /tmp/nats.conf >"$nlog" 2>&1 &
+npid=$!
+i=0
+until grep -q "Server is ready" "$nlog"; do
+	i=$((i + 1))
+	[ $i -lt 300 ] || fail "nats-server did not start"
+	kill -0 $npid 2>/dev/null || fail "nats-server exited"
+	sleep 0.1
+done
+
+cat >"$conf" <<EOC
+[daemon]
+resync_ms = 1000
+metrics_dir = /tmp
+metrics_interval_ms = 200
+
+[cascade]
+servers = tls://127.0.0.1:4222
+site = test
+name = hub-a
+ca = $certs/ca.pem
+cert = $certs/client.pem
+key = $certs/client.key
+offer = default
+use = default
+depth = 2
+timeout_ms = 1500
+EOC
+
+vm_cascade_test "$conf" "$certs"
+rc=$?
+if [ $rc -ne 0 ]; then
+	sed 's/^/# persohubd: /' "$log" | tail -40
+	sed 's/^/# nats: /' "$nlog" | tail -20
+fi
+# The metrics file has the cascade's counters.
+if [ $rc -eq 0 ] && ! grep -q '^persohub_cascade_sent_total [1-9]' /tmp/persohub.prom; then
+	echo "not ok - persohub.prom has no cascade counters"
+	rc=1
+fi
+kill $npid
+wait $npid
+exit $rc
