@@ -682,3 +682,77 @@ int phnl_set_rcvbuf(struct phnl *h, int bytes, bool *forced)
 		return -errno;
 	return bytes;
 }
+
+static int reply_id_cb(const struct phnl_attrs *at, void *data)
+{
+	*(uint32_t *)data = phnl_u32(at, PERSOHUB_A_PORT_ID, 0);
+	return 0;
+}
+
+int phnl_user_server_add(struct phnl *h, const char *name,
+			 uint32_t timeout_ms, uint64_t classes, bool overflow,
+			 uint32_t *id)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	uint32_t got = 0;
+	int ret;
+
+	nlh = phnl_msg(h, buf, PERSOHUB_CMD_USER_SERVER_ADD, 0);
+	mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, name);
+	if (timeout_ms)
+		mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_TIMEOUT_MS, timeout_ms);
+	if (classes)
+		mnl_attr_put_u64(nlh, PERSOHUB_A_PORT_CLASSES, classes);
+	if (overflow)
+		mnl_attr_put(nlh, PERSOHUB_A_PORT_OVERFLOW, 0, NULL);
+	ret = phnl_talk(h, nlh, reply_id_cb, &got);
+	if (!ret && id)
+		*id = got;
+	return ret;
+}
+
+int phnl_user_station_add(struct phnl *h, const char *name,
+			  uint32_t queue_depth, uint32_t klass,
+			  uint32_t priority, uint32_t *id)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	uint32_t got = 0;
+	int ret;
+
+	nlh = phnl_msg(h, buf, PERSOHUB_CMD_USER_STATION_ADD, 0);
+	mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, name);
+	if (queue_depth)
+		mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_QUEUE_DEPTH, queue_depth);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_CLASS, klass);
+	mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_PRIORITY, priority);
+	ret = phnl_talk(h, nlh, reply_id_cb, &got);
+	if (!ret && id)
+		*id = got;
+	return ret;
+}
+
+static int user_port_del(struct phnl *h, uint8_t cmd, uint32_t id,
+			 const char *name)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	nlh = phnl_msg(h, buf, cmd, 0);
+	if (id)
+		mnl_attr_put_u32(nlh, PERSOHUB_A_PORT_ID, id);
+	else
+		mnl_attr_put_strz(nlh, PERSOHUB_A_PORT_NAME, name);
+	return phnl_talk(h, nlh, NULL, NULL);
+}
+
+int phnl_user_server_del(struct phnl *h, uint32_t id, const char *name)
+{
+	return user_port_del(h, PERSOHUB_CMD_USER_SERVER_DEL, id, name);
+}
+
+int phnl_user_station_del(struct phnl *h, uint32_t id, const char *name)
+{
+	return user_port_del(h, PERSOHUB_CMD_USER_STATION_DEL, id, name);
+}

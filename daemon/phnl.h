@@ -77,6 +77,29 @@ struct nlmsghdr *phnl_msg(struct phnl *h, char *buf, uint8_t cmd,
  */
 int phnl_talk(struct phnl *h, struct nlmsghdr *nlh, phnl_cb cb, void *data);
 
+/*
+ * USER_SERVER_ADD: a userspace server @name, served through
+ * /dev/persohub-server/@name; @timeout_ms 0 and @classes 0 leave the
+ * kernel's defaults (2000 ms, class 0); @overflow: only a controller's
+ * DISPATCH feeds it (PERSOHUB_A_PORT_OVERFLOW). Its id in *@id (if not
+ * NULL). 0, or -errno (-EEXIST: the name is taken) with h->errmsg.
+ */
+int phnl_user_server_add(struct phnl *h, const char *name,
+			 uint32_t timeout_ms, uint64_t classes, bool overflow,
+			 uint32_t *id);
+/*
+ * USER_STATION_ADD: a remote station @name, fed through
+ * /dev/persohub-remote/@name; @queue_depth 0: the kernel's default
+ * (PERSOHUB_REMOTE_DEPTH_DEFAULT); its class and priority as PORT_GET
+ * shows them. Its id in *@id (if not NULL). 0, or -errno.
+ */
+int phnl_user_station_add(struct phnl *h, const char *name,
+			  uint32_t queue_depth, uint32_t klass,
+			  uint32_t priority, uint32_t *id);
+/* USER_SERVER_DEL, USER_STATION_DEL: by @id, or by @name if @id is 0. */
+int phnl_user_server_del(struct phnl *h, uint32_t id, const char *name);
+int phnl_user_station_del(struct phnl *h, uint32_t id, const char *name);
+
 /* Longest string attribute (names, card, tty, backend), NUL included. */
 #define PHNL_NAME_LEN	32
 

@@ -16,7 +16,7 @@
  *
  * A request's path, from any backend: a complete frame, copied out as a
  * request in the station's receive path (ph_port_rx_byte(), port.c), is
- * handed over by ph_port_deliver() -> ph_hub_rx_frame() -> ph_station_rx()
+ * handed over by ph_port_deliver() -> ph_hub_rx_frame() -> ph_station_request()
  * -> ph_hub_match() -> ph_dispatch() -> the server's txq and its backend's
  * start_tx (uart.c, tty.c) or the station device (user.c); the answer,
  * copied out in the server's receive path: ph_server_rx() ->
@@ -216,10 +216,32 @@ bool ph_hub_can_match(void)
 	u64 classes = ph_waiting_classes();
 	struct ph_port *srv;
 
+	/* An overflow server takes only what a controller sends it. */
 	list_for_each_entry(srv, &ph_hub.idle, idle_node)
-		if (srv->classes & classes)
+		if (!srv->overflow && (srv->classes & classes))
 			return true;
 	return false;
+}
+
+/*
+ * @req of the remote station @st ended, with @resp or failed: it waits on
+ * @st's done list until its device reads it back.
+ */
+static void ph_remote_ended(struct ph_port *st, struct ph_request *req,
+			    struct ph_txbuf *resp)
+{
+	ph_txbuf_free(req->errtb);
+	req->errtb = NULL;
+	req->resp = resp;
+	if (resp)
+		req->status = 0;
+	else if (req->resp_lost)
+		req->status = ENOMEM;
+	else if (!req->status)
+		req->status = EREMOTEIO;	/* the server's error answer */
+	list_move_tail(&req->station_node, &st->done);
+	st->ndone++;
+	ph_station_dev_wake(st);
 }
 
 /*
@@ -259,12 +281,17 @@ static void ph_station_flush(struct ph_port *st)
 						 PERSOHUB_RESULT_REJECTED;
 		}
 		ph_hub.classes[req->klass].done++;
-		ph_port_queue_txbuf(st, tb);
 		ph_ev_request(PERSOHUB_CMD_REQUEST_DONE, req, result);
-		list_del(&req->station_node);
 		st->backlog--;
 		if (req->accepted)
 			st->outstanding--;
+		if (st->remote) {
+			ph_remote_ended(st, req, result == PERSOHUB_RESULT_OK ?
+					tb : NULL);
+			continue;
+		}
+		ph_port_queue_txbuf(st, tb);
+		list_del(&req->station_node);
 		ph_request_free(req);
 	}
 }
@@ -363,6 +390,7 @@ int ph_dispatch(struct ph_request *req, struct ph_port *srv)
 	if (!srv->user && !ph_port_carries(srv, &req->txb)) {
 		srv->stats.frame_refused++;
 		ph_waiting_del(req);
+		req->status = EILSEQ;
 		ph_request_fail(req);
 		return -EILSEQ;
 	}
@@ -416,6 +444,8 @@ void ph_hub_match(void)
 	 */
 	now = ktime_get_ns();
 	list_for_each_entry_safe(srv, tmp, &ph_hub.idle, idle_node) {
+		if (srv->overflow)
+			continue;
 		while (ph_hub.nwaiting &&
 		       (req = ph_best_request(srv->classes, now)))
 			if (!ph_dispatch(req, srv))
@@ -425,8 +455,11 @@ void ph_hub_match(void)
 	}
 }
 
-/* @req, a frame @st received, is a new request. */
-static void ph_station_rx(struct ph_port *st, struct ph_request *req)
+/*
+ * @req, a frame @st received or a request written to a remote station's
+ * device, is a new request.
+ */
+void ph_station_request(struct ph_port *st, struct ph_request *req)
 {
 	bool accept;
 
@@ -545,7 +578,7 @@ void ph_hub_rx_frame(struct ph_port *port, struct ph_txbuf *tb)
 				 container_of(tb, struct ph_request, txb);
 
 	if (port->role == PH_ROLE_STATION && req) {
-		ph_station_rx(port, req);
+		ph_station_request(port, req);
 		return;
 	}
 	if (port->role == PH_ROLE_SERVER && !req) {
@@ -581,6 +614,7 @@ void ph_request_requeue(struct ph_request *req, bool count_retry)
 
 	if (count_retry) {
 		if (req->retries >= READ_ONCE(ph_max_retries)) {
+			req->status = req->timed_out ? ETIMEDOUT : EIO;
 			ph_request_fail(req);
 			return;
 		}
@@ -663,6 +697,12 @@ static void ph_station_drop_all(struct ph_port *st)
 	}
 	st->backlog = 0;
 	st->outstanding = 0;
+	/* Ended already, never read back: they go too. */
+	list_for_each_entry_safe(req, tmp, &st->done, station_node) {
+		list_del(&req->station_node);
+		ph_request_free(req);
+	}
+	st->ndone = 0;
 }
 
 /* A server leaves service for good: its request goes to another. */

@@ -104,12 +104,23 @@ static const struct nla_policy ph_set_policy[PERSOHUB_A_PORT_CLASSIFIER + 1] = {
 	},
 };
 
-static const struct nla_policy ph_user_add_policy[PERSOHUB_A_PORT_CLASSES + 1] = {
+static const struct nla_policy ph_user_add_policy[PERSOHUB_A_PORT_OVERFLOW + 1] = {
 	[PERSOHUB_A_PORT_NAME] = { .type = NLA_NUL_STRING,
 				   .len = PH_NAME_LEN - 1 },
 	[PERSOHUB_A_PORT_TIMEOUT_MS] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &ph_timeout_range),
 	[PERSOHUB_A_PORT_CLASSES] = NLA_POLICY_MIN(NLA_U64, 1),
+	[PERSOHUB_A_PORT_OVERFLOW] = { .type = NLA_FLAG },
+};
+
+static const struct nla_policy ph_station_add_policy[PERSOHUB_A_PORT_PRIORITY + 1] = {
+	[PERSOHUB_A_PORT_NAME] = { .type = NLA_NUL_STRING,
+				   .len = PH_NAME_LEN - 1 },
+	[PERSOHUB_A_PORT_QUEUE_DEPTH] =
+		NLA_POLICY_RANGE(NLA_U32, 1, PERSOHUB_REMOTE_DEPTH_MAX),
+	[PERSOHUB_A_PORT_CLASS] = NLA_POLICY_MAX(NLA_U32, PERSOHUB_CLASS_MAX),
+	[PERSOHUB_A_PORT_PRIORITY] = NLA_POLICY_MAX(NLA_U32,
+						    PERSOHUB_PRIORITY_MAX),
 };
 
 static struct netlink_range_validation ph_max_wait_range = {
@@ -782,7 +793,8 @@ static int ph_nl_user_server_add_doit(struct sk_buff *skb,
 				 0,
 				 attrs[PERSOHUB_A_PORT_CLASSES] ?
 				 nla_get_u64(attrs[PERSOHUB_A_PORT_CLASSES]) :
-				 1);
+				 1,
+				 nla_get_flag(attrs[PERSOHUB_A_PORT_OVERFLOW]));
 	if (IS_ERR(srv)) {
 		nlmsg_free(msg);
 		ph_nl_name_err(info, PTR_ERR(srv));
@@ -800,7 +812,7 @@ static int ph_nl_user_server_del_doit(struct sk_buff *skb,
 	spin_lock_irq(&ph_hub.lock);
 	srv = ph_nl_port(info);
 	spin_unlock_irq(&ph_hub.lock);
-	if (!IS_ERR(srv) && !srv->user) {
+	if (!IS_ERR(srv) && (!srv->user || srv->remote)) {
 		GENL_SET_ERR_MSG(info, "not a userspace server");
 		srv = ERR_PTR(-EOPNOTSUPP);
 	}
@@ -809,6 +821,56 @@ static int ph_nl_user_server_del_doit(struct sk_buff *skb,
 		return PTR_ERR(srv);
 	}
 	ph_user_server_del(srv);	/* drops cfg_lock */
+	return 0;
+}
+
+static int ph_nl_user_station_add_doit(struct sk_buff *skb,
+				       struct genl_info *info)
+{
+	struct nlattr **attrs = info->attrs;
+	struct ph_port *st;
+	struct sk_buff *msg;
+
+	if (GENL_REQ_ATTR_CHECK(info, PERSOHUB_A_PORT_NAME))
+		return -EINVAL;
+	msg = nlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	st = ph_remote_station_add(nla_data(attrs[PERSOHUB_A_PORT_NAME]),
+				   attrs[PERSOHUB_A_PORT_QUEUE_DEPTH] ?
+				   nla_get_u32(attrs[PERSOHUB_A_PORT_QUEUE_DEPTH]) :
+				   PERSOHUB_REMOTE_DEPTH_DEFAULT,
+				   attrs[PERSOHUB_A_PORT_CLASS] ?
+				   nla_get_u32(attrs[PERSOHUB_A_PORT_CLASS]) : 0,
+				   attrs[PERSOHUB_A_PORT_PRIORITY] ?
+				   nla_get_u32(attrs[PERSOHUB_A_PORT_PRIORITY]) :
+				   0);
+	if (IS_ERR(st)) {
+		nlmsg_free(msg);
+		ph_nl_name_err(info, PTR_ERR(st));
+		return PTR_ERR(st);
+	}
+	return ph_nl_reply_id(info, msg, st->id);
+}
+
+static int ph_nl_user_station_del_doit(struct sk_buff *skb,
+				       struct genl_info *info)
+{
+	struct ph_port *st;
+
+	mutex_lock(&ph_hub.cfg_lock);
+	spin_lock_irq(&ph_hub.lock);
+	st = ph_nl_port(info);
+	spin_unlock_irq(&ph_hub.lock);
+	if (!IS_ERR(st) && !st->remote) {
+		GENL_SET_ERR_MSG(info, "not a remote station");
+		st = ERR_PTR(-EOPNOTSUPP);
+	}
+	if (IS_ERR(st)) {
+		mutex_unlock(&ph_hub.cfg_lock);
+		return PTR_ERR(st);
+	}
+	ph_user_server_del(st);		/* drops cfg_lock */
 	return 0;
 }
 
@@ -1097,6 +1159,20 @@ static const struct genl_ops ph_nl_ops[] = {
 		.maxattr = ARRAY_SIZE(ph_class_policy) - 1,
 		.flags = GENL_ADMIN_PERM,
 	},
+	{
+		.cmd = PERSOHUB_CMD_USER_STATION_ADD,
+		.doit = ph_nl_user_station_add_doit,
+		.policy = ph_station_add_policy,
+		.maxattr = ARRAY_SIZE(ph_station_add_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = PERSOHUB_CMD_USER_STATION_DEL,
+		.doit = ph_nl_user_station_del_doit,
+		.policy = ph_select_policy,
+		.maxattr = ARRAY_SIZE(ph_select_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
 };
 
 static struct genl_family ph_nl_family __ro_after_init = {
@@ -1163,7 +1239,7 @@ static size_t ph_nl_event_size(u8 cmd)
 		/* ph_nl_fill_port(): three names, the backend, the flag,
 		 * the numbers
 		 */
-		return 4 * nla_total_size(PH_NAME_LEN) + nla_total_size(0) +
+		return 4 * nla_total_size(PH_NAME_LEN) + 2 * nla_total_size(0) +
 		       22 * u32a + u64a + nla_total_size(PH_ERROR_FRAME_MAX) +
 		       nla_total_size(sizeof(struct persohub_classifier));
 	}
@@ -1204,7 +1280,10 @@ static int ph_nl_event_fill(struct sk_buff *skb, const struct ph_event *ev)
 		      (ev->server_id &&
 		       nla_put_u64_64bit(skb, PERSOHUB_A_REQ_WAIT_NS,
 					 ev->wait_ns, PERSOHUB_A_PAD)) ||
-		      (ev->timed_out && ev->result != PERSOHUB_RESULT_OK &&
+		      (ev->result == PERSOHUB_RESULT_DROPPED ?
+		       nla_put_u32(skb, PERSOHUB_A_REASON,
+				   PERSOHUB_REASON_GONE) :
+		       ev->timed_out && ev->result != PERSOHUB_RESULT_OK &&
 		       nla_put_u32(skb, PERSOHUB_A_REASON,
 				   PERSOHUB_REASON_TIMEOUT)) ||
 		      nla_put_u32(skb, PERSOHUB_A_REQ_CLASS, ev->klass) ||

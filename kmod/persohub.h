@@ -194,7 +194,9 @@ struct ph_port {
 	void __iomem *regs;
 	unsigned int regshift;
 	bool dead;			/* card going away */
-	bool user;			/* a server served from userspace */
+	bool user;			/* userspace: a server, or a remote station */
+	bool remote;			/* user: a remote station (chardev.c) */
+	bool overflow;			/* user server: only a DISPATCH feeds it */
 
 	enum ph_role role;
 	char name[PH_NAME_LEN];
@@ -244,6 +246,9 @@ struct ph_port {
 	unsigned int backlog;		/* entries on reqs */
 	u32 queue_depth;
 	struct list_head user_reqs;	/* dispatched to userspace servers */
+	/* remote station: ended requests, in order, until read (hub lock) */
+	struct list_head done;
+	unsigned int ndone;
 	struct ph_station_dev *sdev;	/* its character device */
 
 	/* server */
@@ -319,6 +324,8 @@ struct ph_request {
 	struct ph_txbuf *resp;		/* NULL once answered: error frame */
 	struct ph_txbuf *errtb;		/* the error frame, ready to send */
 	bool resp_lost;			/* answered, but no memory for it */
+	u16 status;			/* why it failed (an errno), if it did */
+	u64 tag;			/* remote station: the writer's id */
 	u16 len;
 	/* the payload, sent to each server in turn; last: its data[] */
 	struct ph_txbuf txb;
@@ -471,8 +478,13 @@ struct ph_port *ph_port_find_name(const char *name);
 bool ph_name_valid(const char *name);
 bool ph_port_busy(struct ph_port *port);
 struct ph_port *ph_user_server_add(const char *name, u32 timeout_ms,
-				   u64 classes);
+				   u64 classes, bool overflow);
 void ph_user_server_del(struct ph_port *srv);
+struct ph_port *ph_remote_station_add(const char *name, u32 queue_depth,
+				      u32 klass, u32 priority);
+struct ph_request *ph_remote_alloc(u64 tag, u8 klass, u8 priority,
+				   const u8 *data, u16 len);
+int ph_remote_submit(struct ph_port *st, struct ph_request *req);
 int ph_hub_attach(u32 portid);
 int ph_hub_detach(u32 portid, bool force);
 int ph_hub_dispatch(u32 portid, u64 req_id, u32 server_id);
@@ -480,7 +492,7 @@ int ph_hub_probe(u32 server_id, const u8 *data, u16 len);
 int ph_hub_ctrl_alive(u32 portid);
 struct ph_request *ph_user_find(struct ph_port *port, u64 req_id);
 int ph_user_response(struct ph_port *port, const void *holder, u64 req_id,
-		     const u8 *data, u16 len);
+		     u8 op, const u8 *data, u16 len);
 void ph_user_release(struct ph_port *port, const void *holder);
 void ph_hub_init(void);
 void ph_hub_exit(void);
@@ -516,6 +528,7 @@ void ph_server_fail(struct ph_port *srv, u32 reason);
 void ph_server_answer(struct ph_port *srv, struct ph_txbuf *resp, bool lost);
 void ph_request_free(struct ph_request *req);
 void ph_request_requeue(struct ph_request *req, bool count_retry);
+void ph_station_request(struct ph_port *st, struct ph_request *req);
 void ph_server_timeout(struct timer_list *t);
 
 /* port.c */

@@ -978,6 +978,7 @@ int ph_port_setup(struct ph_port *port, const char *name)
 	INIT_LIST_HEAD(&port->rxq);
 	INIT_LIST_HEAD(&port->reqs);
 	INIT_LIST_HEAD(&port->user_reqs);
+	INIT_LIST_HEAD(&port->done);
 	INIT_LIST_HEAD(&port->idle_node);
 	INIT_LIST_HEAD(&port->hub_node);
 	timer_setup(&port->timer, ph_server_timeout, 0);

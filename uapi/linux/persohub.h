@@ -19,6 +19,11 @@
  *    server has its own device too, /dev/persohub-server/<server name>,
  *    with the same messages for the request dispatched to it alone.
  *
+ *  - one character device per remote station,
+ *    /dev/persohub-remote/<station name>: a process hands requests in
+ *    there (another hub's, in a cascade) as a station's line would, and
+ *    reads each one back once it ended, with its answer or why it failed.
+ *
  * Ports and userspace servers share one id space (%PERSOHUB_A_PORT_ID).
  */
 #ifndef _UAPI_LINUX_PERSOHUB_H
@@ -62,8 +67,9 @@
  *	nothing. Several may come in one sendmsg(). Admin.
  * @PERSOHUB_CMD_USER_SERVER_ADD: add a server served from userspace
  *	through the station devices, named %PERSOHUB_A_PORT_NAME, with
- *	optional %PERSOHUB_A_PORT_TIMEOUT_MS. Replies with its
- *	%PERSOHUB_A_PORT_ID. Admin.
+ *	optional %PERSOHUB_A_PORT_TIMEOUT_MS, %PERSOHUB_A_PORT_CLASSES and
+ *	%PERSOHUB_A_PORT_OVERFLOW. Replies with its %PERSOHUB_A_PORT_ID.
+ *	Admin.
  * @PERSOHUB_CMD_USER_SERVER_DEL: remove a userspace server (by id or name);
  *	a request it holds is dispatched again. Admin.
  * @PERSOHUB_CMD_REQUEST_GET: dump every request not yet answered:
@@ -106,6 +112,24 @@
  *	%PERSOHUB_A_CLASS_ID, do: that class alone)
  * @PERSOHUB_CMD_CLASS_SET: set class %PERSOHUB_A_CLASS_ID's
  *	%PERSOHUB_A_CLASS_MAX_WAIT_MS. Admin.
+ * @PERSOHUB_CMD_USER_STATION_ADD: add a remote station: a station with no
+ *	line (backend "user", role station) whose requests are written to
+ *	its device /dev/persohub-remote/NAME. %PERSOHUB_A_PORT_NAME
+ *	(required), optional %PERSOHUB_A_PORT_QUEUE_DEPTH (1 to
+ *	%PERSOHUB_REMOTE_DEPTH_MAX, default %PERSOHUB_REMOTE_DEPTH_DEFAULT),
+ *	%PERSOHUB_A_PORT_CLASS and %PERSOHUB_A_PORT_PRIORITY (kept and
+ *	reported as a station's; each request written carries its own class
+ *	and priority, &struct persohub_msg). Its requests go
+ *	through the hub as any station's: counters, events with its port id
+ *	as the station, classes, priorities, histograms. Replies with its
+ *	%PERSOHUB_A_PORT_ID. -EEXIST: the name is in use. Admin.
+ * @PERSOHUB_CMD_USER_STATION_DEL: remove a remote station (by id or name).
+ *	Its requests end (%PERSOHUB_CMD_REQUEST_DONE with
+ *	%PERSOHUB_RESULT_DROPPED and %PERSOHUB_A_REASON
+ *	%PERSOHUB_REASON_GONE); an answer that comes later for one that was in
+ *	service goes nowhere. The device goes with it; open files get
+ *	-ENODEV. Closing the device does not remove the station. -EOPNOTSUPP
+ *	for any other port. Admin.
  * @__PERSOHUB_CMD_MAX: one past the last command
  * @PERSOHUB_CMD_MAX: the last command
  */
@@ -154,6 +178,7 @@ enum persohub_cmd {
  * @PERSOHUB_A_PORT_STOP_BITS: u32, 1 or 2
  * @PERSOHUB_A_PORT_TIMEOUT_MS: u32, server response timeout, 1 to 600000
  * @PERSOHUB_A_PORT_QUEUE_DEPTH: u32, station requests outstanding, 1 to 16
+ *	(remote stations: 1 to %PERSOHUB_REMOTE_DEPTH_MAX, set when added)
  * @PERSOHUB_A_PORT_MAX_PAYLOAD: u32, largest frame payload, 1 to 4096
  * @PERSOHUB_A_PORT_QUEUE: u32, requests a station has outstanding now
  * @PERSOHUB_A_PORT_USER: flag, the server is served from userspace
@@ -226,6 +251,12 @@ enum persohub_cmd {
  *	waited this long goes before every request of a higher priority; 0
  *	(default): never, 1 to 3600000
  * @PERSOHUB_A_CLASS_STATS: nest of &enum persohub_class_stat, each u64
+ * @PERSOHUB_A_PORT_OVERFLOW: flag, userspace servers: an overflow server
+ *	(a cascade's outgoing slot). The kernel's own matching never gives it
+ *	a request, and the controller stall check (ctrl_grace_ms) never
+ *	counts it as an idle server: only a controller's
+ *	%PERSOHUB_CMD_DISPATCH sends it one. Set at
+ *	%PERSOHUB_CMD_USER_SERVER_ADD; %PERSOHUB_CMD_PORT_GET reports it
  * @__PERSOHUB_A_MAX: one past the last attribute
  * @PERSOHUB_A_MAX: the last attribute
  */
@@ -508,19 +539,67 @@ struct persohub_classifier {
 	struct persohub_class_rule rules[PERSOHUB_CLASSIFIER_RULES];
 };
 
+/* Remote stations: requests in flight at once (queue depth). */
+#define PERSOHUB_REMOTE_DEPTH_DEFAULT	64
+#define PERSOHUB_REMOTE_DEPTH_MAX	256
+
 /**
- * struct persohub_msg - header of a station device message
- * @req_id: the request
- * @server_id: the userspace server it was dispatched to
+ * enum persohub_msg_op - what a message written to a server's or a
+ * station's device says of the request it names
+ * @PERSOHUB_MSG_ANSWER: the answer, &persohub_msg.len bytes (0: the error
+ *	frame)
+ * @PERSOHUB_MSG_GIVE_BACK: not answered: the request goes back to its
+ *	place in the wait list (its arrival order), no retry counted, and
+ *	the server is idle again. &persohub_msg.len 0
+ * @PERSOHUB_MSG_FAILED: the server failed on it: a retry is counted (the
+ *	request waits again, or fails when it has no retry left); the
+ *	server stays in service, idle. &persohub_msg.len 0
+ * @__PERSOHUB_MSG_OP_MAX: one past the last
+ */
+enum persohub_msg_op {
+	PERSOHUB_MSG_ANSWER,
+	PERSOHUB_MSG_GIVE_BACK,
+	PERSOHUB_MSG_FAILED,
+	__PERSOHUB_MSG_OP_MAX
+};
+
+/**
+ * struct persohub_msg - header of a device message
+ * @req_id: the request; on a remote station's device, the writer's tag
+ * @server_id: the userspace server it was dispatched to; on a remote
+ *	station's device (read), the server that answered, 0 if none did
  * @len: payload bytes following the header
- * @class_id: the request's class (read); ignored in a write
- * @reserved: zero when read; ignored in a write
+ * @class_id: the request's class (read); ignored in a write but on a
+ *	remote station's device, where it is the request's, 0 to
+ *	%PERSOHUB_CLASS_MAX
+ * @priority: the request's priority (read); ignored in a write but on a
+ *	remote station's device, where it is the request's, 0 to
+ *	%PERSOHUB_PRIORITY_MAX
+ * @op: write: &enum persohub_msg_op (a remote station's device: 0); read: 0
+ * @status: read on a remote station's device: 0 when the request was
+ *	answered, else the positive errno it failed with (and @len is 0):
+ *	%ETIMEDOUT its last server timed out with no retry left, %EIO its
+ *	last server reported %PERSOHUB_MSG_FAILED with no retry left,
+ *	%EREMOTEIO a server answered with the error frame (an empty answer),
+ *	%ENOMEM no memory for its answer, %EILSEQ its server's framing
+ *	cannot carry it. 0 everywhere else; ignored in a write
  *
- * read() returns one header and the request's payload; the buffer must
- * hold both (-EMSGSIZE otherwise, and the message stays). write() takes
- * one header with the same @req_id and the response payload (@len bytes,
- * 0 sends the error frame): -EINVAL for a wrong id, a wrong length or a
- * second answer, and nothing is sent.
+ * Station and userspace server devices: read() returns one header and
+ * the request's payload; the buffer must hold both (-EMSGSIZE otherwise,
+ * and the message stays). write() takes one header with the same @req_id,
+ * an @op, and for %PERSOHUB_MSG_ANSWER the response payload (@len bytes, 0
+ * sends the error frame): -EINVAL for a wrong id, a wrong length, an
+ * unknown op or a second answer, and nothing is done.
+ *
+ * Remote station devices: write() hands in one request: @req_id any tag
+ * (-EEXIST while a request with that tag is in flight or not yet read
+ * back), @class_id, @priority, @op 0, and @len payload bytes, 1 to the
+ * station's max_payload (-EINVAL otherwise); -EAGAIN when queue_depth
+ * requests are in flight or unread (a write never blocks). read() returns
+ * one ended request: its tag, @server_id, @class_id, @priority, @status
+ * and the answer (@len bytes), blocking unless O_NONBLOCK; -EMSGSIZE if
+ * the buffer is too small, and it stays. poll(): POLLIN when an ended
+ * request waits, POLLOUT when a write fits.
  */
 struct persohub_msg {
 	__u64 req_id;
@@ -530,12 +609,6 @@ struct persohub_msg {
 	__u8 priority;
 	__u8 op;
 	__u16 status;
-};
-
-enum persohub_msg_op {
-	PERSOHUB_MSG_ANSWER,
-	PERSOHUB_MSG_GIVE_BACK,
-	PERSOHUB_MSG_FAILED,
 };
 
 #endif /* _UAPI_LINUX_PERSOHUB_H */
