@@ -21,7 +21,8 @@ fail() {
 }
 
 command -v nats-server >/dev/null || fail "no nats-server in the test machine"
-tlscerts "$certs" >/dev/null || fail "tlscerts"
+ip link set lo up || fail "lo"
+mkdir -p "$certs" && tlscerts "$certs" >/dev/null || fail "tlscerts"
 cat >/tmp/nats.conf <<EOC
 listen: 127.0.0.1:4222
 tls {
