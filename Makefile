@@ -54,7 +54,7 @@ GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_fault_test \
 	       $(B)/guest/vm_cdev_test $(B)/guest/tcpserver \
 	       $(B)/guest/vm_nlfuzz $(B)/guest/phbase $(B)/guest/vm_setd \
 	       $(B)/guest/vm_journal $(B)/guest/tlscerts \
-	       $(B)/guest/vm_cascade_test
+	       $(B)/guest/vm_cascade_test $(B)/guest/vm_cascade_load
 PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
@@ -230,6 +230,11 @@ $(B)/guest/vm_cascade_test: selftests/vm_cascade_test.c $(PHNL_SRCS) \
 		$(PHNL_HDRS)
 	@mkdir -p $(B)/guest
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(PHNL_SRCS) -lmnl $(NATS_LIBS)
+
+$(B)/guest/vm_cascade_load: selftests/vm_cascade_load.c $(PHNL_SRCS) \
+		$(PHNL_HDRS)
+	@mkdir -p $(B)/guest
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(PHNL_SRCS) -lmnl
 
 $(B)/guest/tlscerts: selftests/tlscerts.c
 	@mkdir -p $(B)/guest

@@ -11,6 +11,9 @@
  *   selfsigned.pem/.key   its own issuer: a CA nobody knows
  *   good.pin              sha256:HEX of good's public key, for pin =
  *   other.pin             a pin that matches no certificate here
+ *
+ * tlscerts DIR IPv4...: good.pem names those addresses too, and may also
+ * act as a client (a NATS server's route to another).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +23,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
 
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
@@ -64,6 +69,9 @@ static void save(const char *name, const gnutls_datum_t *d, int mode)
  * 127.0.0.1 in its subjectAltName) or client. Signed by @issuer, or by
  * itself when NULL; valid from @from to @to days from now.
  */
+static unsigned char extra_ip[8][4];	/* more addresses of good.pem */
+static int nextra;
+
 static struct id make(const char *cn, bool ca, bool server,
 		      const struct id *issuer, int from, int to)
 {
@@ -106,6 +114,13 @@ static struct id make(const char *cn, bool ca, bool server,
 			CHECK(gnutls_x509_crt_set_subject_alt_name(id.crt,
 					GNUTLS_SAN_IPADDRESS, lo, sizeof(lo),
 					GNUTLS_FSAN_SET));
+		for (int i = 0; server && i < nextra; i++)
+			CHECK(gnutls_x509_crt_set_subject_alt_name(id.crt,
+					GNUTLS_SAN_IPADDRESS, extra_ip[i], 4,
+					GNUTLS_FSAN_APPEND));
+		if (server && nextra)
+			CHECK(gnutls_x509_crt_set_key_purpose_oid(id.crt,
+					GNUTLS_KP_TLS_WWW_CLIENT, 0));
 	}
 	if (issuer) {
 		kidlen = sizeof(kid);
@@ -164,19 +179,28 @@ static void write_pin(const char *name, const struct id *id)
 int main(int argc, char **argv)
 {
 	struct id ca, other, id;
+	int i;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: tlscerts DIR\n");
+	if (argc < 2 || argc > 10) {
+		fprintf(stderr, "usage: tlscerts DIR [IPv4...]\n");
 		return 2;
 	}
 	dir = argv[1];
+	for (i = 0; i < argc - 2; i++)
+		if (inet_pton(AF_INET, argv[i + 2], extra_ip[i]) != 1) {
+			fprintf(stderr, "tlscerts: %s: not an IPv4 address\n",
+				argv[i + 2]);
+			return 2;
+		}
 	ca = make("persohub test site CA", true, false, NULL, -1, 365);
 	other = make("another CA", true, false, NULL, -1, 365);
 	write_id("ca", &ca, false);
 	write_id("other-ca", &other, false);
 	id = make("hub", false, false, &ca, -1, 30);
 	write_id("client", &id, true);
+	nextra = argc - 2;	/* good.pem only: the others as the tests want */
 	id = make("127.0.0.1", false, true, &ca, -1, 30);
+	nextra = 0;
 	write_id("good", &id, true);
 	write_pin("good.pin", &id);
 	id = make("127.0.0.1", false, true, &other, -1, 30);
