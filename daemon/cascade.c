@@ -80,6 +80,7 @@ static struct {
 	unsigned int unseen;	/* remote requests written, not yet seen */
 	struct cascade_figures fig;
 	struct cn_msg msg;	/* scratch, too big for the stack */
+	struct cn_msg out;	/* replies: @msg may be what they answer */
 	struct {
 		struct persohub_msg h;
 		uint8_t data[PERSOHUB_PAYLOAD_MAX];
@@ -457,7 +458,7 @@ static void answer(struct cn_msg *m)
 static void reply(const char *subject, uint16_t status, uint32_t server,
 		  const uint8_t *data, uint32_t len)
 {
-	struct cn_msg *m = &c.msg;
+	struct cn_msg *m = &c.out;
 
 	memset(m, 0, offsetof(struct cn_msg, data));
 	m->type = CN_REPLY;

@@ -33,6 +33,7 @@
 #include "log.h"
 
 #define RING_SIZE	128
+#define DRAINED_MAX	32
 
 struct ring {
 	pthread_mutex_t mu;
@@ -55,6 +56,8 @@ static struct {
 	natsOptions *opts;
 	natsSubscription *replies, *frees;
 	natsSubscription *sub[CASC_CLASSES];
+	natsSubscription *drained[DRAINED_MAX];	/* left, still draining */
+	unsigned int ndrained;
 	char inbox[96];
 	struct cn_figures fig;
 	struct cn_msg work;	/* the message in hand */
@@ -396,6 +399,37 @@ static void do_request(struct cn_msg *m)
 	}
 }
 
+/*
+ * Stop listening on class @k: drained, not unsubscribed, so that a
+ * request delivered to us already is still handed to the loop (which
+ * answers it, "busy" if need be) rather than dropped unanswered.
+ */
+static void leave(unsigned int k)
+{
+	unsigned int i, j;
+
+	for (i = j = 0; i < n.ndrained; i++) {
+		if (natsSubscription_IsValid(n.drained[i]))
+			n.drained[j++] = n.drained[i];
+		else
+			natsSubscription_Destroy(n.drained[i]);
+	}
+	n.ndrained = j;
+	if (n.ndrained == DRAINED_MAX) {
+		natsSubscription_WaitForDrainCompletion(n.drained[0], 1000);
+		natsSubscription_Destroy(n.drained[0]);
+		memmove(n.drained, n.drained + 1,
+			--n.ndrained * sizeof(n.drained[0]));
+	}
+	if (natsSubscription_DrainTimeout(n.sub[k], 5000) == NATS_OK) {
+		n.drained[n.ndrained++] = n.sub[k];
+	} else {
+		natsSubscription_Unsubscribe(n.sub[k]);
+		natsSubscription_Destroy(n.sub[k]);
+	}
+	n.sub[k] = NULL;
+}
+
 static void do_sub(const struct cn_msg *m)
 {
 	char subj[CN_SUBJECT_LEN], queue[CN_SUBJECT_LEN];
@@ -404,11 +438,8 @@ static void do_sub(const struct cn_msg *m)
 	natsStatus s;
 
 	if (m->type == CN_UNSUB) {
-		if (n.sub[k]) {
-			natsSubscription_Unsubscribe(n.sub[k]);
-			natsSubscription_Destroy(n.sub[k]);
-			n.sub[k] = NULL;
-		}
+		if (n.sub[k])
+			leave(k);
 		return;
 	}
 	if (!n.sub[k]) {
@@ -486,6 +517,9 @@ static void *worker(void *arg)
 	}
 	for (k = 0; k < CASC_CLASSES; k++)
 		natsSubscription_Destroy(n.sub[k]);
+	for (k = 0; k < n.ndrained; k++)
+		natsSubscription_Destroy(n.drained[k]);
+	n.ndrained = 0;
 	natsSubscription_Destroy(n.replies);
 	natsSubscription_Destroy(n.frees);
 	natsConnection_Destroy(n.nc);

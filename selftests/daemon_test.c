@@ -1334,6 +1334,35 @@ TEST(state_file_round_trip)
 	EXPECT_EQ(-ENOENT, state_load(path, &st_in, err, sizeof(err)));
 }
 
+/* The cascade's record: there with a [cascade], every counter back. */
+TEST(state_file_cascade)
+{
+	char path[] = "/tmp/persohub-state-XXXXXX", err[256];
+	int fd = mkstemp(path), i;
+
+	ASSERT_LE(0, fd);
+	close(fd);
+	memset(&st_out, 0, sizeof(st_out));
+	st_out.pid = 9;
+	ASSERT_EQ(0, state_save(path, &st_out));
+	ASSERT_EQ(0, state_load(path, &st_in, err, sizeof(err)));
+	EXPECT_FALSE(st_in.cascade.present);
+	st_out.cascade.present = true;
+	st_out.cascade.depth = 16;
+	strcpy(st_out.cascade.name, "hub-a");
+	strcpy(st_out.cascade.site, "plant1");
+	st_out.cascade.connected = true;
+	for (i = 0; i < CASC_COUNTERS; i++)
+		st_out.cascade.v[i] = 1000 + i;
+	ASSERT_EQ(0, state_save(path, &st_out));
+	ASSERT_EQ(0, state_load(path, &st_in, err, sizeof(err)));
+	EXPECT_TRUE(st_in.cascade.present);
+	EXPECT_EQ(0, memcmp(&st_out.cascade, &st_in.cascade,
+			    sizeof(st_in.cascade)));
+	EXPECT_STREQ("late", state_cascade_keys[CASC_LATE]);
+	unlink(path);
+}
+
 /* A file that is not ours, or half of one, is refused with its line. */
 TEST(state_file_malformed)
 {

@@ -62,6 +62,46 @@ depth = 2
 timeout_ms = 1500
 EOC
 
+# A key others may read: refused, the hub works alone.
+cp "$certs/client.key" /tmp/open.key && chmod 644 /tmp/open.key
+sed "s|^key = .*|key = /tmp/open.key|" "$conf" >/tmp/open.conf
+persohubd -c /tmp/open.conf -S none >/tmp/open.log 2>&1 &
+p=$!
+i=0
+until grep -q "attached as controller" /tmp/open.log || [ $i -ge 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if grep -q "key /tmp/open.key may be read by its group or others (mode 0644): refused" /tmp/open.log &&
+	[ ! -e /dev/persohub-remote/cascade ]; then
+	echo "ok - a key others may read is refused; no cascade"
+else
+	echo "not ok - a key others may read is refused; no cascade"
+	sed 's/^/# /' /tmp/open.log
+fi
+kill $p
+wait $p
+
+# No [cascade]: no NATS at all (no worker thread, no cascade ports).
+printf '[daemon]\nresync_ms = 1000\n' >/tmp/plain.conf
+persohubd -c /tmp/plain.conf -S none >/tmp/plain.log 2>&1 &
+p=$!
+i=0
+until grep -q "attached as controller" /tmp/plain.log || [ $i -ge 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if grep -q "attached as controller" /tmp/plain.log &&
+	! grep -q nats /proc/$p/task/*/comm &&
+	[ ! -e /dev/persohub-remote/cascade ] &&
+	[ ! -e /dev/persohub-server/cascade-1 ]; then
+	echo "ok - without [cascade]: no NATS thread, no cascade ports"
+else
+	echo "not ok - without [cascade]: no NATS thread, no cascade ports"
+fi
+kill $p
+wait $p
+
 vm_cascade_test "$conf" "$certs"
 rc=$?
 if [ $rc -ne 0 ]; then

@@ -610,6 +610,9 @@ int main(int argc, char **argv)
 	       s == NATS_OK ? hdr(reply, "Persohub-Status") :
 	       natsStatus_GetText(s));
 	ok(good, "offering: none idle, not taken (no responders or busy)");
+	printf("# remote_in %lld busy %lld served %lld remote_failed %lld\n",
+	       counter("remote_in"), counter("busy"), counter("served"),
+	       counter("remote_failed"));
 	natsMsg_Destroy(reply);
 	ok(!local_takes(0, &m, 300) && !local_takes(1, &m, 300) &&
 	   counter("served") == base_served,
