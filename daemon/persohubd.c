@@ -13,6 +13,10 @@
  * path allocates or sleeps. Events may be lost (ENOBUFS): the daemon then
  * re-reads the kernel's state; the kernel never depends on the daemon.
  *
+ * With a [cascade] section it also pools servers with other hubs through
+ * NATS (cascade.c): requests no idle local server takes go out on
+ * overflow servers, and other hubs' requests come in on a remote station.
+ *
  * What it decides (weights, pins, enabled flags, TCP links, requests it
  * holds back and why) goes to a state file for persohubctl daemon
  * (state.h), at most every STATE_MIN_MS.
