@@ -331,6 +331,10 @@ void cascade_fini(void)
 		close(c.tfd);
 	c.tfd = -1;
 	explicit_bzero(&c.io, sizeof(c.io));
+	/* Other hubs' requests ended with the station: nothing to answer. */
+	memset(c.remote, 0, sizeof(c.remote));
+	c.unseen = 0;
+	c.fig.connected = false;
 	c.on = false;
 }
 
@@ -382,14 +386,19 @@ static void arm(void)
 static void slot_readable(unsigned int i)
 {
 	struct cn_msg *m = &c.msg;
-	uint64_t now;
+	uint64_t now, req;
+	uint32_t len;
 	ssize_t n;
 	int old;
 
 	while ((n = read(c.slot[i].devfd, &c.io, sizeof(c.io))) > 0) {
 		if ((size_t)n < sizeof(c.io.h) ||
-		    c.io.h.len != (size_t)n - sizeof(c.io.h))
+		    c.io.h.len != (size_t)n - sizeof(c.io.h)) {
+			explicit_bzero(&c.io, n);
 			continue;
+		}
+		req = c.io.h.req_id;
+		len = c.io.h.len;
 		/* The kernel gave the last one up (its own timeout). */
 		old = casc_find(&c.core, c.io.h.req_id);
 		if (old >= 0)
@@ -407,14 +416,14 @@ static void slot_readable(unsigned int i)
 			 (unsigned long long)c.io.h.req_id);
 		m->len = c.io.h.len;
 		memcpy(m->data, c.io.data, m->len);
+		explicit_bzero(c.io.data, len);
 		if (cn_put(m)) {
 			casc_end(&c.core, i);
-			give_back(i, c.io.h.req_id);
+			give_back(i, req);
 		} else {
 			c.fig.sent++;
 		}
 		explicit_bzero(m->data, m->len);
-		explicit_bzero(c.io.data, c.io.h.len);
 	}
 	if (n < 0 && errno == ENODEV) {
 		warn("cascade: %s was removed", c.slot[i].name);

@@ -378,7 +378,7 @@ static void do_request(struct cn_msg *m)
 		 n.token[m->klass % CASC_CLASSES]);
 	snprintf(reply, sizeof(reply), "%s.%u.%llu", n.inbox, m->slot,
 		 (unsigned long long)m->seq);
-	s = natsConnection_Status(n.nc) == NATS_CONN_STATUS_CONNECTED ?
+	s = n.nc && natsConnection_Status(n.nc) == NATS_CONN_STATUS_CONNECTED ?
 	    natsMsg_Create(&msg, subj, reply, (const char *)m->data, m->len) :
 	    NATS_NOT_YET_CONNECTED;
 	if (s == NATS_OK) {
