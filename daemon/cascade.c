@@ -481,10 +481,14 @@ static void reply(const char *subject, uint16_t status, uint32_t server,
 	explicit_bzero(m->data, len);
 }
 
-/* Idle local servers of @klass, less remote requests not yet matched. */
+/*
+ * An idle local server of @klass for one more request of another hub:
+ * more of them than of those requests not dispatched yet (written and
+ * not seen, or waiting in the matching).
+ */
 static bool can_serve(unsigned int klass)
 {
-	unsigned int idle = 0, i;
+	unsigned int idle = 0, pending = c.unseen, i;
 
 	for (i = 1; i <= c.m->max_id; i++) {
 		const struct match_server *s = &c.m->srv[i];
@@ -492,7 +496,9 @@ static bool can_serve(unsigned int klass)
 		idle += s->idle && s->enabled && !s->overflow &&
 			(s->classes >> klass & 1);
 	}
-	return idle > c.unseen;
+	for (i = 0; idle > pending && i < c.m->nwaiting; i++)
+		pending += c.m->station[i] == c.station;
+	return idle > pending;
 }
 
 /* A request from another hub. */

@@ -589,6 +589,60 @@ int main(int argc, char **argv)
 	natsMsg_Destroy(reply);
 	ok(wait_counter("served", base + 1), "counted: served");
 
+	held[0].h.len = 0;
+	/*
+	 * One idle server, two requests at once (one flush): the first is
+	 * served, the second answered busy at once, before the hub could
+	 * stop listening.
+	 */
+	submit(16);
+	for (i = 0; i < 2 * 10000U * scale / 50; i++)
+		if (local_takes(i % 2, &held[0], 25))
+			break;
+	if (held[0].h.len != 6 || memcmp(held[0].data, "req-16", 6))
+		bail("no local server took 16");
+	i = 1 - i % 2;		/* the idle one */
+	base_served = counter("served");
+	base = counter("busy");
+	{
+		natsMsg *q;
+		const char *p[2] = { "peer-3", "peer-4" };
+		unsigned int j;
+
+		for (j = 0; j < 2; j++) {
+			char inbox[32];
+
+			snprintf(inbox, sizeof(inbox), "_INBOX.peer.%u", 3 + j);
+			natsMsg_Create(&q, REQ_SUBJ, inbox, p[j], 6);
+			natsMsgHeader_Set(q, "Persohub-Req", "hub-b/3");
+			natsConnection_PublishMsg(peer, q);
+			natsMsg_Destroy(q);
+		}
+		natsConnection_FlushTimeout(peer, 5000);
+	}
+	ok(local_takes(i, &m, 10000) && m.h.len == 6 &&
+	   !memcmp(m.data, "peer-3", 6), "two at once: the idle server takes "
+	   "the first");
+	reply = NULL;
+	s = natsSubscription_NextMsg(&reply, inbox_sub, 10000 * scale);
+	good = s == NATS_OK && !strcmp(natsMsg_GetSubject(reply),
+				       "_INBOX.peer.4") &&
+	       !strcmp(hdr(reply, "Persohub-Status"), "busy") &&
+	       natsMsg_GetDataLength(reply) == 0;
+	natsMsg_Destroy(reply);
+	ok(good && wait_counter("busy", base + 1),
+	   "and the second is answered busy at once");
+	local_answer(i, &m);
+	reply = NULL;
+	s = natsSubscription_NextMsg(&reply, inbox_sub, 10000 * scale);
+	ok(s == NATS_OK && !strcmp(natsMsg_GetSubject(reply), "_INBOX.peer.3") &&
+	   !strcmp(hdr(reply, "Persohub-Status"), "0") &&
+	   wait_counter("served", base_served + 1),
+	   "the first answered");
+	natsMsg_Destroy(reply);
+	local_answer(1 - i, &held[0]);
+	ok(station_gets(16, 'L', 0), "local answer of 16");
+
 	/* Every local server busy: not taken (no responders or busy). */
 	local_busy(14, 15, held);
 	base_served = counter("served");
@@ -623,7 +677,7 @@ int main(int argc, char **argv)
 
 	/* Every station request answered once. */
 	good = station_quiet(500);
-	for (i = 1; i <= 15; i++)
+	for (i = 1; i <= 16; i++)
 		if (answered[i] != 1) {
 			printf("# tag %u answered %u times\n", i, answered[i]);
 			good = false;
