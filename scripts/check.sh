@@ -242,6 +242,7 @@ vm_suite() {
 		# Two hubs on one LAN pooling their servers through a NATS
 		# cluster: overflow, then a cut link, a killed hub, a stopped
 		# NATS server, under load. One CA for both (tlscerts).
+		# shellcheck disable=SC2086
 		vm_cascade "$s@$k" $kv
 		;;
 	vm-fuzz)

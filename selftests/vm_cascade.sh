@@ -22,7 +22,7 @@ fail() {
 
 command -v nats-server >/dev/null || fail "no nats-server in the test machine"
 ip link set lo up || fail "lo"
-mkdir -p "$certs" && tlscerts "$certs" >/dev/null || fail "tlscerts"
+{ mkdir -p "$certs" && tlscerts "$certs" >/dev/null; } || fail "tlscerts"
 cat >/tmp/nats.conf <<EOC
 listen: 127.0.0.1:4222
 tls {

@@ -17,7 +17,6 @@
 set -u
 me=${PH_LAN_NAME:?}
 peer=${PH_LAN_PEER:?}
-self=${PH_LAN_SELF:?}
 certs=/host/certs
 conf=/tmp/persohub.conf
 log=/tmp/persohubd.log
@@ -83,7 +82,7 @@ connected() {
 command -v nats-server >/dev/null || bail "no nats-server in the test machine"
 [ -f $certs/ca.pem ] || bail "no certificates in $certs"
 # the key must be the hub's alone (9p shows the host's mode)
-cp -r $certs /tmp/certs && chmod 600 /tmp/certs/*.key || bail "certs"
+{ cp -r $certs /tmp/certs && chmod 600 /tmp/certs/*.key; } || bail "certs"
 certs=/tmp/certs
 
 cat >/tmp/nats.conf <<EOC
@@ -157,7 +156,7 @@ EOC
 	kill "$(cat /tmp/hubd.pid)"
 	kill $spid
 	wait $spid
-	cat /tmp/serve.out | sed 's/^/# /'
+	sed 's/^/# /' /tmp/serve.out
 	nats_stop
 	echo "1..$n"
 	exit $failed
