@@ -515,8 +515,11 @@ static void *worker(void *arg)
 		}
 		explicit_bzero(m->data, m->len);
 	}
-	for (k = 0; k < CASC_CLASSES; k++)
+	/* Gone, and forgotten: a cascade started again starts afresh. */
+	for (k = 0; k < CASC_CLASSES; k++) {
 		natsSubscription_Destroy(n.sub[k]);
+		n.sub[k] = NULL;
+	}
 	for (k = 0; k < n.ndrained; k++)
 		natsSubscription_Destroy(n.drained[k]);
 	n.ndrained = 0;
@@ -524,6 +527,9 @@ static void *worker(void *arg)
 	natsSubscription_Destroy(n.frees);
 	natsConnection_Destroy(n.nc);
 	natsOptions_Destroy(n.opts);
+	n.replies = n.frees = NULL;
+	n.nc = NULL;
+	n.opts = NULL;
 	return NULL;
 }
 

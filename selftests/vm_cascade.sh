@@ -104,14 +104,56 @@ wait $p
 
 vm_cascade_test "$conf" "$certs"
 rc=$?
+# The metrics file has the cascade's counters.
+if grep -q '^persohub_cascade_sent_total [1-9]' /tmp/persohub.prom; then
+	echo "ok - persohub.prom has the cascade's counters"
+else
+	echo "not ok - persohub.prom has the cascade's counters"
+	rc=1
+fi
+
+# SIGHUP with a changed [cascade]: started again, as the file now says.
+connected() {
+	grep -q "^cascade $1 .* connected=1" /tmp/hup.state 2>/dev/null
+}
+persohubd -c "$conf" -S /tmp/hup.state >/tmp/hup.log 2>&1 &
+p=$!
+i=0
+until connected 2 || [ $i -ge 200 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+sed -i 's/^depth = 2$/depth = 3/' "$conf"
+kill -HUP $p
+i=0
+until connected 3 || [ $i -ge 200 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if connected 3 && grep -q "\[cascade\] changed: started again" /tmp/hup.log &&
+	[ -e /dev/persohub-server/cascade-3 ]; then
+	echo "ok - SIGHUP: the changed [cascade] started again (3 servers)"
+else
+	echo "not ok - SIGHUP: the changed [cascade] started again (3 servers)"
+	sed 's/^/# /' /tmp/hup.log
+	rc=1
+fi
+kill $p
+wait $p
+st=$?
+if [ $st -ne 0 ] || [ -e /dev/persohub-server/cascade-1 ] ||
+	[ -e /dev/persohub-remote/cascade ]; then
+	echo "# persohubd exited with status $st"
+	echo "not ok - persohubd stopped (status 0): its cascade ports removed"
+	find /dev/persohub-server /dev/persohub-remote | sed 's/^/# /'
+	tail -5 /tmp/hup.log | sed 's/^/# /'
+	rc=1
+else
+	echo "ok - persohubd stopped (status 0): its cascade ports removed"
+fi
 if [ $rc -ne 0 ]; then
 	sed 's/^/# persohubd: /' "$log" | tail -40
 	sed 's/^/# nats: /' "$nlog" | tail -20
-fi
-# The metrics file has the cascade's counters.
-if [ $rc -eq 0 ] && ! grep -q '^persohub_cascade_sent_total [1-9]' /tmp/persohub.prom; then
-	echo "not ok - persohub.prom has no cascade counters"
-	rc=1
 fi
 kill $npid
 wait $npid
