@@ -53,7 +53,8 @@ GUEST_PROGS := $(B)/guest/vm_hub_test $(B)/guest/vm_fault_test \
 	       $(B)/guest/vm_nl_test \
 	       $(B)/guest/vm_cdev_test $(B)/guest/tcpserver \
 	       $(B)/guest/vm_nlfuzz $(B)/guest/phbase $(B)/guest/vm_setd \
-	       $(B)/guest/vm_journal $(B)/guest/tlscerts $(B)/guest/nats_ping
+	       $(B)/guest/vm_journal $(B)/guest/tlscerts $(B)/guest/nats_ping \
+	       $(B)/guest/vm_cascade_test $(B)/guest/vm_cascade_load
 PHNL_SRCS := daemon/phnl.c
 PHNL_HDRS := daemon/phnl.h uapi/linux/persohub.h
 
@@ -133,15 +134,21 @@ $(B)/framing_test: selftests/framing_test.c selftests/test_rng.h selftests/test_
 DAEMON_SRCS := daemon/persohubd.c daemon/config.c daemon/match.c \
 	       daemon/audit.c daemon/metrics.c daemon/state.c \
 	       daemon/tcp.c daemon/tcp_corr.c daemon/log.c $(PHNL_SRCS) \
+	       daemon/cascade.c daemon/cascade_core.c daemon/cascade_nats.c \
 	       $(FRAMING_SRCS)
 
 $(B)/bin/persohubd: $(DAEMON_SRCS) daemon/config.h daemon/match.h \
 		daemon/tcp.h daemon/tcp_corr.h daemon/log.h daemon/state.h \
 		daemon/phlimits.h daemon/audit.h daemon/metrics.h $(PHNL_HDRS) \
+		daemon/cascade.h daemon/cascade_core.h daemon/cascade_nats.h \
 		$(FRAMING_HDRS) dkms.conf
 	@mkdir -p $(B)/bin
 	$(CC) $(CPPFLAGS) -DPH_VERSION='"$(PH_VERSION)"' $(TLS_CFLAGS) \
-		$(CFLAGS) -o $@ $(DAEMON_SRCS) -lmnl -linih -lsystemd -lpthread $(TLS_LIBS)
+		$(CFLAGS) -o $@ $(DAEMON_SRCS) -lmnl -linih -lsystemd -lpthread $(TLS_LIBS) \
+		$(NATS_LIBS)
+
+# The cascade of hubs: the NATS C client (libnats-dev).
+NATS_LIBS = $(shell pkg-config --libs libnats)
 
 # TLS links to network HSMs (persohubd), and their test server.
 TLS_CFLAGS = $(shell pkg-config --cflags gnutls)
@@ -181,6 +188,7 @@ $(B)/guest/vm_nl_test $(B)/guest/vm_cdev_test: $(B)/guest/%: selftests/%.c \
 
 $(B)/daemon_test: selftests/daemon_test.c daemon/config.c daemon/match.c \
 		daemon/plan.c daemon/log.c daemon/state.c daemon/state.h \
+		daemon/cascade_core.c daemon/cascade_core.h \
 		daemon/tcp_corr.c daemon/tcp_corr.h \
 		daemon/config.h daemon/match.h \
 		daemon/plan.h daemon/log.h daemon/phlimits.h $(PHNL_SRCS) \
@@ -189,6 +197,7 @@ $(B)/daemon_test: selftests/daemon_test.c daemon/config.c daemon/match.c \
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ \
 		selftests/daemon_test.c daemon/config.c daemon/match.c \
 		daemon/plan.c daemon/log.c daemon/state.c daemon/tcp_corr.c \
+		daemon/cascade_core.c \
 		$(PHNL_SRCS) $(FRAMING_SRCS) -linih -lmnl -lm
 
 # The host unit tests: the framer, the framings, the daemon's parts.
@@ -217,6 +226,16 @@ $(B)/guest/tcpserver: selftests/tcpserver.c selftests/siteproto.h \
 		$(TLS_LIBS)
 
 # The certificates of the TLS tests, made inside the test machine.
+$(B)/guest/vm_cascade_test: selftests/vm_cascade_test.c $(PHNL_SRCS) \
+		$(PHNL_HDRS)
+	@mkdir -p $(B)/guest
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(PHNL_SRCS) -lmnl $(NATS_LIBS)
+
+$(B)/guest/vm_cascade_load: selftests/vm_cascade_load.c $(PHNL_SRCS) \
+		$(PHNL_HDRS)
+	@mkdir -p $(B)/guest
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(PHNL_SRCS) -lmnl
+
 $(B)/guest/tlscerts: selftests/tlscerts.c
 	@mkdir -p $(B)/guest
 	$(CC) $(CPPFLAGS) $(TLS_CFLAGS) $(CFLAGS) -o $@ $< $(TLS_LIBS)

@@ -36,6 +36,8 @@ struct parse {
 	/* every section header and its line, for messages about sections */
 	struct header *headers;
 	unsigned int nheaders, cap;
+	/* [cascade] offer and use by name, as indexes into cfg->classes */
+	uint64_t offer_names, use_names;
 };
 
 #define TTY_REF		"tty @"
@@ -52,6 +54,7 @@ void config_defaults(struct config *cfg)
 	cfg->probe_len = 5;
 	cfg->audit = true;
 	cfg->metrics_interval_ms = 5000;
+	cfg->cascade.depth = 4;
 }
 
 static bool parse_hex(const char *s, uint8_t *out, unsigned int max,
@@ -700,6 +703,131 @@ static int class_key(struct parse *p, const char *section, const char *key,
 	return 1;
 }
 
+/* A NATS subject token: no dot, wildcard or white space. */
+static bool token_valid(const char *s)
+{
+	return name_valid(s) && !strpbrk(s, ".*> \t");
+}
+
+/* "a, b": each item of @val, trimmed, into @fn; 1, or 0 with the reason. */
+static int cascade_servers(struct parse *p, struct config_cascade *c,
+			   const char *val)
+{
+	const char *s = val;
+	char *url;
+	size_t n;
+
+	c->nservers = 0;
+	do {
+		s += strspn(s, " \t");
+		n = strcspn(s, ",");
+		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		if (!n)
+			return fail(p, "servers: '%s' is not a list of URLs "
+				    "(nats://host:port, ...)", val, NULL);
+		if (c->nservers == CONFIG_CASCADE_SERVERS)
+			return fail(p, "servers: more than 8 in '%s'", val,
+				    NULL);
+		url = c->servers[c->nservers];
+		if (n >= sizeof(c->servers[0]) ||
+		    (strncmp(s, "nats://", 7) && strncmp(s, "tls://", 6)) ||
+		    memchr(s, ' ', n) || memchr(s, '\t', n))
+			return fail(p, "servers: want nats://HOST:PORT or "
+				    "tls://HOST:PORT items, not '%s'", val,
+				    NULL);
+		memcpy(url, s, n);
+		url[n] = '\0';
+		if (!url[strcspn(url, ":") + 3])
+			return fail(p, "servers: '%s' names no host", url,
+				    NULL);
+		c->nservers++;
+		s += strcspn(s, ",");
+	} while (*s++ == ',');
+	return 1;
+}
+
+/*
+ * "0,keys": classes by id or by name. Names become indexes into
+ * cfg->classes in @names (as class_list() does), ids go in @ids.
+ */
+static int cascade_classes(struct parse *p, const char *key, const char *val,
+			   uint64_t *names, uint64_t *ids)
+{
+	char buf[CONFIG_NAME_LEN];
+	const char *s = val;
+	uint32_t v;
+	size_t n;
+	int k;
+
+	*names = *ids = 0;
+	do {
+		s += strspn(s, " \t");
+		n = strcspn(s, ",");
+		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		if (!n || n >= sizeof(buf))
+			return fail(p, "%s: '%s' is not a list of classes "
+				    "(ids or names: 0,keys)", key, val);
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+		if (strspn(buf, "0123456789") == n) {
+			if (!parse_u32(buf, 0, CONFIG_MAX_CLASSES - 1, &v))
+				return fail(p, "%s: class %s is not 0-63", key,
+					    buf);
+			*ids |= 1ULL << v;
+		} else {
+			k = class_ref(p, buf);
+			if (k < 0)
+				return no_class(p, key, buf);
+			if (!token_valid(buf))
+				return fail(p, "%s: class '%s' cannot name a "
+					    "subject (no '.')", key, buf);
+			*names |= 1ULL << k;
+		}
+		s += strcspn(s, ",");
+	} while (*s++ == ',');
+	return 1;
+}
+
+static int cascade_key(struct parse *p, const char *key, const char *val)
+{
+	struct config_cascade *c = &p->cfg->cascade;
+
+	if (!strcmp(key, "servers")) {
+		return cascade_servers(p, c, val);
+	} else if (!strcmp(key, "site") || !strcmp(key, "name")) {
+		if (!token_valid(val))
+			return fail(p, "%s: '%s' is not 1-31 of [A-Za-z0-9_:-]",
+				    key, val);
+		snprintf(key[0] == 's' ? c->site : c->name, CONFIG_NAME_LEN,
+			 "%s", val);
+	} else if (!strcmp(key, "ca") || !strcmp(key, "cert") ||
+		   !strcmp(key, "key")) {
+		char *dst = key[0] == 'c' ? (key[1] == 'a' ? c->ca : c->cert) :
+			    c->key;
+
+		if (val[0] != '/' || strlen(val) >= sizeof(c->ca))
+			return fail(p, "%s: want an absolute path of at most "
+				    "255 characters, not '%s'", key, val);
+		strcpy(dst, val);	/* length checked */
+	} else if (!strcmp(key, "offer")) {
+		return cascade_classes(p, key, val, &p->offer_names, &c->offer);
+	} else if (!strcmp(key, "use")) {
+		return cascade_classes(p, key, val, &p->use_names, &c->use);
+	} else if (!strcmp(key, "depth")) {
+		if (!parse_u32(val, 1, CONFIG_CASCADE_DEPTH, &c->depth))
+			return fail(p, "depth: '%s' is not 1-64", val, NULL);
+	} else if (!strcmp(key, "timeout_ms")) {
+		if (!parse_u32(val, 0, 600000, &c->timeout_ms))
+			return fail(p, "timeout_ms: '%s' is not 0-600000", val,
+				    NULL);
+	} else {
+		return fail(p, "unknown key '%s' in [cascade]", key, NULL);
+	}
+	return 1;
+}
+
 static int handler(void *user, const char *section, const char *key,
 		   const char *val)
 {
@@ -723,6 +851,8 @@ static int handler(void *user, const char *section, const char *key,
 	}
 	if (!strncmp(section, "class ", 6))
 		return class_key(p, section, key, val);
+	if (!strcmp(section, "cascade"))
+		return cascade_key(p, key, val);
 	if (strcmp(section, "daemon"))
 		return fail(p, "unknown section [%s]", section, NULL);
 	if (!strcmp(key, "realtime")) {
@@ -960,6 +1090,47 @@ const struct config_class *config_class_find(const struct config *cfg,
 	return NULL;
 }
 
+/* [cascade] as a whole: what no single key can tell. 0, or -1 with @err. */
+static int cascade_check(const struct config *cfg, const char *name,
+			 char *err, size_t errlen)
+{
+	const struct config_cascade *c = &cfg->cascade;
+	unsigned int tls = !!c->ca[0] + !!c->cert[0] + !!c->key[0];
+
+	if (!c->set)
+		return 0;
+	if (!c->nservers) {
+		snprintf(err, errlen, "%s:%u: [cascade] has no servers", name,
+			 c->line);
+		return -1;
+	}
+	if (!c->site[0]) {
+		snprintf(err, errlen, "%s:%u: [cascade] has no site (the "
+			 "subjects' prefix)", name, c->line);
+		return -1;
+	}
+	if (tls && tls != 3) {
+		snprintf(err, errlen, "%s:%u: [cascade] TLS needs ca, cert and "
+			 "key, all three", name, c->line);
+		return -1;
+	}
+	return 0;
+}
+
+const char *config_class_token(const struct config *cfg, uint32_t id,
+			       char *buf, size_t len)
+{
+	const struct config_class *cl = config_class_find(cfg, id);
+
+	if (cl)
+		snprintf(buf, len, "%s", cl->name);
+	else if (!id)
+		snprintf(buf, len, "default");
+	else
+		snprintf(buf, len, "%u", id);
+	return buf;
+}
+
 /* Parse @text (read from @name, for messages) into @cfg. */
 int config_parse(const char *text, const char *name, struct config *cfg,
 		 char *err, size_t errlen)
@@ -1044,6 +1215,9 @@ int config_parse(const char *text, const char *name, struct config *cfg,
 	}
 	line = classes_from_headers(&p, name, err, errlen) ? -1 :
 	       ini_parse_string(copy, handler, &p);
+	/* A [cascade] header with no key is a cascade with no servers. */
+	cfg->cascade.line = section_line(&p, "cascade");
+	cfg->cascade.set = cfg->cascade.line != 0;
 	free(copy);
 	free(p.ttys);
 	free(p.headers);
@@ -1086,6 +1260,8 @@ int config_parse(const char *text, const char *name, struct config *cfg,
 			return -1;
 		}
 	}
+	if (cascade_check(cfg, name, err, errlen))
+		return -1;
 	/* Names name device nodes: no two ports may share one. */
 	for (i = 0; i < cfg->nports; i++)
 		for (j = i + 1; j < cfg->nports; j++)
@@ -1096,7 +1272,11 @@ int config_parse(const char *text, const char *name, struct config *cfg,
 					 cfg->ports[i].name);
 				return -1;
 			}
-	return classes_number(cfg, name, err, errlen);
+	if (classes_number(cfg, name, err, errlen))
+		return -1;
+	cfg->cascade.offer |= class_ids(cfg, p.offer_names);
+	cfg->cascade.use |= class_ids(cfg, p.use_names);
+	return 0;
 }
 
 int config_load(const char *path, struct config *cfg, char *err,

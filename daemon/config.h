@@ -59,6 +59,18 @@
  *   pin = sha256:HEX          optional: SHA-256 of the server's public key
  *   tls_min = 1.3             the oldest TLS version accepted: 1.2 or 1.3
  *
+ *   [cascade]                 hubs on a LAN pooling their servers (NATS)
+ *   servers = nats://10.0.2.1:4222, nats://10.0.2.2:4222
+ *   site = plant1             the subjects' prefix: persohub.SITE....
+ *   name = hub-a              this hub (default: the host name)
+ *   ca = /etc/persohub/nats-ca.pem    mutual TLS: all three or none; the
+ *   cert = /etc/persohub/hub-a.pem    key refused if its group or others
+ *   key = /etc/persohub/hub-a.key     may read it
+ *   offer = 0,2               classes (ids or names) served for others
+ *   use = 0,2                 classes sent out when our servers are busy
+ *   depth = 16                requests out at once, 1-64
+ *   timeout_ms = 0            a remote answer's timeout; 0: the class's
+ *
  * Numbers are decimal (leading zeros allowed, no 0x). A ';' or '#' after a
  * space or tab starts a comment, also after a value; one with no space
  * before it is part of the value (stats_file = /run/ph#1).
@@ -147,6 +159,23 @@ struct config_tcp {
 	unsigned int line;
 };
 
+#define CONFIG_CASCADE_SERVERS	8
+#define CONFIG_CASCADE_DEPTH	64
+
+/* [cascade] */
+struct config_cascade {
+	bool set;		/* the section is there */
+	unsigned int nservers;
+	char servers[CONFIG_CASCADE_SERVERS][128];	/* nats:// or tls:// URLs */
+	char site[CONFIG_NAME_LEN];
+	char name[CONFIG_NAME_LEN];	/* "": the host name */
+	char ca[256], cert[256], key[256];
+	uint64_t offer, use;	/* bit N, class N once loaded */
+	uint32_t depth;
+	uint32_t timeout_ms;	/* 0: the class's (its servers' timeout) */
+	unsigned int line;
+};
+
 struct config {
 	bool realtime;
 	int priority;
@@ -166,6 +195,7 @@ struct config {
 	struct config_tcp tcp[CONFIG_MAX_TCP];
 	unsigned int nclasses;
 	struct config_class classes[CONFIG_MAX_CLASSES];
+	struct config_cascade cascade;
 };
 
 /*
@@ -192,5 +222,11 @@ int config_tty_name(const struct config_port *cp, char *buf, size_t len);
 /* The class of id @id in @cfg, or NULL. */
 const struct config_class *config_class_find(const struct config *cfg,
 					     uint32_t id);
+/*
+ * Class @id's name in subjects: its [class] name, "default" for 0, else
+ * its number.
+ */
+const char *config_class_token(const struct config *cfg, uint32_t id,
+			       char *buf, size_t len);
 
 #endif /* PH_CONFIG_H */

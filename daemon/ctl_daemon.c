@@ -153,6 +153,16 @@ static void text_state(const struct state *st, bool stopped, uint64_t now)
 		       t->state, secs(ago(now, t->since_ns), b, sizeof(b)),
 		       t->error[0] ? t->error : "-");
 	}
+	if (st->cascade.present) {
+		const struct state_cascade *c = &st->cascade;
+
+		printf("cascade %s:\n    site: %s\n    nats: %s\n"
+		       "    overflow_servers: %" PRIu32 "\n", c->name, c->site,
+		       c->connected ? "connected" : "not connected", c->depth);
+		for (int k = 0; k < CASC_COUNTERS; k++)
+			printf("    %s: %" PRIu64 "\n", state_cascade_keys[k],
+			       c->v[k]);
+	}
 	for (i = 0; i < st->nheld; i++) {
 		h = &st->held[i];
 		printf("held %" PRIu64 ":\n    station: %s\n", h->req,
@@ -258,6 +268,20 @@ static void json_state(const struct state *st, bool stopped, uint64_t now)
 		jw_obj_end();
 	}
 	jw_arr_end();
+	if (st->cascade.present) {
+		const struct state_cascade *c = &st->cascade;
+
+		jw_obj("cascade");
+		jw_str("name", c->name);
+		jw_str("site", c->site);
+		jw_bool("connected", c->connected);
+		jw_u64("overflow_servers", c->depth);
+		for (i = 0; i < CASC_COUNTERS; i++)
+			jw_u64(state_cascade_keys[i], c->v[i]);
+		jw_obj_end();
+	} else {
+		jw_null("cascade");
+	}
 	jw_arr("held");
 	for (i = 0; i < st->nheld; i++) {
 		const struct state_held *h = &st->held[i];

@@ -22,6 +22,7 @@ void match_init(struct match *m)
 		m->srv[i].weight = 1;
 		m->srv[i].classes = 1;
 	}
+	m->overflow_classes = ~0ULL;
 }
 
 void match_reset(struct match *m)
@@ -171,7 +172,37 @@ void match_station_pin(struct match *m, uint32_t station, uint32_t server)
 	m->pin[station] = server;
 }
 
-/* The best idle, enabled server not in @tried; -1 if none. */
+void match_server_overflow(struct match *m, uint32_t id, bool overflow)
+{
+	if (id < MATCH_MAX_SERVERS)
+		m->srv[id].overflow = overflow;
+}
+
+void match_overflow_classes(struct match *m, uint64_t classes)
+{
+	m->overflow_classes = classes;
+}
+
+void match_station_local(struct match *m, uint32_t station)
+{
+	m->local_station = station;
+}
+
+uint64_t match_idle_classes(const struct match *m)
+{
+	uint64_t classes = 0;
+	unsigned int i;
+
+	for (i = 1; i <= m->max_id; i++)
+		if (m->srv[i].idle && m->srv[i].enabled && !m->srv[i].overflow)
+			classes |= m->srv[i].classes;
+	return classes;
+}
+
+/*
+ * The best idle, enabled server not in @tried (local before overflow,
+ * then by weight, then idle the longest); -1 if none.
+ */
 static int best_server(const struct match *m, const uint64_t *tried)
 {
 	const struct match_server *s, *b = NULL;
@@ -181,8 +212,11 @@ static int best_server(const struct match *m, const uint64_t *tried)
 		s = &m->srv[i];
 		if (!s->idle || !s->enabled || (tried[i / 64] >> (i % 64) & 1))
 			continue;
-		if (!b || s->weight > b->weight ||
-		    (s->weight == b->weight && s->idle_since < b->idle_since)) {
+		if (!b || (b->overflow && !s->overflow) ||
+		    (b->overflow == s->overflow &&
+		     (s->weight > b->weight ||
+		      (s->weight == b->weight &&
+		       s->idle_since < b->idle_since)))) {
 			b = s;
 			best = i;
 		}
@@ -203,7 +237,9 @@ static bool aged(const struct match *m, unsigned int i)
  */
 static int pick(const struct match *m, uint32_t s)
 {
-	uint64_t classes = m->srv[s].classes;
+	bool over = m->srv[s].overflow;
+	uint64_t classes = m->srv[s].classes & (over ? m->overflow_classes :
+						  ~0ULL);
 	bool aging = classes & m->aging;
 	int i, best = -1;
 	uint32_t pin;
@@ -213,6 +249,9 @@ static int pick(const struct match *m, uint32_t s)
 		return -1;
 	for (i = 0; i < (int)m->nwaiting; i++) {
 		if (!(classes >> m->klass[i] & 1))
+			continue;
+		if (over && m->station[i] == m->local_station &&
+		    m->local_station)
 			continue;
 		if (m->npins) {
 			pin = m->station[i] < MATCH_MAX_SERVERS ?

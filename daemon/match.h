@@ -9,6 +9,12 @@
  * the requests of its classes, the oldest that waited its class's
  * max_wait, else the oldest of the highest priority. No allocation after
  * match_init().
+ *
+ * Overflow servers (the cascade's: requests sent to other hubs) come after
+ * every local server: one takes a request only when no idle local server
+ * would, only of the classes match_overflow_classes() allows now, and
+ * never one of the station match_station_local() names (the requests
+ * other hubs sent us: never sent out again).
  */
 #ifndef PH_MATCH_H
 #define PH_MATCH_H
@@ -28,6 +34,7 @@ struct match_server {
 	uint32_t weight;	/* higher first; default 1 */
 	uint64_t idle_since;
 	uint64_t classes;	/* bit N: serves class N; default 1 */
+	bool overflow;		/* the cascade's: after every local server */
 };
 
 struct match {
@@ -47,6 +54,8 @@ struct match {
 	uint64_t max_wait[MATCH_CLASSES];	/* ns; 0: never aged */
 	uint64_t aging;		/* bit N: class N has a max_wait */
 	uint64_t now;		/* for the max_wait, ns (match_clock()) */
+	uint64_t overflow_classes;	/* overflow servers take these now */
+	uint32_t local_station;	/* its requests stay here; 0: none */
 };
 
 void match_init(struct match *m);
@@ -74,6 +83,18 @@ void match_class_max_wait(struct match *m, uint32_t klass, uint32_t ms);
 void match_clock(struct match *m, uint64_t now);
 /* Requests of @station go to @server only (0: to any server). */
 void match_station_pin(struct match *m, uint32_t station, uint32_t server);
+/* Server @id is an overflow server (or not). */
+void match_server_overflow(struct match *m, uint32_t id, bool overflow);
+/* Overflow servers take requests of these classes only (bit N: class N). */
+void match_overflow_classes(struct match *m, uint64_t classes);
+/* Requests of @station never go to an overflow server (0: none). */
+void match_station_local(struct match *m, uint32_t station);
+/*
+ * The classes an idle, enabled local server serves (bit N: class N):
+ * after match_next() has given out all it could, no waiting request
+ * wants those servers.
+ */
+uint64_t match_idle_classes(const struct match *m);
 /* Take the next pair to dispatch: 1 and the pair, or 0 if none. */
 int match_next(struct match *m, uint64_t *req, uint32_t *server);
 

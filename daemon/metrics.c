@@ -31,6 +31,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "phlimits.h"
+#include "cascade.h"
 #include "tcp.h"
 
 #define HIST_MAX	64
@@ -328,6 +329,41 @@ static void write_hub(FILE *f)
 		  m.hist, m.hist_n, m.hist_sum_ns);
 }
 
+/* The [cascade]'s, when one runs. */
+static void write_cascade(FILE *f)
+{
+	const struct cascade_figures *c = cascade_figures();
+
+	one(f, "persohub_cascade_connected", "gauge",
+	    "1 while connected to a NATS server.", c->connected);
+	one(f, "persohub_cascade_sent_total", "counter",
+	    "Requests sent to other hubs.", c->sent);
+	one(f, "persohub_cascade_answered_total", "counter",
+	    "Answers from other hubs given to our stations.", c->answered);
+	one(f, "persohub_cascade_given_back_total", "counter",
+	    "Requests out given back (no responders, busy, link lost).",
+	    c->given_back);
+	one(f, "persohub_cascade_failed_total", "counter",
+	    "Requests out failed (error reply or timeout): retried.",
+	    c->failed);
+	one(f, "persohub_cascade_timeouts_total", "counter",
+	    "Requests out with no reply in time.", c->timeouts);
+	one(f, "persohub_cascade_late_replies_total", "counter",
+	    "Replies discarded: their request was no longer out.", c->late);
+	one(f, "persohub_cascade_remote_requests_total", "counter",
+	    "Requests other hubs sent us.", c->remote_in);
+	one(f, "persohub_cascade_remote_served_total", "counter",
+	    "Requests of other hubs answered here.", c->served);
+	one(f, "persohub_cascade_remote_failed_total", "counter",
+	    "Requests of other hubs that ended here unanswered.",
+	    c->remote_failed);
+	one(f, "persohub_cascade_busy_replies_total", "counter",
+	    "Busy replies sent: no idle server when a request came.",
+	    c->busy);
+	one(f, "persohub_cascade_connects_total", "counter",
+	    "Connections made to a NATS server.", c->connects);
+}
+
 static void write_daemon(FILE *f)
 {
 	const struct audit_figures *a = audit_figures();
@@ -378,6 +414,8 @@ static void write_daemon(FILE *f)
 	fputs("persohub_daemon_audit_cpu_seconds_total ", f);
 	secs(f, a->cpu_ns);
 	fputc('\n', f);
+	if (cascade_on())
+		write_cascade(f);
 	histogram(f, "persohub_daemon_wakeup_to_dispatch_seconds",
 		  "From persohubd's wakeup to its dispatches sent.",
 		  d.lat_hist, d.lat_buckets, d.lat_sum_ns);

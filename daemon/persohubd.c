@@ -13,6 +13,10 @@
  * path allocates or sleeps. Events may be lost (ENOBUFS): the daemon then
  * re-reads the kernel's state; the kernel never depends on the daemon.
  *
+ * With a [cascade] section it also pools servers with other hubs through
+ * NATS (cascade.c): requests no idle local server takes go out on
+ * overflow servers, and other hubs' requests come in on a remote station.
+ *
  * What it decides (weights, pins, enabled flags, TCP links, requests it
  * holds back and why) goes to a state file for persohubctl daemon
  * (state.h), at most every STATE_MIN_MS.
@@ -38,6 +42,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "audit.h"
+#include "cascade.h"
 #include "config.h"
 #include "framing.h"
 #include "log.h"
@@ -229,6 +234,8 @@ static int resync_port_cb(const struct phnl_attrs *at, void *data)
 	if (phnl_u32(at, PERSOHUB_A_PORT_ROLE, 0) != PERSOHUB_ROLE_SERVER)
 		return 0;
 	match_server_classes(&d.m, id, phnl_u64(at, PERSOHUB_A_PORT_CLASSES, 1));
+	match_server_overflow(&d.m, id, at->a[PERSOHUB_A_PORT_OVERFLOW] ||
+			      cascade_overflow_server(id));
 	/*
 	 * No section (any more): the defaults. A server the administrator
 	 * disabled in the kernel takes nothing, whatever the section says.
@@ -355,6 +362,8 @@ static int resync(void)
 		else
 			d.lost_events++;	/* and read the truth again */
 	} while (ret == -ENOBUFS && ++tries < 4);
+	if (!ret)
+		cascade_resynced();
 	take_refusals();
 	if (ret && !hub_gone(ret))
 		error("resync: %s", strerror(-ret));
@@ -370,6 +379,7 @@ static int event_cb(const struct phnl_attrs *at, void *data)
 	switch (at->cmd) {
 	case PERSOHUB_CMD_REQUEST_NEW:
 		request_waits(at, now);
+		cascade_request_new(phnl_u32(at, PERSOHUB_A_PORT_ID, 0));
 		break;
 	case PERSOHUB_CMD_REQUEST_DONE:
 		match_request_gone(&d.m, phnl_u64(at, PERSOHUB_A_REQ_ID, 0));
@@ -391,6 +401,7 @@ static int event_cb(const struct phnl_attrs *at, void *data)
 			d.failed[id] = phnl_u32(at, PERSOHUB_A_REASON, 0) ==
 				       PERSOHUB_REASON_TIMEOUT;
 		tcp_server_failed(id, phnl_u32(at, PERSOHUB_A_REASON, 0));
+		cascade_server_failed(id, phnl_u32(at, PERSOHUB_A_REASON, 0));
 		break;
 	case PERSOHUB_CMD_CTRL_CHANGED:
 		/* Stalled (we were stopped): take control back. */
@@ -471,6 +482,8 @@ static void dispatch_all(uint64_t t0)
 
 	b = mnl_nlmsg_batch_start(d.batch, sizeof(d.batch));
 	match_clock(&d.m, t0);
+	/* The classes that may go to other hubs now (none without one). */
+	cascade_before_dispatch(t0);
 	while (match_next(&d.m, &req, &srv)) {
 		nlh = phnl_msg(&d.cmd, mnl_nlmsg_batch_current(b),
 			       PERSOHUB_CMD_DISPATCH, 0);
@@ -492,6 +505,8 @@ static void dispatch_all(uint64_t t0)
 		}
 	}
 	mnl_nlmsg_batch_stop(b);
+	/* Listen for other hubs' requests while a server stays idle. */
+	cascade_after_dispatch();
 }
 
 static uint64_t lat_pct(double p)
@@ -549,6 +564,29 @@ static void write_stats(FILE *f)
 		(unsigned long long)lat_pct(0.5),
 		(unsigned long long)lat_pct(0.99),
 		(unsigned long long)d.lat_max);
+	if (cascade_on()) {
+		const struct cascade_figures *c = cascade_figures();
+
+		fprintf(f, "cascade_connected %d\ncascade_sent %llu\n"
+			"cascade_answered %llu\ncascade_given_back %llu\n"
+			"cascade_failed %llu\ncascade_timeouts %llu\n"
+			"cascade_late %llu\ncascade_remote_in %llu\n"
+			"cascade_served %llu\ncascade_remote_failed %llu\n"
+			"cascade_busy %llu\ncascade_connects %llu\n"
+			"cascade_disconnects %llu\n", c->connected,
+			(unsigned long long)c->sent,
+			(unsigned long long)c->answered,
+			(unsigned long long)c->given_back,
+			(unsigned long long)c->failed,
+			(unsigned long long)c->timeouts,
+			(unsigned long long)c->late,
+			(unsigned long long)c->remote_in,
+			(unsigned long long)c->served,
+			(unsigned long long)c->remote_failed,
+			(unsigned long long)c->busy,
+			(unsigned long long)c->connects,
+			(unsigned long long)c->disconnects);
+	}
 }
 
 static void save_stats(void)
@@ -1038,7 +1076,8 @@ static bool same_tcp(const struct config *a, const struct config *b)
  * the port's weight, enabled and server go back to the defaults; what the
  * section had set in the kernel stays, as after any live change), the
  * [daemon] keys at once, [tcp] servers removed and added again when
- * their sections changed (a request on one is dispatched again).
+ * their sections changed (a request on one is dispatched again), and so
+ * is the [cascade].
  */
 static void reload(void)
 {
@@ -1089,6 +1128,13 @@ static void reload(void)
 		info("[tcp] sections changed: servers added again");
 		tcp_fini();
 		tcp_init(&d.cmd, d.epfd, &d.cfg);
+	}
+	if (memcmp(&next.cascade, &was.cascade, sizeof(next.cascade))) {
+		/* What is out on its servers goes back to the queue. */
+		info("[cascade] changed: started again");
+		cascade_fini();
+		if (cascade_init(&d.cmd, d.epfd, &d.cfg, &d.m))
+			error("cascade: not started; this hub works alone");
 	}
 	resync();
 	info("configuration reloaded from %s", d.cfg_path);
@@ -1355,6 +1401,29 @@ static void state_build(uint64_t now)
 			 tcp_link_state_name(l.state));
 		t->since_ns = l.since_ns;
 		snprintf(t->error, sizeof(t->error), "%s", l.error);
+	}
+	memset(&st.cascade, 0, sizeof(st.cascade));
+	if (cascade_on()) {
+		const struct cascade_figures *f = cascade_figures();
+		uint64_t *v = st.cascade.v;
+
+		st.cascade.present = true;
+		st.cascade.depth = f->depth;
+		snprintf(st.cascade.name, sizeof(st.cascade.name), "%s",
+			 f->name);
+		snprintf(st.cascade.site, sizeof(st.cascade.site), "%s",
+			 d.cfg.cascade.site);
+		st.cascade.connected = f->connected;
+		v[CASC_SENT] = f->sent;
+		v[CASC_ANSWERED] = f->answered;
+		v[CASC_GIVEN_BACK] = f->given_back;
+		v[CASC_FAILED] = f->failed;
+		v[CASC_TIMEOUTS] = f->timeouts;
+		v[CASC_LATE] = f->late;
+		v[CASC_REMOTE_IN] = f->remote_in;
+		v[CASC_SERVED] = f->served;
+		v[CASC_REMOTE_FAILED] = f->remote_failed;
+		v[CASC_BUSY] = f->busy;
 	}
 	st.held_total = d.m.nwaiting;
 	st.nheld = 0;
@@ -1656,7 +1725,8 @@ static void loop(void)
 				if (read(d.probefd, &ticks, sizeof(ticks)) > 0) {
 					probe_failed();
 				}
-			} else if (tcp_handle(fd) || metrics_handle(fd)) {
+			} else if (tcp_handle(fd) || metrics_handle(fd) ||
+				   cascade_handle(fd)) {
 				continue;
 			} else if (fd == d.tfd) {
 				if (read(d.tfd, &ticks, sizeof(ticks)) > 0) {
@@ -1793,6 +1863,9 @@ int main(int argc, char **argv)
 	if (attach())
 		return gone() ? EXIT_HUB_GONE : 1;
 	tcp_init(&d.cmd, d.epfd, &d.cfg);
+	/* Before the first dump, so its servers are seen as overflow. */
+	if (cascade_init(&d.cmd, d.epfd, &d.cfg, &d.m))
+		error("cascade: not started; this hub works alone");
 	audit_enable(d.cfg.audit);
 	resync();
 	ret = metrics_init(&d.cmd, d.epfd, &d.cfg, daemon_figures);
@@ -1815,6 +1888,7 @@ int main(int argc, char **argv)
 		write_stats(stderr);
 		return d.status;
 	}
+	cascade_fini();
 	tcp_fini();
 	detach();
 	save_stats();

@@ -64,6 +64,25 @@ static void put_port(FILE *f, const struct state_port *p)
 		p->kernel_enabled, p->classes, p->pin, p->user, p->held);
 }
 
+const char *const state_cascade_keys[CASC_COUNTERS] = {
+	"sent", "answered", "given_back", "failed", "timeouts", "late",
+	"remote_in", "served", "remote_failed", "busy",
+};
+
+static void put_cascade(FILE *f, const struct state_cascade *c)
+{
+	unsigned int i;
+
+	fprintf(f, "cascade %" PRIu32 " name=", c->depth);
+	put_text(f, c->name);
+	fputs(" site=", f);
+	put_text(f, c->site);
+	fprintf(f, " connected=%d", c->connected);
+	for (i = 0; i < CASC_COUNTERS; i++)
+		fprintf(f, " %s=%" PRIu64, state_cascade_keys[i], c->v[i]);
+	fputc('\n', f);
+}
+
 static void put_tcp(FILE *f, const struct state_tcp *t)
 {
 	fprintf(f, "tcp %" PRIu32 " name=", t->id);
@@ -98,6 +117,8 @@ int state_save(const char *path, const struct state *st)
 		put_port(f, &st->ports[i]);
 	for (i = 0; i < st->ntcp; i++)
 		put_tcp(f, &st->tcp[i]);
+	if (st->cascade.present)
+		put_cascade(f, &st->cascade);
 	for (i = 0; i < st->nheld; i++)
 		fprintf(f, "held %" PRIu64 " station=%" PRIu32 " server=%" PRIu32
 			" reason=%s\n", st->held[i].req, st->held[i].station,
@@ -219,6 +240,22 @@ static bool tcp_key(struct state_tcp *t, const char *k, const char *v)
 	return true;
 }
 
+static bool cascade_key(struct state_cascade *c, const char *k, const char *v)
+{
+	unsigned int i;
+
+	if (!strcmp(k, "name"))
+		return copy_to(c->name, sizeof(c->name), v);
+	if (!strcmp(k, "site"))
+		return copy_to(c->site, sizeof(c->site), v);
+	if (!strcmp(k, "connected"))
+		return bool_of(v, &c->connected);
+	for (i = 0; i < CASC_COUNTERS; i++)
+		if (!strcmp(k, state_cascade_keys[i]))
+			return u64_of(v, &c->v[i]);
+	return true;
+}
+
 static bool held_key(struct state_held *h, const char *k, const char *v)
 {
 	if (!strcmp(k, "station"))
@@ -230,7 +267,7 @@ static bool held_key(struct state_held *h, const char *k, const char *v)
 	return true;
 }
 
-enum rec { REC_PORT, REC_TCP, REC_HELD };
+enum rec { REC_PORT, REC_TCP, REC_HELD, REC_CASCADE };
 
 /* "ID key=value ...": the record @r at @s into @st. */
 static bool record(struct state *st, enum rec r, char *s)
@@ -261,6 +298,14 @@ static bool record(struct state *st, enum rec r, char *s)
 		memset(obj, 0, sizeof(struct state_tcp));
 		((struct state_tcp *)obj)->id = n;
 		break;
+	case REC_CASCADE:
+		if (n > UINT32_MAX)
+			return false;
+		obj = &st->cascade;
+		memset(obj, 0, sizeof(struct state_cascade));
+		st->cascade.present = true;
+		st->cascade.depth = n;
+		break;
 	default:
 		if (st->nheld == STATE_MAX_HELD)
 			return true;	/* held_total counts them */
@@ -281,7 +326,9 @@ static bool record(struct state *st, enum rec r, char *s)
 			*sp = '\0';
 		s = sp ? sp + 1 : v + strlen(v);
 		good = r == REC_PORT ? port_key(obj, k, v) :
-		       r == REC_TCP ? tcp_key(obj, k, v) : held_key(obj, k, v);
+		       r == REC_TCP ? tcp_key(obj, k, v) :
+		       r == REC_CASCADE ? cascade_key(obj, k, v) :
+		       held_key(obj, k, v);
 	}
 	return good;
 }
@@ -316,6 +363,8 @@ static bool line_of(struct state *st, char *line, bool *version)
 		return record(st, REC_TCP, v);
 	if (!strcmp(line, "held"))
 		return record(st, REC_HELD, v);
+	if (!strcmp(line, "cascade"))
+		return record(st, REC_CASCADE, v);
 	return true;		/* a record of a later version */
 }
 

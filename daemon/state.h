@@ -19,6 +19,9 @@
  *   tcp 9 name=net0 address=[::1]:7001 state=backoff since_ns=8200000000
  *       error=Connection refused                          (one line)
  *   held 17 station=1 server=5 reason=pinned-server-busy
+ *   cascade 4 name=hub-a site=plant1 connected=1 sent=12 answered=11
+ *       given_back=1 failed=0 timeouts=0 late=0 remote_in=3 served=3
+ *       remote_failed=0 busy=0      (one line; 4: its overflow servers)
  *
  * Unknown records and keys are skipped, so the file may grow.
  */
@@ -74,6 +77,24 @@ struct state_tcp {
 	char error[160];	/* "" if none */
 };
 
+/* The [cascade]'s counters, in the file's order. */
+enum state_cascade_counter {
+	CASC_SENT, CASC_ANSWERED, CASC_GIVEN_BACK, CASC_FAILED, CASC_TIMEOUTS,
+	CASC_LATE, CASC_REMOTE_IN, CASC_SERVED, CASC_REMOTE_FAILED, CASC_BUSY,
+	CASC_COUNTERS
+};
+
+extern const char *const state_cascade_keys[CASC_COUNTERS];
+
+struct state_cascade {
+	bool present;		/* a [cascade] runs */
+	uint32_t depth;		/* overflow servers */
+	char name[CONFIG_NAME_LEN];
+	char site[CONFIG_NAME_LEN];
+	bool connected;
+	uint64_t v[CASC_COUNTERS];
+};
+
 struct state_held {
 	uint64_t req;
 	uint32_t station;
@@ -91,6 +112,7 @@ struct state {
 	struct state_port ports[PH_MAX_PORTS];
 	struct state_tcp tcp[CONFIG_MAX_TCP];
 	struct state_held held[STATE_MAX_HELD];
+	struct state_cascade cascade;
 };
 
 /* "no-idle-server"; "no idle server" for people. */

@@ -24,6 +24,8 @@ count() {
 	local step=$1 log=$2 line p=0 f=0 s=0
 	while IFS= read -r line; do
 		line=${line%$'\r'}
+		# vm-pair's machines: "[a] ok 1 ..."
+		line=${line#\[[ab]\] }
 		case "$line" in
 		"ok "*"# SKIP"* | "ok "*"# skip"*) s=$((s + 1)) ;;
 		"ok "*) p=$((p + 1)) ;;
@@ -137,6 +139,7 @@ vm_lan() {
 		# shellcheck disable=SC2086 # VM_ARGS, $k: words
 		tap "$step" bash -c 'set -o pipefail; "$@" 2>&1 | sed -u "s/^\[[ab]\] //"' _ \
 			scripts/vm-pair ${VM_ARGS:-} $k --cards 1 --timeout $((240 * scale)) \
+			--append no_timer_check \
 			--share-a "$a" --share-b "$b" -- \
 			"${guest_env}sh /usr/share/persohub/selftests/vm_lan.sh" \
 			"${guest_env}sh /usr/share/persohub/selftests/vm_lan.sh"
@@ -147,16 +150,38 @@ vm_lan() {
 	rm -rf "$a" "$b"
 }
 
+# The two-machine cascade test: each machine's share holds the same
+# certificates (its NATS server's names both addresses).
+vm_cascade() {
+	local step=$1 a b
+	shift
+	a=$(mktemp -d)
+	b=$(mktemp -d)
+	mkdir "$a/certs" &&
+		"$top/build/guest/tlscerts" "$a/certs" 10.0.2.1 10.0.2.2 >/dev/null &&
+		cp -r "$a/certs" "$b/"
+	# Two emulators at once on a loaded host: the kernel's IO-APIC timer
+	# check may find the timer too slow and panic; it is not needed here.
+	# shellcheck disable=SC2086 # VM_ARGS: words for vm-run
+	tap "$step" scripts/vm-pair ${VM_ARGS:-} "$@" --cards 0 --no-sim \
+		--append no_timer_check \
+		--share-a "$a" --share-b "$b" --timeout $((240 * scale)) -- \
+		"${guest_env}sh /usr/share/persohub/selftests/vm_cascade_pair.sh" \
+		"${guest_env}sh /usr/share/persohub/selftests/vm_cascade_pair.sh"
+	rm -rf "$a" "$b"
+}
+
 # One kernel's VM suites; $1 is its name, $2 "kernel" for the kernel-side
 # suites only. Step names carry the kernel: vm-hub@6.12.
 vm_suites() {
-	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-lan vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
+	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-lan vm-cascade-peer vm-cascade vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
 	# the kernel's paths on PREEMPT_RT; framings are the same C on any kernel
 	[ "$only" != kernel ] || suites=(vm-hub vm-fault vm-nl vm-cdev vm-card vm-tty vm-fault-tty)
-	# the audit trail and the metrics are persohubd's alone, the LAN is
-	# the emulator's: the first kernel only
+	# the audit trail, the metrics and the cascade of hubs (NATS) are
+	# persohubd's alone, the LAN is the emulator's: the first kernel only
 	[ "$k" = "${kvers[0]%:*}" ] ||
-		suites=("${suites[@]/vm-audit/}") suites=("${suites[@]/vm-lan/}")
+		suites=("${suites[@]/vm-audit/}") suites=("${suites[@]/vm-lan/}") \
+		suites=("${suites[@]/vm-cascade-peer/}") suites=("${suites[@]/vm-cascade/}")
 	for s in "${suites[@]}"; do
 		[ -n "$s" ] && want "$s" || continue
 		t=$SECONDS
@@ -239,6 +264,21 @@ vm_suite() {
 	vm-lan)
 		vm_lan "$s@$k" "$kv"
 		;;
+	vm-cascade-peer)
+		# persohubd's [cascade] against a NATS server in the guest and
+		# a test peer playing the other hub; no serial port needed
+		# shellcheck disable=SC2086
+		tap "$s@$k" scripts/vm-run ${VM_ARGS:-} $kv --cards 0 \
+			--timeout $((300 * scale)) -- \
+			"$guest_env"'sh /usr/share/persohub/selftests/vm_cascade.sh'
+		;;
+	vm-cascade)
+		# Two hubs on one LAN pooling their servers through a NATS
+		# cluster: overflow, then a cut link, a killed hub, a stopped
+		# NATS server, under load. One CA for both (tlscerts).
+		# shellcheck disable=SC2086
+		vm_cascade "$s@$k" $kv
+		;;
 	vm-fuzz)
 		# Stations on card 0 so the devices exist; the seed is printed.
 		# shellcheck disable=SC2086
@@ -263,7 +303,7 @@ vm_suite() {
 	esac
 }
 
-steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-lan vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
+steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-lan vm-cascade-peer vm-cascade vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
 [ -n "${CHECK_ONLY:-}" ] && read -r -a steps <<<"$CHECK_ONLY"
 want() {
 	local s

@@ -14,6 +14,7 @@
 #include <linux/genetlink.h>
 
 #include "kselftest_harness.h"
+#include "cascade_core.h"
 #include "config.h"
 #include "framing.h"
 #include "log.h"
@@ -1333,6 +1334,35 @@ TEST(state_file_round_trip)
 	EXPECT_EQ(-ENOENT, state_load(path, &st_in, err, sizeof(err)));
 }
 
+/* The cascade's record: there with a [cascade], every counter back. */
+TEST(state_file_cascade)
+{
+	char path[] = "/tmp/persohub-state-XXXXXX", err[256];
+	int fd = mkstemp(path), i;
+
+	ASSERT_LE(0, fd);
+	close(fd);
+	memset(&st_out, 0, sizeof(st_out));
+	st_out.pid = 9;
+	ASSERT_EQ(0, state_save(path, &st_out));
+	ASSERT_EQ(0, state_load(path, &st_in, err, sizeof(err)));
+	EXPECT_FALSE(st_in.cascade.present);
+	st_out.cascade.present = true;
+	st_out.cascade.depth = 16;
+	strcpy(st_out.cascade.name, "hub-a");
+	strcpy(st_out.cascade.site, "plant1");
+	st_out.cascade.connected = true;
+	for (i = 0; i < CASC_COUNTERS; i++)
+		st_out.cascade.v[i] = 1000 + i;
+	ASSERT_EQ(0, state_save(path, &st_out));
+	ASSERT_EQ(0, state_load(path, &st_in, err, sizeof(err)));
+	EXPECT_TRUE(st_in.cascade.present);
+	EXPECT_EQ(0, memcmp(&st_out.cascade, &st_in.cascade,
+			    sizeof(st_in.cascade)));
+	EXPECT_STREQ("late", state_cascade_keys[CASC_LATE]);
+	unlink(path);
+}
+
 /* A file that is not ours, or half of one, is refused with its line. */
 TEST(state_file_malformed)
 {
@@ -1528,6 +1558,279 @@ TEST(tcp_corr_late_answer_dropped)
 	}
 	ASSERT_EQ(0, tcp_corr_send(&c, 1, b, 7));
 	EXPECT_NE(a[0], b[0]);
+}
+
+/* [cascade]: every key, classes by name and by number, the defaults. */
+TEST(config_cascade)
+{
+	struct config_cascade *c = &cfg.cascade;
+	char err[512] = "";
+
+	ASSERT_EQ(0, load("[class default]\n[class keys]\nid = 2\n[class certs]\n"
+			  "[cascade]\n"
+			  "servers = nats://10.0.2.1:4222, tls://hub-b:4222 ;x\n"
+			  "site = plant1\nname = hub-a\n"
+			  "ca = /etc/persohub/nats-ca.pem\n"
+			  "cert = /etc/persohub/hub-a.pem\n"
+			  "key = /etc/persohub/hub-a.key\n"
+			  "offer = 0, keys\nuse = certs,2\ndepth = 16\n"
+			  "timeout_ms = 800\n", &cfg, err));
+	EXPECT_STREQ("", err);
+	EXPECT_TRUE(c->set);
+	EXPECT_EQ(5, c->line);
+	ASSERT_EQ(2, c->nservers);
+	EXPECT_STREQ("nats://10.0.2.1:4222", c->servers[0]);
+	EXPECT_STREQ("tls://hub-b:4222", c->servers[1]);
+	EXPECT_STREQ("plant1", c->site);
+	EXPECT_STREQ("hub-a", c->name);
+	EXPECT_STREQ("/etc/persohub/hub-a.key", c->key);
+	EXPECT_EQ(0x5, c->offer);	/* 0 and keys (2) */
+	EXPECT_EQ(0x6, c->use);		/* certs (1) and 2 */
+	EXPECT_EQ(16, c->depth);
+	EXPECT_EQ(800, c->timeout_ms);
+
+	ASSERT_EQ(0, load("[daemon]\nresync_ms = 500\n", &cfg, err));
+	EXPECT_FALSE(c->set);
+	ASSERT_EQ(0, load("[cascade]\nservers = nats://h:1\nsite = s\n", &cfg,
+			  err));
+	EXPECT_TRUE(c->set);
+	EXPECT_EQ(4, c->depth);
+	EXPECT_EQ(0, c->timeout_ms);
+	EXPECT_EQ(0, c->offer);
+	EXPECT_EQ(0, c->use);
+	EXPECT_STREQ("", c->name);
+}
+
+TEST(config_cascade_bad)
+{
+	static const struct bad cb[] = {
+		{ "[cascade]\nsite = a\n", ":1: [cascade] has no servers" },
+		{ "[cascade]\n", ":1: [cascade] has no servers" },
+		{ "[cascade]\nservers = nats://h:1\n", ":1: [cascade] has no site" },
+		{ "[daemon]\n[cascade]\nservers = http://h:1\n", ":3: servers: want nats://HOST:PORT or tls://HOST:PORT items, not 'http://h:1'" },
+		{ "[cascade]\nservers = nats://a:1,,nats://b:2\n", ":2: servers: 'nats://a:1,,nats://b:2' is not a list of URLs" },
+		{ "[cascade]\nservers = nats://\n", ":2: servers: 'nats://' names no host" },
+		{ "[cascade]\nsite = a.b\n", ":2: site: 'a.b' is not 1-31 of [A-Za-z0-9_:-]" },
+		{ "[cascade]\nname = x*\n", ":2: name: 'x*' is not" },
+		{ "[cascade]\nkey = hub.key\n", ":2: key: want an absolute path" },
+		{ "[cascade]\noffer = 64\n", ":2: offer: class 64 is not 0-63" },
+		{ "[cascade]\nuse = nosuch\n", ":2: use: no class 'nosuch'" },
+		{ "[class a.b]\n[cascade]\nuse = a.b\n", ":3: use: class 'a.b' cannot name a subject" },
+		{ "[cascade]\ndepth = 0\n", ":2: depth: '0' is not 1-64" },
+		{ "[cascade]\ndepth = 65\n", ":2: depth: '65' is not 1-64" },
+		{ "[cascade]\ntimeout_ms = 600001\n", ":2: timeout_ms: '600001' is not 0-600000" },
+		{ "[cascade]\ncolour = red\n", ":2: unknown key 'colour' in [cascade]" },
+		{ "[cascade]\nservers = nats://h:1\nsite = s\n\nca = /ca.pem\n", ":1: [cascade] TLS needs ca, cert and key, all three" },
+	};
+	char err[512];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cb) / sizeof(cb[0]); i++) {
+		err[0] = '\0';
+		EXPECT_EQ(-1, load(cb[i].text, &cfg, err));
+		EXPECT_NE(NULL, strstr(err, cb[i].err)) {
+			TH_LOG("file %u: got '%s'", i, err);
+		}
+	}
+}
+
+/* Subjects name classes: [class] names, default, else the number. */
+TEST(config_class_subject_token)
+{
+	char err[512] = "", b[32];
+
+	ASSERT_EQ(0, load("[class keys]\nid = 3\n", &cfg, err));
+	EXPECT_STREQ("keys", config_class_token(&cfg, 3, b, sizeof(b)));
+	EXPECT_STREQ("default", config_class_token(&cfg, 0, b, sizeof(b)));
+	EXPECT_STREQ("7", config_class_token(&cfg, 7, b, sizeof(b)));
+}
+
+/*
+ * Overflow servers come after every local server, whatever their weight
+ * and idleness: a request goes out only when no idle local server takes it.
+ */
+TEST(match_overflow_last)
+{
+	uint64_t req;
+	uint32_t srv;
+
+	match_init(&m);
+	match_server_overflow(&m, 2, true);
+	match_server_ready(&m, 2, 10);		/* idle the longest */
+	match_server_config(&m, 2, 9, true);	/* and the heaviest */
+	match_server_ready(&m, 5, 500);
+	match_request(&m, 1, 30);
+	match_request(&m, 2, 30);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(1, req);
+	EXPECT_EQ(5, srv);		/* the local one */
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(2, req);
+	EXPECT_EQ(2, srv);		/* out: no local server idle */
+	EXPECT_EQ(0, match_next(&m, &req, &srv));
+	/* The idle classes count local servers only. */
+	match_server_ready(&m, 2, 600);
+	EXPECT_EQ(0, match_idle_classes(&m));
+	match_server_ready(&m, 5, 600);
+	EXPECT_EQ(1, match_idle_classes(&m));
+}
+
+/* Classes backed off stay home; the remote station's requests too. */
+TEST(match_overflow_classes_and_local_station)
+{
+	uint64_t req;
+	uint32_t srv;
+
+	match_init(&m);
+	match_server_overflow(&m, 3, true);
+	match_server_classes(&m, 3, 0x3);
+	match_server_ready(&m, 3, 0);
+	match_station_local(&m, 40);
+	match_request_class(&m, 10, 40, 0, 7, 0);	/* another hub's */
+	match_request_class(&m, 11, 30, 1, 0, 0);	/* class 1 */
+	match_request_class(&m, 12, 30, 0, 0, 0);	/* class 0 */
+	match_overflow_classes(&m, 0x1);		/* class 1 backed off */
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(12, req);
+	EXPECT_EQ(3, srv);
+	match_server_ready(&m, 3, 0);
+	EXPECT_EQ(0, match_next(&m, &req, &srv));	/* 10: ours; 11: off */
+	match_overflow_classes(&m, 0x3);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(11, req);
+	match_server_ready(&m, 3, 0);
+	EXPECT_EQ(0, match_next(&m, &req, &srv));	/* never 10 */
+	/* A local server takes the other hub's request. */
+	match_server_ready(&m, 4, 0);
+	ASSERT_EQ(1, match_next(&m, &req, &srv));
+	EXPECT_EQ(10, req);
+	EXPECT_EQ(4, srv);
+}
+
+/* A pinned station's requests never go out either. */
+TEST(match_overflow_not_pinned)
+{
+	uint64_t req;
+	uint32_t srv;
+
+	match_init(&m);
+	match_server_overflow(&m, 3, true);
+	match_server_ready(&m, 3, 0);
+	match_station_pin(&m, 20, 7);
+	match_request(&m, 1, 20);
+	EXPECT_EQ(0, match_next(&m, &req, &srv));
+}
+
+static struct casc_core cc;
+
+/* What each reply does; a reply is taken once, by slot and sequence. */
+TEST(cascade_replies)
+{
+	uint64_t s1, s2;
+
+	casc_init(&cc, 2, 0x1, 0x1);
+	casc_connected(&cc, true);
+	s1 = casc_start(&cc, 0, 100, 0, 1000);
+	s2 = casc_start(&cc, 1, 101, 0, 1000);
+	EXPECT_NE(s1, s2);
+	EXPECT_EQ(0, casc_find(&cc, 100));
+	EXPECT_EQ(1, casc_find(&cc, 101));
+	EXPECT_EQ(CASC_ACT_ANSWER, casc_reply(&cc, 0, s1, CASC_REPLY_ANSWER, 5));
+	/* The same reply again, or for another slot: late. */
+	EXPECT_EQ(CASC_ACT_LATE, casc_reply(&cc, 0, s1, CASC_REPLY_ANSWER, 5));
+	EXPECT_EQ(CASC_ACT_LATE, casc_reply(&cc, 0, s2, CASC_REPLY_ANSWER, 5));
+	EXPECT_EQ(CASC_ACT_LATE, casc_reply(&cc, 9, s2, CASC_REPLY_ANSWER, 5));
+	EXPECT_EQ(-1, casc_find(&cc, 100));
+	EXPECT_EQ(CASC_ACT_FAILED, casc_reply(&cc, 1, s2, CASC_REPLY_ERROR, 5));
+	/* A slot used again: the old request's reply is late. */
+	s1 = casc_start(&cc, 0, 102, 0, 1000);
+	s2 = casc_start(&cc, 0, 103, 0, 1000);
+	EXPECT_EQ(CASC_ACT_LATE, casc_reply(&cc, 0, s1, CASC_REPLY_ANSWER, 5));
+	EXPECT_EQ(CASC_ACT_GIVE_BACK,
+		  casc_reply(&cc, 0, s2, CASC_REPLY_BUSY, 5));
+}
+
+/* No responders or busy: the class stays home until announced or later. */
+TEST(cascade_backoff)
+{
+	uint64_t s;
+
+	casc_init(&cc, 4, 0x5, 0);
+	EXPECT_EQ(0, casc_out_classes(&cc, 0));	/* not connected */
+	casc_connected(&cc, true);
+	EXPECT_EQ(0x5, casc_out_classes(&cc, 0));
+	s = casc_start(&cc, 3, 7, 2, 1000000000);
+	EXPECT_EQ(CASC_ACT_GIVE_BACK,
+		  casc_reply(&cc, 3, s, CASC_REPLY_NO_RESPONDERS, 1000));
+	EXPECT_EQ(0x1, casc_out_classes(&cc, 1000));
+	EXPECT_EQ(1000 + CASC_BACKOFF_NS, casc_next_due(&cc, 1000));
+	EXPECT_EQ(0x5, casc_out_classes(&cc, 1000 + CASC_BACKOFF_NS));
+	s = casc_start(&cc, 3, 8, 2, 1000000000);
+	casc_reply(&cc, 3, s, CASC_REPLY_BUSY, 2000);
+	EXPECT_EQ(0x1, casc_out_classes(&cc, 2001));
+	casc_free(&cc, 2);		/* a hub has a free server */
+	EXPECT_EQ(0x5, casc_out_classes(&cc, 2001));
+	casc_connected(&cc, false);
+	EXPECT_EQ(0, casc_out_classes(&cc, 2001));
+}
+
+/* No reply by the deadline: failed once; its reply then late. */
+TEST(cascade_timeouts)
+{
+	uint64_t s1, s2;
+
+	casc_init(&cc, 3, 1, 0);
+	s1 = casc_start(&cc, 1, 50, 0, 300);
+	s2 = casc_start(&cc, 2, 51, 0, 200);
+	EXPECT_EQ(200, casc_next_due(&cc, 0));
+	EXPECT_EQ(-1, casc_expired(&cc, 199));
+	EXPECT_EQ(2, casc_expired(&cc, 250));
+	EXPECT_EQ(-1, casc_expired(&cc, 250));
+	EXPECT_EQ(1, casc_expired(&cc, 300));
+	EXPECT_EQ(0, casc_next_due(&cc, 300));
+	EXPECT_EQ(CASC_ACT_LATE, casc_reply(&cc, 1, s1, CASC_REPLY_ANSWER, 301));
+	EXPECT_EQ(CASC_ACT_LATE, casc_reply(&cc, 2, s2, CASC_REPLY_ERROR, 301));
+}
+
+/* Subscribe while a local server would idle; leave the moment it would not. */
+TEST(cascade_offer)
+{
+	uint64_t sub, unsub;
+
+	casc_init(&cc, 0, 0, 0x6);
+	casc_offer(&cc, 0x7, &sub, &unsub);
+	EXPECT_EQ(0x6, sub);		/* not class 0: not offered */
+	EXPECT_EQ(0, unsub);
+	casc_offer(&cc, 0x7, &sub, &unsub);
+	EXPECT_EQ(0, sub | unsub);	/* nothing changed */
+	casc_offer(&cc, 0x2, &sub, &unsub);
+	EXPECT_EQ(0, sub);
+	EXPECT_EQ(0x4, unsub);
+	casc_offer(&cc, 0, &sub, &unsub);
+	EXPECT_EQ(0x2, unsub);
+	EXPECT_EQ(0, cc.subscribed);
+}
+
+/* Replies read: the status header, no responders; reply subjects parsed. */
+TEST(cascade_reply_parsing)
+{
+	unsigned int slot;
+	uint64_t seq;
+
+	EXPECT_EQ(CASC_REPLY_ANSWER, casc_reply_kind(false, "0"));
+	EXPECT_EQ(CASC_REPLY_BUSY, casc_reply_kind(false, "busy"));
+	EXPECT_EQ(CASC_REPLY_ERROR, casc_reply_kind(false, "110"));
+	EXPECT_EQ(CASC_REPLY_ERROR, casc_reply_kind(false, NULL));
+	EXPECT_EQ(CASC_REPLY_NO_RESPONDERS, casc_reply_kind(true, NULL));
+	ASSERT_EQ(0, casc_token_parse("_INBOX.abc.12.345", &slot, &seq));
+	EXPECT_EQ(12, slot);
+	EXPECT_EQ(345, seq);
+	EXPECT_EQ(-1, casc_token_parse("_INBOX.abc.64.1", &slot, &seq));
+	EXPECT_EQ(-1, casc_token_parse("_INBOX.abc.1.x", &slot, &seq));
+	EXPECT_EQ(-1, casc_token_parse("_INBOX.abc.1.", &slot, &seq));
+	EXPECT_EQ(-1, casc_token_parse("_INBOX.abc.x1.1", &slot, &seq));
+	EXPECT_EQ(-1, casc_token_parse("1.2", &slot, &seq));
+	EXPECT_EQ(-1, casc_token_parse(NULL, &slot, &seq));
 }
 
 TEST_HARNESS_MAIN

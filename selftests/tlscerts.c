@@ -15,6 +15,9 @@
  *   selfsigned.pem/.key   its own issuer: a CA nobody knows
  *   good.pin              sha256:HEX of good's public key, for pin =
  *   other.pin             a pin that matches no certificate here
+ *
+ * With IPs given, the servers' certificates may also act as clients (a
+ * NATS server's route to another).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +28,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
 
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
@@ -73,6 +78,7 @@ static void save(const char *name, const gnutls_datum_t *d, int mode)
  * client. Signed by @issuer, or by
  * itself when NULL; valid from @from to @to days from now.
  */
+
 static struct id make(const char *cn, bool ca, bool server,
 		      const struct id *issuer, int from, int to)
 {
@@ -127,6 +133,10 @@ static struct id make(const char *cn, bool ca, bool server,
 					GNUTLS_SAN_IPADDRESS, &a, sizeof(a),
 					GNUTLS_FSAN_APPEND));
 		}
+		/* A NATS server's certificate also serves its cluster routes. */
+		if (server && n_more_ips)
+			CHECK(gnutls_x509_crt_set_key_purpose_oid(id.crt,
+					GNUTLS_KP_TLS_WWW_CLIENT, 0));
 	}
 	if (issuer) {
 		kidlen = sizeof(kid);
