@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -435,6 +436,16 @@ int metrics_write(void)
 	snprintf(path, sizeof(path), "%s/" METRICS_FILE, m.dir);
 	snprintf(tmp, sizeof(tmp), "%s/." METRICS_FILE ".tmp", m.dir);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/*
+	 * node_exporter reads it as its own user: 0644 whatever the umask
+	 * (persohubd.service sets 0077). Counters only, nothing secret.
+	 */
+	if (fd >= 0 && fchmod(fd, 0644)) {
+		ret = -errno;
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
 	f = fd < 0 ? NULL : fdopen(fd, "w");
 	if (!f) {
 		ret = -errno;
