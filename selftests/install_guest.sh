@@ -312,7 +312,8 @@ audited() {	# every station's requests have their record in the journal
 
 metrics_served() {	# node_exporter serves persohub's counters, equal to sysfs
 	local d l bad=0
-	curl -sf http://localhost:9100/metrics >/tmp/node.metrics || return 1
+	curl -sf --max-time 10 http://localhost:9100/metrics >/tmp/node.metrics ||
+		return 1
 	for d in $(ports); do
 		l="port=\"$(cat "$sysfs/$d/name")\",role=\"$(cat "$sysfs/$d/role")\""
 		grep -qxF "persohub_port_requests_total{$l} $(cat "$sysfs/$d/statistics/requests")" \
@@ -415,6 +416,10 @@ journalctl -b -u persohubd PERSOHUB_STATION=m1-st1 -n 1 -o verbose --no-pager |
 	sed 's/^/# /'
 check "node_exporter serves persohub's metrics, equal to sysfs" \
 	wait_for 30 metrics_served
+metrics_served ||
+	{ ls -l /var/lib/prometheus/node-exporter
+	  grep 'textfile\|^persohub_hub' /tmp/node.metrics | head -n 5; } 2>&1 |
+	sed 's/^/# /'
 grep '^persohub_port_requests_total' /tmp/node.metrics | sed 's/^/# /'
 
 # systemctl reload applies a changed file.
