@@ -381,6 +381,8 @@ install: $(BIN_PROGS)
 	install -D -m 0755 $(B)/bin/persohubd $(DESTDIR)$(PREFIX)/sbin/persohubd
 	install -D -m 0755 $(B)/bin/persohubctl $(DESTDIR)$(PREFIX)/sbin/persohubctl
 	install -D -m 0755 scripts/persohub-bind $(DESTDIR)$(PREFIX)/sbin/persohub-bind
+	install -D -m 0755 scripts/persohub-nats-conf \
+		$(DESTDIR)$(PREFIX)/sbin/persohub-nats-conf
 	install -D -m 0644 scripts/60-persohub.rules \
 		$(DESTDIR)/lib/udev/rules.d/60-persohub.rules
 	install -D -m 0644 scripts/persohubd.service \

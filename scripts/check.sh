@@ -326,6 +326,7 @@ for s in "${steps[@]}"; do
 		tap unit-ctl selftests/persohubctl_host.sh build/bin/persohubctl
 		tap unit-bench selftests/bench_report_test.sh scripts/bench-report.sh
 		one unit-service service_exposure
+		tap unit-nats-conf selftests/nats_conf_test.sh "$top" build
 		;;
 	style) one style make -s style ;;
 	sparse)

@@ -71,7 +71,7 @@ BASE_PKGS=(systemd systemd-sysv udev kmod iproute2 procps initramfs-tools
 	"linux-image-$KVER" ${META:+"linux-image-$META"})
 SITE_PKGS=(make gcc libc6-dev pkg-config dkms linux-headers-amd64
 	"linux-headers-$KVER" libmnl-dev libnl-3-dev libnl-genl-3-dev
-	libinih-dev libsystemd-dev libgnutls28-dev)
+	libinih-dev libsystemd-dev libgnutls28-dev libnats-dev)
 [ -z "$META" ] || [ "$META" = amd64 ] || SITE_PKGS+=("linux-headers-$META")
 # What a site adds to read persohubd's metrics file (metrics_dir): Debian's
 # node_exporter, whose textfile collector reads
