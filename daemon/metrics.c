@@ -398,7 +398,7 @@ static bool class_shown(unsigned int id)
 /*
  * Each class's wait, arrival to dispatch, from the kernel's histogram of
  * it: one family, a series per class, labelled with its number and, when
- * the configuration names it, its name.
+ * the configuration names it (class 0 is always "default"), its name.
  */
 static void write_classes(FILE *f)
 {
@@ -562,6 +562,9 @@ void metrics_config(const struct config *cfg)
 			snprintf(m.class_name[cfg->classes[i].id],
 				 sizeof(m.class_name[0]), "%s",
 				 cfg->classes[i].name);
+	/* "default" names class 0, with a section or without */
+	if (!m.class_name[0][0])
+		snprintf(m.class_name[0], sizeof(m.class_name[0]), "default");
 	m.last_err = 0;
 	set_timer();
 	metrics_write();
