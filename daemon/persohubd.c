@@ -549,6 +549,9 @@ static void write_stats(FILE *f)
 		(unsigned long long)lat_pct(0.5),
 		(unsigned long long)lat_pct(0.99),
 		(unsigned long long)d.lat_max);
+	fprintf(f, "audit_records %llu\naudit_cpu_ns %llu\n",
+		(unsigned long long)audit_figures()->records,
+		(unsigned long long)audit_figures()->cpu_ns);
 }
 
 static void save_stats(void)
