@@ -196,11 +196,11 @@ static void plan_classes_text(const struct classes_view *v,
 			table_set(&t, 5, ">10000");
 	}
 	if (t.nrows > 1) {
-		printf("\nPer class, each its own pool: its rate %s,\n"
-		       "its service time %s, the same bound:\n",
-		       o->interval ? "measured over the interval" :
-		       "its share of the target (its requests ended)",
-		       given ? "as given" : "its own (dispatch to answer)");
+		printf("\nPer class, each its own pool, the same bound:\n"
+		       "  rate: %s\n  service time: %s\n",
+		       o->interval ? "its arrivals over the interval" :
+		       "its share of the target by the requests it ended",
+		       given ? "as given" : "its own, dispatch to answer");
 		table_print(&t, "  ", true);
 	}
 	table_free(&t);
