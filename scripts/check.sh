@@ -119,7 +119,7 @@ vm() {
 # One kernel's VM suites; $1 is its name, $2 "kernel" for the kernel-side
 # suites only. Step names carry the kernel: vm-hub@6.12.
 vm_suites() {
-	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
+	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz vm-classes)
 	# the kernel's paths on PREEMPT_RT; framings are the same C on any kernel
 	[ "$only" != kernel ] || suites=(vm-hub vm-fault vm-nl vm-cdev vm-card vm-tty vm-fault-tty)
 	# the audit trail and the metrics are persohubd's alone: the first
@@ -197,6 +197,13 @@ vm_suite() {
 			--host "$top/selftests/simd.sh" -- \
 			'sh /usr/share/persohub/selftests/vm_daemon.sh'
 		;;
+	vm-classes)
+		# request classes at saturation, persohubd and the kernel
+		# shellcheck disable=SC2086
+		vm "$s@$k" $kv --cards 2 --telnet --timeout $((600 * scale)) \
+			--host "$top/selftests/simd.sh" -- \
+			'sh /usr/share/persohub/selftests/vm_classes.sh'
+		;;
 	vm-audit)
 		# persohubd's audit records and metrics file
 		# shellcheck disable=SC2086
@@ -228,7 +235,7 @@ vm_suite() {
 	esac
 }
 
-steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
+steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz vm-classes)
 [ -n "${CHECK_ONLY:-}" ] && read -r -a steps <<<"$CHECK_ONLY"
 want() {
 	local s
