@@ -152,8 +152,8 @@ saturated() {
 	matcher_is "$m"
 	ok $? "$m: matches"
 	d0=$(cls 0 "done") d1=$(cls 1 "done")
-	a0=$(cls 0 answers) s0=$(cls 0 service_ns)
-	a1=$(cls 1 answers) s1=$(cls 1 service_ns)
+	a0=$(cls 0 answers)
+	a1=$(cls 1 answers)
 	mon_start
 	t=$(sim_start --stations c0p0-c1p1 --servers c1p2,c1p3 --duration 4 \
 		--requests 100000 --service-us 20000 \
