@@ -139,6 +139,11 @@ static bool class_planned(const struct classes_view *v, unsigned int k)
 	return v->c[k].seen && v->c[k].svc > 0 && class_in_use(&v->c[k], k);
 }
 
+/*
+ * Keys of their own (rate_per_s, class_service_ns, serving): a script
+ * that greps the plan's "service_ns" or "requests_per_second" still
+ * finds one.
+ */
 static void plan_classes_json(const struct classes_view *v)
 {
 	const struct class_info *c;
@@ -153,9 +158,9 @@ static void plan_classes_json(const struct classes_view *v)
 		jw_obj(NULL);
 		jw_u64("id", k);
 		snprintf(b, sizeof(b), "%.6f", c->lambda);
-		jw_num("requests_per_second", b);
-		jw_u64("service_ns", llround(c->svc * 1e9));
-		jw_u64("servers", c->servers);
+		jw_num("rate_per_s", b);
+		jw_u64("class_service_ns", llround(c->svc * 1e9));
+		jw_u64("serving", c->servers);
 		if (c->needed || !c->lambda)
 			jw_u64("servers_needed", c->needed);
 		else
@@ -185,7 +190,7 @@ static void plan_classes_text(const struct classes_view *v,
 			continue;
 		c = &v->c[k];
 		table_row(&t);
-		table_set(&t, 0, "%u", k);
+		table_set(&t, 0, "class %u", k);
 		table_set(&t, 1, "%.2f", c->lambda);
 		table_set(&t, 2, "%s", fmt_ns(c->svc * 1e9, b, sizeof(b)));
 		table_set(&t, 3, "%.2f", c->lambda * c->svc);

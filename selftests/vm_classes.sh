@@ -264,14 +264,15 @@ saturated() {
 			any(.[]; all(.classes[]; .dispatched_per_s > 0 and
 				     .mean_wait_ns > 0 and .p99_ns >= .p50_ns))' /tmp/top.json &&
 		jt '[.classes[].id] == [0, 1] and
-			all(.classes[]; .requests_per_second > 0 and .service_ns > 0 and
-			    .servers == 1 and .servers_needed >= 1)' /tmp/plan.json &&
+			all(.classes[]; .rate_per_s > 0 and .class_service_ns > 0 and
+			    .serving == 1 and .servers_needed >= 1)' /tmp/plan.json &&
+		[ "$(grep -o '"service_ns":' /tmp/plan.json | wc -l)" = 1 ] &&
 		persohubctl plan -c 3000 >/tmp/plan.txt &&
 		grep -qx 'Per class, each its own pool, the same bound:' /tmp/plan.txt &&
 		grep -qx '  rate: its share of the target by the requests it ended' /tmp/plan.txt &&
 		grep -Eq '^ +CLASS +REQ/S +SERVICE +LOAD +SERVERS +NEEDED$' /tmp/plan.txt &&
-		grep -Eq '^ +0 +[0-9]+\.[0-9]{2} +[0-9.]+[mun]?s +[0-9]+\.[0-9]{2} +1 +[1-9][0-9]*$' /tmp/plan.txt &&
-		grep -Eq '^ +1 +[0-9]+\.[0-9]{2} +[0-9.]+[mun]?s +[0-9]+\.[0-9]{2} +1 +[1-9][0-9]*$' /tmp/plan.txt
+		grep -Eq '^ +class 0 +[0-9]+\.[0-9]{2} +[0-9.]+[mun]?s +[0-9]+\.[0-9]{2} +1 +[1-9][0-9]*$' /tmp/plan.txt &&
+		grep -Eq '^ +class 1 +[0-9]+\.[0-9]{2} +[0-9.]+[mun]?s +[0-9]+\.[0-9]{2} +1 +[1-9][0-9]*$' /tmp/plan.txt
 	ok $? "$m: top shows a line per class in use, plan --interval plans each class's pool from its measured rate, plan -c each class's share"
 }
 
