@@ -3,7 +3,8 @@
  * persohubctl classes: each request class in use, with the kernel's
  * figures of it (CLASS_GET) and the ports that serve it or send it
  * requests (PORT_GET); with a production target, the servers each class
- * needs by Erlang C on its own figures.
+ * needs by Erlang C on its own figures. The reading, the figures and the
+ * plan of a class are shared with stats, top and plan.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,30 +14,6 @@
 
 #include "persohubctl.h"
 #include "plan.h"
-
-#define CLASSES		(PERSOHUB_CLASS_MAX + 1)
-
-struct class_info {
-	bool seen;			/* in the CLASS_GET answer */
-	uint32_t max_wait_ms;
-	uint64_t stat[PERSOHUB_CLASS_STAT_MAX + 1];
-	uint32_t servers;		/* servers that serve it */
-	uint32_t stations;		/* stations whose class it is */
-	bool ruled;			/* a classifier rule names it */
-	/* the plan: its share of the target, its servers' service time */
-	double lambda, svc;
-	unsigned int needed;
-};
-
-/* What classes reads: the classes, and each server's classes. */
-struct classes_view {
-	struct class_info c[CLASSES];
-	struct {
-		uint32_t id;
-		uint64_t mask;
-	} *srv;
-	size_t nsrv;
-};
 
 /* A production target (-c), as plan takes it. */
 struct classes_opts {
@@ -52,6 +29,8 @@ static const char *const class_stat_names[PERSOHUB_CLASS_STAT_MAX + 1] = {
 	[PERSOHUB_CLASS_STAT_FAILED] = "failed",
 	[PERSOHUB_CLASS_STAT_DONE] = "done",
 	[PERSOHUB_CLASS_STAT_WAIT_NS] = "wait_ns",
+	[PERSOHUB_CLASS_STAT_ANSWERS] = "answers",
+	[PERSOHUB_CLASS_STAT_SERVICE_NS] = "service_ns",
 };
 
 static int class_cb(const struct ctl_attrs *at, void *data)
@@ -67,6 +46,7 @@ static int class_cb(const struct ctl_attrs *at, void *data)
 	c += id;
 	c->seen = true;
 	c->max_wait_ms = ctl_u32(at, PERSOHUB_A_CLASS_MAX_WAIT_MS, 0);
+	hist_parse(at->a[PERSOHUB_A_HIST], c->hist, &c->nb);
 	if (!at->a[PERSOHUB_A_CLASS_STATS])
 		return 0;
 	nla_for_each_nested(a, at->a[PERSOHUB_A_CLASS_STATS], rem) {
@@ -117,8 +97,7 @@ static int class_port_cb(const struct ctl_attrs *at, void *data)
 	return 0;
 }
 
-/* Class 0, and any class with figures, a max wait, or ports of it. */
-static bool in_use(const struct class_info *c, unsigned int id)
+bool class_in_use(const struct class_info *c, unsigned int id)
 {
 	unsigned int i;
 
@@ -128,6 +107,100 @@ static bool in_use(const struct class_info *c, unsigned int id)
 		if (c->stat[i])
 			return true;
 	return false;
+}
+
+int get_classes(struct ctl_sock *h, struct classes_view *v, int one)
+{
+	struct nl_msg *msg;
+
+	memset(v, 0, sizeof(*v));
+	msg = ctl_msg(h, PERSOHUB_CMD_CLASS_GET, one < 0 ? NLM_F_DUMP : 0);
+	if (one >= 0)
+		nla_put_u32(msg, PERSOHUB_A_CLASS_ID, one);
+	if (talk(h, msg, class_cb, v, NULL) ||
+	    talk(h, ctl_msg(h, PERSOHUB_CMD_PORT_GET, NLM_F_DUMP),
+		 class_port_cb, v, NULL))
+		return -1;
+	return 0;
+}
+
+void classes_free(struct classes_view *v)
+{
+	free(v->srv);
+	v->srv = NULL;
+	v->nsrv = 0;
+}
+
+double class_service_s(const struct class_info *c)
+{
+	uint64_t n = c->stat[PERSOHUB_CLASS_STAT_ANSWERS];
+
+	return n ? c->stat[PERSOHUB_CLASS_STAT_SERVICE_NS] / 1e9 / n : 0;
+}
+
+double class_mean_wait_ns(const struct class_info *c)
+{
+	uint64_t n = c->stat[PERSOHUB_CLASS_STAT_DISPATCHED];
+
+	return n ? (double)c->stat[PERSOHUB_CLASS_STAT_WAIT_NS] / n : -1;
+}
+
+/* A time in ms with 3 decimals, or "-" when unknown (< 0). */
+static void stat_ms(const char *name, double ns)
+{
+	if (ns < 0)
+		printf("    %s: -\n", name);
+	else
+		printf("    %s: %.3f\n", name, ns / 1e6);
+}
+
+/*
+ * One figure a line, as the ports' in stats: the counters, then the
+ * waits (mean, and p50 and p99 from the class's histogram) and the
+ * service time in ms.
+ */
+void class_stats_text(unsigned int id, const struct class_info *c)
+{
+	static const unsigned int shown[] = {
+		PERSOHUB_CLASS_STAT_WAITING, PERSOHUB_CLASS_STAT_DISPATCHED,
+		PERSOHUB_CLASS_STAT_FAILED, PERSOHUB_CLASS_STAT_DONE,
+		PERSOHUB_CLASS_STAT_ANSWERS,
+	};
+	bool some = hist_total(c->hist, c->nb);
+	double svc = class_service_s(c);
+	size_t i;
+
+	printf("class %u:\n", id);
+	for (i = 0; i < ARRAY_SIZE(shown); i++)
+		printf("    %s: %" PRIu64 "\n", class_stat_names[shown[i]],
+		       c->stat[shown[i]]);
+	stat_ms("mean_wait_ms", class_mean_wait_ns(c));
+	stat_ms("wait_p50_ms", some ? hist_quantile(c->hist, c->nb, 0.5) : -1);
+	stat_ms("wait_p99_ms",
+		some ? hist_quantile(c->hist, c->nb, 0.99) : -1);
+	stat_ms("service_ms", svc > 0 ? svc * 1e9 : -1);
+}
+
+void class_stats_json(unsigned int id, const struct class_info *c)
+{
+	double w = class_mean_wait_ns(c);
+	unsigned int i;
+
+	jw_obj(NULL);
+	jw_u64("id", id);
+	jw_u64("max_wait_ms", c->max_wait_ms);
+	for (i = 1; i <= PERSOHUB_CLASS_STAT_MAX; i++)
+		jw_u64(class_stat_names[i], c->stat[i]);
+	if (w >= 0)
+		jw_u64("mean_wait_ns", llround(w));
+	else
+		jw_null("mean_wait_ns");
+	if (c->stat[PERSOHUB_CLASS_STAT_ANSWERS])
+		jw_u64("mean_service_ns", llround(class_service_s(c) * 1e9));
+	else
+		jw_null("mean_service_ns");
+	hist_json("wait", c->hist, c->nb);
+	jw_obj_end();
 }
 
 static double classes_number(const char *name, const char *arg, double lo,
@@ -167,48 +240,37 @@ static void classes_opt(int c, const char *arg, void *data)
 }
 
 /*
- * Each class's plan: its share of the target's requests (its requests
- * done over all classes'), the service time of the servers that serve it
- * (their busy time over their answers), Erlang C on the two. A server of
+ * Each class's pool: its rate (measured, or its share of the target's
+ * requests: its requests ended over all classes'), its own service time
+ * (its answers' dispatch to answer), Erlang C on the two. A server of
  * several classes counts in each: the figures of a class are those of a
  * site where it had its servers to itself.
  */
-static int classes_plan(struct ctl_sock *h, struct classes_view *v,
-			const struct classes_opts *o)
+void classes_plan(struct classes_view *v, double lambda, const double *rate,
+		  double svc, double bound, double p_over)
 {
-	uint64_t done = 0, busy, answers;
-	struct portlist l = { 0 };
-	const struct port *p;
 	struct class_info *c;
+	uint64_t done = 0;
 	unsigned int k;
-	size_t i;
 
-	if (get_ports(h, PERSOHUB_CMD_STATS_GET, NULL, &l))
-		return -1;
 	for (k = 0; k < CLASSES; k++)
 		done += v->c[k].stat[PERSOHUB_CLASS_STAT_DONE];
 	for (k = 0; k < CLASSES; k++) {
 		c = &v->c[k];
-		busy = answers = 0;
-		for (i = 0; i < v->nsrv; i++) {
-			p = port_find(&l, v->srv[i].id);
-			if (!(v->srv[i].mask >> k & 1) || !p)
-				continue;
-			busy += p->stats[PERSOHUB_STAT_BUSY_NS];
-			answers += p->stats[PERSOHUB_STAT_RESPONSES];
-		}
-		if (!done || !answers)
+		c->lambda = c->svc = 0;
+		c->needed = 0;
+		c->svc = svc > 0 ? svc : class_service_s(c);
+		if (!c->svc)
 			continue;	/* nothing measured: no plan */
-		c->lambda = o->cards_per_hour * o->requests_per_card / 3600 *
-			    c->stat[PERSOHUB_CLASS_STAT_DONE] / done;
-		c->svc = (double)busy / answers / 1e9;
+		if (rate)
+			c->lambda = rate[k];
+		else if (done)
+			c->lambda = lambda *
+				    c->stat[PERSOHUB_CLASS_STAT_DONE] / done;
 		if (c->lambda > 0)
-			c->needed = plan_servers(c->lambda, c->svc,
-						 o->max_wait_ms / 1000,
-						 1 - o->percent / 100);
+			c->needed = plan_servers(c->lambda, c->svc, bound,
+						 p_over);
 	}
-	portlist_free(&l);
-	return 0;
 }
 
 static void class_json(unsigned int id, const struct class_info *c,
@@ -319,7 +381,6 @@ int cmd_classes(int argc, char **argv)
 	static struct classes_view v;
 	struct class_info *c = v.c;
 	struct ctl_sock *h;
-	struct nl_msg *msg;
 	int i = cmd_options(argc, argv, longopts, classes_opt, &o);
 	bool plan = false;
 	uint32_t one = 0;
@@ -338,22 +399,19 @@ int cmd_classes(int argc, char **argv)
 			    PERSOHUB_CLASS_MAX);
 	h = nl();
 	/* One class alone; every class for a plan (the shares need them). */
-	msg = ctl_msg(h, PERSOHUB_CMD_CLASS_GET,
-		      argc > i && !plan ? 0 : NLM_F_DUMP);
-	if (argc > i && !plan)
-		nla_put_u32(msg, PERSOHUB_A_CLASS_ID, one);
-	if (talk(h, msg, class_cb, &v, NULL) ||
-	    talk(h, ctl_msg(h, PERSOHUB_CMD_PORT_GET, NLM_F_DUMP),
-		 class_port_cb, &v, NULL))
+	if (get_classes(h, &v, argc > i && !plan ? (int)one : -1))
 		return EXIT_RUNTIME;
-	if (plan && classes_plan(h, &v, &o))
-		return EXIT_RUNTIME;
+	if (plan)
+		classes_plan(&v, o.cards_per_hour * o.requests_per_card / 3600,
+			     NULL, 0, o.max_wait_ms / 1000,
+			     1 - o.percent / 100);
 	if (opt.json)
 		jw_arr(NULL);
 	else
 		class_head(&t, plan);
 	for (k = 0; k < CLASSES; k++) {
-		if (!c[k].seen || (argc > i ? k != one : !in_use(&c[k], k)))
+		if (!c[k].seen ||
+		    (argc > i ? k != one : !class_in_use(&c[k], k)))
 			continue;
 		if (opt.json)
 			class_json(k, &c[k], plan);
@@ -366,6 +424,6 @@ int cmd_classes(int argc, char **argv)
 		table_print(&t, "", true);
 		table_free(&t);
 	}
-	free(v.srv);
+	classes_free(&v);
 	return 0;
 }

@@ -55,6 +55,9 @@ static const struct {
 	{ PERSOHUB_A_LATENCY_NS, "latency", EK_NS },
 	{ PERSOHUB_A_REQ_RX_NS, "rx", EK_TIME },
 	{ PERSOHUB_A_CTRL_ATTACHED, "controller", EK_ATTACHED },
+	{ PERSOHUB_A_REQ_WAIT_NS, "wait", EK_NS },
+	{ PERSOHUB_A_REQ_CLASS, "class", EK_U32 },
+	{ PERSOHUB_A_REQ_PRIORITY, "priority", EK_U32 },
 };
 
 static const char *mon_port_name(const struct mon *m, uint32_t id)

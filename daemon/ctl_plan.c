@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * persohubctl plan: how many servers a production target needs, by Erlang C
- * on the service time the hub measured.
+ * on the service time the hub measured; and each class's own pool, on its
+ * own service time and rate (the classes' figures, ctl_classes.c).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "persohubctl.h"
 #include "plan.h"
@@ -22,6 +24,7 @@ struct plan_opts {
 	double service_ms;	/* override of the measured service time */
 	uint32_t stations;
 	uint32_t what_if;
+	double interval;	/* measure the classes' rates over it (s) */
 };
 
 static double plan_number(const char *name, const char *arg, double lo,
@@ -62,6 +65,9 @@ static void plan_opt(int c, const char *arg, void *data)
 	case 'S':
 		o->service_ms = plan_number("--service-ms", arg, 0.001, 1e7);
 		break;
+	case 'i':
+		o->interval = plan_number("--interval", arg, 0.1, 3600);
+		break;
 	case 'K':
 		if (strncmp(arg, "servers=", 8) || !parse_u32(arg + 8, &o->what_if) ||
 		    !o->what_if || o->what_if > 10000)
@@ -88,6 +94,123 @@ static void plan_row(struct table *t, unsigned int c, double lambda,
 	table_set(t, 5, "%.0f", cap * 3600 / o->requests_per_card);
 }
 
+/*
+ * Each class's rate over @secs, from its counters: the requests that
+ * ended and the change in those waiting, i.e. those that arrived, but
+ * for the ones in service at either end.
+ */
+static int class_rates(struct ctl_sock *h, struct classes_view *v,
+		       double secs, double *rate)
+{
+	static struct classes_view v2;
+	struct timespec ts = {
+		.tv_sec = (time_t)secs,
+		.tv_nsec = (long)((secs - (time_t)secs) * 1e9),
+	};
+	const uint64_t *a, *b;
+	uint64_t t0 = now_ns();
+	unsigned int k;
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+	if (get_classes(h, &v2, -1))
+		return -1;
+	secs = (now_ns() - t0) / 1e9;
+	for (k = 0; k < CLASSES; k++) {
+		a = v->c[k].stat;
+		b = v2.c[k].stat;
+		rate[k] = ((double)b[PERSOHUB_CLASS_STAT_DONE] -
+			   a[PERSOHUB_CLASS_STAT_DONE] +
+			   b[PERSOHUB_CLASS_STAT_WAITING] -
+			   a[PERSOHUB_CLASS_STAT_WAITING]) / secs;
+		if (rate[k] < 0)
+			rate[k] = 0;
+	}
+	/* The figures at the end: their service times are the freshest. */
+	classes_free(v);
+	*v = v2;
+	memset(&v2, 0, sizeof(v2));
+	return 0;
+}
+
+/* The classes with a service time measured: those planned. */
+static bool class_planned(const struct classes_view *v, unsigned int k)
+{
+	return v->c[k].seen && v->c[k].svc > 0 && class_in_use(&v->c[k], k);
+}
+
+/*
+ * Keys of their own (rate_per_s, class_service_ns, serving): a script
+ * that greps the plan's "service_ns" or "requests_per_second" still
+ * finds one.
+ */
+static void plan_classes_json(const struct classes_view *v)
+{
+	const struct class_info *c;
+	char b[32];
+	unsigned int k;
+
+	jw_arr("classes");
+	for (k = 0; k < CLASSES; k++) {
+		if (!class_planned(v, k))
+			continue;
+		c = &v->c[k];
+		jw_obj(NULL);
+		jw_u64("id", k);
+		snprintf(b, sizeof(b), "%.6f", c->lambda);
+		jw_num("rate_per_s", b);
+		jw_u64("class_service_ns", llround(c->svc * 1e9));
+		jw_u64("serving", c->servers);
+		if (c->needed || !c->lambda)
+			jw_u64("servers_needed", c->needed);
+		else
+			jw_null("servers_needed");
+		jw_obj_end();
+	}
+	jw_arr_end();
+}
+
+static void plan_classes_text(const struct classes_view *v,
+			      const struct plan_opts *o, bool given)
+{
+	struct table t = { .ncols = 6, .align = "rrrrrr" };
+	const struct class_info *c;
+	unsigned int k;
+	char b[32];
+
+	table_row(&t);
+	table_set(&t, 0, "CLASS");
+	table_set(&t, 1, "REQ/S");
+	table_set(&t, 2, "SERVICE");
+	table_set(&t, 3, "LOAD");
+	table_set(&t, 4, "SERVERS");
+	table_set(&t, 5, "NEEDED");
+	for (k = 0; k < CLASSES; k++) {
+		if (!class_planned(v, k))
+			continue;
+		c = &v->c[k];
+		table_row(&t);
+		table_set(&t, 0, "class %u", k);
+		table_set(&t, 1, "%.2f", c->lambda);
+		table_set(&t, 2, "%s", fmt_ns(c->svc * 1e9, b, sizeof(b)));
+		table_set(&t, 3, "%.2f", c->lambda * c->svc);
+		table_set(&t, 4, "%" PRIu32, c->servers);
+		if (c->needed || !c->lambda)
+			table_set(&t, 5, "%u", c->needed);
+		else
+			table_set(&t, 5, ">10000");
+	}
+	if (t.nrows > 1) {
+		printf("\nPer class, each its own pool, the same bound:\n"
+		       "  rate: %s\n  service time: %s\n",
+		       o->interval ? "its arrivals over the interval" :
+		       "its share of the target by the requests it ended",
+		       given ? "as given" : "its own, dispatch to answer");
+		table_print(&t, "  ", true);
+	}
+	table_free(&t);
+}
+
 int cmd_plan(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -98,8 +221,11 @@ int cmd_plan(int argc, char **argv)
 		{ "stations", required_argument, NULL, 's' },
 		{ "service-ms", required_argument, NULL, 'S' },
 		{ "what-if", required_argument, NULL, 'K' },
+		{ "interval", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static struct classes_view v;
+	static double rate[CLASSES];
 	struct plan_opts o = { .requests_per_card = 4, .max_wait_ms = 50,
 			       .percent = 95 };
 	struct table t = { .ncols = 6, .align = "rrrrrr" };
@@ -114,11 +240,13 @@ int cmd_plan(int argc, char **argv)
 
 	if (cmd_options(argc, argv, longopts, plan_opt, &o) < 0)
 		return -1;
-	if (!o.cards_per_hour && !o.what_if)
-		usage_error("plan: --cards-per-hour N (or --what-if servers=K) is needed");
+	if (!o.cards_per_hour && !o.what_if && !o.interval)
+		usage_error("plan: --cards-per-hour N (or --what-if servers=K, or --interval S) is needed");
 	/* Given the service time, plan needs no module: offline then. */
-	h = o.service_ms ? nl_if_loaded() : nl();
-	if (h && (get_ports(h, PERSOHUB_CMD_PORT_GET, NULL, &l) ||
+	h = o.service_ms && !o.interval ? nl_if_loaded() : nl();
+	if (h && (get_classes(h, &v, -1) ||
+		  (o.interval && class_rates(h, &v, o.interval, rate)) ||
+		  get_ports(h, PERSOHUB_CMD_PORT_GET, NULL, &l) ||
 		  get_ports(h, PERSOHUB_CMD_STATS_GET, NULL, &l) ||
 		  get_hub(h, &hub)))
 		return EXIT_RUNTIME;
@@ -145,11 +273,22 @@ int cmd_plan(int argc, char **argv)
 		o.stations = nstations;
 	bound = o.max_wait_ms / 1000;
 	p_over = 1 - o.percent / 100;
-	if (!o.cards_per_hour)
+	if (!o.cards_per_hour && o.what_if)
 		o.cards_per_hour = plan_max_rate(o.what_if, svc, bound, p_over) *
 				   3600 / o.requests_per_card;
+	else if (!o.cards_per_hour) {
+		/* --interval alone: the target is the rate measured. */
+		for (i = 0; i < CLASSES; i++)
+			o.cards_per_hour += rate[i];
+		o.cards_per_hour *= 3600 / o.requests_per_card;
+		if (!o.cards_per_hour)
+			fatal("no request arrived in the interval: nothing to plan for");
+	}
 	lambda = o.cards_per_hour * o.requests_per_card / 3600;
 	c = o.what_if ? o.what_if : plan_servers(lambda, svc, bound, p_over);
+	if (h)
+		classes_plan(&v, lambda, o.interval ? rate : NULL,
+			     o.service_ms / 1000, bound, p_over);
 
 	if (opt.json) {
 		jw_obj(NULL);
@@ -187,7 +326,10 @@ target:
 		jw_num("mean_wait_s", isinf(plan_mean_wait(c, lambda, svc)) ? "null" : b1);
 		snprintf(b1, sizeof(b1), "%.6f", c ? plan_wait_over(c, lambda, svc, bound) : 1);
 		jw_num("p_wait_over_bound", b1);
+		if (h)
+			plan_classes_json(&v);
 		jw_obj_end();
+		classes_free(&v);
 		portlist_free(&l);
 		return c ? 0 : EXIT_RUNTIME;
 	}
@@ -239,6 +381,9 @@ target_text:
 		printf("\n%u stations, one request each at a time, cannot ask for more than\n"
 		       "%.0f cards/hour (no think time, no wait).\n", o.stations,
 		       o.stations * 3600 / (o.requests_per_card * svc));
+	if (h)
+		plan_classes_text(&v, &o, o.service_ms);
+	classes_free(&v);
 	portlist_free(&l);
 	return 0;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * persohubctl stats: every counter of the ports, and the hub with its
- * dispatch latency histogram (which top and plan read too).
+ * persohubctl stats: every counter of the ports, the hub with its
+ * dispatch latency histogram (which top and plan read too), and each
+ * class in use with its wait histogram.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -14,28 +15,34 @@
 static int hub_cb(const struct ctl_attrs *at, void *data)
 {
 	struct hub *hub = data;
-	const struct nlattr *a;
-	uint16_t type;
-	int rem;
 
 	memset(hub, 0, sizeof(*hub));
 	hub->waiting = ctl_u32(at, PERSOHUB_A_HUB_WAITING, 0);
 	hub->next_id = ctl_u64(at, PERSOHUB_A_HUB_NEXT_ID, 0);
 	if (at->a[PERSOHUB_A_CTRL_ATTACHED])
 		hub->ctrl = nla_get_u8(at->a[PERSOHUB_A_CTRL_ATTACHED]);
-	if (!at->a[PERSOHUB_A_HIST])
-		return 0;
-	nla_for_each_nested(a, at->a[PERSOHUB_A_HIST], rem) {
+	hist_parse(at->a[PERSOHUB_A_HIST], hub->hist, &hub->nb);
+	return 0;
+}
+
+void hist_parse(const struct nlattr *nest, uint64_t *hist, unsigned int *nb)
+{
+	const struct nlattr *a;
+	uint16_t type;
+	int rem;
+
+	if (!nest)
+		return;
+	nla_for_each_nested(a, nest, rem) {
 		type = nla_type(a);
 		/* Type i + 1 is bucket i; anything else (padding) skipped. */
 		if (type < 1 || type > HIST_MAX ||
 		    nla_len(a) != sizeof(uint64_t))
 			continue;
-		hub->hist[type - 1] = nla_get_u64(a);
-		if (type > hub->nb)
-			hub->nb = type;
+		hist[type - 1] = nla_get_u64(a);
+		if (type > *nb)
+			*nb = type;
 	}
-	return 0;
 }
 
 int get_hub(struct ctl_sock *h, struct hub *hub)
@@ -165,45 +172,51 @@ static void hub_text(const struct hub *hub)
 	table_free(&t);
 }
 
-static void hub_json(const char *key, const struct hub *hub)
+/* A histogram as an object: count, quantiles, the buckets in use. */
+void hist_json(const char *key, const uint64_t *hist, unsigned int nb)
 {
-	uint64_t total = hist_total(hub->hist, hub->nb);
+	uint64_t total = hist_total(hist, nb);
 	unsigned int i;
 	double hi;
 	size_t k;
 
 	jw_obj(key);
-	jw_u64("waiting", hub->waiting);
-	jw_bool("controller", hub->ctrl);
-	jw_u64("next_id", hub->next_id);
-	jw_obj("dispatch_latency");
 	jw_u64("count", total);
 	for (k = 0; k < ARRAY_SIZE(quantiles); k++) {
 		char key_ns[16];
 
 		snprintf(key_ns, sizeof(key_ns), "%s_ns", quantiles[k].key);
 		if (total)
-			jw_u64(key_ns, llround(hist_quantile(hub->hist, hub->nb,
+			jw_u64(key_ns, llround(hist_quantile(hist, nb,
 							     quantiles[k].p)));
 		else
 			jw_null(key_ns);
 	}
 	jw_arr("buckets");
-	for (i = 0; i < hub->nb; i++) {
-		if (!hub->hist[i])
+	for (i = 0; i < nb; i++) {
+		if (!hist[i])
 			continue;
 		jw_obj(NULL);
 		jw_u64("lo_ns", (uint64_t)bucket_lo(i));
-		hi = bucket_hi(i, hub->nb);
+		hi = bucket_hi(i, nb);
 		if (isinf(hi))
 			jw_null("hi_ns");
 		else
 			jw_u64("hi_ns", (uint64_t)hi);
-		jw_u64("count", hub->hist[i]);
+		jw_u64("count", hist[i]);
 		jw_obj_end();
 	}
 	jw_arr_end();
 	jw_obj_end();
+}
+
+static void hub_json(const char *key, const struct hub *hub)
+{
+	jw_obj(key);
+	jw_u64("waiting", hub->waiting);
+	jw_bool("controller", hub->ctrl);
+	jw_u64("next_id", hub->next_id);
+	hist_json("dispatch_latency", hub->hist, hub->nb);
 	jw_obj_end();
 }
 
@@ -248,6 +261,7 @@ int cmd_stats(int argc, char **argv)
 {
 	struct ctl_sock *h;
 	struct portlist l = { 0 };
+	static struct classes_view v;
 	struct hub hub;
 	int i = cmd_options(argc, argv, NULL, NULL, NULL);
 	const char *port;
@@ -261,7 +275,7 @@ int cmd_stats(int argc, char **argv)
 	port = argc > i ? argv[i] : NULL;
 	if (get_ports(h, PERSOHUB_CMD_STATS_GET, port, &l))
 		return EXIT_RUNTIME;
-	if (!port && get_hub(h, &hub))
+	if (!port && (get_hub(h, &hub) || get_classes(h, &v, -1)))
 		return EXIT_RUNTIME;
 	if (opt.json) {
 		jw_obj(NULL);
@@ -269,15 +283,26 @@ int cmd_stats(int argc, char **argv)
 		for (k = 0; k < l.n; k++)
 			stats_json(&l.v[k]);
 		jw_arr_end();
-		if (!port)
+		if (!port) {
 			hub_json("hub", &hub);
+			jw_arr("classes");
+			for (k = 0; k < CLASSES; k++)
+				if (v.c[k].seen && class_in_use(&v.c[k], k))
+					class_stats_json(k, &v.c[k]);
+			jw_arr_end();
+		}
 		jw_obj_end();
 	} else {
 		for (k = 0; k < l.n; k++)
 			stats_text(&l.v[k]);
-		if (!port)
+		if (!port) {
 			hub_text(&hub);
+			for (k = 0; k < CLASSES; k++)
+				if (v.c[k].seen && class_in_use(&v.c[k], k))
+					class_stats_text(k, &v.c[k]);
+		}
 	}
+	classes_free(&v);
 	portlist_free(&l);
 	return 0;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * persohubctl top: a live view of servers, stations and the hub.
+ * persohubctl top: a live view of servers, stations, the hub and the
+ * classes in use.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -17,18 +18,52 @@
 struct snap {
 	struct portlist l;
 	struct hub hub;
+	struct classes_view *cv;
 	uint64_t t;
 };
 
 static int snap_take(struct ctl_sock *h, struct snap *s)
 {
 	portlist_free(&s->l);
+	if (!s->cv)
+		s->cv = xrealloc(NULL, sizeof(*s->cv));
+	else
+		classes_free(s->cv);
 	if (get_ports(h, PERSOHUB_CMD_PORT_GET, NULL, &s->l) ||
 	    get_ports(h, PERSOHUB_CMD_STATS_GET, NULL, &s->l) ||
-	    get_hub(h, &s->hub))
+	    get_hub(h, &s->hub) || get_classes(h, s->cv, -1))
 		return -1;
 	s->t = now_ns();
 	return 0;
+}
+
+/* A class over the interval: its dispatches, their waits, its failures. */
+struct class_delta {
+	uint64_t hist[HIST_MAX];
+	unsigned int nb;
+	uint64_t dispatched, wait_ns, failed;
+};
+
+static uint64_t delta(uint64_t cur, uint64_t prev)
+{
+	/* A counter going back: the module was loaded again. */
+	return cur >= prev ? cur - prev : cur;
+}
+
+static void class_delta(const struct class_info *prev,
+			const struct class_info *cur, struct class_delta *d)
+{
+	unsigned int i;
+
+	d->nb = cur->nb;
+	for (i = 0; i < cur->nb; i++)
+		d->hist[i] = delta(cur->hist[i], prev->hist[i]);
+	d->dispatched = delta(cur->stat[PERSOHUB_CLASS_STAT_DISPATCHED],
+			      prev->stat[PERSOHUB_CLASS_STAT_DISPATCHED]);
+	d->wait_ns = delta(cur->stat[PERSOHUB_CLASS_STAT_WAIT_NS],
+			   prev->stat[PERSOHUB_CLASS_STAT_WAIT_NS]);
+	d->failed = delta(cur->stat[PERSOHUB_CLASS_STAT_FAILED],
+			  prev->stat[PERSOHUB_CLASS_STAT_FAILED]);
 }
 
 /* Counter @stat of @cur since @prev; false if @prev did not know it. */
@@ -101,8 +136,9 @@ static void jw_fixed(const char *key, double v, int prec)
 }
 
 /*
- * -j: one object a view, one line each: the hub over the interval, and
- * every station and server with its rates (null on the first sight).
+ * -j: one object a view, one line each: the hub over the interval, the
+ * classes in use, and every station and server with its rates (null on
+ * the first sight).
  */
 static void top_json(const struct snap *prev, const struct snap *cur,
 		     double dt, const uint64_t *dh, unsigned int nb)
@@ -114,7 +150,7 @@ static void top_json(const struct snap *prev, const struct snap *cur,
 	uint64_t n = hist_total(dh, nb), d;
 	const struct port *p, *pp;
 	char ts[32];
-	size_t k;
+	size_t k, i;
 
 	jw_obj(NULL);
 	jw_num("time", fmt_mono(cur->t, ts, sizeof(ts)));
@@ -127,6 +163,28 @@ static void top_json(const struct snap *prev, const struct snap *cur,
 	for (k = 0; k < ARRAY_SIZE(qs); k++)
 		jw_fixed(qs[k].key, n ? hist_quantile(dh, nb, qs[k].p) : -1, 0);
 	jw_obj_end();
+	jw_arr("classes");
+	for (k = 0; k < CLASSES; k++) {
+		const struct class_info *c = &cur->cv->c[k];
+		struct class_delta cd;
+
+		if (!c->seen || !class_in_use(c, k))
+			continue;
+		class_delta(&prev->cv->c[k], c, &cd);
+		jw_obj(NULL);
+		jw_u64("id", k);
+		jw_u64("waiting", c->stat[PERSOHUB_CLASS_STAT_WAITING]);
+		jw_u64("dispatched", cd.dispatched);
+		jw_fixed("dispatched_per_s", cd.dispatched / dt, 1);
+		jw_fixed("mean_wait_ns", cd.dispatched ?
+			 (double)cd.wait_ns / cd.dispatched : -1, 0);
+		for (i = 0; i < ARRAY_SIZE(qs); i++)
+			jw_fixed(qs[i].key, cd.dispatched ?
+				 hist_quantile(cd.hist, cd.nb, qs[i].p) : -1, 0);
+		jw_u64("failed", cd.failed);
+		jw_obj_end();
+	}
+	jw_arr_end();
 	jw_arr("ports");
 	for (k = 0; k < cur->l.n; k++) {
 		p = &cur->l.v[k];
@@ -158,6 +216,57 @@ static void top_json(const struct snap *prev, const struct snap *cur,
 	}
 	jw_arr_end();
 	jw_obj_end();
+}
+
+/* A line per class in use: its waiting, rate and waits over the interval. */
+static void top_classes(const struct snap *prev, const struct snap *cur,
+			double dt)
+{
+	struct table t = { .ncols = 7, .align = "rrrrrrr" };
+	static const char *const head[] = {
+		"CLASS", "WAITING", "DISP/S", "MEAN_WAIT", "P50_WAIT",
+		"P99_WAIT", "FAILED",
+	};
+	const struct class_info *c;
+	struct class_delta cd;
+	unsigned int k, i;
+	char buf[32];
+
+	table_row(&t);
+	for (i = 0; i < ARRAY_SIZE(head); i++)
+		table_set(&t, i, "%s", head[i]);
+	for (k = 0; k < CLASSES; k++) {
+		c = &cur->cv->c[k];
+		if (!c->seen || !class_in_use(c, k))
+			continue;
+		class_delta(&prev->cv->c[k], c, &cd);
+		table_row(&t);
+		table_set(&t, 0, "%u", k);
+		table_set(&t, 1, "%" PRIu64,
+			  c->stat[PERSOHUB_CLASS_STAT_WAITING]);
+		table_set(&t, 2, "%.1f", cd.dispatched / dt);
+		if (!cd.dispatched) {
+			table_set(&t, 3, "-");
+			table_set(&t, 4, "-");
+			table_set(&t, 5, "-");
+		} else {
+			table_set(&t, 3, "%s", fmt_ns((double)cd.wait_ns /
+						      cd.dispatched, buf,
+						      sizeof(buf)));
+			table_set(&t, 4, "%s",
+				  fmt_ns(hist_quantile(cd.hist, cd.nb, 0.5),
+					 buf, sizeof(buf)));
+			table_set(&t, 5, "%s",
+				  fmt_ns(hist_quantile(cd.hist, cd.nb, 0.99),
+					 buf, sizeof(buf)));
+		}
+		table_set(&t, 6, "%" PRIu64, cd.failed);
+	}
+	if (t.nrows > 1) {
+		table_print(&t, "", true);
+		printf("\n");
+	}
+	table_free(&t);
 }
 
 static void top_show(const struct snap *prev, const struct snap *cur,
@@ -248,6 +357,7 @@ static void top_show(const struct snap *prev, const struct snap *cur,
 				  p->stats[PERSOHUB_STAT_QUEUE_FULL]);
 		}
 	}
+	top_classes(prev, cur, dt);
 	if (srv.nrows > 1)
 		table_print(&srv, "", true);
 	else
@@ -353,5 +463,10 @@ out:
 	close(pfd.fd);
 	portlist_free(&s[0].l);
 	portlist_free(&s[1].l);
+	for (i = 0; i < 2; i++) {
+		if (s[i].cv)
+			classes_free(s[i].cv);
+		free(s[i].cv);
+	}
 	return 0;
 }

@@ -16,7 +16,7 @@
  * over the old one: a scrape sees the old file or the new, never half.
  * No fsync: after a crash the next interval writes it again.
  *
- * Off the hot path: two dumps and a reply every metrics_interval_ms.
+ * Off the hot path: three dumps and a reply every metrics_interval_ms.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -88,6 +88,14 @@ static struct {
 	uint8_t attached;
 	uint64_t hist[HIST_MAX];
 	unsigned int hist_n;
+	/* the classes: their names in the configuration, their waits */
+	char class_name[PERSOHUB_CLASS_MAX + 1][CONFIG_NAME_LEN];
+	struct mclass {
+		bool seen;
+		uint64_t dispatched, waiting, wait_ns;
+		uint64_t hist[HIST_MAX];
+		unsigned int hist_n;
+	} class[PERSOHUB_CLASS_MAX + 1];
 } m = { .tfd = -1 };
 
 static struct mport *port_by_id(uint32_t id)
@@ -139,29 +147,64 @@ static int stats_cb(const struct phnl_attrs *at, void *data)
 	return 0;
 }
 
-static int hub_cb(const struct phnl_attrs *at, void *data)
+/* A PERSOHUB_A_HIST nest: bucket i is attribute type i + 1. */
+static void hist_get(const struct nlattr *nest, uint64_t *hist,
+		     unsigned int *n)
 {
 	const struct nlattr *a;
 	uint16_t t;
 
+	*n = 0;
+	if (!nest)
+		return;
+	mnl_attr_for_each_nested(a, nest) {
+		t = mnl_attr_get_type(a);
+		if (t && t <= HIST_MAX &&
+		    mnl_attr_get_payload_len(a) == sizeof(uint64_t)) {
+			hist[t - 1] = mnl_attr_get_u64(a);
+			if (t > *n)
+				*n = t;
+		}
+	}
+}
+
+static int hub_cb(const struct phnl_attrs *at, void *data)
+{
 	(void)data;
 	m.waiting = phnl_u32(at, PERSOHUB_A_HUB_WAITING, 0);
 	m.next_id = phnl_u64(at, PERSOHUB_A_HUB_NEXT_ID, 1);
 	m.events_dropped = phnl_u64(at, PERSOHUB_A_HUB_EVENTS_DROPPED, 0);
 	m.hist_sum_ns = phnl_u64(at, PERSOHUB_A_HUB_DISPATCH_NS, 0);
 	m.attached = phnl_u8(at, PERSOHUB_A_CTRL_ATTACHED, 0);
-	m.hist_n = 0;
-	if (!at->a[PERSOHUB_A_HIST])
+	hist_get(at->a[PERSOHUB_A_HIST], m.hist, &m.hist_n);
+	return 0;
+}
+
+static int class_cb(const struct phnl_attrs *at, void *data)
+{
+	uint32_t id = phnl_u32(at, PERSOHUB_A_CLASS_ID, PERSOHUB_CLASS_MAX + 1);
+	const struct nlattr *a;
+	struct mclass *c;
+	uint16_t t;
+
+	(void)data;
+	if (id > PERSOHUB_CLASS_MAX || !at->a[PERSOHUB_A_CLASS_STATS])
 		return 0;
-	mnl_attr_for_each_nested(a, at->a[PERSOHUB_A_HIST]) {
+	c = &m.class[id];
+	memset(c, 0, sizeof(*c));
+	c->seen = true;
+	mnl_attr_for_each_nested(a, at->a[PERSOHUB_A_CLASS_STATS]) {
 		t = mnl_attr_get_type(a);
-		if (t && t <= HIST_MAX &&
-		    mnl_attr_get_payload_len(a) == sizeof(uint64_t)) {
-			m.hist[t - 1] = mnl_attr_get_u64(a);
-			if (t > m.hist_n)
-				m.hist_n = t;
-		}
+		if (mnl_attr_get_payload_len(a) != sizeof(uint64_t))
+			continue;
+		if (t == PERSOHUB_CLASS_STAT_DISPATCHED)
+			c->dispatched = mnl_attr_get_u64(a);
+		else if (t == PERSOHUB_CLASS_STAT_WAITING)
+			c->waiting = mnl_attr_get_u64(a);
+		else if (t == PERSOHUB_CLASS_STAT_WAIT_NS)
+			c->wait_ns = mnl_attr_get_u64(a);
 	}
+	hist_get(at->a[PERSOHUB_A_HIST], c->hist, &c->hist_n);
 	return 0;
 }
 
@@ -182,6 +225,11 @@ static int gather(void)
 		ret = phnl_talk(m.nl, phnl_msg(m.nl, buf,
 					       PERSOHUB_CMD_STATS_GET, 0),
 				hub_cb, NULL);
+	memset(m.class, 0, sizeof(m.class));
+	if (!ret)
+		ret = phnl_talk(m.nl, phnl_msg(m.nl, buf,
+					       PERSOHUB_CMD_CLASS_GET,
+					       NLM_F_DUMP), class_cb, NULL);
 	return ret;
 }
 
@@ -231,24 +279,34 @@ static void port_labels(FILE *f, const struct mport *p)
  * them: bucket 0 holds 0 ns, bucket i [2^(i-1), 2^i) ns (at most
  * 2^i - 1, its le), the last is open-ended.
  */
-static void histogram(FILE *f, const char *name, const char *help,
-		      const uint64_t *b, unsigned int n, uint64_t sum_ns)
+static void hist_samples(FILE *f, const char *name, const char *labels,
+			 const uint64_t *b, unsigned int n, uint64_t sum_ns)
 {
+	const char *sep = labels[0] ? "," : "";
 	unsigned long long acc = 0;
 	unsigned int i;
 
-	family(f, name, "histogram", help);
 	for (i = 0; i + 1 < n && i < 63; i++) {
 		acc += b[i];
-		fprintf(f, "%s_bucket{le=\"", name);
+		fprintf(f, "%s_bucket{%s%sle=\"", name, labels, sep);
 		secs(f, i ? (1ULL << i) - 1 : 0);
 		fprintf(f, "\"} %llu\n", acc);
 	}
 	for (; i < n; i++)
 		acc += b[i];
-	fprintf(f, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum ", name, acc, name);
+	fprintf(f, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
+		acc);
+	fprintf(f, labels[0] ? "%s_sum{%s} " : "%s_sum%s ", name, labels);
 	secs(f, sum_ns);
-	fprintf(f, "\n%s_count %llu\n", name, acc);
+	fprintf(f, labels[0] ? "\n%s_count{%s} %llu\n" : "\n%s_count%s %llu\n",
+		name, labels, acc);
+}
+
+static void histogram(FILE *f, const char *name, const char *help,
+		      const uint64_t *b, unsigned int n, uint64_t sum_ns)
+{
+	family(f, name, "histogram", help);
+	hist_samples(f, name, "", b, n, sum_ns);
 }
 
 static void write_ports(FILE *f)
@@ -365,6 +423,56 @@ static void write_cascade(FILE *f)
 	    "Connections made to a NATS server.", c->connects);
 }
 
+/* Class 0, every class the configuration names, and any with figures. */
+static bool class_shown(unsigned int id)
+{
+	const struct mclass *c = &m.class[id];
+
+	return c->seen && (!id || m.class_name[id][0] || c->dispatched ||
+			   c->waiting);
+}
+
+/*
+ * Each class's wait, arrival to dispatch, from the kernel's histogram of
+ * it: one family, a series per class, labelled with its number and, when
+ * the configuration names it (class 0 is always "default"), its name.
+ */
+static void write_classes(FILE *f)
+{
+	static const char wait[] = "persohub_class_wait_seconds";
+	char labels[32 + 2 * CONFIG_NAME_LEN];
+	unsigned int id;
+	size_t n;
+	FILE *lf;
+
+	family(f, "persohub_class_waiting_requests", "gauge",
+	       "Requests of the class waiting now.");
+	for (id = 0; id <= PERSOHUB_CLASS_MAX; id++)
+		if (class_shown(id))
+			fprintf(f, "persohub_class_waiting_requests{class=\"%u\"} %llu\n",
+				id, (unsigned long long)m.class[id].waiting);
+	family(f, wait, "histogram",
+	       "From a request's arrival to its dispatch, per class.");
+	for (id = 0; id <= PERSOHUB_CLASS_MAX; id++) {
+		if (!class_shown(id))
+			continue;
+		lf = fmemopen(labels, sizeof(labels), "w");
+		if (!lf)
+			continue;
+		fprintf(lf, "class=\"%u\"", id);
+		if (m.class_name[id][0]) {
+			fputs(",name=\"", lf);
+			label(lf, m.class_name[id]);
+			fputc('"', lf);
+		}
+		n = ftell(lf);
+		fclose(lf);
+		labels[n < sizeof(labels) ? n : sizeof(labels) - 1] = '\0';
+		hist_samples(f, wait, labels, m.class[id].hist,
+			     m.class[id].hist_n, m.class[id].wait_ns);
+	}
+}
+
 static void write_daemon(FILE *f)
 {
 	const struct audit_figures *a = audit_figures();
@@ -455,6 +563,7 @@ int metrics_write(void)
 	}
 	write_ports(f);
 	write_hub(f);
+	write_classes(f);
 	write_daemon(f);
 	ret = ferror(f) ? -EIO : 0;
 	if (fclose(f) && !ret)
@@ -487,6 +596,7 @@ void metrics_config(const struct config *cfg)
 {
 	bool changed = strcmp(m.dir, cfg->metrics_dir) ||
 		       m.interval_ms != cfg->metrics_interval_ms;
+	unsigned int i;
 
 	if (changed && cfg->metrics_dir[0])
 		info("metrics: %s/" METRICS_FILE " every %u ms",
@@ -495,6 +605,15 @@ void metrics_config(const struct config *cfg)
 		info("metrics: off");
 	snprintf(m.dir, sizeof(m.dir), "%s", cfg->metrics_dir);
 	m.interval_ms = cfg->metrics_interval_ms;
+	memset(m.class_name, 0, sizeof(m.class_name));
+	for (i = 0; i < cfg->nclasses; i++)
+		if (cfg->classes[i].id <= PERSOHUB_CLASS_MAX)
+			snprintf(m.class_name[cfg->classes[i].id],
+				 sizeof(m.class_name[0]), "%s",
+				 cfg->classes[i].name);
+	/* "default" names class 0, with a section or without */
+	if (!m.class_name[0][0])
+		snprintf(m.class_name[0], sizeof(m.class_name[0]), "default");
 	m.last_err = 0;
 	set_timer();
 	metrics_write();

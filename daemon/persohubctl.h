@@ -245,6 +245,58 @@ double hist_quantile(const uint64_t *hist, unsigned int nb, double p);
 /* "p50 6.1us p90 15us p99 31us", or "-" without samples. */
 const char *fmt_quantiles(const uint64_t *hist, unsigned int nb, char *buf,
 			  size_t len);
+/* A PERSOHUB_A_HIST nest into @hist, @nb raised to the buckets sent. */
+void hist_parse(const struct nlattr *nest, uint64_t *hist, unsigned int *nb);
+/* -j: @key: {count, p50_ns, p90_ns, p99_ns, buckets: [{lo_ns, hi_ns, count}]} */
+void hist_json(const char *key, const uint64_t *hist, unsigned int nb);
+
+/* ctl_classes.c: the request classes (classes, stats, top, plan) */
+
+#define CLASSES		(PERSOHUB_CLASS_MAX + 1)
+
+struct class_info {
+	bool seen;			/* in the CLASS_GET answer */
+	uint32_t max_wait_ms;
+	uint64_t stat[PERSOHUB_CLASS_STAT_MAX + 1];
+	uint64_t hist[HIST_MAX];	/* its waits, arrival to dispatch */
+	unsigned int nb;
+	uint32_t servers;		/* servers that serve it */
+	uint32_t stations;		/* stations whose class it is */
+	bool ruled;			/* a classifier rule names it */
+	/* its pool's plan: requests/s, service time (s), servers needed */
+	double lambda, svc;
+	unsigned int needed;
+};
+
+/* The classes, and each enabled server's classes. */
+struct classes_view {
+	struct class_info c[CLASSES];
+	struct {
+		uint32_t id;
+		uint64_t mask;
+	} *srv;
+	size_t nsrv;
+};
+
+/* Read every class (@one < 0) or class @one, and the ports; 0 or -1. */
+int get_classes(struct ctl_sock *h, struct classes_view *v, int one);
+void classes_free(struct classes_view *v);
+/* Class 0, and any class with figures, a max wait, or ports of it. */
+bool class_in_use(const struct class_info *c, unsigned int id);
+/* Its own mean service time, dispatch to answer, in s; 0 if unmeasured. */
+double class_service_s(const struct class_info *c);
+/* Its mean wait, arrival to dispatch, in ns; -1 without a dispatch. */
+double class_mean_wait_ns(const struct class_info *c);
+/*
+ * Each class's pool by Erlang C: its rate (@rate[k] requests/s when
+ * @rate, else its share of @lambda by the requests it ended), its own
+ * service time (@svc when > 0), wait over @bound s at most @p_over.
+ */
+void classes_plan(struct classes_view *v, double lambda, const double *rate,
+		  double svc, double bound, double p_over);
+/* Its figures, one a line under "class N:", or one JSON object. */
+void class_stats_text(unsigned int id, const struct class_info *c);
+void class_stats_json(unsigned int id, const struct class_info *c);
 
 /* The commands: 0, an exit status, or -1 for -h. */
 int cmd_status(int argc, char **argv);

@@ -564,6 +564,9 @@ static void write_stats(FILE *f)
 		(unsigned long long)lat_pct(0.5),
 		(unsigned long long)lat_pct(0.99),
 		(unsigned long long)d.lat_max);
+	fprintf(f, "audit_records %llu\naudit_cpu_ns %llu\n",
+		(unsigned long long)audit_figures()->records,
+		(unsigned long long)audit_figures()->cpu_ns);
 	if (cascade_on()) {
 		const struct cascade_figures *c = cascade_figures();
 

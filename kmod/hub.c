@@ -418,6 +418,7 @@ int ph_dispatch(struct ph_request *req, struct ph_port *srv)
 	ph_hub.dispatch_sum_ns += wait;
 	ph_hub.classes[req->klass].dispatched++;
 	ph_hub.classes[req->klass].wait_ns += wait;
+	ph_hist_add(ph_hub.classes[req->klass].wait_hist, wait);
 	return 0;
 }
 
@@ -510,6 +511,10 @@ void ph_server_answer(struct ph_port *srv, struct ph_txbuf *resp, bool lost)
 	u64 now = ktime_get_ns();
 
 	srv->stats.responses++;
+	if (req) {
+		ph_hub.classes[req->klass].answers++;
+		ph_hub.classes[req->klass].service_ns += now - srv->busy_start;
+	}
 	ph_server_end_busy(srv, now);
 	if (srv->settle_ms && !srv->user) {
 		/*

@@ -220,11 +220,24 @@ static int ph_nl_fill_stats(struct sk_buff *skb, struct ph_port *port)
 	return 0;
 }
 
-static int ph_nl_fill_hub(struct sk_buff *skb)
+/* A latency histogram (%PERSOHUB_A_HIST): bucket i as type i + 1. */
+static int ph_nl_put_hist(struct sk_buff *skb, const u64 *hist)
 {
 	struct nlattr *nest;
 	unsigned int i;
 
+	nest = nla_nest_start(skb, PERSOHUB_A_HIST);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < PH_HIST_BUCKETS; i++)
+		if (nla_put_u64_64bit(skb, i + 1, hist[i], PERSOHUB_NEST_PAD))
+			return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int ph_nl_fill_hub(struct sk_buff *skb)
+{
 	if (nla_put_u32(skb, PERSOHUB_A_HUB_WAITING, ph_hub.nwaiting) ||
 	    nla_put_u64_64bit(skb, PERSOHUB_A_HUB_NEXT_ID, ph_hub.next_id + 1,
 			      PERSOHUB_A_PAD) ||
@@ -236,15 +249,7 @@ static int ph_nl_fill_hub(struct sk_buff *skb)
 	    nla_put_u8(skb, PERSOHUB_A_CTRL_ATTACHED,
 		       ph_hub.ctrl && !ph_hub.ctrl_stalled))
 		return -EMSGSIZE;
-	nest = nla_nest_start(skb, PERSOHUB_A_HIST);
-	if (!nest)
-		return -EMSGSIZE;
-	for (i = 0; i < PH_HIST_BUCKETS; i++)
-		if (nla_put_u64_64bit(skb, i + 1, ph_hub.dispatch_hist[i],
-				      PERSOHUB_NEST_PAD))
-			return -EMSGSIZE;
-	nla_nest_end(skb, nest);
-	return 0;
+	return ph_nl_put_hist(skb, ph_hub.dispatch_hist);
 }
 
 /* The port a request names; caller holds ph_hub.lock. */
@@ -981,6 +986,8 @@ static int ph_nl_fill_class(struct sk_buff *skb, u32 id)
 		[PERSOHUB_CLASS_STAT_FAILED] = cl->failed,
 		[PERSOHUB_CLASS_STAT_DONE] = cl->done,
 		[PERSOHUB_CLASS_STAT_WAIT_NS] = cl->wait_ns,
+		[PERSOHUB_CLASS_STAT_ANSWERS] = cl->answers,
+		[PERSOHUB_CLASS_STAT_SERVICE_NS] = cl->service_ns,
 	};
 	struct nlattr *nest;
 	unsigned int i;
@@ -995,7 +1002,7 @@ static int ph_nl_fill_class(struct sk_buff *skb, u32 id)
 		if (nla_put_u64_64bit(skb, i, v[i], PERSOHUB_NEST_PAD))
 			return -EMSGSIZE;
 	nla_nest_end(skb, nest);
-	return 0;
+	return ph_nl_put_hist(skb, cl->wait_hist);
 }
 
 static int ph_nl_class_get_doit(struct sk_buff *skb, struct genl_info *info)

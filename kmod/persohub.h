@@ -339,6 +339,9 @@ struct ph_class {
 	u64 failed;
 	u64 done;
 	u64 wait_ns;
+	u64 answers;
+	u64 service_ns;			/* of those answers */
+	u64 wait_hist[PH_HIST_BUCKETS];	/* its waits, as dispatch_hist */
 };
 
 struct ph_hub {

@@ -370,6 +370,39 @@ jq "$lib"'
 	       } end)})
 	| {generated: (now | todate), groups: .}' "$out/bench.json" >"$out/summary.json"
 
+# The audit's cost: persohubd with its audit records (daemon) against
+# the same with "audit = no" (noaudit), run by run (the same seed and
+# load), CPU us per request; then over the runs.
+# shellcheck disable=SC2016 # jq, not shell
+jq "$lib"'
+	def minus($a; $b): if $a == null or $b == null then null
+		else $a - $b end;
+	[.phases | map(select(.config == "daemon" or .config == "noaudit"))
+	 | group_by([.workload, .rho_offered, .ports])[]
+	 | (map(select(.config == "daemon"))
+	    | map({key: (.run | tostring), value: .}) | from_entries) as $d
+	 | [.[] | select(.config == "noaudit") as $x
+	    | $d[$x.run | tostring] | select(. != null)
+	    | {controller: minus(.cpu_us_per_req.controller;
+				 $x.cpu_us_per_req.controller),
+	       guest: minus(.cpu_us_per_req.total; $x.cpu_us_per_req.total),
+	       emulator: minus(.cpu_us_per_req.emulator;
+			       $x.cpu_us_per_req.emulator),
+	       audit_cpu_us: (if (.persohubd.audit_records // 0) == 0 then
+			       null else .persohubd.audit_cpu_ns /
+			       .persohubd.audit_records / 1000 end),
+	       workload, rho: .rho_offered, ports}]
+	 | select(length > 0)
+	 | {workload: .[0].workload, rho: .[0].rho, ports: .[0].ports,
+	    runs: length,
+	    controller_us: (map(.controller) | agg),
+	    guest_us: (map(.guest) | agg),
+	    emulator_us: (map(.emulator) | agg),
+	    audit_cpu_us: (map(.audit_cpu_us) | agg)}] as $cost
+	| input + {audit_cost: $cost}' "$out/bench.json" "$out/summary.json" \
+	>"$out/summary.json.new"
+mv "$out/summary.json.new" "$out/summary.json"
+
 S=$out/summary.json
 has_wl() { jq -e --arg w "$1" 'any(.groups[]; .workload == $w)' "$S" >/dev/null; }
 
@@ -387,6 +420,13 @@ if has_wl short; then
 		| "  \(.config) \(.ports) ports: overhead p50 \(.overhead_p50 | ms | sp(2)) p99 \(.overhead_p99 | ms | sp(2))\(.samples_min | samples); added p50 \(.added_p50 | ms | sp(2)) p99 \(.added_p99 | ms | sp(2)); CPU us/req \(.cpu_emu | sp(0)) in the emulator, \(.cpu_total | sp(0)) = \(.cpu_kernel | sp(0)) + \(.cpu_user | sp(0)) seen by the guest, controller \(.cpu_ctl | sp(0)); \(.rps | sp(0)) req/s"
 		+ (if .dispatch_p99_ns == null then "" else "\n    in the hub, last request byte to dispatch p50 \(.dispatch_p50_ns | ms | sp(1)) p99 \(.dispatch_p99_ns | ms | sp(1)) us" end)
 		+ (if .daemon_p99_ns == null then "" else "; persohubd wakeup to dispatch p99 \(.daemon_p99_ns | ms | sp(1)) us" end)' "$S"
+fi
+if jq -e '.audit_cost | length > 0' "$S" >/dev/null; then
+	echo
+	echo "the audit's cost: persohubd with its records against \"audit = no\", the"
+	echo "same load run by run, CPU us per request, median [min-max] of the runs:"
+	jq -r "$lib"'.audit_cost[]
+		| "  \(.workload) \(.ports) ports rho \(.rho): persohubd \(.controller_us | sp(1)), guest \(.guest_us | sp(1)), emulator \(.emulator_us | sp(1)); writing a record \(.audit_cpu_us | sp(1)) as persohubd measures it (\(.runs) run\(if .runs == 1 then "" else "s" end))"' "$S"
 fi
 if has_wl short || has_wl scale; then
 	echo

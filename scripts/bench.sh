@@ -24,7 +24,10 @@
 #          exponential service (BENCH_SERVICE_US, 200 ms), rho 0.5, 0.8,
 #          0.95 and saturation; daemon and baseline again at 8 and 16 ports.
 # Configurations:
-#   daemon    persohub, persohubd as controller
+#   daemon    persohub, persohubd as controller (its audit records on,
+#             the default)
+#   noaudit   the same with "audit = no": beside daemon in the short
+#             workload on 28 ports, the audit's cost per request
 #   kernel    persohub, the hub's own matching (no daemon)
 #   baseline  Linux's 8250 driver, raw termios, one epoll loop with the
 #             same framing and matching (selftests/phbase.c)
@@ -58,14 +61,14 @@
 # BENCH_SECONDS (per phase of short and scale, default 15),
 # BENCH_SITE_SECONDS (default 30), BENCH_SITE_RUNS, BENCH_SHORT_SERVICE_US,
 # BENCH_SHORT_DIST, BENCH_SHORT_RHOS, BENCH_SHORT_CONFIGS (default "daemon
-# kernel tty baseline"), BENCH_CONFIGS and BENCH_RHOS (site), SEED,
+# noaudit kernel tty baseline"), BENCH_CONFIGS and BENCH_RHOS (site), SEED,
 # BENCH_OUT (default build/bench), BENCH_SCALING=0 to skip the site's
 # scaling runs, BENCH_CARDS to boot only some card counts (default "2 4
 # 8 14", with --lockstat "1 4 8 14"). --plan prints the phases and the
 # estimate and runs nothing. BENCH_QUICK=1 tries the scripts: 5 s phases, one round,
 # short and scale only (what is set explicitly wins).
 # Duration with the defaults (the run prints its estimate first): about
-# 27 min per kernel for short and scale and 15 for the site, 85 min for
+# 29 min per kernel for short and scale and 15 for the site, 88 min for
 # both kernels; BENCH_QUICK=1 about 8 min per kernel; --lockstat 13 min
 # once its kernel is built.
 set -euo pipefail
@@ -150,7 +153,7 @@ site_runs=${BENCH_SITE_RUNS:-1}
 short_service=${BENCH_SHORT_SERVICE_US:-1500}
 short_dist=${BENCH_SHORT_DIST:-uniform}
 short_rhos=${BENCH_SHORT_RHOS:-"0.8 sat"}
-short_configs=${BENCH_SHORT_CONFIGS:-"daemon kernel tty baseline"}
+short_configs=${BENCH_SHORT_CONFIGS:-"daemon noaudit kernel tty baseline"}
 site_service=${BENCH_SERVICE_US:-200000}
 site_configs=${BENCH_CONFIGS:-"daemon kernel tty baseline static"}
 site_rhos=${BENCH_RHOS:-"0.5 0.8 0.95 sat"}

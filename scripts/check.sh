@@ -174,14 +174,16 @@ vm_cascade() {
 # One kernel's VM suites; $1 is its name, $2 "kernel" for the kernel-side
 # suites only. Step names carry the kernel: vm-hub@6.12.
 vm_suites() {
-	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-lan vm-cascade-peer vm-cascade vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
+	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-lan vm-cascade-peer vm-cascade vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz vm-classes)
 	# the kernel's paths on PREEMPT_RT; framings are the same C on any kernel
 	[ "$only" != kernel ] || suites=(vm-hub vm-fault vm-nl vm-cdev vm-card vm-tty vm-fault-tty)
-	# the audit trail, the metrics and the cascade of hubs (NATS) are
-	# persohubd's alone, the LAN is the emulator's: the first kernel only
+	# the audit trail, the metrics, the cascade of hubs (NATS) and the
+	# classes at saturation are persohubd's and the matching's, the same C
+	# on any kernel, the LAN is the emulator's: the first kernel only
 	[ "$k" = "${kvers[0]%:*}" ] ||
 		suites=("${suites[@]/vm-audit/}") suites=("${suites[@]/vm-lan/}") \
-		suites=("${suites[@]/vm-cascade-peer/}") suites=("${suites[@]/vm-cascade/}")
+		suites=("${suites[@]/vm-cascade-peer/}") suites=("${suites[@]/vm-cascade/}") \
+		suites=("${suites[@]/vm-classes/}")
 	for s in "${suites[@]}"; do
 		[ -n "$s" ] && want "$s" || continue
 		t=$SECONDS
@@ -254,6 +256,13 @@ vm_suite() {
 			--host "$top/selftests/simd.sh" -- \
 			'sh /usr/share/persohub/selftests/vm_daemon.sh'
 		;;
+	vm-classes)
+		# request classes at saturation, persohubd and the kernel
+		# shellcheck disable=SC2086
+		vm "$s@$k" $kv --cards 2 --telnet --timeout $((600 * scale)) \
+			--host "$top/selftests/simd.sh" -- \
+			'sh /usr/share/persohub/selftests/vm_classes.sh'
+		;;
 	vm-audit)
 		# persohubd's audit records and metrics file
 		# shellcheck disable=SC2086
@@ -303,7 +312,7 @@ vm_suite() {
 	esac
 }
 
-steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-lan vm-cascade-peer vm-cascade vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz)
+steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-lan vm-cascade-peer vm-cascade vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz vm-classes)
 [ -n "${CHECK_ONLY:-}" ] && read -r -a steps <<<"$CHECK_ONLY"
 want() {
 	local s

@@ -21,7 +21,8 @@
 #
 #   bench_guest.sh
 #
-# MODE: daemon (persohubd), kernel (the hub's own matching), static
+# MODE: daemon (persohubd), noaudit (persohubd with "audit = no"),
+# kernel (the hub's own matching), static
 # (persohubd, each station pinned to one server), tty (8250 and
 # persohub's line discipline), baseline (the cards given back to the
 # kernel's 8250 driver, phbase on the ttyS).
@@ -102,6 +103,7 @@ hist() {
 
 write_conf() {
 	printf '[daemon]\nrealtime = yes\n' >$conf
+	[ "$1" != noaudit ] || printf 'audit = no\n' >>$conf
 	for p in $stations; do
 		printf '[port %s]\nrole = station\n' "$p" >>$conf
 	done

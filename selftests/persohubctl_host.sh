@@ -18,7 +18,7 @@ resolves() {
 }
 
 echo "TAP version 13"
-echo "1..16"
+echo "1..17"
 
 command -v jq >/dev/null
 ok $? "jq is installed (every JSON output is checked with it)"
@@ -52,6 +52,18 @@ rc1=$?
 rc2=$?
 [ $rc1 -eq 1 ] && [ $rc2 -eq 2 ]
 ok $? "plan without --service-ms and no module: exit $rc1 (1); without a target: exit $rc2 (2)"
+
+# --interval measures the classes: a module is needed even with
+# --service-ms; out of range it is a usage error; offline there is no
+# per-class plan.
+"$ctl" plan --interval 1 -S 20 >/dev/null 2>&1
+rc1=$?
+"$ctl" plan -i 0.01 -c 3000 >/dev/null 2>&1
+rc2=$?
+[ $rc1 -eq 1 ] && [ $rc2 -eq 2 ] &&
+	"$ctl" -j plan -c 3000 -S 20 | jq 'has("classes")' | grep -qx false &&
+	! "$ctl" plan -c 3000 -S 20 | grep -q '^Per class'
+ok $? "plan --interval without a module: exit $rc1 (1); -i 0.01: exit $rc2 (2); no per-class plan offline"
 
 r="$(resolves s) $(resolves st) $(resolves sta) $(resolves stat) $(resolves stats) $(resolves se) $(resolves m) $(resolves t) $(resolves p) $(resolves u) $(resolves a) $(resolves d) $(resolves de) $(resolves da) $(resolves c) $(resolves cl)"
 [ "$r" = "status status status status stats set monitor top plan user-server attach detach detach daemon classes classes" ]

@@ -130,6 +130,10 @@ struct port {
 	uint64_t tx_bytes, rx_bytes, noise_n, breaks, bad_frames;
 	uint64_t received, answered, garbage, silent;
 	uint64_t busy_ns;
+	uint64_t cross_class;	/* answers by a server of another class */
+	/* --class: a station's class, the class a server serves */
+	bool has_class;
+	unsigned int klass;
 	uint64_t inj[__PH_RX_MAX];	/* bad frames the peer must count */
 	uint32_t *lat;		/* round trips, us */
 	unsigned int nlat;
@@ -356,6 +360,12 @@ static void framing_parse(const char *arg, struct framing_spec *fs)
 }
 
 /* --error-frame: the payload the hub sends this station for a failure. */
+static void set_class(struct port *p, const void *arg)
+{
+	p->has_class = true;
+	p->klass = atoi(arg);
+}
+
 static void set_error_frame(struct port *p, const void *arg)
 {
 	const char *hex = arg;
@@ -931,6 +941,18 @@ static void trace_served(const struct port *srv, const uint8_t *d,
 	}
 }
 
+/*
+ * A good answer names its server (siteproto.h): with --class, a server
+ * that serves another class than the station's answered across classes.
+ */
+static void class_check(struct port *st, unsigned int server)
+{
+	const struct port *srv = server < MAX_PORTS ? by_index[server] : NULL;
+
+	if (st->has_class && srv && srv->has_class && srv->klass != st->klass)
+		st->cross_class++;
+}
+
 static void station_rx(struct port *p, const uint8_t *d, uint16_t len)
 {
 	uint8_t want[SP_TRESP_LEN];
@@ -965,6 +987,7 @@ static void station_rx(struct port *p, const uint8_t *d, uint16_t len)
 		sp_response_text(want, opt.key, r->data, r->len, 0);
 		if (len == SP_TRESP_LEN && !memcmp(d, want, SP_TRESP_LEN - 4)) {
 			p->ok++;
+			class_check(p, sp_unhex(d + SP_TRESP_LEN - 4, 4));
 			trace_add(p, r, now);
 		} else
 			p->wrong++;
@@ -972,6 +995,7 @@ static void station_rx(struct port *p, const uint8_t *d, uint16_t len)
 		sp_response(want, opt.key, r->data, r->len, 0);
 		if (len == SP_RESP_LEN && !memcmp(d, want, SP_RESP_LEN - 2)) {
 			p->ok++;
+			class_check(p, sp_get16(d + SP_RESP_LEN - 2));
 			trace_add(p, r, now);
 		} else
 			p->wrong++;
@@ -1160,10 +1184,20 @@ static uint32_t pct(uint32_t *v, unsigned int n, double q)
 	return v[i];
 }
 
+static double lat_mean(const struct port *p)
+{
+	double sum = 0;
+	unsigned int i;
+
+	for (i = 0; i < p->nlat; i++)
+		sum += p->lat[i];
+	return p->nlat ? sum / p->nlat : 0;
+}
+
 #define FOR_COUNTERS(X) \
 	X(sent) X(ok) X(wrong) X(errors) X(timeouts) X(late) \
 	X(tx_bytes) X(rx_bytes) X(bad_frames) X(received) X(answered) \
-	X(garbage) X(silent) X(busy_ns)
+	X(garbage) X(silent) X(busy_ns) X(cross_class)
 
 static void report(FILE *kv, double secs)
 {
@@ -1202,6 +1236,11 @@ static void report(FILE *kv, double secs)
 		}
 		if (p->kind == K_STATION) {
 			qsort(p->lat, p->nlat, sizeof(uint32_t), cmp_u32);
+			if (kv)
+				fprintf(kv, "%s.rtt_mean_us %.0f\n"
+					"%s.rtt_max_us %u\n", p->name,
+					lat_mean(p), p->name,
+					pct(p->lat, p->nlat, 1));
 			printf("  station %-5s sent %llu ok %llu wrong %llu "
 			       "errors %llu timeouts %llu late %llu  rtt us "
 			       "min %u p50 %u p90 %u p99 %u max %u\n",
@@ -1257,14 +1296,16 @@ static void report(FILE *kv, double secs)
 		fprintf(kv, "total.sent %llu\ntotal.ok %llu\ntotal.wrong %llu\n"
 			"total.errors %llu\ntotal.timeouts %llu\n"
 			"total.late %llu\ntotal.rtt_p50_us %u\n"
-			"total.rtt_p99_us %u\nseed %llu\n",
+			"total.rtt_p99_us %u\nseed %llu\n"
+			"total.seconds %.3f\n",
 			(unsigned long long)tot_sent,
 			(unsigned long long)tot_ok,
 			(unsigned long long)tot_wrong,
 			(unsigned long long)tot_err,
 			(unsigned long long)tot_to,
 			(unsigned long long)tot_late, pct(all, nall, .5),
-			pct(all, nall, .99), (unsigned long long)opt.seed);
+			pct(all, nall, .99), (unsigned long long)opt.seed,
+			secs);
 	}
 }
 
@@ -1576,12 +1617,19 @@ static void usage(FILE *f)
 "  --binary             binary requests even where stx-etx takes part:\n"
 "                       those an stx-etx server cannot carry then fail\n"
 "                       (with --expect-errors)\n"
+"  --class LIST=N       stations: their requests' class; servers: the class\n"
+"                       they serve. An answer names its server, so a\n"
+"                       station of class N that gets an answer from a\n"
+"                       server of another class counts it (cross_class)\n"
+"                       and fails the run\n"
 "  --error-frame LIST=HEX  the stations' error answer (default empty), as\n"
 "                       the hub's error_frame of those ports\n"
 "  --seed S             replay a run (printed every run)\n"
 "  --key K              response key (default derived from the seed)\n"
 "  --expect-errors      error frames and timeouts do not fail the run\n"
-"  --kv FILE            report as 'key value' lines; PORT.noise, .garbage,\n"
+"  --kv FILE            report as 'key value' lines (total.seconds: the\n"
+"                       run's; stations' .rtt_mean_us, .rtt_max_us);\n"
+"                       PORT.noise, .garbage,\n"
 "                       .corrupted count the faults, PORT.inj_bad_fcs,\n"
 "                       .inj_bad_lrc, .inj_truncated, .inj_too_long the\n"
 "                       bad frames they must make the hub count (an hdlc\n"
@@ -1646,7 +1694,8 @@ static void parse(int argc, char **argv)
 	       O_NOISE, O_BREAK, O_BURST, O_RAW, O_TELNET, O_SEED, O_KEY,
 	       O_EXPECT, O_KV, O_WAIT, O_DONE, O_MAXS, O_CONNT, O_DUR,
 	       O_BITERR, O_RECONNECT, O_SDIST, O_TRACE, O_GO, O_EXPRAW,
-	       O_HOLD, O_FRAMING, O_FRAMING_ALL, O_TEXT, O_BINARY, O_ERRFRAME };
+	       O_HOLD, O_FRAMING, O_FRAMING_ALL, O_TEXT, O_BINARY, O_ERRFRAME,
+	       O_CLASS };
 	static const struct option lo[] = {
 		{ "sockdir", 1, 0, O_SOCKDIR }, { "stations", 1, 0, O_STATIONS },
 		{ "servers", 1, 0, O_SERVERS }, { "requests", 1, 0, O_REQUESTS },
@@ -1672,6 +1721,7 @@ static void parse(int argc, char **argv)
 		{ "framing-all", 1, 0, O_FRAMING_ALL },
 		{ "text", 0, 0, O_TEXT }, { "binary", 0, 0, O_BINARY },
 		{ "error-frame", 1, 0, O_ERRFRAME },
+		{ "class", 1, 0, O_CLASS },
 		{ "help", 0, 0, 'h' }, { }
 	};
 	struct framing_spec fs;
@@ -1751,6 +1801,16 @@ static void parse(int argc, char **argv)
 			memcpy(list, optarg, val - optarg);
 			list[val - optarg] = '\0';
 			port_each(list, set_error_frame, val + 1);
+			break;
+		case O_CLASS:
+			val = strchr(optarg, '=');
+			if (!val || (size_t)(val - optarg) >= sizeof(list) ||
+			    !val[1] || strspn(val + 1, "0123456789") !=
+			    strlen(val + 1) || atoi(val + 1) > 63)
+				die("--class LIST=N (N 0 to 63)");
+			memcpy(list, optarg, val - optarg);
+			list[val - optarg] = '\0';
+			port_each(list, set_class, val + 1);
 			break;
 		case O_SDIST:
 			if (!strcmp(optarg, "fixed"))
@@ -2035,7 +2095,8 @@ int main(int argc, char **argv)
 
 		if (p->kind != K_STATION)
 			continue;
-		if (p->wrong || (!opt.duration && p->sent < (opt.requests >
+		if (p->wrong || p->cross_class ||
+		    (!opt.duration && p->sent < (opt.requests >
 					p->burst ? opt.requests : p->burst)) ||
 		    (!opt.expect_errors &&
 		     (p->errors || p->timeouts || p->late))) {

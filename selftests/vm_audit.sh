@@ -183,7 +183,7 @@ prom_check() {
 	{
 		if (!match($0, /^[a-zA-Z_:][a-zA-Z0-9_:]*/)) { bad("name"); next }
 		name = substr($0, 1, RLENGTH); rest = substr($0, RLENGTH + 1)
-		labels = ""; le = ""
+		labels = ""; series_labels = ""; le = ""
 		if (substr(rest, 1, 1) == "{") {
 			rest = substr(rest, 2)
 			while (substr(rest, 1, 1) != "}") {
@@ -195,6 +195,7 @@ prom_check() {
 				if (index(labels, "," lname "=")) bad("label twice")
 				labels = labels "," pair
 				if (lname == "le") le = substr(pair, 5, length(pair) - 5)
+				else series_labels = series_labels "," pair
 				if (substr(rest, 1, 1) == ",") rest = substr(rest, 2)
 				else if (substr(rest, 1, 1) != "}") { bad("label list"); next }
 			}
@@ -220,15 +221,17 @@ prom_check() {
 			if (name != fam) bad("not its family")
 			next
 		}
+		# a histogram family holds a series per label set (le aside)
+		ser = fam series_labels
 		if (name == fam "_bucket") {
 			if (le == "") { bad("bucket without le"); next }
-			if (fam in inf) bad("bucket after +Inf")
-			if (nb[fam] && le != "+Inf" && le + 0 <= lastle[fam]) bad("le not increasing")
-			if (nb[fam] && value + 0 < lastv[fam]) bad("buckets not cumulative")
-			nb[fam]++; lastle[fam] = le + 0; lastv[fam] = value + 0
-			if (le == "+Inf") inf[fam] = value
+			if (ser in inf) bad("bucket after +Inf")
+			if (nb[ser] && le != "+Inf" && le + 0 <= lastle[ser]) bad("le not increasing")
+			if (nb[ser] && value + 0 < lastv[ser]) bad("buckets not cumulative")
+			nb[ser]++; lastle[ser] = le + 0; lastv[ser] = value + 0
+			if (le == "+Inf") { inf[ser] = value; infam[fam] = 1 }
 		} else if (name == fam "_count") {
-			if (!(fam in inf) || value != inf[fam]) bad("_count is not the +Inf bucket")
+			if (!(ser in inf) || value != inf[ser]) bad("_count is not the +Inf bucket")
 			cnt[fam] = 1
 		} else if (name == fam "_sum") {
 			sum[fam] = 1
@@ -240,7 +243,7 @@ prom_check() {
 		for (f in type) {
 			nf++
 			if (!(f in seen)) { print "# no samples: " f }
-			if (type[f] == "histogram" && (!(f in inf) || !(f in cnt) || !(f in sum))) {
+			if (type[f] == "histogram" && (!(f in infam) || !(f in cnt) || !(f in sum))) {
 				print "# histogram incomplete: " f; nbad++
 			}
 		}
@@ -373,13 +376,18 @@ for d in $sysfs/*/; do
 done
 [ "$(grep -c '^persohub_port_requests_total{' /tmp/prom.1)" = $nports ] || bad=1
 ok $bad "every counter of the $nports ports equals sysfs"
-grep '^persohub_\(hub\|daemon\)_' /tmp/prom.1 | grep -v _bucket | sed 's/^/# /'
+grep '^persohub_\(hub\|daemon\|class\)_' /tmp/prom.1 | grep -v _bucket | sed 's/^/# /'
 nrec=$(records)
+# nothing ran since the file was written: class 0's dispatches as now
+cdisp=$(persohubctl -j classes 0 | jq '.[0].dispatched')
 [ "$(prom_get persohub_daemon_audit_records_total /tmp/prom.1)" = "$nrec" ] &&
 	[ "$(prom_get persohub_hub_dispatch_latency_seconds_count /tmp/prom.1)" -ge 1000 ] &&
 	[ "$(prom_get persohub_hub_requests_total /tmp/prom.1)" = "$nrec" ] &&
-	[ "$(prom_get persohub_daemon_dispatches_total /tmp/prom.1)" -ge 1000 ]
-ok $? "hub and daemon figures: audit records $nrec, requests, dispatches"
+	[ "$(prom_get persohub_daemon_dispatches_total /tmp/prom.1)" -ge 1000 ] &&
+	[ "$cdisp" -ge 1000 ] &&
+	[ "$(prom_get 'persohub_class_wait_seconds_count{class="0",name="default"}' /tmp/prom.1)" = "$cdisp" ] &&
+	[ "$(prom_get 'persohub_class_wait_seconds_bucket{class="0",name="default",le="+Inf"}' /tmp/prom.1)" = "$cdisp" ]
+ok $? "hub, daemon and class figures: audit records $nrec, requests, dispatches, class 0's wait histogram of its $cdisp dispatches"
 
 # 12-13: events lost on purpose (a tiny event buffer, the daemon stopped
 # under load while the kernel matches): the records that follow say how

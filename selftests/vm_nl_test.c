@@ -543,10 +543,12 @@ TEST_F_TIMEOUT(nl, disabled_server_takes_nothing, 120)
 	EXPECT_EQ(before + 1, ph_stat("c1p3", "requests"));
 }
 
-/* One class's figures (CLASS_GET): its max_wait_ms and a counter. */
+/* One class's figures (CLASS_GET): max_wait_ms, counters, wait histogram. */
 struct class_info {
 	uint32_t max_wait_ms;
 	uint64_t stat[PERSOHUB_CLASS_STAT_MAX + 1];
+	uint64_t hist_total;	/* samples in its histogram */
+	int hist_top;		/* its highest bucket in use, -1: none */
 };
 
 static int class_cb(const struct phnl_attrs *at, void *data)
@@ -555,6 +557,15 @@ static int class_cb(const struct phnl_attrs *at, void *data)
 	const struct nlattr *a, *nest = at->a[PERSOHUB_A_CLASS_STATS];
 
 	ci->max_wait_ms = phnl_u32(at, PERSOHUB_A_CLASS_MAX_WAIT_MS, 0);
+	ci->hist_total = 0;
+	ci->hist_top = -1;
+	if (at->a[PERSOHUB_A_HIST])
+		mnl_attr_for_each_nested(a, at->a[PERSOHUB_A_HIST])
+			if (mnl_attr_get_type(a) != PERSOHUB_NEST_PAD &&
+			    mnl_attr_get_u64(a)) {
+				ci->hist_total += mnl_attr_get_u64(a);
+				ci->hist_top = mnl_attr_get_type(a) - 1;
+			}
 	if (!nest)
 		return 0;
 	mnl_attr_for_each_nested(a, nest)
@@ -604,6 +615,16 @@ TEST_F(nl, dispatch_refused_across_classes)
 	EXPECT_EQ(1, ci.stat[PERSOHUB_CLASS_STAT_DISPATCHED]);
 	EXPECT_EQ(1, ci.stat[PERSOHUB_CLASS_STAT_DONE]);
 	EXPECT_EQ(0, ci.stat[PERSOHUB_CLASS_STAT_WAITING]);
+	/*
+	 * Its wait in its own histogram, in the bucket of its sum:
+	 * [2^(i-1), 2^i) ns; its one answer's service time beside it.
+	 */
+	EXPECT_EQ(1, ci.hist_total);
+	ASSERT_LT(0, ci.hist_top);
+	EXPECT_LE(1ULL << (ci.hist_top - 1), ci.stat[PERSOHUB_CLASS_STAT_WAIT_NS]);
+	EXPECT_GT(1ULL << ci.hist_top, ci.stat[PERSOHUB_CLASS_STAT_WAIT_NS]);
+	EXPECT_EQ(1, ci.stat[PERSOHUB_CLASS_STAT_ANSWERS]);
+	EXPECT_LT(0, ci.stat[PERSOHUB_CLASS_STAT_SERVICE_NS]);
 	/* Out of range: refused by the policy. */
 	EXPECT_EQ(-ERANGE, nl_do(&self->ctl, PERSOHUB_CMD_PORT_SET, NULL, NULL,
 				 "ii", PERSOHUB_A_PORT_ID, srv3,

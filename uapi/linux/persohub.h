@@ -110,8 +110,10 @@
  *	port's id or name); its requests end as when its hardware goes.
  *	-EOPNOTSUPP for a port of another backend. Admin.
  * @PERSOHUB_CMD_CLASS_GET: dump the classes: for each, %PERSOHUB_A_CLASS_ID,
- *	%PERSOHUB_A_CLASS_MAX_WAIT_MS and %PERSOHUB_A_CLASS_STATS (with
- *	%PERSOHUB_A_CLASS_ID, do: that class alone)
+ *	%PERSOHUB_A_CLASS_MAX_WAIT_MS, %PERSOHUB_A_CLASS_STATS and
+ *	%PERSOHUB_A_HIST, the histogram of its requests' waits (arrival to
+ *	dispatch, %PERSOHUB_CLASS_STAT_WAIT_NS their sum) in the buckets of
+ *	the hub's (with %PERSOHUB_A_CLASS_ID, do: that class alone)
  * @PERSOHUB_CMD_CLASS_SET: set class %PERSOHUB_A_CLASS_ID's
  *	%PERSOHUB_A_CLASS_MAX_WAIT_MS. Admin.
  * @PERSOHUB_CMD_USER_STATION_ADD: add a remote station: a station with no
@@ -189,7 +191,8 @@ enum persohub_cmd {
  *	type %PERSOHUB_NEST_PAD in it are padding)
  * @PERSOHUB_A_HIST: nest of u64 buckets: bucket i (attribute type i + 1)
  *	counts dispatch latencies in [2^(i-1), 2^i) ns; bucket 0 is 0 ns, the
- *	last bucket is open-ended (type %PERSOHUB_NEST_PAD: padding)
+ *	last bucket is open-ended (type %PERSOHUB_NEST_PAD: padding). The
+ *	hub's (STATS_GET), or one class's (CLASS_GET)
  * @PERSOHUB_A_REQ_ID: u64, request id, unique while the module is loaded
  * @PERSOHUB_A_REQ_LEN: u32, request payload bytes
  * @PERSOHUB_A_REQ_RX_NS: u64, CLOCK_MONOTONIC ns the request was complete
@@ -497,6 +500,11 @@ enum persohub_stat {
  * @PERSOHUB_CLASS_STAT_DONE: its requests ended, whatever the outcome
  * @PERSOHUB_CLASS_STAT_WAIT_NS: sum of its requests' waits, arrival to
  *	dispatch
+ * @PERSOHUB_CLASS_STAT_ANSWERS: answers servers gave its requests (an
+ *	explicit error answer included)
+ * @PERSOHUB_CLASS_STAT_SERVICE_NS: sum of those answers' service times,
+ *	dispatch to answer: the class's own service time, however its
+ *	servers are shared
  * @__PERSOHUB_CLASS_STAT_MAX: one past the last
  * @PERSOHUB_CLASS_STAT_MAX: the last
  */
@@ -507,6 +515,8 @@ enum persohub_class_stat {
 	PERSOHUB_CLASS_STAT_FAILED,
 	PERSOHUB_CLASS_STAT_DONE,
 	PERSOHUB_CLASS_STAT_WAIT_NS,
+	PERSOHUB_CLASS_STAT_ANSWERS,
+	PERSOHUB_CLASS_STAT_SERVICE_NS,
 
 	__PERSOHUB_CLASS_STAT_MAX,
 	PERSOHUB_CLASS_STAT_MAX = __PERSOHUB_CLASS_STAT_MAX - 1
