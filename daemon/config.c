@@ -668,6 +668,14 @@ static int tcp_key(struct parse *p, struct config_tcp *t, const char *key,
 		else
 			return fail(p, "tls_min: want 1.2 or 1.3, not '%s'",
 				    val, NULL);
+	} else if (!strcmp(key, "ktls")) {
+		if (!strcmp(val, "auto"))
+			t->ktls_no = false;
+		else if (!strcmp(val, "no"))
+			t->ktls_no = true;
+		else
+			return fail(p, "ktls: want auto or no, not '%s'", val,
+				    NULL);
 	} else if (!strcmp(key, "queue_depth")) {
 		if (!parse_u32(val, 1, TCP_DEPTH_MAX, &t->queue_depth))
 			return fail(p, "queue_depth: invalid value '%s' (1-64)",

@@ -58,6 +58,9 @@
  *   key = /etc/persohub/hub.key   0600 or stricter, else refused)
  *   pin = sha256:HEX          optional: SHA-256 of the server's public key
  *   tls_min = 1.3             the oldest TLS version accepted: 1.2 or 1.3
+ *   ktls = auto               auto: the kernel carries the records after the
+ *                             handshake where it can (kTLS, the tls module);
+ *                             no: GnuTLS does
  *
  *   [cascade]                 hubs on a LAN pooling their servers (NATS)
  *   servers = nats://10.0.2.1:4222, nats://10.0.2.2:4222
@@ -156,6 +159,7 @@ struct config_tcp {
 	bool pin_set;
 	uint8_t pin[32];	/* SHA-256 of the server's SubjectPublicKeyInfo */
 	uint32_t tls_min;	/* 12 or 13: TLS 1.2 or 1.3 at least */
+	bool ktls_no;		/* ktls = no; the default is auto */
 	unsigned int line;
 };
 

@@ -510,6 +510,9 @@ static void write_daemon(FILE *f)
 	    "Responses received from TCP servers.", t->responses);
 	one(f, "persohub_daemon_tcp_connects_total", "counter",
 	    "Connections made to TCP servers.", t->connects);
+	one(f, "persohub_daemon_tcp_ktls_links", "gauge",
+	    "TLS links up whose records the kernel carries (kTLS).",
+	    t->ktls_links);
 	one(f, "persohub_daemon_audit_records_total", "counter",
 	    "Audit records written, one per finished request.", a->records);
 	one(f, "persohub_daemon_audit_gaps_total", "counter",

@@ -539,7 +539,7 @@ static void write_stats(FILE *f)
 		"probes %llu\nprobes_back %llu\n"
 		"tcp_requests %llu\ntcp_responses %llu\ntcp_connects %llu\n"
 		"tcp_connect_failures %llu\ntcp_tls_failures %llu\n"
-		"tcp_timeouts %llu\n"
+		"tcp_timeouts %llu\ntcp_ktls %llu\n"
 		"tcp_given_up %llu\ntcp_unexpected %llu\ntcp_refused %llu\n"
 		"wakeup_to_dispatch_p50_ns %llu\nwakeup_to_dispatch_p99_ns %llu\n"
 		"wakeup_to_dispatch_max_ns %llu\n",
@@ -558,6 +558,7 @@ static void write_stats(FILE *f)
 		(unsigned long long)tcp_figures()->connect_failures,
 		(unsigned long long)tcp_figures()->tls_failures,
 		(unsigned long long)tcp_figures()->timeouts,
+		(unsigned long long)tcp_figures()->ktls_links,
 		(unsigned long long)tcp_figures()->given_up,
 		(unsigned long long)tcp_figures()->unexpected,
 		(unsigned long long)tcp_figures()->refused,

@@ -19,8 +19,12 @@
  * With tls = yes the link is TLS (GnuTLS) with mutual certificates: the
  * server's must be signed by the site CA, be valid and name the host, and
  * match the pin if one is set; the handshake runs in the loop like the
- * connect, and GnuTLS hands the record layer to the kernel (kTLS) when
- * its system configuration allows it, which the log says.
+ * connect. Once it is done, the records go through the kernel (kTLS) where
+ * it can: persohubd takes the session's keys from GnuTLS and gives them to
+ * the socket (TCP_ULP "tls", then TLS_TX and TLS_RX), and the link reads
+ * and writes plain bytes on it; where it cannot (no tls module, a cipher
+ * the kernel lacks, ktls = no) GnuTLS carries them. The log says which.
+ * Debian's GnuTLS is built without kTLS of its own, hence this.
  *
  * Nothing here blocks the loop: a host name is resolved by a thread that
  * hands its answer back through a pipe, connect() and the handshake are
@@ -37,8 +41,8 @@
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
-#include <gnutls/socket.h>
 #include <gnutls/x509.h>
+#include <linux/tls.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -63,6 +67,8 @@
 #define TCP_BACKOFF_MIN_MS	250
 #define TCP_BACKOFF_MAX_MS	30000
 #define ENC_MAX			PH_FRAMING_ENCODED_MAX(PERSOHUB_PAYLOAD_MAX)
+#define TLS_RECORD_ALERT	21	/* TLS record content types */
+#define TLS_RECORD_DATA		23
 
 enum slot_state {
 	SLOT_FREE,
@@ -104,6 +110,10 @@ struct tcp_link {
 	gnutls_certificate_credentials_t cred;	/* tls = yes */
 	gnutls_session_t sess;			/* while connected */
 	bool tls_again;		/* a record send to finish (GNUTLS_E_AGAIN) */
+	bool ktls;		/* the records are the kernel's; sess is gone */
+	const char *tls_vers;	/* "TLS1.3": GnuTLS's static name */
+	char ktls_why[128];	/* kTLS off: why */
+	char ktls_refused[96];	/* it took the send keys only: GnuTLS from now */
 	struct tcp_corr corr;
 	struct ph_rx rx;
 	uint8_t rxbuf[PH_RX_BUF(PH_PAYLOAD_MAX)];
@@ -275,6 +285,32 @@ static void epoll_set(struct tcp_link *l, int op, uint32_t events)
 	epoll_ctl(t.epfd, op, l->fd, &e);
 }
 
+/*
+ * A close_notify alert through the kernel: a record of type 21 (alert)
+ * is a sendmsg() with TLS_SET_RECORD_TYPE, its payload the level and the
+ * description. A courtesy, as gnutls_bye(GNUTLS_SHUT_WR) is without kTLS:
+ * not waited for, and lost if the socket is full; then the fd is closed.
+ */
+static void ktls_close_notify(int fd)
+{
+	uint8_t alert[2] = { GNUTLS_AL_WARNING, GNUTLS_A_CLOSE_NOTIFY };
+	union {
+		char buf[CMSG_SPACE(1)];
+		struct cmsghdr align;
+	} c = { 0 };
+	struct iovec iov = { .iov_base = alert, .iov_len = sizeof(alert) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = c.buf,
+			     .msg_controllen = sizeof(c.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	cm->cmsg_level = SOL_TLS;
+	cm->cmsg_type = TLS_SET_RECORD_TYPE;
+	cm->cmsg_len = CMSG_LEN(1);
+	*CMSG_DATA(cm) = TLS_RECORD_ALERT;
+	sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 static void close_fd(struct tcp_link *l)
 {
 	if (l->sess) {
@@ -283,6 +319,12 @@ static void close_fd(struct tcp_link *l)
 			gnutls_bye(l->sess, GNUTLS_SHUT_WR);
 		gnutls_deinit(l->sess);
 		l->sess = NULL;
+	}
+	if (l->ktls) {
+		if (l->state == LINK_UP && l->fd >= 0)
+			ktls_close_notify(l->fd);
+		l->ktls = false;
+		t.fig.ktls_links--;
 	}
 	l->tls_again = false;
 	if (l->fd >= 0) {
@@ -296,6 +338,16 @@ static void close_fd(struct tcp_link *l)
 	explicit_bzero(l->rxbuf, sizeof(l->rxbuf));
 }
 
+/* A failure: the next attempt after a delay that doubles. */
+static void back_off(struct tcp_link *l)
+{
+	l->failed = true;
+	l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : TCP_BACKOFF_MIN_MS;
+	if (l->backoff_ms > TCP_BACKOFF_MAX_MS)
+		l->backoff_ms = TCP_BACKOFF_MAX_MS;
+	l->due = now_ns() + l->backoff_ms * 1000000ULL;
+}
+
 /* Try again after the backoff, logging why not this time. */
 static void retry_later(struct tcp_link *l, const char *why)
 {
@@ -304,12 +356,8 @@ static void retry_later(struct tcp_link *l, const char *why)
 		freeaddrinfo(l->ai);
 	l->ai = l->cur = NULL;
 	link_set(l, LINK_DOWN);
-	l->failed = true;
 	snprintf(l->error, sizeof(l->error), "%s", why);
-	l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : TCP_BACKOFF_MIN_MS;
-	if (l->backoff_ms > TCP_BACKOFF_MAX_MS)
-		l->backoff_ms = TCP_BACKOFF_MAX_MS;
-	l->due = now_ns() + l->backoff_ms * 1000000ULL;
+	back_off(l);
 	t.fig.connect_failures++;
 	warn("tcp: %s: connecting to %s port %u: %s; trying again in %u ms",
 	     l->cfg.name, l->cfg.host, l->cfg.port, why, l->backoff_ms);
@@ -420,17 +468,6 @@ static void send_slot(struct tcp_link *l, unsigned int i)
 	t.fig.requests++;
 }
 
-static const char *ktls_name(gnutls_transport_ktls_enable_flags_t f)
-{
-	if ((f & GNUTLS_KTLS_DUPLEX) == GNUTLS_KTLS_DUPLEX)
-		return "on (send and receive)";
-	if (f & GNUTLS_KTLS_SEND)
-		return "on (send only)";
-	if (f & GNUTLS_KTLS_RECV)
-		return "on (receive only)";
-	return "off";
-}
-
 static void connected(struct tcp_link *l)
 {
 	int one = 1;
@@ -448,10 +485,12 @@ static void connected(struct tcp_link *l)
 	info("tcp: %s: connected to %s port %u (%s%s)", l->cfg.name,
 	     l->cfg.host, l->cfg.port, ph_framing_name(l->cfg.framing),
 	     l->cfg.header_len ? ", tagged" : "");
-	if (l->sess)
-		info("tcp: %s: %s, kTLS %s", l->cfg.name,
-		     gnutls_protocol_get_name(gnutls_protocol_get_version(l->sess)),
-		     ktls_name(gnutls_transport_is_ktls_enabled(l->sess)));
+	if (l->ktls)
+		info("tcp: %s: %s, kTLS on (send and receive)", l->cfg.name,
+		     l->tls_vers);
+	else if (l->sess)
+		info("tcp: %s: %s, kTLS off (%s)", l->cfg.name, l->tls_vers,
+		     l->ktls_why);
 	for (i = 0; i < l->nslots; i++) {
 		struct tcp_slot *s = &l->slot[i];
 
@@ -472,6 +511,150 @@ static void tls_failed(struct tcp_link *l, const char *why)
 {
 	t.fig.tls_failures++;
 	retry_later(l, why);
+}
+
+/* One direction's keys in the kernel's form (linux/tls.h). */
+union ktls_keys {
+	struct tls_crypto_info info;
+	struct tls12_crypto_info_aes_gcm_128 gcm128;
+	struct tls12_crypto_info_aes_gcm_256 gcm256;
+	struct tls12_crypto_info_chacha20_poly1305 chacha;
+};
+
+/*
+ * The keys of one direction of @l's session (@read: the server's) from
+ * GnuTLS into @k: its size, or 0 with the reason in ktls_why. The nonce
+ * of a record is the salt then the iv: for TLS 1.3 the 12-byte IV split
+ * 4 + 8 (the kernel XORs the sequence number in); for TLS 1.2 GCM the
+ * 4-byte implicit IV and an explicit part that GnuTLS makes the sequence
+ * number; ChaCha20-Poly1305 takes the whole 12 bytes as its iv.
+ */
+static socklen_t ktls_keys(struct tcp_link *l, unsigned int read,
+			   union ktls_keys *k)
+{
+	gnutls_cipher_algorithm_t c = gnutls_cipher_get(l->sess);
+	bool v13 = gnutls_protocol_get_version(l->sess) == GNUTLS_TLS1_3;
+	uint8_t *key, *salt, *iv, *seq;
+	gnutls_datum_t mac, giv, gkey;
+	unsigned char gseq[8];
+	size_t klen, slen, ivlen;
+	socklen_t size;
+
+	memset(k, 0, sizeof(*k));
+	k->info.version = v13 ? TLS_1_3_VERSION : TLS_1_2_VERSION;
+	switch (c) {
+	case GNUTLS_CIPHER_AES_128_GCM:
+		k->info.cipher_type = TLS_CIPHER_AES_GCM_128;
+		key = k->gcm128.key, klen = sizeof(k->gcm128.key);
+		salt = k->gcm128.salt, slen = sizeof(k->gcm128.salt);
+		iv = k->gcm128.iv, ivlen = sizeof(k->gcm128.iv);
+		seq = k->gcm128.rec_seq, size = sizeof(k->gcm128);
+		break;
+	case GNUTLS_CIPHER_AES_256_GCM:
+		k->info.cipher_type = TLS_CIPHER_AES_GCM_256;
+		key = k->gcm256.key, klen = sizeof(k->gcm256.key);
+		salt = k->gcm256.salt, slen = sizeof(k->gcm256.salt);
+		iv = k->gcm256.iv, ivlen = sizeof(k->gcm256.iv);
+		seq = k->gcm256.rec_seq, size = sizeof(k->gcm256);
+		break;
+	case GNUTLS_CIPHER_CHACHA20_POLY1305:
+		k->info.cipher_type = TLS_CIPHER_CHACHA20_POLY1305;
+		key = k->chacha.key, klen = sizeof(k->chacha.key);
+		salt = NULL, slen = 0;
+		iv = k->chacha.iv, ivlen = sizeof(k->chacha.iv);
+		seq = k->chacha.rec_seq, size = sizeof(k->chacha);
+		break;
+	default:
+		snprintf(l->ktls_why, sizeof(l->ktls_why),
+			 "the cipher %s is not one the kernel has",
+			 gnutls_cipher_get_name(c));
+		return 0;
+	}
+	if (gnutls_record_get_state(l->sess, read, &mac, &giv, &gkey, gseq) ||
+	    gkey.size != klen ||
+	    giv.size != (v13 || !slen ? slen + ivlen : slen)) {
+		snprintf(l->ktls_why, sizeof(l->ktls_why),
+			 "GnuTLS gave no keys of the expected sizes");
+		explicit_bzero(k, sizeof(*k));
+		return 0;
+	}
+	memcpy(key, gkey.data, klen);
+	if (slen)
+		memcpy(salt, giv.data, slen);
+	/* big-endian, as rec_seq wants it */
+	memcpy(iv, v13 || !slen ? giv.data + slen : gseq, ivlen);
+	memcpy(seq, gseq, sizeof(gseq));
+	explicit_bzero(gseq, sizeof(gseq));
+	return size;
+}
+
+/*
+ * The records to the kernel once the handshake is done: 1 if it has
+ * them (the session is then freed), 0 if GnuTLS keeps them, -1 if the
+ * link cannot go on (the kernel took the send keys and refused the
+ * receive ones); ktls_why says why not.
+ */
+static int ktls_start(struct tcp_link *l)
+{
+	union ktls_keys tx, rx;
+	socklen_t txlen, rxlen;
+	int ret = 0;
+
+	l->tls_vers = gnutls_protocol_get_name(gnutls_protocol_get_version(
+						l->sess));
+	if (l->cfg.ktls_no) {
+		snprintf(l->ktls_why, sizeof(l->ktls_why), "ktls = no");
+		return 0;
+	}
+	if (l->ktls_refused[0]) {
+		snprintf(l->ktls_why, sizeof(l->ktls_why), "%s",
+			 l->ktls_refused);
+		return 0;
+	}
+	/* What GnuTLS has read already the kernel would never see. */
+	if (gnutls_record_check_pending(l->sess)) {
+		snprintf(l->ktls_why, sizeof(l->ktls_why),
+			 "records came with the handshake");
+		return 0;
+	}
+	txlen = ktls_keys(l, 0, &tx);
+	rxlen = txlen ? ktls_keys(l, 1, &rx) : 0;
+	if (!rxlen)
+		goto out;
+	/* Until TLS_TX, the socket is TCP as before: GnuTLS can go on. */
+	if (setsockopt(l->fd, SOL_TCP, TCP_ULP, "tls", sizeof("tls"))) {
+		snprintf(l->ktls_why, sizeof(l->ktls_why), "%s",
+			 errno == ENOENT ? "no tls module in the kernel" :
+			 strerror(errno));
+	} else if (setsockopt(l->fd, SOL_TLS, TLS_TX, &tx, txlen)) {
+		/* ENOENT: the crypto API found no such algorithm. */
+		if (errno == ENOENT)
+			snprintf(l->ktls_why, sizeof(l->ktls_why),
+				 "the kernel has no %s (a crypto module)",
+				 gnutls_cipher_get_name(gnutls_cipher_get(
+								l->sess)));
+		else
+			snprintf(l->ktls_why, sizeof(l->ktls_why),
+				 "the kernel refused the send keys: %s",
+				 strerror(errno));
+	} else if (setsockopt(l->fd, SOL_TLS, TLS_RX, &rx, rxlen)) {
+		snprintf(l->ktls_refused, sizeof(l->ktls_refused),
+			 "the kernel refused the receive keys: %s",
+			 strerror(errno));
+		snprintf(l->ktls_why, sizeof(l->ktls_why), "kTLS: %s",
+			 l->ktls_refused);
+		ret = -1;
+	} else {
+		gnutls_deinit(l->sess);
+		l->sess = NULL;
+		l->ktls = true;
+		t.fig.ktls_links++;
+		ret = 1;
+	}
+out:
+	explicit_bzero(&tx, sizeof(tx));
+	explicit_bzero(&rx, sizeof(rx));
+	return ret;
 }
 
 /* The server's public key against the pin: NULL, or why not. */
@@ -544,6 +727,11 @@ static void handshake(struct tcp_link *l)
 		return;
 	}
 	epoll_set(l, EPOLL_CTL_MOD, EPOLLIN);
+	if (ktls_start(l) < 0) {
+		/* The next attempt stays on GnuTLS (ktls_refused). */
+		tls_failed(l, l->ktls_why);
+		return;
+	}
 	connected(l);
 }
 
@@ -562,7 +750,12 @@ static void tcp_up(struct tcp_link *l)
 		connected(l);
 		return;
 	}
-	ret = gnutls_init(&l->sess, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
+	/*
+	 * No session tickets: the server would send them after the
+	 * handshake, records the kernel hands up as not data under kTLS.
+	 */
+	ret = gnutls_init(&l->sess, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
+			  GNUTLS_NO_TICKETS);
 	if (!ret)
 		ret = gnutls_priority_set_direct(l->sess, prio, NULL);
 	if (!ret)
@@ -781,6 +974,59 @@ static void dev_readable(struct tcp_link *l, unsigned int i)
 	explicit_bzero(&m, sizeof(m));
 }
 
+/*
+ * Read from a kTLS socket. The kernel hands up a record that is not
+ * data (an alert, a post-handshake message) on its own, its type in a
+ * control message (a plain read() would fail with EIO): the bytes of
+ * data read, 0 or -1 as read(), or -2 with the link taken down.
+ */
+static ssize_t ktls_read(struct tcp_link *l, uint8_t *buf, size_t len)
+{
+	union {
+		char buf[CMSG_SPACE(1)];
+		struct cmsghdr align;
+	} c;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = c.buf,
+			     .msg_controllen = sizeof(c.buf) };
+	struct cmsghdr *cm;
+	unsigned int type = TLS_RECORD_DATA;
+	char why[128];
+	ssize_t n;
+
+	n = recvmsg(l->fd, &mh, MSG_DONTWAIT);
+	if (n < 0)
+		return n;
+	cm = CMSG_FIRSTHDR(&mh);
+	if (cm && cm->cmsg_level == SOL_TLS &&
+	    cm->cmsg_type == TLS_GET_RECORD_TYPE)
+		type = *CMSG_DATA(cm);
+	if (type == TLS_RECORD_DATA)
+		return n;
+	if (type == TLS_RECORD_ALERT && n >= 2 &&
+	    buf[1] == GNUTLS_A_CLOSE_NOTIFY) {
+		/* The server's orderly end, as GnuTLS's 0 is. */
+		link_down(l, "connection closed by the server");
+	} else if (type == TLS_RECORD_ALERT && n >= 2) {
+		const char *name = gnutls_alert_get_name(buf[1]);
+
+		snprintf(why, sizeof(why), "TLS: the server sent the %s "
+			 "alert '%s'", buf[0] == GNUTLS_AL_FATAL ? "fatal" :
+			 "warning", name ? name : "unknown");
+		t.fig.tls_failures++;
+		link_down(l, why);
+		back_off(l);
+	} else {
+		/* A KeyUpdate, a ticket: the kernel cannot, GnuTLS is gone. */
+		snprintf(why, sizeof(why), "kTLS: a TLS record of type %u "
+			 "(%zd bytes) that is not data", type, n);
+		link_down(l, why);
+	}
+	explicit_bzero(buf, n);
+	return -2;
+}
+
 static void link_readable(struct tcp_link *l)
 {
 	static struct {
@@ -804,6 +1050,10 @@ again:
 			link_down(l, gnutls_strerror(n));
 			return;
 		}
+	} else if (l->ktls) {
+		n = ktls_read(l, buf, sizeof(buf));
+		if (n == -2)
+			return;
 	} else {
 		n = read(l->fd, buf, sizeof(buf));
 	}

@@ -12,6 +12,7 @@
 struct tcp_figures {
 	uint64_t requests, responses, refused, unexpected, connects, timeouts;
 	uint64_t connect_failures, given_up, tls_failures;
+	uint64_t ktls_links;	/* links up whose records the kernel carries */
 };
 
 /*

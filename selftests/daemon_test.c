@@ -1438,7 +1438,7 @@ TEST(config_tcp_tags)
 	EXPECT_NE(NULL, strstr(err, "too long")) TH_LOG("%s", err);
 }
 
-/* tls, ca, cert, key, pin, tls_min: defaults, values and refusals. */
+/* tls, ca, cert, key, pin, tls_min, ktls: defaults, values, refusals. */
 TEST(config_tcp_tls)
 {
 	static const struct {
@@ -1450,6 +1450,7 @@ TEST(config_tcp_tls)
 		{ "ca = etc/ca.pem\n", "want an absolute path" },
 		{ "pin = sha256:00\n", "pin: want sha256: and 64 hex digits" },
 		{ "tls_min = 1.1\n", "tls_min: want 1.2 or 1.3" },
+		{ "ktls = yes\n", "ktls: want auto or no, not 'yes'" },
 	};
 	char err[512], text[512];
 	unsigned int i;
@@ -1458,9 +1459,11 @@ TEST(config_tcp_tls)
 	EXPECT_FALSE(cfg.tcp[0].tls);
 	EXPECT_FALSE(cfg.tcp[0].pin_set);
 	EXPECT_EQ(13, cfg.tcp[0].tls_min);
+	EXPECT_FALSE(cfg.tcp[0].ktls_no);
 	ASSERT_EQ(0, load("[tcp a]\naddress = 10.0.0.1:1500\ntls = yes\n"
 			  "ca = /etc/persohub/ca.pem\ncert = /etc/persohub/h.pem\n"
-			  "key = /etc/persohub/h.key\ntls_min = 1.2\npin = sha256:"
+			  "key = /etc/persohub/h.key\ntls_min = 1.2\nktls = no\n"
+			  "pin = sha256:"
 			  "00112233445566778899aabbccddeeff"
 			  "00112233445566778899AABBCCDDEEFF\n", &cfg, err))
 		TH_LOG("%s", err);
@@ -1469,6 +1472,7 @@ TEST(config_tcp_tls)
 	EXPECT_STREQ("/etc/persohub/h.pem", cfg.tcp[0].cert);
 	EXPECT_STREQ("/etc/persohub/h.key", cfg.tcp[0].key);
 	EXPECT_EQ(12, cfg.tcp[0].tls_min);
+	EXPECT_TRUE(cfg.tcp[0].ktls_no);
 	EXPECT_TRUE(cfg.tcp[0].pin_set);
 	EXPECT_EQ(0x11, cfg.tcp[0].pin[1]);
 	EXPECT_EQ(0xff, cfg.tcp[0].pin[31]);

@@ -5,7 +5,8 @@
  * site protocol asks for (siteproto.h), as a network HSM would.
  *
  *   tcpserver [--framing hdlc|len16] [--header N] [--stale] [--delay-first MS]
- *             [--tls DIR NAME] PORT KEY COUNTFILE
+ *             [--tls DIR NAME] [--priority P] [--cut N] [--alert N] [--rekey N]
+ *             PORT KEY COUNTFILE
  *   tcpserver --stall PORT
  *
  * Serves one connection at a time on 127.0.0.1:PORT, in hdlc (the
@@ -23,6 +24,14 @@
  * --tls DIR NAME: TLS (GnuTLS, server side) with DIR/NAME.pem and
  * DIR/NAME.key (tlscerts makes them), a client certificate required and
  * verified against DIR/ca.pem; a failed handshake is told on stderr.
+ * --priority P: GnuTLS's priority string instead of the default, to have
+ * a given version and cipher negotiated.
+ * --cut N: of the Nth answer of the run only the first half is sent, then
+ * the connection is closed at once (no close_notify): a server gone
+ * mid-answer.
+ * --alert N: instead of the Nth answer, a fatal internal_error alert, and
+ * the connection closed. --rekey N: before the Nth answer, a TLS 1.3
+ * KeyUpdate (the answer then goes under the new keys).
  * --stall: listen, fill the accept queue and never accept, so that a
  * connect() gets no answer at all (an unreachable HSM).
  */
@@ -77,6 +86,7 @@ static int stall(int port)
 
 static gnutls_certificate_credentials_t cred;
 static gnutls_session_t sess;
+static const char *priority;
 
 static void tls_setup(const char *dir, const char *name)
 {
@@ -102,7 +112,8 @@ static int tls_accept(int fd)
 	int ret;
 
 	if (gnutls_init(&sess, GNUTLS_SERVER) ||
-	    gnutls_set_default_priority(sess) ||
+	    (priority ? gnutls_priority_set_direct(sess, priority, NULL) :
+	     gnutls_set_default_priority(sess)) ||
 	    gnutls_credentials_set(sess, GNUTLS_CRD_CERTIFICATE, cred))
 		return -1;
 	gnutls_certificate_server_set_request(sess, GNUTLS_CERT_REQUIRE);
@@ -150,6 +161,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: tcpserver [--framing hdlc|len16] [--header N] "
 		"[--stale] [--delay-first MS] [--tls DIR NAME]\n"
+		"                 [--priority P] [--cut N] [--alert N] [--rekey N]\n"
 		"                 PORT KEY COUNTFILE\n"
 		"       tcpserver --stall PORT\n");
 	exit(2);
@@ -165,6 +177,7 @@ int main(int argc, char **argv)
 	unsigned long answers = 0;
 	bool stale = false;
 	int delay_ms = 0;
+	unsigned long cut = 0, alert = 0, rekey = 0;
 	struct ph_rx rx;
 	uint64_t key;
 	int ls, fd, ev;
@@ -184,6 +197,18 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[0], "--tls") && argc > 2) {
 			tls_setup(argv[1], argv[2]);
 			argv += 2, argc -= 2;
+		} else if (!strcmp(argv[0], "--priority") && argc > 1) {
+			priority = argv[1];
+			argv++, argc--;
+		} else if (!strcmp(argv[0], "--cut") && argc > 1) {
+			cut = strtoul(argv[1], NULL, 0);
+			argv++, argc--;
+		} else if (!strcmp(argv[0], "--alert") && argc > 1) {
+			alert = strtoul(argv[1], NULL, 0);
+			argv++, argc--;
+		} else if (!strcmp(argv[0], "--rekey") && argc > 1) {
+			rekey = strtoul(argv[1], NULL, 0);
+			argv++, argc--;
 		} else if (!strcmp(argv[0], "--delay-first") && argc > 1) {
 			delay_ms = atoi(argv[1]);
 			argv++, argc--;
@@ -240,6 +265,30 @@ int main(int argc, char **argv)
 				if (stale && lastlen &&
 				    io_write(fd, last, lastlen) < 0)
 					break;
+				if (cut && answers + 1 == cut) {
+					/* Half the answer, then gone. */
+					io_write(fd, enc, len / 2);
+					cut = 0;
+					fprintf(stderr, "tcpserver: answer %lu "
+						"cut\n", answers + 1);
+					goto gone;
+				}
+				if (sess && alert && answers + 1 == alert) {
+					gnutls_alert_send(sess, GNUTLS_AL_FATAL,
+						GNUTLS_A_INTERNAL_ERROR);
+					alert = 0;
+					fprintf(stderr, "tcpserver: an alert "
+						"for answer %lu\n", answers + 1);
+					goto gone;
+				}
+				if (sess && rekey && answers + 1 == rekey) {
+					rekey = 0;
+					if (gnutls_session_key_update(sess, 0))
+						break;
+					fprintf(stderr, "tcpserver: KeyUpdate "
+						"before answer %lu\n",
+						answers + 1);
+				}
 				if (io_write(fd, enc, len) < 0)
 					break;
 				memcpy(last, enc, len);
@@ -252,9 +301,11 @@ int main(int argc, char **argv)
 				}
 			}
 		}
+		if (sess)
+			gnutls_bye(sess, GNUTLS_SHUT_WR);
+gone:
 		ph_rx_reset(&rx);
 		if (sess) {
-			gnutls_bye(sess, GNUTLS_SHUT_WR);
 			gnutls_deinit(sess);
 			sess = NULL;
 		}
