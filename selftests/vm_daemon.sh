@@ -915,6 +915,16 @@ echo idle >$sysfs/$c1-3/state
 # the kernel's tls module, which then carries the records; with ktls = no,
 # or a cipher the kernel lacks, GnuTLS does. Every version and cipher the
 # kernel takes is tried against a server made to negotiate it.
+# A kernel without the tls module (the debug kernels): the 15 kTLS tests
+# are skipped, said so.
+modprobe tls 2>/dev/null
+if ! grep -qw tls /proc/sys/net/ipv4/tcp_available_ulp; then
+	i=0
+	while [ $i -lt 15 ]; do
+		i=$((i + 1))
+		ok 0 "kTLS # SKIP the kernel has no tls module"
+	done
+else
 # The ciphers: modules, or built in (ctr on 6.12): then modprobe may fail;
 # the runs below say whether the kernel has each.
 for m in gcm ghash_generic ctr chacha20poly1305 chacha_generic poly1305_generic; do
@@ -1034,6 +1044,7 @@ echo "# kTLS effect, 200 requests a run: service us/CPU us per request"
 echo "#   ktls = no:  $off"
 echo "#   ktls = auto:$ons"
 ok $bad "kTLS: 3 x 200 requests answered right with ktls = no (off) and auto (on), measured"
+fi
 echo idle >$sysfs/$c1-2/state
 echo idle >$sysfs/$c1-3/state
 
