@@ -150,11 +150,12 @@ vm_lan() {
 	rm -rf "$a" "$b"
 }
 
-# The two-machine cascade test: each machine's share holds the same
-# certificates (its NATS server's names both addresses).
+# A two-machine cascade test, selftests/$2 on both: each machine's share
+# holds the same certificates (its NATS server's names both addresses);
+# the rest are vm-pair's options.
 vm_cascade() {
-	local step=$1 a b
-	shift
+	local step=$1 script=$2 a b
+	shift 2
 	a=$(mktemp -d)
 	b=$(mktemp -d)
 	mkdir "$a/certs" &&
@@ -163,27 +164,33 @@ vm_cascade() {
 	# Two emulators at once on a loaded host: the kernel's IO-APIC timer
 	# check may find the timer too slow and panic; it is not needed here.
 	# shellcheck disable=SC2086 # VM_ARGS: words for vm-run
-	tap "$step" scripts/vm-pair ${VM_ARGS:-} "$@" --cards 0 --no-sim \
+	tap "$step" scripts/vm-pair ${VM_ARGS:-} "$@" \
 		--append no_timer_check \
 		--share-a "$a" --share-b "$b" --timeout $((240 * scale)) -- \
-		"${guest_env}sh /usr/share/persohub/selftests/vm_cascade_pair.sh" \
-		"${guest_env}sh /usr/share/persohub/selftests/vm_cascade_pair.sh"
+		"${guest_env}sh /usr/share/persohub/selftests/$script" \
+		"${guest_env}sh /usr/share/persohub/selftests/$script"
 	rm -rf "$a" "$b"
 }
 
 # One kernel's VM suites; $1 is its name, $2 "kernel" for the kernel-side
 # suites only. Step names carry the kernel: vm-hub@6.12.
 vm_suites() {
-	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-lan vm-cascade-peer vm-cascade vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz vm-classes)
+	local k=$1 only=$2 s t suites=(vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-lan vm-cascade-peer vm-cascade vm-cascade-site vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz vm-classes)
 	# the kernel's paths on PREEMPT_RT; framings are the same C on any kernel
 	[ "$only" != kernel ] || suites=(vm-hub vm-fault vm-nl vm-cdev vm-card vm-tty vm-fault-tty)
 	# the audit trail, the metrics, the cascade of hubs (NATS) and the
 	# classes at saturation are persohubd's and the matching's, the same C
 	# on any kernel, the LAN is the emulator's: the first kernel only
-	[ "$k" = "${kvers[0]%:*}" ] ||
-		suites=("${suites[@]/vm-audit/}") suites=("${suites[@]/vm-lan/}") \
-		suites=("${suites[@]/vm-cascade-peer/}") suites=("${suites[@]/vm-cascade/}") \
-		suites=("${suites[@]/vm-classes/}")
+	if [ "$k" != "${kvers[0]%:*}" ]; then
+		local keep=() x
+		for x in "${suites[@]}"; do
+			case " vm-audit vm-lan vm-cascade-peer vm-cascade vm-cascade-site vm-classes " in
+			*" $x "*) ;;
+			*) keep+=("$x") ;;
+			esac
+		done
+		suites=("${keep[@]}")
+	fi
 	for s in "${suites[@]}"; do
 		[ -n "$s" ] && want "$s" || continue
 		t=$SECONDS
@@ -286,7 +293,14 @@ vm_suite() {
 		# cluster: overflow, then a cut link, a killed hub, a stopped
 		# NATS server, under load. One CA for both (tlscerts).
 		# shellcheck disable=SC2086
-		vm_cascade "$s@$k" $kv
+		vm_cascade "$s@$k" vm_cascade_pair.sh $kv --cards 0 --no-sim
+		;;
+	vm-cascade-site)
+		# The same on serial ports: each machine its cards and its
+		# simulated site (selftests/simd.sh); stations and a server
+		# on A, servers on B answering with A's key.
+		# shellcheck disable=SC2086
+		vm_cascade "$s@$k" vm_cascade_site.sh $kv --cards 2
 		;;
 	vm-fuzz)
 		# Stations on card 0 so the devices exist; the seed is printed.
@@ -312,7 +326,7 @@ vm_suite() {
 	esac
 }
 
-steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-lan vm-cascade-peer vm-cascade vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz vm-classes)
+steps=(build unit style sparse dkms fuzz vm-hub vm-fault vm-nl vm-cdev vm-daemon vm-audit vm-lan vm-cascade-peer vm-cascade vm-cascade-site vm-card vm-tty vm-fault-tty vm-framing vm-framing-tty vm-fuzz vm-classes)
 [ -n "${CHECK_ONLY:-}" ] && read -r -a steps <<<"$CHECK_ONLY"
 want() {
 	local s

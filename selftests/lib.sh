@@ -31,6 +31,17 @@ wait_for() {
 	done
 }
 
+# stat_sum PORTS COUNTER: the sum of the counter over the ports (sysfs
+# names, in the caller's $sysfs)
+# shellcheck disable=SC2154 # sysfs
+stat_sum() {
+	_s=0
+	for _p in $1; do
+		_s=$((_s + $(cat "$sysfs/$_p/statistics/$2")))
+	done
+	echo $_s
+}
+
 # The simulator on the host (see selftests/phtest.h). sim_start runs in a
 # command substitution, so its counter lives in a file.
 sim_start() {

@@ -162,6 +162,7 @@ static struct {
 	enum { SD_FIXED, SD_EXP, SD_UNIFORM } service_dist;
 	struct framing_spec framing;	/* --framing-all */
 	const char *kv, *wait_file, *go_file, *done_file, *hold_file, *trace;
+	const char *stop_file;
 	unsigned int max_seconds, connect_timeout, duration;
 } opt = {
 	.requests = 100, .size = 64, .depth = 1, .service_us = 1000,
@@ -820,12 +821,13 @@ static void station_send(struct port *p, uint64_t now)
 }
 
 static uint64_t stop_ns;	/* --duration: no new request after this */
+static bool stopped;		/* --stop-file: it exists, no new request */
 
 static bool station_done(const struct port *p)
 {
 	unsigned int want = opt.requests > p->burst ? opt.requests : p->burst;
 
-	if (stop_ns && now_ns() >= stop_ns)
+	if (stopped || (stop_ns && now_ns() >= stop_ns))
 		return !p->qlen;
 	return p->sent >= want && !p->qlen;
 }
@@ -850,7 +852,7 @@ static void station_pump(struct port *p, uint64_t now)
 
 	if (p->sent < p->burst)
 		depth = p->burst;
-	if (stop_ns && now >= stop_ns)
+	if (stopped || (stop_ns && now >= stop_ns))
 		return;
 	if (p->reconnect && p->sent && p->sent % 5 == 0 && !p->qlen &&
 	    p->last_reconnect != p->sent)
@@ -1563,6 +1565,9 @@ static void usage(FILE *f)
 "  --servers LIST       server ports\n"
 "  --requests N         requests per station (default 100)\n"
 "  --duration S         stop sending new requests after S seconds\n"
+"  --stop-file PATH     stop sending new requests once PATH exists (looked\n"
+"                       for every 50 ms); the run does not end before:\n"
+"                       without --stations, servers answer until then\n"
 "  --size N             request payload bytes (default 64, min 10)\n"
 "  --size-max M         random sizes from --size to M\n"
 "  --depth D            requests a station keeps outstanding (default 1)\n"
@@ -1692,7 +1697,7 @@ static void parse(int argc, char **argv)
 	enum { O_SOCKDIR = 256, O_STATIONS, O_SERVERS, O_REQUESTS, O_SIZE,
 	       O_SIZE_MAX, O_DEPTH, O_THINK, O_SERVICE, O_TIMEOUT, O_MODE,
 	       O_NOISE, O_BREAK, O_BURST, O_RAW, O_TELNET, O_SEED, O_KEY,
-	       O_EXPECT, O_KV, O_WAIT, O_DONE, O_MAXS, O_CONNT, O_DUR,
+	       O_EXPECT, O_KV, O_WAIT, O_DONE, O_MAXS, O_CONNT, O_DUR, O_STOP,
 	       O_BITERR, O_RECONNECT, O_SDIST, O_TRACE, O_GO, O_EXPRAW,
 	       O_HOLD, O_FRAMING, O_FRAMING_ALL, O_TEXT, O_BINARY, O_ERRFRAME,
 	       O_CLASS };
@@ -1713,7 +1718,7 @@ static void parse(int argc, char **argv)
 		{ "go-file", 1, 0, O_GO }, { "expect-raw", 1, 0, O_EXPRAW },
 		{ "max-seconds", 1, 0, O_MAXS },
 		{ "connect-timeout", 1, 0, O_CONNT },
-		{ "duration", 1, 0, O_DUR },
+		{ "duration", 1, 0, O_DUR }, { "stop-file", 1, 0, O_STOP },
 		{ "biterr", 1, 0, O_BITERR },
 		{ "reconnect", 1, 0, O_RECONNECT },
 		{ "service-dist", 1, 0, O_SDIST }, { "trace", 1, 0, O_TRACE },
@@ -1843,6 +1848,10 @@ static void parse(int argc, char **argv)
 		case O_DONE: opt.done_file = optarg; break;
 		case O_MAXS: opt.max_seconds = atoi(optarg); break;
 		case O_CONNT: opt.connect_timeout = atoi(optarg); break;
+		case O_STOP:
+			opt.stop_file = optarg;
+			opt.requests = UINT32_MAX / 2;
+			break;
 		case O_DUR:
 			opt.duration = atoi(optarg);
 			opt.requests = UINT32_MAX / 2;
@@ -1867,7 +1876,7 @@ static void parse(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct epoll_event evs[64];
-	uint64_t start, deadline, now, wake;
+	uint64_t start, deadline, now, wake, stop_check = 0;
 	unsigned int i, live;
 	struct timespec tmo;
 	int n, rc = 0;
@@ -1921,6 +1930,16 @@ int main(int argc, char **argv)
 		done = true;
 		wake = now + 100000000ULL;
 		live = 0;
+		if (opt.stop_file && !stopped) {
+			if (now >= stop_check) {
+				stopped = !access(opt.stop_file, F_OK);
+				stop_check = now + 50000000ULL;
+			}
+			/* Not done before it, with stations or without. */
+			done = stopped;
+			if (!stopped && stop_check < wake)
+				wake = stop_check;
+		}
 		for (i = 0; i < nports; i++) {
 			struct port *p = &ports[i];
 			uint64_t t;
@@ -2096,8 +2115,9 @@ int main(int argc, char **argv)
 		if (p->kind != K_STATION)
 			continue;
 		if (p->wrong || p->cross_class ||
-		    (!opt.duration && p->sent < (opt.requests >
-					p->burst ? opt.requests : p->burst)) ||
+		    (!opt.duration && !opt.stop_file &&
+		     p->sent < (opt.requests > p->burst ?
+				opt.requests : p->burst)) ||
 		    (!opt.expect_errors &&
 		     (p->errors || p->timeouts || p->late))) {
 			fprintf(stderr, "sitesim: %s: not every request got its "

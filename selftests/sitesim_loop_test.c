@@ -82,6 +82,9 @@ struct hub {
 	struct hreq *queue;
 	uint64_t pairs[__PH_FRAMING_MAX][__PH_FRAMING_MAX];	/* st, sv */
 	char dir[64], kv[96];
+	/* created this long after hub_run() starts, if set */
+	char stop_file[96];
+	uint64_t stop_after_ns;
 };
 
 static uint64_t now_ns(void)
@@ -311,11 +314,15 @@ static void port_read(struct hub *h, struct hport *p)
 static int hub_run(struct hub *h, pid_t pid)
 {
 	struct pollfd pfd[2 * MAX_HPORTS];
-	uint64_t end = now_ns() + RUN_NS;
+	uint64_t start = now_ns(), end = start + RUN_NS;
 	unsigned int i, k;
 	int status, fd;
 
 	for (;;) {
+		if (h->stop_after_ns && now_ns() > start + h->stop_after_ns) {
+			close(open(h->stop_file, O_CREAT | O_WRONLY, 0644));
+			h->stop_after_ns = 0;
+		}
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 		if (now_ns() > end) {
@@ -481,41 +488,57 @@ FIXTURE_VARIANT_ADD(loop, faults_every_framing) {
 	.faults = true,
 };
 
-FIXTURE_SETUP(loop)
+/* The fake hub listening on the sockets of @ports, in a new directory. */
+static void hub_open(struct __test_metadata *_metadata, struct hub *h,
+		     const struct site_port *ports)
 {
 	const struct site_port *sp;
 	struct hport *p;
 
-	memset(&self->h, 0, sizeof(self->h));
-	snprintf(self->h.dir, sizeof(self->h.dir), "/tmp/sitesim-loop.XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->h.dir));
-	snprintf(self->h.kv, sizeof(self->h.kv), "%s/kv", self->h.dir);
-	for (sp = variant->ports; sp->name; sp++) {
-		p = &self->h.port[self->h.n++];
+	memset(h, 0, sizeof(*h));
+	snprintf(h->dir, sizeof(h->dir), "/tmp/sitesim-loop.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(h->dir));
+	snprintf(h->kv, sizeof(h->kv), "%s/kv", h->dir);
+	for (sp = ports; sp->name; sp++) {
+		p = &h->port[h->n++];
 		snprintf(p->name, sizeof(p->name), "%s", sp->name);
 		p->station = sp->station;
 		ASSERT_EQ(0, spec_parse(sp->framing, &p->framing, &p->lrc));
 		ASSERT_EQ(0, ph_rx_init(&p->rx, p->framing, p->lrc, p->rxbuf,
 					PH_PAYLOAD_MAX));
-		ASSERT_EQ(0, hub_listen(&self->h, p)) TH_LOG("%s: %s", p->name,
-							     strerror(errno));
+		ASSERT_EQ(0, hub_listen(h, p)) TH_LOG("%s: %s", p->name,
+						      strerror(errno));
 	}
+}
+
+/* The directory and what a test may have left in it. */
+static void hub_close(struct hub *h)
+{
+	static const char *const extra[] = {
+		"kv", "trace", "kv2", "stop", "stop2"
+	};
+	char path[128];
+	unsigned int i;
+
+	for (i = 0; i < h->n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", h->dir, h->port[i].name);
+		unlink(path);
+	}
+	for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", h->dir, extra[i]);
+		unlink(path);
+	}
+	rmdir(h->dir);
+}
+
+FIXTURE_SETUP(loop)
+{
+	hub_open(_metadata, &self->h, variant->ports);
 }
 
 FIXTURE_TEARDOWN(loop)
 {
-	char path[128];
-	unsigned int i;
-
-	for (i = 0; i < self->h.n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", self->h.dir,
-			 self->h.port[i].name);
-		unlink(path);
-	}
-	unlink(self->h.kv);
-	snprintf(path, sizeof(path), "%s/trace", self->h.dir);
-	unlink(path);
-	rmdir(self->h.dir);
+	hub_close(&self->h);
 }
 
 /*
@@ -565,12 +588,33 @@ static void sitesim_path(char *buf, size_t len)
 	snprintf(buf, len, "%s/sitesim", self);
 }
 
+/* sitesim with the words of @cmd (changed), its output to /dev/null. */
+static pid_t sim_spawn(const char *sim, char *cmd)
+{
+	char *argv[256], *save = NULL, *tok;
+	unsigned int argc = 0;
+	pid_t pid;
+
+	for (tok = strtok_r(cmd, " ", &save); tok && argc < 255;
+	     tok = strtok_r(NULL, " ", &save))
+		argv[argc++] = tok;
+	argv[argc] = NULL;
+	pid = fork();
+	if (!pid) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, STDOUT_FILENO);
+		execv(sim, argv);
+		_exit(127);
+	}
+	return pid;
+}
+
 TEST_F(loop, payloads_cross_framings)
 {
-	char cmd[4096], sim[PATH_MAX], *argv[256], *save = NULL, *tok;
-	char dup[16];
+	char cmd[4096], sim[PATH_MAX], dup[16];
 	const struct hub *h = &self->h;
-	unsigned int i, f, g, argc = 0;
+	unsigned int i, f, g;
 	uint64_t inj_total = 0;
 	size_t off;
 	pid_t pid;
@@ -587,20 +631,8 @@ TEST_F(loop, payloads_cross_framings)
 				"stations" : "servers", h->port[i].name,
 				h->port[i].name, variant->ports[i].framing);
 	ASSERT_LT(off, sizeof(cmd));
-	for (tok = strtok_r(cmd, " ", &save); tok && argc < 255;
-	     tok = strtok_r(NULL, " ", &save))
-		argv[argc++] = tok;
-	argv[argc] = NULL;
-
-	pid = fork();
+	pid = sim_spawn(sim, cmd);
 	ASSERT_LE(0, pid);
-	if (!pid) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(null, STDOUT_FILENO);
-		execv(sim, argv);
-		_exit(127);
-	}
 	rc = hub_run(&self->h, pid);
 	ASSERT_EQ(0, rc) TH_LOG("sitesim failed: not every station got its "
 				"own answer");
@@ -675,6 +707,86 @@ TEST_F(loop, payloads_cross_framings)
 			EXPECT_LT(0, as_sv) TH_LOG("servers in %s",
 						   ph_framing_name(f));
 	}
+}
+
+/*
+ * Stations in one run, servers in another (as on two hubs): the servers'
+ * run, with no station, answers until the stop file comes, and its
+ * answers are right for the stations because both have the same --key
+ * (their seeds differ). The stations send until their own stop file,
+ * then wait for what is outstanding.
+ */
+static const struct site_port split_site[] = {
+	{ "c0p0", true, "hdlc" }, { "c0p1", true, "hdlc" },
+	{ "c0p2", true, "hdlc" }, { "c1p0", false, "hdlc" },
+	{ "c1p1", false, "hdlc" },
+	{ }
+};
+
+FIXTURE(split) {
+	struct hub h;
+};
+
+FIXTURE_SETUP(split)
+{
+	hub_open(_metadata, &self->h, split_site);
+}
+
+FIXTURE_TEARDOWN(split)
+{
+	hub_close(&self->h);
+}
+
+TEST_F(split, servers_alone_until_stop_file)
+{
+	char cmd[PATH_MAX + 1024], sim[PATH_MAX], kv2[128], stop2[128];
+	struct hub *h = &self->h;
+	long long answered;
+	pid_t spid, pid;
+	int rc, status, i;
+
+	sitesim_path(sim, sizeof(sim));
+	ASSERT_EQ(0, access(sim, X_OK)) TH_LOG("%s: build it first", sim);
+	snprintf(h->stop_file, sizeof(h->stop_file), "%s/stop", h->dir);
+	snprintf(kv2, sizeof(kv2), "%s/kv2", h->dir);
+	snprintf(stop2, sizeof(stop2), "%s/stop2", h->dir);
+	snprintf(cmd, sizeof(cmd), "%s --sockdir %s --kv %s --seed 11 "
+		 "--key 0x5eed --max-seconds 20 --connect-timeout 5 "
+		 "--servers c1p0,c1p1 --service-us 2000 --stop-file %s",
+		 sim, h->dir, kv2, stop2);
+	spid = sim_spawn(sim, cmd);
+	ASSERT_LE(0, spid);
+	snprintf(cmd, sizeof(cmd), "%s --sockdir %s --kv %s --seed 12 "
+		 "--key 0x5eed --max-seconds 20 --connect-timeout 5 "
+		 "--stations c0p0-c0p2 --size 16 --stop-file %s",
+		 sim, h->dir, h->kv, h->stop_file);
+	pid = sim_spawn(sim, cmd);
+	ASSERT_LE(0, pid);
+	h->stop_after_ns = 1500 * MS;
+	rc = hub_run(h, pid);
+	/* The servers' run was not over before the stop file. */
+	ASSERT_EQ(0, waitpid(spid, &status, WNOHANG))
+		TH_LOG("the servers' run ended first: %#x", status);
+	close(open(stop2, O_CREAT | O_WRONLY, 0644));
+	for (i = 0; i < 100 && waitpid(spid, &status, WNOHANG) != spid; i++)
+		usleep(50000);
+	if (i == 100) {
+		kill(spid, SIGKILL);
+		waitpid(spid, &status, 0);
+	}
+	ASSERT_LT(i, 100) TH_LOG("the servers' run did not end");
+	ASSERT_EQ(0, rc) TH_LOG("not every station got its own answer");
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	EXPECT_EQ(0, kv_get(h->kv, "total.wrong"));
+	EXPECT_EQ(0, kv_get(h->kv, "total.late"));
+	EXPECT_EQ(0, kv_get(h->kv, "total.timeouts"));
+	/* Well past one request a station: sending went on until stopped. */
+	EXPECT_LT(20, kv_get(h->kv, "total.ok"));
+	EXPECT_EQ(kv_get(h->kv, "total.sent"), kv_get(h->kv, "total.ok"));
+	answered = kv_get(kv2, "c1p0.answered") + kv_get(kv2, "c1p1.answered");
+	EXPECT_EQ(kv_get(h->kv, "total.ok"), answered);
+	EXPECT_LT(0, kv_get(kv2, "c1p0.answered"));
+	EXPECT_LT(0, kv_get(kv2, "c1p1.answered"));
 }
 
 TEST_HARNESS_MAIN

@@ -24,14 +24,6 @@ pid=
 . /usr/share/persohub/selftests/lib.sh
 SIM_ARGS=--telnet
 
-stat_sum() {
-	s=0
-	for p in $1; do
-		s=$((s + $(cat "$sysfs/$p/statistics/$2")))
-	done
-	echo $s
-}
-
 attached() {
 	grep -c "attached as controller" "$log"
 }
