@@ -96,7 +96,7 @@ timeout_ms = 5000
 EOF
 
 echo "TAP version 13"
-echo "1..78"
+echo "1..95"
 
 # 1-2: configuration applied at start, controller attached.
 : >"$log"
@@ -629,6 +629,20 @@ for p in $c0-0 $c0-1 $c0-2 $c0-3 $c1-0 $c1-1 $c1-2 $c1-3; do
 done
 cp "$conf.hdlc" "$conf"
 
+# FILE PORT: capture loopback's TCP PORT into FILE (tcpdump), until
+# capture_stop.
+capture_start() {
+	rm -f /tmp/tcpdump.log
+	tcpdump -Z root -n -i lo -U -w "$1" "tcp port $2" 2>/tmp/tcpdump.log &
+	tdp=$!
+	wait_for 'grep -qs "listening on lo" /tmp/tcpdump.log' 10 ||
+		echo "# tcpdump did not start: $(cat /tmp/tcpdump.log)"
+}
+capture_stop() {
+	kill "$tdp"
+	wait "$tdp" 2>/dev/null
+}
+
 # 22-23: a server reached over TCP serves the stations through their
 # devices; the serial servers are out of service.
 ip link set lo up
@@ -643,11 +657,15 @@ while ! grep -q "net1: connected" "$log" && [ $i -lt 100 ]; do
 	sleep 0.05
 	i=$((i + 1))
 done
+capture_start /tmp/plain.pcap 7000
 t=$(sim_start --stations c0p0,c0p1 --requests 20 --key 4242)
 sim_wait "$t" 60
 rc=$?
 [ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 40 ]
 ok $? "a TCP server serves 40 requests, every answer verified (sim $rc)"
+capture_stop
+[ "$(grep -ac PHRQ /tmp/plain.pcap)" -gt 0 ]
+ok $? "a capture of a plain link shows the requests in clear ($(grep -ac PHRQ /tmp/plain.pcap) packets with the marker): the check below can see one"
 wait_for '[ "$(cat /tmp/tcp.count)" = 40 ] && [ "$(stats_get tcp_responses)" = 40 ]' 5
 ok $? "all through the TCP backend ($(cat /tmp/tcp.count) answers)"
 kill -TERM "$pid"
@@ -886,10 +904,14 @@ wait_log "tcp: tgood: TLS1.3, kTLS off (no tls module in the kernel)" &&
 	grep -q "tcp: tloose: key $tls/loose.key may be read by its group or others (mode 0640): refused" "$log" &&
 	! persohubctl status | grep -q " tloose: "
 ok $? "TLS: the good server connects ($(grep -o 'tgood: TLS1.3, kTLS .*' "$log" | tail -1)); the others refused, each with its reason"
+capture_start /tmp/tls.pcap 7010
 t=$(sim_start --stations c0p0,c0p1 --requests 10 --key 4646)
 sim_wait "$t" 60
 rc=$?
 sleep 0.3
+capture_stop
+! grep -aq 'PHRQ\|PHRS' /tmp/tls.pcap && [ "$(stat -c %s /tmp/tls.pcap)" -gt 4000 ]
+ok $? "a capture of the TLS link ($(stat -c %s /tmp/tls.pcap) bytes): no request or answer marker"
 [ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 20 ] &&
 	[ "$(cat /tmp/tls-good.count)" = 20 ] && [ ! -e /tmp/tls-wrong.count ] &&
 	[ ! -e /tmp/tls-expired.count ] && [ ! -e /tmp/tls-self.count ] &&
