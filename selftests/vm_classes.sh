@@ -192,18 +192,19 @@ saturated() {
 	#    station overlaps the next service), as they would not if
 	#    another server took some of its requests;
 	#  - no less: a request that arrived before its server's previous
-	#    one ended is dispatched when that one ends, by the kernel at
-	#    once (5 ms at most, a quarter of the shortest service time, for
-	#    a stalled emulator), by persohubd (realtime, as on a site)
-	#    within 4 service times of the class (under the emulator its
-	#    wakeups take milliseconds, tens now and then); service times
-	#    and those waits for a dispatch fill all but 10% and two service
-	#    times.
+	#    one ended is dispatched when that one ends: the time from an
+	#    answer to the next dispatch, summed, is at most 10% of the
+	#    class's busy span for the kernel (about 1-2% seen), 25% for
+	#    persohubd (realtime, as on a site: under the emulator its
+	#    wakeups take milliseconds, tens now and then; 8-15% seen). A
+	#    single gap is not bounded: a loaded host may stall the emulated
+	#    CPU for any while, and the sums already say what it cost. Service
+	#    times and those waits fill all but 10% and two service times.
 	mon_stop "$(($(cls 0 "done") - d0))" "$(($(cls 1 "done") - d1))"
 	mrc=$?
-	bound=5000000
-	[ "$m" = kernel ] || bound=null	# 4 service times
-	jq -s --argjson bound "$bound" "$done_events"'done_events
+	share=0.10
+	[ "$m" = kernel ] || share=0.25
+	jq -s --argjson share "$share" "$done_events"'done_events
 		| map(. + {d: (.rx_ns + .wait_ns), e: (.rx_ns + .latency_ns)})
 		| group_by(.class)
 		| map({class: .[0].class, n: length,
@@ -221,7 +222,7 @@ saturated() {
 				 | $r[$j].d - $r[$j - 1].e | if . < 0 then 0 else . end])})
 		| map(. + {mean: (.service / .n), gap_max: (.gaps | max // 0),
 			   gap_sum: (.gaps | add // 0)}
-			| . + {gap_bound: ($bound // (4 * .mean))}
+			| . + {gap_share: $share}
 			| . + {busy: ((.service + .gap_sum) / .span)} | del(.gaps))' \
 		/tmp/mon.json >/tmp/capacity.json
 	crc=$?
@@ -229,10 +230,10 @@ saturated() {
 	[ $mrc -eq 0 ] && [ $crc -eq 0 ] &&
 		jt --argjson n0 "$n0" --argjson n1 "$n1" '
 			map(.class) == [0, 1] and .[0].n == $n0 and .[1].n == $n1 and
-			all(.[]; .gap_max <= .gap_bound and
+			all(.[]; .gap_sum <= .gap_share * .span and
 			    .service <= 1.05 * .span and
 			    .service + .gap_sum >= 0.9 * .span - 2 * .mean)' /tmp/capacity.json
-	ok $? "$m: each class at its own server's capacity: $(jq -r 'map("class \(.class) \(.n) answers, service \(.mean / 1e6 | floor) ms, serving \(.service / .span * 1000 | floor / 10)% and dispatching \(.gap_sum / .span * 1000 | floor / 10)% (at most \(.gap_max / 1e3 | floor) us, bound \(.gap_bound / 1e3 | floor)) of \(.span / 1e9 * 100 | floor / 100) s") | join("; ")' /tmp/capacity.json)"
+	ok $? "$m: each class at its own server's capacity: $(jq -r 'map("class \(.class) \(.n) answers, service \(.mean / 1e6 | floor) ms, serving \(.service / .span * 1000 | floor / 10)% and dispatching \(.gap_sum / .span * 1000 | floor / 10)% (bound \(.gap_share * 100)%, longest gap \(.gap_max / 1e3 | floor) us) of \(.span / 1e9 * 100 | floor / 100) s") | join("; ")' /tmp/capacity.json)"
 
 	# the class histograms count every dispatch; stats shows them
 	persohubctl -j stats >/tmp/stats.json
