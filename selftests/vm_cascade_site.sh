@@ -94,6 +94,11 @@ echo 20 >/sys/module/persohub/parameters/max_retries || bail "max_retries"
 } >"$conf"
 hub_start
 wait_for connected 60 || bail "hub A not connected to NATS"
+# The LAN as an eavesdropper sees it while B serves A's overflow.
+tcpdump -Z root -n -i eth0 -U -w /tmp/lan.pcap tcp 2>/tmp/tcpdump.log &
+tdp=$!
+wait_for 'grep -qs "listening on eth0" /tmp/tcpdump.log' 10 ||
+	echo "# tcpdump did not start: $(cat /tmp/tcpdump.log)"
 t=$(sim_start --stations c0p0-c1p0 --servers c1p1 --service-us 20000 \
 	--key $key --timeout-ms 60000 --stop-file stop.a --max-seconds 600)
 
@@ -109,6 +114,10 @@ by_b() {
 # shellcheck disable=SC2016 # wait_for evaluates it
 wait_for '[ $(by_b) -ge 20 ]' 60
 ok $? "B takes A's overflow ($(by_b) answers from B)"
+kill $tdp
+wait $tdp 2>/dev/null
+! grep -aq 'PHRQ\|PHRS' /tmp/lan.pcap && [ "$(stat -c %s /tmp/lan.pcap)" -gt 10000 ]
+ok $? "a capture of the LAN meanwhile ($(stat -c %s /tmp/lan.pcap) bytes): no request or answer marker"
 progress 40
 ok $? "under load"
 cascade_faults 80
