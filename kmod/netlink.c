@@ -808,27 +808,6 @@ static int ph_nl_user_server_add_doit(struct sk_buff *skb,
 	return ph_nl_reply_id(info, msg, srv->id);
 }
 
-static int ph_nl_user_server_del_doit(struct sk_buff *skb,
-				      struct genl_info *info)
-{
-	struct ph_port *srv;
-
-	mutex_lock(&ph_hub.cfg_lock);
-	spin_lock_irq(&ph_hub.lock);
-	srv = ph_nl_port(info);
-	spin_unlock_irq(&ph_hub.lock);
-	if (!IS_ERR(srv) && (!srv->user || srv->remote)) {
-		GENL_SET_ERR_MSG(info, "not a userspace server");
-		srv = ERR_PTR(-EOPNOTSUPP);
-	}
-	if (IS_ERR(srv)) {
-		mutex_unlock(&ph_hub.cfg_lock);
-		return PTR_ERR(srv);
-	}
-	ph_user_server_del(srv);	/* drops cfg_lock */
-	return 0;
-}
-
 static int ph_nl_user_station_add_doit(struct sk_buff *skb,
 				       struct genl_info *info)
 {
@@ -858,25 +837,43 @@ static int ph_nl_user_station_add_doit(struct sk_buff *skb,
 	return ph_nl_reply_id(info, msg, st->id);
 }
 
-static int ph_nl_user_station_del_doit(struct sk_buff *skb,
-				       struct genl_info *info)
+/*
+ * USER_SERVER_DEL and USER_STATION_DEL: a userspace server, or a remote
+ * station (@remote), leaves the hub; any other port is refused.
+ */
+static int ph_nl_user_port_del(struct genl_info *info, bool remote)
 {
-	struct ph_port *st;
+	struct ph_port *port;
 
 	mutex_lock(&ph_hub.cfg_lock);
 	spin_lock_irq(&ph_hub.lock);
-	st = ph_nl_port(info);
+	port = ph_nl_port(info);
 	spin_unlock_irq(&ph_hub.lock);
-	if (!IS_ERR(st) && !st->remote) {
-		GENL_SET_ERR_MSG(info, "not a remote station");
-		st = ERR_PTR(-EOPNOTSUPP);
+	if (!IS_ERR(port) && (!port->user || port->remote != remote)) {
+		if (remote)
+			GENL_SET_ERR_MSG(info, "not a remote station");
+		else
+			GENL_SET_ERR_MSG(info, "not a userspace server");
+		port = ERR_PTR(-EOPNOTSUPP);
 	}
-	if (IS_ERR(st)) {
+	if (IS_ERR(port)) {
 		mutex_unlock(&ph_hub.cfg_lock);
-		return PTR_ERR(st);
+		return PTR_ERR(port);
 	}
-	ph_user_server_del(st);		/* drops cfg_lock */
+	ph_user_server_del(port);	/* drops cfg_lock */
 	return 0;
+}
+
+static int ph_nl_user_server_del_doit(struct sk_buff *skb,
+				      struct genl_info *info)
+{
+	return ph_nl_user_port_del(info, false);
+}
+
+static int ph_nl_user_station_del_doit(struct sk_buff *skb,
+				       struct genl_info *info)
+{
+	return ph_nl_user_port_del(info, true);
 }
 
 static int ph_nl_port_add_doit(struct sk_buff *skb, struct genl_info *info)
