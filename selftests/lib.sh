@@ -70,3 +70,16 @@ sim_get() {
 	sed -n "s/^$2 //p" "/host/res.$1.kv"
 }
 
+# persohubd in the background: -c $conf, -s $stats, its output appended to
+# $log; $pid is its process. start_daemon waits (10 s at most, times
+# PH_TIMEOUT_SCALE) until it says it attached once more than before.
+attached() {
+	grep -c "attached as controller" "$log"
+}
+
+start_daemon() {
+	was=$(attached)
+	persohubd -c "$conf" -s "$stats" >>"$log" 2>&1 &
+	pid=$!
+	wait_for '[ "$(attached)" -gt "$was" ]' 10
+}

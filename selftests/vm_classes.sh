@@ -35,17 +35,6 @@ pid=
 . /usr/share/persohub/selftests/lib.sh
 SIM_ARGS=--telnet
 
-attached() {
-	grep -c "attached as controller" "$log"
-}
-
-start_daemon() {
-	was=$(attached)
-	persohubd -c "$conf" -s "$stats" >>"$log" 2>&1 &
-	pid=$!
-	wait_for '[ "$(attached)" -gt "$was" ]' 10
-}
-
 stop_daemon() {
 	kill -TERM "$pid" && wait "$pid" &&
 		wait_for 'persohubctl -j stats | jt ".hub.controller == false"' 10

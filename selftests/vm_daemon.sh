@@ -24,22 +24,6 @@ pid=
 . /usr/share/persohub/selftests/lib.sh
 SIM_ARGS=--telnet
 
-attached() {
-	grep -c "attached as controller" "$log"
-}
-
-start_daemon() {
-	was=$(attached)
-	persohubd -c "$conf" -s "$stats" >>"$log" 2>&1 &
-	pid=$!
-	i=0
-	while [ "$(attached)" -le "$was" ] && [ $i -lt 100 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	[ "$(attached)" -gt "$was" ]
-}
-
 stats_get() {
 	sed -n "s/^$1 //p" "$stats"
 }
