@@ -95,7 +95,8 @@ echo 20 >/sys/module/persohub/parameters/max_retries || bail "max_retries"
 hub_start
 wait_for connected 60 || bail "hub A not connected to NATS"
 # The LAN as an eavesdropper sees it while B serves A's overflow.
-tcpdump -Z root -n -i eth0 -U -w /tmp/lan.pcap tcp 2>/tmp/tcpdump.log &
+tcpdump -Z root -n -i eth0 --immediate-mode -U -w /tmp/lan.pcap tcp \
+	2>/tmp/tcpdump.log &
 tdp=$!
 wait_for 'grep -qs "listening on eth0" /tmp/tcpdump.log' 10 ||
 	echo "# tcpdump did not start: $(cat /tmp/tcpdump.log)"
@@ -114,6 +115,8 @@ by_b() {
 # shellcheck disable=SC2016 # wait_for evaluates it
 wait_for '[ $(by_b) -ge 20 ]' 60
 ok $? "B takes A's overflow ($(by_b) answers from B)"
+# shellcheck disable=SC2016 # wait_for evaluates it
+wait_for '[ "$(stat -c %s /tmp/lan.pcap)" -gt 10000 ]' 5
 kill $tdp
 wait $tdp 2>/dev/null
 ! grep -aq 'PHRQ\|PHRS' /tmp/lan.pcap && [ "$(stat -c %s /tmp/lan.pcap)" -gt 10000 ]

@@ -615,14 +615,20 @@ cp "$conf.hdlc" "$conf"
 
 # FILE PORT: capture loopback's TCP PORT into FILE (tcpdump), until
 # capture_stop.
+# Packets go to the file as they come (--immediate-mode -U): tcpdump
+# killed loses what it has not written. capture_stop waits (5 s at most)
+# until the file holds more than BYTES.
 capture_start() {
 	rm -f /tmp/tcpdump.log
-	tcpdump -Z root -n -i lo -U -w "$1" "tcp port $2" 2>/tmp/tcpdump.log &
+	tcpdump -Z root -n -i lo --immediate-mode -U -w "$1" "tcp port $2" \
+		2>/tmp/tcpdump.log &
 	tdp=$!
+	tdfile=$1
 	wait_for 'grep -qs "listening on lo" /tmp/tcpdump.log' 10 ||
 		echo "# tcpdump did not start: $(cat /tmp/tcpdump.log)"
 }
-capture_stop() {
+capture_stop() {	# BYTES
+	wait_for '[ "$(stat -c %s "$tdfile")" -gt '"$1"' ]' 5
 	kill "$tdp"
 	wait "$tdp" 2>/dev/null
 }
@@ -647,7 +653,7 @@ sim_wait "$t" 60
 rc=$?
 [ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 40 ]
 ok $? "a TCP server serves 40 requests, every answer verified (sim $rc)"
-capture_stop
+capture_stop 4000
 [ "$(grep -ac PHRQ /tmp/plain.pcap)" -gt 0 ]
 ok $? "a capture of a plain link shows the requests in clear ($(grep -ac PHRQ /tmp/plain.pcap) packets with the marker): the check below can see one"
 wait_for '[ "$(cat /tmp/tcp.count)" = 40 ] && [ "$(stats_get tcp_responses)" = 40 ]' 5
@@ -893,7 +899,7 @@ t=$(sim_start --stations c0p0,c0p1 --requests 10 --key 4646)
 sim_wait "$t" 60
 rc=$?
 sleep 0.3
-capture_stop
+capture_stop 4000
 ! grep -aq 'PHRQ\|PHRS' /tmp/tls.pcap && [ "$(stat -c %s /tmp/tls.pcap)" -gt 4000 ]
 ok $? "a capture of the TLS link ($(stat -c %s /tmp/tls.pcap) bytes): no request or answer marker"
 [ $rc -eq 0 ] && [ "$(sim_get "$t" total.ok)" = 20 ] &&
