@@ -6,13 +6,13 @@
 # corpus under build/). Inputs that crashed are kept as regression tests:
 # copy them into the corpus. TAP output, one test per target.
 #
-# All targets together take at most PH_FUZZ_BUDGET seconds (default 130,
+# All targets together take at most PH_FUZZ_BUDGET seconds (default 70,
 # so that make check stays short): past it, each gets an equal share.
 # PH_FUZZ_BUDGET=0 (make fuzz) runs every target for SECONDS.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-60}
-budget=${PH_FUZZ_BUDGET:-130}
+budget=${PH_FUZZ_BUDGET:-70}
 targets=(frame config framing-hdlc framing-stx-etx framing-stx-len
 	framing-len16 framing-gap)
 if [ "$budget" -gt 0 ] && [ $((secs * ${#targets[@]})) -gt "$budget" ]; then
