@@ -262,31 +262,43 @@ static int no_class(struct parse *p, const char *key, const char *name)
 	return fail(p, "%s (a [class NAME] section, or default)", what, NULL);
 }
 
+/*
+ * The next item of a comma-separated list at *@s, blanks around it taken
+ * off, into @buf (@size bytes); *@s then points at the ',' after it or at
+ * the end. Its length, or 0 if it is empty or does not fit.
+ */
+static size_t list_item(const char **s, char *buf, size_t size)
+{
+	const char *i = *s + strspn(*s, " \t");
+	size_t n = strcspn(i, ",");
+
+	*s = i + n;
+	while (n && (i[n - 1] == ' ' || i[n - 1] == '\t'))
+		n--;
+	if (!n || n >= size)
+		return 0;
+	memcpy(buf, i, n);
+	buf[n] = '\0';
+	return n;
+}
+
 /* "a,b,c": the classes, as a mask of indexes into cfg->classes. */
 static int class_list(struct parse *p, const char *key, const char *val,
 		      uint64_t *mask)
 {
 	char buf[CONFIG_NAME_LEN];
 	const char *s = val;
-	size_t n;
 	int k;
 
 	*mask = 0;
 	do {
-		s += strspn(s, " \t");
-		n = strcspn(s, ",");
-		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-			n--;
-		if (!n || n >= sizeof(buf))
+		if (!list_item(&s, buf, sizeof(buf)))
 			return fail(p, "%s: '%s' is not a list of class names "
 				    "(a,b,c)", key, val);
-		memcpy(buf, s, n);
-		buf[n] = '\0';
 		k = class_ref(p, buf);
 		if (k < 0)
 			return no_class(p, key, buf);
 		*mask |= 1ULL << k;
-		s += strcspn(s, ",");
 	} while (*s++ == ',');
 	return 1;
 }
@@ -770,15 +782,10 @@ static int cascade_classes(struct parse *p, const char *key, const char *val,
 
 	*names = *ids = 0;
 	do {
-		s += strspn(s, " \t");
-		n = strcspn(s, ",");
-		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-			n--;
-		if (!n || n >= sizeof(buf))
+		n = list_item(&s, buf, sizeof(buf));
+		if (!n)
 			return fail(p, "%s: '%s' is not a list of classes "
 				    "(ids or names: 0,keys)", key, val);
-		memcpy(buf, s, n);
-		buf[n] = '\0';
 		if (strspn(buf, "0123456789") == n) {
 			if (!parse_u32(buf, 0, CONFIG_MAX_CLASSES - 1, &v))
 				return fail(p, "%s: class %s is not 0-63", key,
@@ -793,7 +800,6 @@ static int cascade_classes(struct parse *p, const char *key, const char *val,
 					    "subject (no '.')", key, buf);
 			*names |= 1ULL << k;
 		}
-		s += strcspn(s, ",");
 	} while (*s++ == ',');
 	return 1;
 }
