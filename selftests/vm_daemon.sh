@@ -419,12 +419,15 @@ ok $? "SIGHUP removes it"
 # kernel never takes over (and never breaks the pinning). A request waits
 # a service (1.5 grace periods) or more, so only keepalives keep the kernel
 # out; the grace is long enough that a guest the host leaves unscheduled
-# for a moment does not let it in anyway.
+# for a moment does not let it in anyway. hsm2's timeout grows with the
+# grace (5000 ms at scale 1): a service never outlasts it, on a slow
+# kernel as on any other.
 grace=$((1000 * ${PH_TIMEOUT_SCALE:-1}))
 echo $grace >/sys/module/persohub/parameters/ctrl_grace_ms
 cp "$conf" "$conf.unpinned"
 sed "/^name = m1-st9\$/a server = $c1-3
-/^name = m1-st2\$/a server = $c1-3" "$conf.unpinned" >"$conf"
+/^name = m1-st2\$/a server = $c1-3
+s/^timeout_ms = 5000\$/timeout_ms = $((grace * 5))/" "$conf.unpinned" >"$conf"
 hup
 was=$(grep -c "attaching again" "$log")
 h1=$(cat $sysfs/$c1-2/statistics/requests)
