@@ -18,6 +18,7 @@ out=$top/build/check
 mkdir -p "$out"
 pass=0 fail=0 skip=0
 failed=()
+why=()	# what a failing step's runner said: printed again at the end
 
 # Count the TAP results of a log; $1 is the step name for the summary.
 count() {
@@ -62,7 +63,14 @@ tap() {
 	echo "== $step"
 	"$@" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
-	[ "$rc" -eq 0 ] || echo "not ok 0 $step: exit status $rc" >>"$log"
+	if [ "$rc" -ne 0 ]; then
+		echo "not ok 0 $step: exit status $rc" >>"$log"
+		# vm-run's verdict and the kernel lines it quotes, so that the
+		# last lines of a run say why (a CI log may keep only those)
+		w=$(grep -a -E '^[a-z-]+: FAIL: |^    \[ *[0-9]+\.[0-9]+\] ' \
+			"$log" | head -n 12)
+		[ -z "$w" ] || why+=("$step:"$'\n'"$(sed 's/^/  /' <<<"$w")")
+	fi
 	count "$step" "$log"
 }
 
@@ -377,6 +385,7 @@ done
 
 echo
 for f in "${failed[@]}"; do echo "FAILED $f"; done
+for w in "${why[@]}"; do echo "WHY $w"; done
 echo "checks took $((SECONDS - start)) s"
 if [ "$skip" -gt 0 ]; then
 	echo "$pass passed, $fail failed, $skip skipped"
