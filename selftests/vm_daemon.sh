@@ -419,9 +419,10 @@ ok $? "SIGHUP removes it"
 # kernel never takes over (and never breaks the pinning). A request waits
 # a service (1.5 grace periods) or more, so only keepalives keep the kernel
 # out; the grace is long enough that a guest the host leaves unscheduled
-# for a moment does not let it in anyway. hsm2's timeout grows with the
-# grace (5000 ms at scale 1): a service never outlasts it, on a slow
-# kernel as on any other.
+# for a moment does not let it in anyway. hsm2's timeout and the
+# stations' wait grow with the grace (5 and 10 s at scale 1): a request
+# waits at most one service and takes one, on a slow kernel as on any
+# other.
 grace=$((1000 * ${PH_TIMEOUT_SCALE:-1}))
 echo $grace >/sys/module/persohub/parameters/ctrl_grace_ms
 cp "$conf" "$conf.unpinned"
@@ -433,7 +434,7 @@ was=$(grep -c "attaching again" "$log")
 h1=$(cat $sysfs/$c1-2/statistics/requests)
 h2=$(cat $sysfs/$c1-3/statistics/requests)
 t=$(sim_start --stations c0p0,c0p1 --servers c1p2,c1p3 --requests 3 \
-	--service-us $((grace * 1500)))
+	--service-us $((grace * 1500)) --timeout-ms $((grace * 10)))
 # one station's request waits for hsm2 while it serves the other's
 bad=
 wait_for 'dview "any(.held[]; .reason == \"pinned-server-busy\" and .pinned_server.name == \"hsm2\")"' 20 ||
