@@ -239,9 +239,7 @@ run_boot() {	# CARDS
 	[ "$n" -gt 0 ] || return 0
 	t=$(awk '{ t += $4 + 60 } END { print t + 180 }' "$share/phases")
 	echo "bench: $cards cards, $n phases ($(date -u +%H:%M) UTC)" >&2
-	# two vCPUs at once, as the figures (contention, scaling) need; the
-	# tests take turns on one thread instead (see vm-run's "Environment")
-	PH_TCG_THREAD=${PH_TCG_THREAD:-multi} "$top/scripts/vm-run" "${vm_args[@]}" --cards "$cards" --share "$share" \
+	"$top/scripts/vm-run" "${vm_args[@]}" --cards "$cards" --share "$share" \
 		--quiet --log "$dir/console.log" --timeout "$t" \
 		--host "$0 --drive" -- \
 		"sh /usr/share/persohub/selftests/bench_guest.sh" \
