@@ -54,16 +54,23 @@ def samples: if . == null then "" else
 	" (n=\(.)\(if . < 1000 then "*" else "" end))" end;
 '
 
+# The scale workload's load (BENCH_SCALE_RHO), 0.8 in runs from before it.
+scale_rho() {	# SUMMARY
+	jq -r '[.groups[] | select(.workload == "scale") | .rho] | first // "0.8"' "$1"
+}
+
 if [ "${1:-}" = --kernels ]; then
 	a=${2:?usage: bench-report.sh --kernels DIR_A DIR_B}
 	b=${3:?usage: bench-report.sh --kernels DIR_A DIR_B}
 	an=$(basename "$a") bn=$(basename "$b")
 	echo
-	echo "kernels side by side: hub overhead at rho 0.8, ms, median [min-max] of the runs"
-	jq -r -n --arg an "$an" --arg bn "$bn" \
+	srho=$(scale_rho "$a/summary.json")
+	echo "kernels side by side: hub overhead at rho 0.8 (scale: $srho), ms, median [min-max] of the runs"
+	jq -r -n --arg an "$an" --arg bn "$bn" --arg srho "$srho" \
 		--slurpfile a "$a/summary.json" --slurpfile b "$b/summary.json" "$lib"'
 	($b[0].groups | map({key: .key, value: .}) | from_entries) as $bb
-	| $a[0].groups[] | select(.rho == "0.8" and .workload != "site") as $x
+	| $a[0].groups[] | select((.workload == "short" and .rho == "0.8")
+		or (.workload == "scale" and .rho == $srho)) as $x
 	| ($bb[$x.key] // {}) as $y
 	| "  \($x.workload) \($x.config) \($x.ports) ports: \($an) p50 \($x.overhead_p50 | ms | sp(2)) p99 \($x.overhead_p99 | ms | sp(2))\($x.samples_min | samples); \($bn) p50 \($y.overhead_p50 | ms | sp(2)) p99 \($y.overhead_p99 | ms | sp(2))\($y.samples_min | samples)"'
 	# The PREEMPT_RT target: the RT kernel is the one whose name says rt.
@@ -430,9 +437,10 @@ if jq -e '.audit_cost | length > 0' "$S" >/dev/null; then
 fi
 if has_wl short || has_wl scale; then
 	echo
-	echo "scale, the short workload at rho 0.8 (3 stations per server): hub overhead"
+	srho=$(scale_rho "$S")
+	echo "scale, the short workload at rho $srho (3 stations per server): hub overhead"
 	echo "p50/p99 (ms) and CPU us per request against ports, median [min-max]:"
-	jq -r "$lib"'[.groups[] | select((.workload == "short" or .workload == "scale") and .rho == "0.8")]
+	jq -r --arg srho "$srho" "$lib"'[.groups[] | select((.workload == "short" or .workload == "scale") and .rho == $srho)]
 		| group_by(.config)[] | sort_by(.ports) as $g
 		| ($g | map(select(.ports == 8)) | .[0].overhead_p99) as $p8
 		| $g[] | "  \(.config) \(.ports) ports: p50 \(.overhead_p50 | ms | sp(2)) p99 \(.overhead_p99 | ms | sp(2))\(.samples_min | samples); CPU \(.cpu_emu | sp(0)) us/req (emulator), \(.cpu_total | sp(0)) (guest); p99 / p99 at 8 ports \(ratio(.overhead_p99; $p8))"' "$S"
@@ -454,7 +462,7 @@ num() { awk -v v="$1" -v f="$2" 'BEGIN { if (v == "-") print "-"; else printf f,
 targets() {
 echo
 echo "targets (met / not met / overlap of the spreads):"
-jq -r "$lib"'
+jq -r --arg srho "$(scale_rho "$S")" "$lib"'
 	(.groups | map({key: .key, value: .}) | from_entries) as $g
 	| def g($w; $c; $r; $p): $g["\($w)/\($c)/\($r)/\($p)"];
 	def line($what; $a; $b; $k; $op):
@@ -474,9 +482,9 @@ jq -r "$lib"'
 	 else empty end),
 	(if any(.groups[]; .workload == "scale") then
 	 ["daemon", "kernel"][] as $c
-	 | line("overhead p99 from 8 to 56 ports grows at most 1.2x, \($c)";
-		(g("short"; $c; "0.8"; 56) // g("scale"; $c; "0.8"; 56)).overhead_p99;
-		g("scale"; $c; "0.8"; 8).overhead_p99; 1.2; "le")
+	 | line("overhead p99 from 8 to 56 ports grows at most 1.2x, \($c) (rho \($srho))";
+		(g("short"; $c; $srho; 56) // g("scale"; $c; $srho; 56)).overhead_p99;
+		g("scale"; $c; $srho; 8).overhead_p99; 1.2; "le")
 	 else empty end),
 	(if any(.groups[]; .lock != null) then
 	 (.groups | map(select(.lock != null)) | map(.config) | unique)[] as $c
