@@ -4,8 +4,10 @@
 # The figures of a scripts/bench.sh run: tables on stdout, DIR/bench.json
 # with every figure of every phase, DIR/summary.json with each figure's
 # median and spread over the runs, the performance targets' verdicts, and
-# gnuplot PNGs of the site workload (latency CDF per configuration at rho
-# 0.8, latency against utilisation, added latency against ports).
+# gnuplot PNGs: short service at saturation (throughput and CPU per
+# request by configuration) and scale (overhead against ports), with the
+# spreads; the site workload (latency CDF per configuration at rho 0.8,
+# latency against utilisation, added latency against ports).
 #
 #   bench-report.sh DIR
 #   bench-report.sh --kernels DIR_A DIR_B   (two kernels' DIRs side by side)
@@ -551,10 +553,61 @@ bad=$(jq '[.phases[] | select(.sim_exit != 0 or .wrong != 0)] | length' "$out/be
 [ "$bad" = 0 ] || echo "bench: $bad phases had wrong answers or a failed simulator run (see the share directories)"
 targets
 
-# Plots, of the site workload.
-has_wl site || { echo; echo "figures: $out/bench.json, $out/summary.json"; exit 0; }
+# Plots of the short and scale workloads, from the medians and spreads:
+# short.png, throughput and CPU per request at saturation by
+# configuration; scale.png, the overhead against ports.
 plot=$out/plot
 mkdir -p "$plot"
+plots=
+if has_wl short; then
+	jq -r "$lib"'.groups[] | select(.workload == "short" and .rho == "sat")
+		| [.config + "/" + (.ports | tostring),
+		   (.rps // {} | .med, .min, .max), (.cpu_emu // {} | .med, .min, .max)]
+		| map(. // 0 | tostring) | join(" ")' "$S" >"$plot/short.dat"
+	[ -s "$plot/short.dat" ] && plots+=" $out/short.png"
+fi
+if has_wl scale; then
+	jq -r --arg srho "$(scale_rho "$S")" '.groups[]
+		| select((.workload == "short" or .workload == "scale")
+			 and .rho == $srho and .overhead_p99 != null)
+		| [.config, .ports, (.overhead_p50, .overhead_p99 | .med, .min, .max | . / 1000)]
+		| map(tostring) | join(" ")' "$S" | sort -k1,1 -k2n >"$plot/scale.dat"
+	[ -s "$plot/scale.dat" ] && plots+=" $out/scale.png"
+fi
+if [ -n "$plots" ] && command -v gnuplot >/dev/null; then
+	{
+		echo "set terminal pngcairo size 900,600; set grid"
+		if [ -s "$plot/short.dat" ]; then
+			echo "set output '$out/short.png'"
+			echo "set multiplot layout 2,1 title 'Short service at saturation (median, min-max of the runs)'"
+			echo "set style fill solid 0.4; set boxwidth 0.6; set xtics rotate by -20"
+			echo "set yrange [0:*]; set ylabel 'requests/s'; unset key"
+			echo "plot '$plot/short.dat' using 0:2:xtic(1) with boxes, '' using 0:2:3:4 with yerrorbars lc black pt 0"
+			echo "set ylabel 'emulator CPU us / request'"
+			echo "plot '$plot/short.dat' using 0:5:xtic(1) with boxes, '' using 0:5:6:7 with yerrorbars lc black pt 0"
+			echo "unset multiplot; set xtics norotate; set autoscale y; set key"
+		fi
+		if [ -s "$plot/scale.dat" ]; then
+			echo "set output '$out/scale.png'"
+			echo "set title 'Hub overhead against ports, rho $(scale_rho "$S") (median, min-max of the runs)'"
+			echo "set xlabel 'serial ports'; set ylabel 'overhead (ms)'; set key top left"
+			sep='plot ' i=0
+			for c in daemon kernel baseline; do
+				i=$((i + 1))
+				grep -q "^$c " "$plot/scale.dat" || continue
+				printf "%s'< grep \"^%s \" %s' using 2:3:4:5 with yerrorlines lc %d lw 2 title '%s p50', '< grep \"^%s \" %s' using 2:6:7:8 with yerrorlines lc %d dt 2 lw 2 title '%s p99'" \
+					"$sep" "$c" "$plot/scale.dat" "$i" "$c" "$c" "$plot/scale.dat" "$i" "$c"
+				sep=', '
+			done
+			echo
+		fi
+	} >"$plot/fast.gp"
+	gnuplot "$plot/fast.gp" 2>"$plot/gnuplot-fast.err" ||
+		echo "bench: gnuplot failed (see $plot/gnuplot-fast.err)" >&2
+fi
+
+# Plots of the site workload.
+has_wl site || { echo; echo "figures: $out/bench.json, $out/summary.json${plots:+; plots:$plots}"; exit 0; }
 for f in "$out"/boot-8/share/trace.site_*_0.8_32_r1; do
 	[ -e "$f" ] || continue
 	c=${f##*/trace.site_}
@@ -616,5 +669,5 @@ if command -v gnuplot >/dev/null; then
 		echo "bench: gnuplot failed (see $plot/gnuplot.err)" >&2
 fi
 echo
-echo "figures: $out/bench.json; plots: $out/latency-cdf.png," \
+echo "figures: $out/bench.json; plots:$plots $out/latency-cdf.png," \
 	"$out/latency-util.png, $out/latency-ports.png"

@@ -5,8 +5,8 @@
 # median and spread over runs, CPU per request from the guest's and the
 # emulator's snapshots, the p99 sample mark, the targets' verdicts (met,
 # not met, overlap, too few runs) and the hub lock's figures from
-# /proc/lock_stat, the module's classes told from others by their keys.
-# TAP output. $1: the bench-report.sh to test.
+# /proc/lock_stat, the module's classes told from others by their keys,
+# the scale workload at its own load, and the plots. TAP output. $1: the bench-report.sh to test.
 
 report=${1:-scripts/bench-report.sh}
 # ok(), n and failures (lib.sh defines nothing else that runs)
@@ -109,7 +109,7 @@ lockstat lockstat_kernel_sat_4_r1 40.00
 lockstat lockstat_kernel_sat_56_r1 400.00
 
 echo "TAP version 13"
-echo "1..12"
+echo "1..13"
 
 command -v jq >/dev/null
 ok $? "jq is installed"
@@ -170,6 +170,14 @@ grep -q '^scale, the short workload at rho 0.03 ' "$d/out" &&
 	grep -q '^  overhead p99 from 8 to 56 ports grows at most 1.2x, daemon (rho 0.03): 1.1x (medians), met$' "$d/out" &&
 	! grep -q '^  daemon 28 ports: p50 .*p99 / p99 at 8 ports' "$d/out"
 ok $? "scale at its own load: the table and the 8-to-56-port target"
+
+# The plots of the fast workloads: saturation by configuration, overhead
+# against ports (gnuplot-nox is one of make deps' packages).
+[ "$(wc -l <"$d/plot/short.dat")" = 3 ] &&
+	grep -qx 'daemon 8 5 5 5 10.5 10 11' "$d/plot/scale.dat" &&
+	[ -s "$d/short.png" ] && [ -s "$d/scale.png" ] &&
+	grep -q "plots: $d/short.png $d/scale.png" "$d/out"
+ok $? "plots of short service at saturation and of scale against ports"
 
 [ "$failures" = 0 ] || sed 's/^/# /' "$d/out"
 exit "$failures"
