@@ -445,7 +445,8 @@ if has_wl short || has_wl scale; then
 	jq -r --arg srho "$srho" "$lib"'[.groups[] | select((.workload == "short" or .workload == "scale") and .rho == $srho)]
 		| group_by(.config)[] | sort_by(.ports) as $g
 		| ($g | map(select(.ports == 8)) | .[0].overhead_p99) as $p8
-		| $g[] | "  \(.config) \(.ports) ports: p50 \(.overhead_p50 | ms | sp(2)) p99 \(.overhead_p99 | ms | sp(2))\(.samples_min | samples); CPU \(.cpu_emu | sp(0)) us/req (emulator), \(.cpu_total | sp(0)) (guest); p99 / p99 at 8 ports \(ratio(.overhead_p99; $p8))"' "$S"
+		| $g[] | "  \(.config) \(.ports) ports: p50 \(.overhead_p50 | ms | sp(2)) p99 \(.overhead_p99 | ms | sp(2))\(.samples_min | samples); CPU \(.cpu_emu | sp(0)) us/req (emulator), \(.cpu_total | sp(0)) (guest); p99 / p99 at 8 ports \(ratio(.overhead_p99; $p8))"
+			+ (if .dispatch_p99_ns == null then "" else "; in the hub, last request byte to dispatch p50 \(.dispatch_p50_ns | ms | sp(0)) p99 \(.dispatch_p99_ns | ms | sp(0)) us" end)' "$S"
 fi
 if jq -e 'any(.groups[]; .lock != null)' "$S" >/dev/null; then
 	echo
