@@ -161,6 +161,10 @@ static int ph_card_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		spin_lock_irq(&card->ports[i].lock);
 		ph_uart_startup(&card->ports[i]);
 		spin_unlock_irq(&card->ports[i].lock);
+		if (card->ports[i].tx_kick)
+			dev_info(&pdev->dev,
+				 "port %u: no interrupt on enabling transmit, its first bytes are written directly\n",
+				 i);
 	}
 
 	dev_info(&pdev->dev, "%u ports, irq %d\n", card->nports, pdev->irq);

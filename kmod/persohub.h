@@ -20,8 +20,11 @@
  * and encoder, and its line counters (PH_STAT_LINE). The card interrupt,
  * the tty receive path and the port's timers take it alone; the hub takes
  * it inside ph_hub.lock to queue a frame or to change a setting the
- * receive path reads (role, framing, line, buffers). Both locks are held
- * to read a consistent set of counters.
+ * receive path reads (role, framing, line, buffers). Queueing a frame
+ * only starts its port's transmitter (a card's: one register write that
+ * enables its transmit interrupt; a tty's: a work item); the port's
+ * interrupt or work loads the bytes under the port's lock alone. Both
+ * locks are held to read a consistent set of counters.
  *
  * Every lock is taken with interrupts disabled, but in the card interrupt
  * itself.
@@ -203,6 +206,7 @@ struct ph_port {
 	struct ph_line line;
 	u8 ier;
 	u8 lcr;
+	bool tx_kick;			/* uart: no interrupt on enabling THRI */
 
 	/* framing: what delimits this port's frames (framing.h) */
 	u32 framing;			/* enum ph_framing */

@@ -135,6 +135,7 @@ static void ph_uart_set_line(struct ph_port *port)
 void ph_uart_startup(struct ph_port *port)
 {
 	unsigned int n;
+	u8 lsr, iir;
 
 	ph_out(port, UART_IER, 0);
 	ph_out(port, UART_FCR, UART_FCR_ENABLE_FIFO);
@@ -152,6 +153,17 @@ void ph_uart_startup(struct ph_port *port)
 		ph_in(port, UART_RX);
 	ph_in(port, UART_IIR);
 	ph_in(port, UART_MSR);
+	/*
+	 * Does enabling the transmit interrupt over an empty transmitter
+	 * raise it, as a 16550 does? If not, or if the card's handler took
+	 * the interrupt first, ph_uart_start_tx() loads the FIFO itself.
+	 */
+	ph_out(port, UART_IER, UART_IER_THRI);
+	lsr = ph_in(port, UART_LSR);
+	iir = ph_in(port, UART_IIR);
+	ph_out(port, UART_IER, 0);
+	port->tx_kick = !(lsr & UART_LSR_TEMT) ||
+			(iir & UART_IIR_ID) != UART_IIR_THRI;
 	port->ier = UART_IER_RDI | UART_IER_RLSI;
 	ph_out(port, UART_IER, port->ier);
 }
@@ -215,12 +227,19 @@ static void ph_uart_tx(struct ph_port *port)
 	}
 }
 
-/* Called after a frame was queued: send now if the UART is idle. */
+/*
+ * Called after a frame was queued, under the hub's lock as well when a
+ * dispatch or an answer queued it: enable the transmit interrupt, one
+ * register write, and let the interrupt load the FIFO (ph_uart_tx()) with
+ * the hub's lock dropped. A UART that raises no interrupt when it is
+ * enabled over an empty transmitter (tx_kick, ph_uart_startup()) gets its
+ * first FIFO load here.
+ */
 static void ph_uart_start_tx(struct ph_port *port)
 {
 	if (port->dead || (port->ier & UART_IER_THRI))
 		return;
-	if (ph_in(port, UART_LSR) & UART_LSR_THRE)
+	if (port->tx_kick && (ph_in(port, UART_LSR) & UART_LSR_THRE))
 		ph_uart_tx(port);
 	if (ph_port_tx_ready(port)) {
 		port->ier |= UART_IER_THRI;
