@@ -143,6 +143,12 @@ static int ph_card_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		ret = ph_port_setup(port, name);
 		if (ret)
 			goto err_ports;
+		/* Before the handler and the port's device: see the function. */
+		ph_uart_probe_tx(port);
+		if (port->tx_kick)
+			dev_info(&pdev->dev,
+				 "port %u: no interrupt on enabling transmit (LSR %02x IIR %02x), its first bytes are written directly\n",
+				 i, port->tx_probe >> 8, port->tx_probe & 0xff);
 		ret = ph_port_register(port, &pdev->dev, name);
 		if (ret) {
 			ph_port_teardown(port);
@@ -161,10 +167,6 @@ static int ph_card_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		spin_lock_irq(&card->ports[i].lock);
 		ph_uart_startup(&card->ports[i]);
 		spin_unlock_irq(&card->ports[i].lock);
-		if (card->ports[i].tx_kick)
-			dev_info(&pdev->dev,
-				 "port %u: no interrupt on enabling transmit, its first bytes are written directly\n",
-				 i);
 	}
 
 	dev_info(&pdev->dev, "%u ports, irq %d\n", card->nports, pdev->irq);

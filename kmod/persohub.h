@@ -207,6 +207,7 @@ struct ph_port {
 	u8 ier;
 	u8 lcr;
 	bool tx_kick;			/* uart: no interrupt on enabling THRI */
+	u16 tx_probe;			/* uart: LSR and IIR read when asked */
 
 	/* framing: what delimits this port's frames (framing.h) */
 	u32 framing;			/* enum ph_framing */
@@ -464,6 +465,7 @@ void ph_card_exit(void);
 
 /* uart.c */
 bool ph_uart_present(void __iomem *regs, unsigned int regshift);
+void ph_uart_probe_tx(struct ph_port *port);
 void ph_uart_startup(struct ph_port *port);
 void ph_uart_shutdown(struct ph_port *port);
 u8 ph_uart_iir(struct ph_port *port);

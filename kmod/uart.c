@@ -132,10 +132,35 @@ static void ph_uart_set_line(struct ph_port *port)
 	spin_unlock_irq(&port->lock);
 }
 
+/*
+ * Does enabling the transmit interrupt over an empty transmitter raise
+ * it, as a 16550 does? Asked before the card's handler is installed, with
+ * the UART's interrupt output (OUT2) off, so that no handler reads IIR
+ * first. If not, ph_uart_start_tx() loads the FIFO itself.
+ */
+void ph_uart_probe_tx(struct ph_port *port)
+{
+	u8 lsr, iir;
+
+	ph_out(port, UART_MCR, 0);
+	ph_out(port, UART_IER, 0);
+	ph_out(port, UART_FCR, UART_FCR_ENABLE_FIFO);
+	ph_out(port, UART_FCR, UART_FCR_ENABLE_FIFO | UART_FCR_CLEAR_XMIT);
+	ph_out(port, UART_IER, UART_IER_THRI);
+	lsr = ph_in(port, UART_LSR);
+	iir = ph_in(port, UART_IIR);
+	ph_out(port, UART_IER, 0);
+	/* Nothing to learn while the transmitter holds a byte: it will raise
+	 * the interrupt as it empties, as every 16550 does.
+	 */
+	port->tx_kick = (lsr & UART_LSR_THRE) &&
+			(iir & UART_IIR_ID) != UART_IIR_THRI;
+	port->tx_probe = lsr << 8 | iir;
+}
+
 void ph_uart_startup(struct ph_port *port)
 {
 	unsigned int n;
-	u8 lsr, iir;
 
 	ph_out(port, UART_IER, 0);
 	ph_out(port, UART_FCR, UART_FCR_ENABLE_FIFO);
@@ -153,17 +178,6 @@ void ph_uart_startup(struct ph_port *port)
 		ph_in(port, UART_RX);
 	ph_in(port, UART_IIR);
 	ph_in(port, UART_MSR);
-	/*
-	 * Does enabling the transmit interrupt over an empty transmitter
-	 * raise it, as a 16550 does? If not, or if the card's handler took
-	 * the interrupt first, ph_uart_start_tx() loads the FIFO itself.
-	 */
-	ph_out(port, UART_IER, UART_IER_THRI);
-	lsr = ph_in(port, UART_LSR);
-	iir = ph_in(port, UART_IIR);
-	ph_out(port, UART_IER, 0);
-	port->tx_kick = !(lsr & UART_LSR_TEMT) ||
-			(iir & UART_IIR_ID) != UART_IIR_THRI;
 	port->ier = UART_IER_RDI | UART_IER_RLSI;
 	ph_out(port, UART_IER, port->ier);
 }
