@@ -145,10 +145,6 @@ static int ph_card_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 			goto err_ports;
 		/* Before the handler and the port's device: see the function. */
 		ph_uart_probe_tx(port);
-		if (port->tx_kick)
-			dev_info(&pdev->dev,
-				 "port %u: no interrupt on enabling transmit (LSR %02x IIR %02x), its first bytes are written directly\n",
-				 i, port->tx_probe >> 8, port->tx_probe & 0xff);
 		ret = ph_port_register(port, &pdev->dev, name);
 		if (ret) {
 			ph_port_teardown(port);

@@ -207,7 +207,6 @@ struct ph_port {
 	u8 ier;
 	u8 lcr;
 	bool tx_kick;			/* uart: no interrupt on enabling THRI */
-	u16 tx_probe;			/* uart: LSR and IIR read when asked */
 
 	/* framing: what delimits this port's frames (framing.h) */
 	u32 framing;			/* enum ph_framing */

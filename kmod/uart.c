@@ -150,12 +150,16 @@ void ph_uart_probe_tx(struct ph_port *port)
 	lsr = ph_in(port, UART_LSR);
 	iir = ph_in(port, UART_IIR);
 	ph_out(port, UART_IER, 0);
-	/* Nothing to learn while the transmitter holds a byte: it will raise
+	/*
+	 * Nothing to learn while the transmitter holds a byte: it will raise
 	 * the interrupt as it empties, as every 16550 does.
 	 */
 	port->tx_kick = (lsr & UART_LSR_THRE) &&
 			(iir & UART_IIR_ID) != UART_IIR_THRI;
-	port->tx_probe = lsr << 8 | iir;
+	if (port->tx_kick)
+		dev_info(&port->card->pdev->dev,
+			 "port %u: no interrupt on enabling transmit (LSR %02x IIR %02x), its first bytes are written directly\n",
+			 port->index, lsr, iir);
 }
 
 void ph_uart_startup(struct ph_port *port)
@@ -246,8 +250,8 @@ static void ph_uart_tx(struct ph_port *port)
  * dispatch or an answer queued it: enable the transmit interrupt, one
  * register write, and let the interrupt load the FIFO (ph_uart_tx()) with
  * the hub's lock dropped. A UART that raises no interrupt when it is
- * enabled over an empty transmitter (tx_kick, ph_uart_startup()) gets its
- * first FIFO load here.
+ * enabled over an empty transmitter (tx_kick, ph_uart_probe_tx()) gets
+ * its first FIFO load here.
  */
 static void ph_uart_start_tx(struct ph_port *port)
 {
