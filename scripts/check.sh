@@ -19,6 +19,10 @@ mkdir -p "$out"
 pass=0 fail=0 skip=0
 failed=()
 why=()	# what a failing step's runner said: printed again at the end
+again=()	# steps run a second time after the emulator's own fault
+# scripts/vm-run's and vm-pair's status for the emulator's fault, told apart
+# from the kernel's by the oops itself (scripts/vmlog.sh, vm-run --help)
+E_EMULATOR=125
 
 # Count the TAP results of a log; $1 is the step name for the summary.
 count() {
@@ -55,14 +59,25 @@ one() {
 	count "$step" "$log"
 }
 
-# A step printing TAP; its non-zero exit is one more failure.
+# A step printing TAP; its non-zero exit is one more failure. A VM step
+# that ends in the emulator's fault runs once more, after the function
+# named by TAP_AGAIN (if set) has made its shared directories new; its
+# first log is kept as STEP.emulator.log, and the summary names the step.
+# A second fault fails the step.
 tap() {
-	local step=$1 log=$out/$1.log rc
+	local step=$1 log=$out/$1.log rc try
 	shift
 	mkdir -p "$out"
-	echo "== $step"
-	"$@" 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
+	for try in 1 2; do
+		echo "== $step"
+		"$@" 2>&1 | tee "$log"
+		rc=${PIPESTATUS[0]}
+		[ "$rc" = $E_EMULATOR ] && [ "$try" = 1 ] || break
+		mv "$log" "$out/$step.emulator.log"
+		again+=("$step: the emulator faulted, not the kernel (see build/check/$step.emulator.log)")
+		echo "== $step: the emulator faulted, not the kernel: once more"
+		[ -z "${TAP_AGAIN:-}" ] || "$TAP_AGAIN"
+	done
 	if [ "$rc" -ne 0 ]; then
 		echo "not ok 0 $step: exit status $rc" >>"$log"
 		# vm-run's verdict and the kernel lines it quotes, so that the
@@ -72,6 +87,18 @@ tap() {
 		[ -z "$w" ] || why+=("$step:"$'\n'"$(sed 's/^/  /' <<<"$w")")
 	fi
 	count "$step" "$log"
+}
+
+# TAP_AGAIN for vm(): the shared directory as new (dynamic scope: vm's own)
+share_again() {
+	rm -rf "$share"
+	mkdir -p "$share"
+}
+
+# TAP_AGAIN for two machines: their shares keep only the certificates
+shares_again() {
+	find "$a" "$b" -mindepth 1 -maxdepth 1 ! -name tls ! -name certs \
+		-exec rm -rf {} +
 }
 
 kvers=${PH_KVERS:-6.1}
@@ -127,7 +154,7 @@ vm() {
 	# PH_POISON (vm-nl): freed objects are poisoned (slub_debug=P), so that
 	# a use after free shows as wrong values even without KASAN.
 	# shellcheck disable=SC2086 # VM_ARGS: words for vm-run (debug kernel)
-	tap "$step" scripts/vm-run ${VM_ARGS:-} ${PH_POISON:-} \
+	TAP_AGAIN=share_again tap "$step" scripts/vm-run ${VM_ARGS:-} ${PH_POISON:-} \
 		--share "$share" "${@:1:$#-1}" \
 		"$guest_env$cmd; rc=\$?; : >/host/quit; exit \$rc"
 	rm -rf "$share"
@@ -145,7 +172,7 @@ vm_lan() {
 	if mkdir "$a/tls" && build/guest/tlscerts "$a/tls" 10.0.2.1 10.0.2.2 &&
 		cp -a "$a/tls" "$b/"; then
 		# shellcheck disable=SC2086 # VM_ARGS, $k: words
-		tap "$step" bash -c 'set -o pipefail; "$@" 2>&1 | sed -u "s/^\[[ab]\] //"' _ \
+		TAP_AGAIN=shares_again tap "$step" bash -c 'set -o pipefail; "$@" 2>&1 | sed -u "s/^\[[ab]\] //"' _ \
 			scripts/vm-pair ${VM_ARGS:-} $k --cards 1 --timeout $((240 * scale)) \
 			--append no_timer_check \
 			--share-a "$a" --share-b "$b" -- \
@@ -172,7 +199,7 @@ vm_cascade() {
 	# Two emulators at once on a loaded host: the kernel's IO-APIC timer
 	# check may find the timer too slow and panic; it is not needed here.
 	# shellcheck disable=SC2086 # VM_ARGS: words for vm-run
-	tap "$step" scripts/vm-pair ${VM_ARGS:-} "$@" \
+	TAP_AGAIN=shares_again tap "$step" scripts/vm-pair ${VM_ARGS:-} "$@" \
 		--append no_timer_check \
 		--share-a "$a" --share-b "$b" --timeout $((240 * scale)) -- \
 		"${guest_env}sh /usr/share/persohub/selftests/$script" \
@@ -356,6 +383,7 @@ for s in "${steps[@]}"; do
 		tap unit-sitesim build/sitesim_loop_test
 		tap unit-ctl selftests/persohubctl_host.sh build/bin/persohubctl
 		tap unit-bench selftests/bench_report_test.sh scripts/bench-report.sh
+		tap unit-vmlog selftests/vmlog_test.sh "$top"
 		one unit-service service_exposure
 		tap unit-nats-conf selftests/nats_conf_test.sh "$top" build
 		;;
@@ -386,6 +414,7 @@ done
 echo
 for f in "${failed[@]}"; do echo "FAILED $f"; done
 for w in "${why[@]}"; do echo "WHY $w"; done
+for w in "${again[@]}"; do echo "RUN AGAIN $w"; done
 echo "checks took $((SECONDS - start)) s"
 if [ "$skip" -gt 0 ]; then
 	echo "$pass passed, $fail failed, $skip skipped"
