@@ -349,6 +349,18 @@ jq "$lib"'
 	       overhead_p99: (map(.overhead_us.p99) | agg),
 	       added_p50: (map(.added_us.p50) | agg),
 	       added_p99: (map(.added_us.p99) | agg),
+	       added_p90: (map(.added_us.p90) | agg),
+	       added_max: (map(.added_us.max) | agg),
+	       wait: (map(.station_wait_mean_us) | agg),
+	       ideal_wait: (map(.ideal_wait_mean_us) | agg),
+	       wait_vs_ideal: (map(.vs_ideal.station_wait) | agg),
+	       ideal_added_p50: (map(.ideal_added_us.p50) | agg),
+	       ideal_added_p99: (map(.ideal_added_us.p99) | agg),
+	       capacity_rps: (map(.capacity_rps) | agg),
+	       vs_base_added_p50: (map(.vs_baseline.added_p50) | agg),
+	       vs_base_added_p99: (map(.vs_baseline.added_p99) | agg),
+	       vs_base_overhead_p50: (map(.vs_baseline.overhead_p50) | agg),
+	       vs_base_overhead_p99: (map(.vs_baseline.overhead_p99) | agg),
 	       cpu_emu: (map(.cpu_us_per_req.emulator) | agg),
 	       cpu_total: (map(.cpu_us_per_req.total) | agg),
 	       cpu_kernel: (map(.cpu_us_per_req.kernel) | agg),
@@ -356,6 +368,9 @@ jq "$lib"'
 	       cpu_ctl: (map(.cpu_us_per_req.controller) | agg),
 	       dispatch_p50_ns: (map(.dispatch_latency_ns.p50) | agg),
 	       dispatch_p99_ns: (map(.dispatch_latency_ns.p99) | agg),
+	       dispatch_p90_ns: (map(.dispatch_latency_ns.p90) | agg),
+	       dispatches: (map(.dispatch_latency_ns.count) | agg),
+	       daemon_p50_ns: (map(.persohubd.wakeup_to_dispatch_p50_ns) | agg),
 	       daemon_p99_ns: (map(.persohubd.wakeup_to_dispatch_p99_ns) | agg),
 	       lock: (if .[0].lock == null then null else {
 		       by: .[0].lock.by,
@@ -500,55 +515,51 @@ echo "  (PREEMPT_RT against the default kernel: DIR/kernels.txt; the hub lock: m
 
 if has_wl site; then
 echo
-echo "site workload ($(jq -r '[.phases[] | select(.workload == "site")][0].service_mean_us' "$out/bench.json" | cut -d. -f1) us mean service measured, times in ms, host side of the serial lines)"
-printf '%-9s %5s %5s %7s %7s %7s %7s %7s %8s %8s %6s %6s %6s %6s %8s %7s\n' \
-	config ports rho req/s added50 added90 added99 max wait ideal w/idl \
-	busy p50/b p99/b kern/1k ctl/1k
-jq -r '.phases[] | select(.workload == "site") | select(.workload == "site") | [.config, .ports, .rho_offered, (.rps // 0),
-	.added_us.p50, .added_us.p90, .added_us.p99, .added_us.max,
-	.station_wait_mean_us, .ideal_wait_mean_us, .vs_ideal.station_wait,
-	.busy_mean, .vs_baseline.added_p50, .vs_baseline.added_p99,
-	(.cpu_ms_per_1000.kernel // null), (.cpu_ms_per_1000.controller // null)]
-	| map(if . == null then "-" else tostring end) | join(" ")' \
-	"$out/bench.json" |
-while read -r c p r rps a50 a90 a99 amax w iw wr busy b50 b99 kern ctl; do
-	printf '%-9s %5s %5s %7.1f %7s %7s %7s %7s %8s %8s %6s %6s %6s %6s %8s %7s\n' \
-		"$c" "$p" "$r" "$rps" "$(ms "$a50")" "$(ms "$a90")" "$(ms "$a99")" \
-		"$(ms "$amax")" "$(ms "$w")" "$(ms "$iw")" "$wr" \
-		"$(num "$busy" %.2f)" "$b50" "$b99" "$(num "$kern" %.0f)" \
-		"$(num "$ctl" %.0f)"
-done
+echo "site workload ($(jq -r '[.groups[] | select(.workload == "site") | .service_mean_us.med] | max | . / 1000 | round' "$S") ms mean service measured; times in ms, host side of the serial lines),"
+echo "median [min-max] of the runs (seeds SEED + run, the same for every configuration):"
+# shellcheck disable=SC2016 # jq, not shell
+site='
+	def site: [.groups[] | select(.workload == "site")]
+		| sort_by(.ports, ({"0.5": 0, "0.8": 1, "0.95": 2, "sat": 3}[.rho] // 9), .config);
+	# A against the baseline: the median of the run-by-run ratios, and
+	# whether the spreads of the two figures part.
+	def parts($a; $b): if $a == null or $b == null then "no figures"
+		elif ([$a.n, $b.n] | min) < 3 then
+			"\([$a.n, $b.n] | min) run\(if ([$a.n, $b.n] | min) == 1 then "" else "s" end): fewer than 3, no claim"
+		elif $a.max < $b.min then "below"
+		elif $a.min > $b.max then "above" else "overlap" end;
+	(.groups | map({key: .key, value: .}) | from_entries) as $g
+	| def base: $g["site/baseline/\(.rho)/\(.ports)"];'
+jq -r "$lib$site"'site[]
+	| "  \(.config) \(.ports) ports rho \(.rho): \(.rps | sp(1)) req/s, busy \(.busy | sp(2)); added p50 \(.added_p50 | ms | sp(1)) p90 \(.added_p90 | ms | sp(1)) p99 \(.added_p99 | ms | sp(1))\(.samples_min | samples) max \(.added_max | ms | sp(0)); station wait \(.wait | ms | sp(0)), ideal \(.ideal_wait | ms | sp(0)), x ideal \(.wait_vs_ideal | sp(2)); CPU ms per 1000 requests: guest kernel \(.cpu_kernel | sp(0)), controller \(.cpu_ctl | sp(0)) (\(.runs) run\(if .runs == 1 then "" else "s" end))"
+	  + (if .config == "baseline" or base == null then "" else
+	     "\n    against the baseline, run by run: added p50 \(.vs_base_added_p50 | sp(2))x (\(parts(.added_p50; base.added_p50))), p99 \(.vs_base_added_p99 | sp(2))x (\(parts(.added_p99; base.added_p99)))" end)' "$S"
 echo
-echo "added = round trip - service time; wait = mean round trip at the station;"
-echo "ideal = each station's same requests (service and think times) replayed"
-echo "on a zero-overhead work-conserving FIFO of as many servers;"
-echo "p50/b, p99/b = added latency against the baseline's; kern/1k, ctl/1k ="
-echo "CPU ms per 1000 requests in the guest's kernel (the controller's system"
-echo "time included; hard interrupts on an idle CPU left out, see above) and in"
-echo "the controller process."
+echo "added = round trip - service time; station wait = mean round trip at the"
+echo "station; ideal = each station's same requests (service and think times)"
+echo "replayed on a zero-overhead work-conserving FIFO of as many servers; CPU"
+echo "as in short (the guest's /proc/stat, the controller's system time in the"
+echo "kernel's). Against the baseline: the ratio of each run to the baseline's"
+echo "run of the same seed; below/above/overlap compare the two figures' spreads:"
+echo "a ratio counts only where they part."
 echo
-# Thousandths, one decimal: ms from us, us from ns; "-" when unknown.
-k='def k: if . == null then "-" else (. / 100 | round / 10 | tostring) end;'
 echo "the recorded arrivals on a zero-overhead FIFO: added latency (queueing alone), ms:"
-jq -r "$k"'.phases[] | "  \(.config) \(.ports) ports rho \(.rho_offered): p50 \(.ideal_added_us.p50 | k) p99 \(.ideal_added_us.p99 | k)"' \
-	"$out/bench.json"
+jq -r "$lib$site"'site[] | select(.ideal_added_p50 != null)
+	| "  \(.config) \(.ports) ports rho \(.rho): p50 \(.ideal_added_p50 | ms | sp(1)) p99 \(.ideal_added_p99 | ms | sp(1))"' "$S"
 echo "what the hub costs a request, queueing left out (from both the request and"
 echo "its server being ready to the server having it, plus the answer's way back), ms:"
-jq -r "$k"'.phases[] | select(.workload == "site") | select(.overhead_us.p50 != null)
-	| "  \(.config) \(.ports) ports rho \(.rho_offered): p50 \(.overhead_us.p50 | k) p99 \(.overhead_us.p99 | k)" + (if .vs_baseline.overhead_p50 == null or .config == "baseline" then "" else "; x baseline p50 \(.vs_baseline.overhead_p50) p99 \(.vs_baseline.overhead_p99)" end)' \
-	"$out/bench.json"
+jq -r "$lib$site"'site[] | select(.overhead_p50 != null)
+	| "  \(.config) \(.ports) ports rho \(.rho): p50 \(.overhead_p50 | ms | sp(1)) p99 \(.overhead_p99 | ms | sp(1))"
+	  + (if .config == "baseline" or base == null then "" else "; against the baseline, run by run, p50 \(.vs_base_overhead_p50 | sp(2))x (\(parts(.overhead_p50; base.overhead_p50))) p99 \(.vs_base_overhead_p99 | sp(2))x (\(parts(.overhead_p99; base.overhead_p99)))" end)' "$S"
 echo "dispatch latency in the hub (last request byte to dispatch), us:"
-jq -r "$k"'.phases[] | select(.workload == "site") | select(.dispatch_latency_ns.count > 0)
-	| "  \(.config) \(.ports) ports rho \(.rho_offered): p50 \(.dispatch_latency_ns.p50 | k) p90 \(.dispatch_latency_ns.p90 | k) p99 \(.dispatch_latency_ns.p99 | k) (\(.dispatch_latency_ns.count) dispatches)"' \
-	"$out/bench.json"
+jq -r "$lib$site"'site[] | select(.dispatch_p50_ns != null)
+	| "  \(.config) \(.ports) ports rho \(.rho): p50 \(.dispatch_p50_ns | ms | sp(1)) p90 \(.dispatch_p90_ns | ms | sp(1)) p99 \(.dispatch_p99_ns | ms | sp(1)) (\(.dispatches.min) dispatches or more a run)"' "$S"
 echo "persohubd, from a request event's wakeup to its dispatch sent (power-of-two buckets, whole run), us:"
-jq -r "$k"'.phases[] | select(.workload == "site") | select(.persohubd != null)
-	| "  \(.config) \(.ports) ports rho \(.rho_offered): p50 \(.persohubd.wakeup_to_dispatch_p50_ns | k) p99 \(.persohubd.wakeup_to_dispatch_p99_ns | k)"' \
-	"$out/bench.json"
+jq -r "$lib$site"'site[] | select(.daemon_p50_ns != null)
+	| "  \(.config) \(.ports) ports rho \(.rho): p50 \(.daemon_p50_ns | ms | sp(1)) p99 \(.daemon_p99_ns | ms | sp(1))"' "$S"
 echo "throughput at saturation:"
-jq -r '.phases[] | select(.workload == "site") | select(.rho_offered == "sat")
-	| "  \(.config) \(.ports) ports: \(.rps | . * 10 | round / 10) req/s = \(.vs_ideal.throughput_of_capacity) of the servers capacity (\(.capacity_rps | . * 10 | round / 10) req/s)"' \
-	"$out/bench.json"
+jq -r "$lib$site"'site[] | select(.rho == "sat")
+	| "  \(.config) \(.ports) ports: \(.rps | sp(1)) req/s = \(.of_capacity | sp(2)) of the servers capacity (\(.capacity_rps | sp(1)) req/s)"' "$S"
 fi
 bad=$(jq '[.phases[] | select(.sim_exit != 0 or .wrong != 0)] | length' "$out/bench.json")
 [ "$bad" = 0 ] || echo "bench: $bad phases had wrong answers or a failed simulator run (see the share directories)"
@@ -609,23 +620,29 @@ fi
 
 # Plots of the site workload.
 has_wl site || { echo; echo "figures: $out/bench.json, $out/summary.json${plots:+; plots:$plots}"; exit 0; }
-for f in "$out"/boot-8/share/trace.site_*_0.8_32_r1; do
+# The CDF: every request of every run at rho 0.8 on 32 ports; the other
+# two from the medians of the runs.
+rm -f "$plot"/cdf.*
+for f in "$out"/boot-8/share/trace.site_*_0.8_32_r*; do
 	[ -e "$f" ] || continue
 	c=${f##*/trace.site_}
-	awk '!/^#/ { print $7 / 1000 }' "$f" | sort -n >"$plot/cdf.${c%%_*}"
+	awk '!/^#/ { print $7 / 1000 }' "$f" >>"$plot/cdf.${c%%_*}"
 done
-jq -r '.phases[] | select(.workload == "site" and .ports == 32 and .run == 1) | [.config, (.busy_mean // 0),
-	(.added_us.p50 // 0) / 1000, (.added_us.p99 // 0) / 1000,
-	(.station_wait_mean_us // 0) / 1000, (.ideal_wait_mean_us // 0) / 1000]
-	| map(tostring) | join(" ")' "$out/bench.json" >"$plot/util.dat"
-jq -r '.phases[] | select(.workload == "site" and .rho_offered == "0.8" and .run == 1) | [.config, .ports,
-	(.added_us.p50 // 0) / 1000, (.added_us.p99 // 0) / 1000]
-	| map(tostring) | join(" ")' "$out/bench.json" >"$plot/ports.dat"
+for f in "$plot"/cdf.*; do
+	[ -e "$f" ] && sort -n -o "$f" "$f"
+done
+jq -r '.groups[] | select(.workload == "site" and .ports == 32) | [.config, (.busy.med // 0),
+	(.added_p50.med // 0) / 1000, (.added_p99.med // 0) / 1000,
+	(.wait.med // 0) / 1000, (.ideal_wait.med // 0) / 1000]
+	| map(tostring) | join(" ")' "$S" | sort -k1,1 -k2n >"$plot/util.dat"
+jq -r '.groups[] | select(.workload == "site" and .rho == "0.8") | [.config, .ports,
+	(.added_p50.med // 0) / 1000, (.added_p99.med // 0) / 1000]
+	| map(tostring) | join(" ")' "$S" >"$plot/ports.dat"
 if command -v gnuplot >/dev/null; then
 	{
 		echo "set terminal pngcairo size 900,600"
 		echo "set output '$out/latency-cdf.png'"
-		echo "set title 'Added latency per request, 32 ports, rho 0.8'"
+		echo "set title 'Added latency per request, 32 ports, rho 0.8 (every run)'"
 		echo "set xlabel 'added latency (ms): round trip - service time'"
 		echo "set ylabel 'fraction of requests'; set key bottom right; set grid"
 		sep='plot '
@@ -638,7 +655,7 @@ if command -v gnuplot >/dev/null; then
 		done
 		[ "$sep" = 'plot ' ] || echo
 		echo "set output '$out/latency-util.png'"
-		echo "set title 'Station waiting time against server utilisation, 32 ports'"
+		echo "set title 'Station waiting time against server utilisation, 32 ports (medians of the runs)'"
 		echo "set xlabel 'measured server utilisation'; set ylabel 'mean wait (ms)'"
 		echo "set key top left"
 		sep='plot '
@@ -654,7 +671,7 @@ if command -v gnuplot >/dev/null; then
 		printf "%s'< grep \"^%s \" %s' using 2:6 with linespoints dt 2 lw 2 title 'ideal'\n" \
 			"$sep" "$ideal" "$plot/util.dat"
 		echo "set output '$out/latency-ports.png'"
-		echo "set title 'Added latency against ports, rho 0.8'"
+		echo "set title 'Added latency against ports, rho 0.8 (medians of the runs)'"
 		echo "set xlabel 'serial ports'; set ylabel 'added latency (ms)'"
 		sep='plot '
 		for c in daemon baseline; do

@@ -46,7 +46,7 @@
 #
 # Runs: every figure of short and scale comes from BENCH_RUNS (default 3)
 # rounds with different seeds (SEED + round); the site's from
-# BENCH_SITE_RUNS (default 1). One boot per card count (2, 4, 8 and 14
+# BENCH_SITE_RUNS (default 3) the same way. One boot per card count (2, 4, 8 and 14
 # cards) holds every phase that needs it, round after round, the order of
 # the configurations rotating from one load and round to the next, so what
 # else the machine does weighs on them alike.
@@ -74,7 +74,7 @@
 # estimate and runs nothing. BENCH_QUICK=1 tries the scripts: 5 s phases, one round,
 # short and scale only (what is set explicitly wins).
 # Duration with the defaults (the run prints its estimate first): about
-# 29 min per kernel for short and scale and 15 for the site, 88 min for
+# 28 min per kernel for short and scale and 49 for the site, 155 min for
 # both kernels; BENCH_QUICK=1 about 8 min per kernel; --lockstat 13 min
 # once its kernel is built.
 set -euo pipefail
@@ -155,7 +155,7 @@ workloads=${BENCH_WORKLOADS:-$q_work}
 runs=${BENCH_RUNS:-$q_runs}
 secs=${BENCH_SECONDS:-$q_secs}
 site_secs=${BENCH_SITE_SECONDS:-$([ "$quick" = 1 ] && echo 5 || echo 30)}
-site_runs=${BENCH_SITE_RUNS:-1}
+site_runs=${BENCH_SITE_RUNS:-3}
 short_service=${BENCH_SHORT_SERVICE_US:-1500}
 short_dist=${BENCH_SHORT_DIST:-uniform}
 short_rhos=${BENCH_SHORT_RHOS:-"0.8 sat"}

@@ -6,7 +6,8 @@
 # emulator's snapshots, the p99 sample mark, the targets' verdicts (met,
 # not met, overlap, too few runs) and the hub lock's figures from
 # /proc/lock_stat, the module's classes told from others by their keys,
-# the scale workload at its own load, and the plots. TAP output. $1: the bench-report.sh to test.
+# the scale workload at its own load, the site workload over its runs,
+# and the plots. TAP output. $1: the bench-report.sh to test.
 
 report=${1:-scripts/bench-report.sh}
 # ok(), n and failures (lib.sh defines nothing else that runs)
@@ -108,8 +109,18 @@ EOF
 lockstat lockstat_kernel_sat_4_r1 40.00
 lockstat lockstat_kernel_sat_56_r1 400.00
 
+# The site workload, 3 runs of daemon and baseline and 1 of static at rho
+# 0.8 on 32 ports: the daemon's added p50 5, 6 and 7 ms against the
+# baseline's 20, 22 and 24 (run by run 0.25, 0.27, 0.29: spreads part),
+# p99 400, 500, 600 against 450, 500, 550 (0.89, 1, 1.09: overlap).
+for r in 1 2 3; do
+	phase site_daemon_0.8_32_r$r 700 23 $((4000 + 1000 * r)) $((300000 + 100000 * r)) 100
+	phase site_baseline_0.8_32_r$r 700 23 $((18000 + 2000 * r)) $((400000 + 50000 * r)) 100
+done
+phase site_static_0.8_32_r1 700 23 5000 400000 100
+
 echo "TAP version 13"
-echo "1..13"
+echo "1..15"
 
 command -v jq >/dev/null
 ok $? "jq is installed"
@@ -178,6 +189,15 @@ ok $? "scale at its own load: the table and the 8-to-56-port target"
 	[ -s "$d/short.png" ] && [ -s "$d/scale.png" ] &&
 	grep -q "plots: $d/short.png $d/scale.png" "$d/out"
 ok $? "plots of short service at saturation and of scale against ports"
+
+grep -qx '  daemon 32 ports rho 0.8: 23 \[23-23\] req/s, busy -; added p50 6 \[5-7\] p90 - p99 500 \[400-600\] (n=700\*) max -; station wait -, ideal -, x ideal -; CPU ms per 1000 requests: guest kernel 4348 \[4348-4348\], controller 0 \[0-0\] (3 runs)' "$d/out" &&
+	grep -qx '    against the baseline, run by run: added p50 0.27 \[0.25-0.29\]x (below), p99 1 \[0.89-1.09\]x (overlap)' "$d/out" &&
+	grep -qx '    against the baseline, run by run: added p50 0.25x (1 run: fewer than 3, no claim), p99 0.89x (1 run: fewer than 3, no claim)' "$d/out"
+ok $? "site: each figure's median and spread, against the baseline run by run"
+
+grep -qx 'daemon 32 6 500' "$d/plot/ports.dat" && grep -qx 'baseline 0 22 500 0 0' "$d/plot/util.dat" &&
+	[ -s "$d/latency-ports.png" ]
+ok $? "site plots from the medians of the runs"
 
 [ "$failures" = 0 ] || sed 's/^/# /' "$d/out"
 exit "$failures"
