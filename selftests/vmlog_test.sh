@@ -12,17 +12,8 @@ set -u
 top=$1
 # shellcheck source=scripts/vmlog.sh
 . "$top/scripts/vmlog.sh"
-n=0
-fail=0
-ok() {	# status description
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		fail=1
-	fi
-}
+# ok(), n and failures (lib.sh defines nothing else that runs)
+. "$top/selftests/lib.sh"
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
 
@@ -90,4 +81,4 @@ out=$(set -o pipefail; kernel_problems "$d/long" | cat) && rc=0 || rc=$?
 ok $? "a long log: the first 10 problems, the pipe succeeds (rc $rc)"
 
 echo "1..$n"
-exit "$fail"
+exit "$failures"
