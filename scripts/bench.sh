@@ -74,7 +74,7 @@
 # estimate and runs nothing. BENCH_QUICK=1 tries the scripts: 5 s phases, one round,
 # short and scale only (what is set explicitly wins).
 # Duration with the defaults (the run prints its estimate first): about
-# 28 min per kernel for short and scale and 49 for the site, 155 min for
+# 22 min per kernel for short and scale and 40 for the site, 125 min for
 # both kernels; BENCH_QUICK=1 about 8 min per kernel; --lockstat 13 min
 # once its kernel is built.
 set -euo pipefail
