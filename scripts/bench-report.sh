@@ -473,9 +473,6 @@ if jq -e 'any(.groups[]; .lock != null)' "$S" >/dev/null; then
 fi
 
 
-ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.1f", v / 1000 }'; }
-num() { awk -v v="$1" -v f="$2" 'BEGIN { if (v == "-") print "-"; else printf f, v }'; }
-
 # The targets, from the figures above.
 targets() {
 echo
@@ -524,10 +521,10 @@ site='
 	# A against the baseline: the median of the run-by-run ratios, and
 	# whether the spreads of the two figures part.
 	def parts($a; $b): if $a == null or $b == null then "no figures"
-		elif ([$a.n, $b.n] | min) < 3 then
-			"\([$a.n, $b.n] | min) run\(if ([$a.n, $b.n] | min) == 1 then "" else "s" end): fewer than 3, no claim"
-		elif $a.max < $b.min then "below"
-		elif $a.min > $b.max then "above" else "overlap" end;
+		else ([$a.n, $b.n] | min) as $n
+		| if $n < 3 then "\($n) run\(if $n == 1 then "" else "s" end): fewer than 3, no claim"
+		  elif $a.max < $b.min then "below"
+		  elif $a.min > $b.max then "above" else "overlap" end end;
 	(.groups | map({key: .key, value: .}) | from_entries) as $g
 	| def base: $g["site/baseline/\(.rho)/\(.ports)"];'
 jq -r "$lib$site"'site[]
